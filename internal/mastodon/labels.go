@@ -1,0 +1,121 @@
+// Package mastodon holds what the provider knows about Mastodon, as pure Go:
+// the labels that identify an instance's objects, its configuration, the
+// objects it renders. It knows nothing of Terraform or of a live cluster.
+package mastodon
+
+import (
+	"sort"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// The labels every object of an instance carries.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelVersion   = "app.kubernetes.io/version"
+
+	AppName   = "mastodon"
+	ManagedBy = "terraform-provider-mastodon"
+
+	// ComponentConfig marks the instance's ConfigMap, the one object every
+	// instance has from its first apply on: it anchors the instance.
+	ComponentConfig = "config"
+	// KeyLocalDomain is the ConfigMap key holding the handle domain.
+	KeyLocalDomain = "LOCAL_DOMAIN"
+)
+
+// Labels are the labels of one component of an instance.
+func Labels(instance, component string) map[string]string {
+	return map[string]string{
+		LabelName:      AppName,
+		LabelInstance:  instance,
+		LabelComponent: component,
+		LabelManagedBy: ManagedBy,
+	}
+}
+
+// AllInstancesSelector selects the objects of every instance the provider manages.
+func AllInstancesSelector() string {
+	return labels.SelectorFromSet(labels.Set{LabelName: AppName, LabelManagedBy: ManagedBy}).String()
+}
+
+// InstanceSelector selects the objects of one instance.
+func InstanceSelector(instance string) string {
+	return labels.SelectorFromSet(labels.Set{LabelName: AppName, LabelManagedBy: ManagedBy, LabelInstance: instance}).String()
+}
+
+// Summary is what the cluster says of one instance.
+type Summary struct {
+	Name        string
+	Namespace   string
+	LocalDomain string
+	Version     string
+	// Ready is true when the instance has Deployments and every one of them
+	// has rolled out its current template and has all its replicas ready.
+	Ready bool
+}
+
+// Summarize groups the labelled ConfigMaps and Deployments of any number of
+// instances into one summary each, sorted by namespace and name.
+func Summarize(configMaps []corev1.ConfigMap, deployments []appsv1.Deployment) []Summary {
+	type key struct{ ns, name string }
+	byKey := map[key]*Summary{}
+	for i := range configMaps {
+		cm := &configMaps[i]
+		if cm.Labels[LabelComponent] != ComponentConfig || cm.Labels[LabelInstance] == "" {
+			continue
+		}
+		k := key{cm.Namespace, cm.Labels[LabelInstance]}
+		byKey[k] = &Summary{
+			Name:        k.name,
+			Namespace:   k.ns,
+			LocalDomain: cm.Data[KeyLocalDomain],
+			Version:     cm.Labels[LabelVersion],
+		}
+	}
+	seen := map[key]bool{}
+	for i := range deployments {
+		d := &deployments[i]
+		k := key{d.Namespace, d.Labels[LabelInstance]}
+		s, ok := byKey[k]
+		if !ok {
+			continue
+		}
+		if !seen[k] {
+			seen[k] = true
+			s.Ready = true
+		}
+		s.Ready = s.Ready && DeploymentReady(d)
+	}
+	out := make([]Summary, 0, len(byKey))
+	for _, s := range byKey {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// DeploymentReady says whether a Deployment has rolled out its current
+// template with every replica updated, available and ready.
+func DeploymentReady(d *appsv1.Deployment) bool {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	return st.ObservedGeneration >= d.Generation &&
+		st.UpdatedReplicas == want &&
+		st.ReadyReplicas == want &&
+		st.AvailableReplicas == want &&
+		st.Replicas == want
+}
