@@ -66,7 +66,7 @@ type FieldError struct {
 	Message string
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+func (e *FieldError) Error() string { return e.Field + " " + e.Message }
 
 // Validate checks what can be checked without a cluster: settings that
 // conflict, PEM data that does not parse, files that do not exist.
@@ -117,7 +117,7 @@ func (c Config) Validate() []*FieldError {
 	}
 	for _, p := range c.configPaths() {
 		if _, err := os.Stat(p); err != nil {
-			add("config_path", "cannot read kubeconfig %q: %v", p, errors.Unwrap(err))
+			add("config_path", "names a kubeconfig that cannot be read: %q: %v", p, errors.Unwrap(err))
 		}
 	}
 	if c.Exec != nil && c.Exec.Command == "" {
@@ -227,7 +227,7 @@ func (c Config) RESTConfig() (*rest.Config, error) {
 				"or KUBECONFIG")
 		}
 		if c.ConfigContext != "" && strings.Contains(err.Error(), "context") {
-			return nil, &FieldError{Field: "config_context", Message: err.Error()}
+			return nil, &FieldError{Field: "config_context", Message: "names a context the kubeconfig does not have: " + err.Error()}
 		}
 		return nil, fmt.Errorf("building the Kubernetes client configuration: %w", err)
 	}

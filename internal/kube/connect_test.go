@@ -67,7 +67,7 @@ func TestValidate(t *testing.T) {
 		{"mismatched pair", Config{ClientCertificate: cert, ClientKey: otherKey}, "client_certificate", "do not form a valid key pair"},
 		{"malformed CA", Config{ClusterCACertificate: "not a certificate"}, "cluster_ca_certificate", "no PEM certificate block"},
 		{"key as CA", Config{ClusterCACertificate: key}, "cluster_ca_certificate", "unexpected PEM block"},
-		{"missing kubeconfig", Config{ConfigPath: filepath.Join(dir, "missing")}, "config_path", "cannot read kubeconfig"},
+		{"missing kubeconfig", Config{ConfigPath: filepath.Join(dir, "missing")}, "config_path", "names a kubeconfig that cannot be read"},
 		{"bad proxy", Config{ProxyURL: "nope"}, "proxy_url", "is not a URL"},
 		{"bad host", Config{Host: "https://"}, "host", "is not a URL"},
 		{"exec without command", Config{Exec: &ExecConfig{APIVersion: "v1"}}, "exec.command", "must be set"},

@@ -40,11 +40,11 @@ func (c *Client) Explain(err error, doing, namespace string) error {
 	var nerr net.Error
 	switch {
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s %s: forbidden: the credentials lack the RBAC permission (%v)", doing, where, err)
+		return fmt.Errorf("%s %s: forbidden: the credentials lack the RBAC permission (%w)", doing, where, err)
 	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("%s %s: the Kubernetes API server at %s refused the credentials as unauthorized: %v", doing, where, c.REST.Host, err)
+		return fmt.Errorf("%s %s: the Kubernetes API server at %s refused the credentials as unauthorized: %w", doing, where, c.REST.Host, err)
 	case errors.As(err, &uerr), errors.As(err, &nerr):
-		return fmt.Errorf("%s %s: cannot reach the Kubernetes API server at %s: %v", doing, where, c.REST.Host, err)
+		return fmt.Errorf("%s %s: cannot reach the Kubernetes API server at %s: %w", doing, where, c.REST.Host, err)
 	}
 	return fmt.Errorf("%s %s: %w", doing, where, err)
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -100,6 +102,8 @@ func TestAccConnection_kubeconfigPathAndContext(t *testing.T) {
 	c := newTestCluster(t)
 	ns := c.namespace(t, "conn-kubeconfig")
 	c.fakeInstance(t, ns, "social", "social.example", "v4.5.2", true)
+	pendingNS := c.namespace(t, "conn-kubeconfig-pending")
+	c.fakeInstance(t, pendingNS, "pending", "pending.example", "v4.4.3", false)
 	raw, err := clientcmd.LoadFromFile(c.kubeconfig)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +121,25 @@ provider "mastodon" {
 }
 `, c.kubeconfig, raw.CurrentContext) + fmt.Sprintf(dataSourceInNamespace, ns),
 				Check: checkOneInstance(ns),
+			},
+			{
+				// Every namespace: both instances, the second not ready.
+				Config: fmt.Sprintf(`
+provider "mastodon" {
+  kubernetes = {
+    config_path = %q
+  }
+}
+data "mastodon_instances" "x" {}
+`, c.kubeconfig),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckTypeSetElemNestedAttrs("data.mastodon_instances.x", "instances.*", map[string]string{
+						"id": ns + "/social", "local_domain": "social.example", "version": "v4.5.2", "ready": "true",
+					}),
+					resource.TestCheckTypeSetElemNestedAttrs("data.mastodon_instances.x", "instances.*", map[string]string{
+						"id": pendingNS + "/pending", "local_domain": "pending.example", "version": "v4.4.3", "ready": "false",
+					}),
+				),
 			},
 			{
 				Config: fmt.Sprintf(`
@@ -295,14 +318,25 @@ func TestAccConnection_badSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer silent.Close()
+	var mu sync.Mutex
+	var held []net.Conn
+	t.Cleanup(func() {
+		_ = silent.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, conn := range held {
+			_ = conn.Close()
+		}
+	})
 	go func() {
 		for {
 			conn, err := silent.Accept()
 			if err != nil {
 				return
 			}
-			defer conn.Close()
+			mu.Lock()
+			held = append(held, conn)
+			mu.Unlock()
 		}
 	}()
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
@@ -310,7 +344,7 @@ func TestAccConnection_badSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	closedAddr := closed.Addr().String()
-	closed.Close()
+	_ = closed.Close()
 
 	step := func(settings, want string) resource.TestStep {
 		return resource.TestStep{
@@ -322,22 +356,22 @@ provider "mastodon" {
 }
 data "mastodon_instances" "x" {}
 `, settings),
-			ExpectError: regexp.MustCompile(want),
+			ExpectError: regexp.MustCompile(strings.ReplaceAll(want, " ", `\s+`)),
 		}
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
 			step(fmt.Sprintf(`host = "https://%s"
-insecure = true`, closedAddr), `cannot reach the Kubernetes API server at\s+https://`+closedAddr+`[\s\S]*connection refused`),
+insecure = true`, closedAddr), `cannot reach the Kubernetes API server at https://`+closedAddr+`[\s\S]*connection refused`),
 			step(fmt.Sprintf(`host = "https://%s"
-insecure = true`, silent.Addr()), `cannot reach the Kubernetes API server at\s+https://`+silent.Addr().String()+`[\s\S]*timeout`),
+insecure = true`, silent.Addr()), `cannot reach the Kubernetes API server at https://`+silent.Addr().String()+`[\s\S]*timeout`),
 			step(`host = "https://127.0.0.1:6443"
 cluster_ca_certificate = "not a certificate"`, `kubernetes.cluster_ca_certificate is not a PEM-encoded certificate`),
 			step(`host = "https://127.0.0.1:6443"
 insecure = true
-cluster_ca_certificate = "-----BEGIN CERTIFICATE-----"`, `kubernetes.insecure conflicts with\s+cluster_ca_certificate`),
-			step(`config_path = "/nonexistent/kubeconfig"`, `cannot read kubeconfig\s+"/nonexistent/kubeconfig"`),
+cluster_ca_certificate = "-----BEGIN CERTIFICATE-----"`, `kubernetes.insecure conflicts with cluster_ca_certificate`),
+			step(`config_path = "/nonexistent/kubeconfig"`, `config_path names a kubeconfig that cannot be read: "/nonexistent/kubeconfig"`),
 			step(`host = "https://127.0.0.1:6443"
 client_key = "x"`, `kubernetes.client_key requires client_certificate`),
 		},

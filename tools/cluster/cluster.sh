@@ -84,11 +84,10 @@ up() {
     elif healthy; then
       log "cluster $name is already running"
     else
-      log "starting cluster $name"
-      if ! kwokctl start cluster >&2 || ! wait_ready; then
-        log "cluster $name does not start: recreating it"
-        kwokctl delete cluster >&2 || true
-      fi
+      # Its processes are gone (a new session, a reboot): its data is
+      # scratch, so a fresh cluster is quicker and surer than a restart.
+      log "cluster $name is not running: recreating it"
+      kwokctl delete cluster >&2 || true
     fi
   fi
   if [[ ! -d "$KWOK_WORKDIR/clusters/$name" ]]; then

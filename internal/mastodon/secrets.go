@@ -1,0 +1,108 @@
+package mastodon
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+)
+
+// Secrets are the values an instance generates once and keeps forever:
+// changing any of them after the first start breaks sessions, push
+// subscriptions or encrypted columns.
+type Secrets struct {
+	SecretKeyBase               string
+	VapidPrivateKey             string
+	VapidPublicKey              string
+	EncryptionDeterministicKey  string
+	EncryptionKeyDerivationSalt string
+	EncryptionPrimaryKey        string
+	// OTPSecret is only kept for instances that already have one (created
+	// before 4.3); fresh instances do not get one.
+	OTPSecret string
+	// Passwords of the embedded PostgreSQL and Redis.
+	DatabasePassword string
+	RedisPassword    string
+}
+
+const alphanumeric = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// RandomAlphanumeric returns n random characters from [a-zA-Z0-9].
+func RandomAlphanumeric(n int) (string, error) {
+	out := make([]byte, n)
+	max := big.NewInt(int64(len(alphanumeric)))
+	for i := range out {
+		j, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return "", err
+		}
+		out[i] = alphanumeric[j.Int64()]
+	}
+	return string(out), nil
+}
+
+// GenerateSecretKeyBase returns 128 lowercase hex characters (64 random bytes).
+func GenerateSecretKeyBase() (string, error) {
+	b := make([]byte, 64)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// GenerateVapidKeys returns a P-256 key pair in the encoding Mastodon reads:
+// the private scalar (32 bytes) and the uncompressed public point (65 bytes),
+// both URL-safe base64 with padding.
+func GenerateVapidKeys() (private, public string, err error) {
+	key, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	priv := key.Bytes() // already left-padded to 32 bytes
+	pub := key.PublicKey().Bytes()
+	return base64.URLEncoding.EncodeToString(priv), base64.URLEncoding.EncodeToString(pub), nil
+}
+
+// VapidPublicKeyOf derives the public key from a private one, so a pair that
+// does not match is detected.
+func VapidPublicKeyOf(private string) (string, error) {
+	raw, err := base64.URLEncoding.DecodeString(private)
+	if err != nil {
+		if raw, err = base64.RawURLEncoding.DecodeString(private); err != nil {
+			return "", fmt.Errorf("VAPID private key is not URL-safe base64: %w", err)
+		}
+	}
+	key, err := ecdh.P256().NewPrivateKey(raw)
+	if err != nil {
+		return "", fmt.Errorf("VAPID private key is not a P-256 scalar: %w", err)
+	}
+	return base64.URLEncoding.EncodeToString(key.PublicKey().Bytes()), nil
+}
+
+// Fill generates every secret that is still empty and leaves the others
+// alone, so values once generated never change.
+func (s *Secrets) Fill(embeddedDatabase, embeddedRedis bool) error {
+	var err error
+	gen := func(dst *string, f func() (string, error)) {
+		if err == nil && *dst == "" {
+			*dst, err = f()
+		}
+	}
+	alnum32 := func() (string, error) { return RandomAlphanumeric(32) }
+	gen(&s.SecretKeyBase, GenerateSecretKeyBase)
+	if err == nil && (s.VapidPrivateKey == "" || s.VapidPublicKey == "") {
+		s.VapidPrivateKey, s.VapidPublicKey, err = GenerateVapidKeys()
+	}
+	gen(&s.EncryptionDeterministicKey, alnum32)
+	gen(&s.EncryptionKeyDerivationSalt, alnum32)
+	gen(&s.EncryptionPrimaryKey, alnum32)
+	if embeddedDatabase {
+		gen(&s.DatabasePassword, alnum32)
+	}
+	if embeddedRedis {
+		gen(&s.RedisPassword, alnum32)
+	}
+	return err
+}

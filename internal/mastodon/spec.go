@@ -1,0 +1,454 @@
+package mastodon
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// DefaultVersion is the Mastodon release a new instance runs unless told
+// otherwise: the newest stable 4.x tag. Bump it here alone.
+const DefaultVersion = "v4.5.2"
+
+// Default images.
+const (
+	DefaultRepository          = "ghcr.io/mastodon/mastodon"
+	DefaultStreamingRepository = "ghcr.io/mastodon/mastodon-streaming"
+	PostgresImage              = "postgres:17-alpine"
+	RedisImage                 = "redis:7.4-alpine"
+)
+
+// Queues are the Sidekiq queues Mastodon uses.
+var Queues = []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}
+
+// Resources are a container's requests and limits, as Kubernetes quantities.
+type Resources struct {
+	CPURequest, MemoryRequest, CPULimit, MemoryLimit string
+}
+
+// Queue is a Sidekiq queue with an optional weight (0: none).
+type Queue struct {
+	Name   string
+	Weight int
+}
+
+// SidekiqProcess is one Sidekiq Deployment.
+type SidekiqProcess struct {
+	Name        string
+	Queues      []Queue
+	Concurrency int32
+	Replicas    int32
+	Resources   Resources
+}
+
+// Database is an external PostgreSQL.
+type Database struct {
+	Host     string
+	Port     int32
+	Name     string
+	User     string
+	Password string
+	SSLMode  string
+	Pool     int32
+}
+
+// EmbeddedDatabase configures the in-cluster PostgreSQL used when no
+// external database is given.
+type EmbeddedDatabase struct {
+	StorageSize  string
+	StorageClass string
+	Resources    Resources
+	// KeepVolumeOnDestroy keeps the data volume when the instance is destroyed.
+	KeepVolumeOnDestroy bool
+}
+
+// Redis is an external Redis.
+type Redis struct {
+	Host     string
+	Port     int32
+	User     string
+	Password string
+}
+
+// SMTP is the outgoing mail server.
+type SMTP struct {
+	Server            string
+	Port              int32
+	Login             string
+	Password          string
+	FromAddress       string
+	Domain            string
+	AuthMethod        string
+	EnableStartTLS    string
+	OpenSSLVerifyMode string
+	TLS               bool
+	SSL               bool
+	DeliveryMethod    string
+}
+
+// Media is the volume holding uploads when no bucket is used.
+type Media struct {
+	StorageSize  string
+	StorageClass string
+	AccessMode   string
+}
+
+// Ingress routes the instance's domain to web and streaming.
+type Ingress struct {
+	ClassName      string
+	Annotations    map[string]string
+	CertificatePEM string
+	PrivateKeyPEM  string
+	TLSSecretName  string
+}
+
+// Settings are Mastodon's common options and free-form environment.
+type Settings struct {
+	SingleUserMode        bool
+	AuthorizedFetch       bool
+	LimitedFederationMode bool
+	DefaultLocale         string
+	TrustedProxyIP        string
+	ExtraEnv              map[string]string
+	ExtraSecretEnv        map[string]string
+}
+
+// Spec is everything that describes one instance.
+type Spec struct {
+	Name            string
+	Namespace       string
+	LocalDomain     string
+	WebDomain       string
+	Version         string
+	Repository      string
+	StreamingRepo   string
+	PullPolicy      string
+	PullSecrets     []string
+	WebReplicas     int32
+	WebResources    Resources
+	WebConcurrency  int32
+	MaxThreads      int32
+	StreamReplicas  int32
+	StreamResources Resources
+	Sidekiq         []SidekiqProcess
+	Database        *Database // nil: embedded
+	Embedded        EmbeddedDatabase
+	Redis           *Redis // nil: embedded
+	SMTP            *SMTP
+	Media           Media
+	Ingress         *Ingress
+	Settings        Settings
+}
+
+// Defaults fills what the user left empty.
+func (s *Spec) Defaults() {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&s.Version, DefaultVersion)
+	def(&s.Repository, DefaultRepository)
+	def(&s.StreamingRepo, DefaultStreamingRepository)
+	def(&s.PullPolicy, "IfNotPresent")
+	def(&s.Media.StorageSize, "10Gi")
+	def(&s.Media.AccessMode, "ReadWriteOnce")
+	def(&s.Embedded.StorageSize, "10Gi")
+	if s.WebConcurrency == 0 {
+		s.WebConcurrency = 2
+	}
+	if s.MaxThreads == 0 {
+		s.MaxThreads = 5
+	}
+	if len(s.Sidekiq) == 0 {
+		s.Sidekiq = []SidekiqProcess{DefaultSidekiq()}
+	}
+	for i := range s.Sidekiq {
+		if s.Sidekiq[i].Concurrency == 0 {
+			s.Sidekiq[i].Concurrency = 5
+		}
+	}
+	if s.Database != nil {
+		if s.Database.Port == 0 {
+			s.Database.Port = 5432
+		}
+		def(&s.Database.Name, "mastodon_production")
+		def(&s.Database.SSLMode, "prefer")
+	}
+	if s.Redis != nil && s.Redis.Port == 0 {
+		s.Redis.Port = 6379
+	}
+	if s.SMTP != nil {
+		if s.SMTP.Port == 0 {
+			s.SMTP.Port = 587
+		}
+		def(&s.SMTP.AuthMethod, "plain")
+		def(&s.SMTP.EnableStartTLS, "auto")
+		def(&s.SMTP.OpenSSLVerifyMode, "peer")
+		def(&s.SMTP.DeliveryMethod, "smtp")
+	}
+}
+
+// DefaultSidekiq is the single process serving every queue.
+func DefaultSidekiq() SidekiqProcess {
+	p := SidekiqProcess{Name: "all", Replicas: 1, Concurrency: 5}
+	for _, q := range Queues {
+		p.Queues = append(p.Queues, Queue{Name: q})
+	}
+	return p
+}
+
+// FieldError is a validation error tied to an attribute path such as
+// "sidekiq[1].replicas".
+type FieldError struct {
+	Path    string
+	Message string
+}
+
+func (e FieldError) Error() string { return e.Path + ": " + e.Message }
+
+var (
+	versionRe  = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$`)
+	processRe  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$`)
+	envNameRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	localeRe   = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+	sslModes   = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+	authMeths  = []string{"plain", "login", "cram_md5", "none"}
+	starttls   = []string{"auto", "always", "never"}
+	verifyMode = []string{"none", "peer", "client_once", "fail_if_no_peer_cert"}
+	delivery   = []string{"smtp", "sendmail", "file", "letter_opener"}
+	pullPols   = []string{"Always", "IfNotPresent", "Never"}
+	accessMode = []string{"ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"}
+)
+
+// ParseVersion reads a Mastodon version tag ("v4.5.2" or "4.5.2").
+func ParseVersion(v string) (major, minor, patch int, ok bool) {
+	m := versionRe.FindStringSubmatch(v)
+	if m == nil {
+		return 0, 0, 0, false
+	}
+	major, _ = strconv.Atoi(m[1])
+	minor, _ = strconv.Atoi(m[2])
+	patch, _ = strconv.Atoi(m[3])
+	return major, minor, patch, true
+}
+
+func oneOf(v string, allowed []string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks a defaulted spec and returns every problem, each naming
+// its attribute. Values that are not known yet (empty) are skipped.
+func (s *Spec) Validate() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if s.Name != "" {
+		if msgs := validation.IsDNS1035Label(s.Name); len(msgs) > 0 || len(s.Name) > 40 {
+			add("name", "%q must be a lowercase DNS label of at most 40 characters (letters, digits, '-', starting with a letter): the instance's objects are named after it", s.Name)
+		}
+	}
+	if s.Namespace != "" {
+		if msgs := validation.IsDNS1123Label(s.Namespace); len(msgs) > 0 {
+			add("namespace", "%q is not a valid namespace name: %s", s.Namespace, strings.Join(msgs, "; "))
+		}
+	}
+	checkDomain := func(path, d string) {
+		if d == "" {
+			return
+		}
+		if msgs := validation.IsDNS1123Subdomain(d); len(msgs) > 0 || !strings.Contains(d, ".") {
+			add(path, "%q is not a domain name (lowercase, with at least one dot, no scheme or path)", d)
+		}
+	}
+	checkDomain("local_domain", s.LocalDomain)
+	checkDomain("web_domain", s.WebDomain)
+	if _, _, _, ok := ParseVersion(s.Version); s.Version != "" && !ok {
+		add("version", "%q is not a Mastodon version such as %s", s.Version, DefaultVersion)
+	} else if ok && s.Repository == DefaultRepository {
+		if major, minor, _, _ := ParseVersion(s.Version); major < 4 || (major == 4 && minor < 3) {
+			add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
+		}
+	}
+	if s.PullPolicy != "" && !oneOf(s.PullPolicy, pullPols) {
+		add("image.pull_policy", "must be one of %s, not %q", strings.Join(pullPols, ", "), s.PullPolicy)
+	}
+	checkReplicas := func(path string, n int32) {
+		if n < 0 {
+			add(path, "must not be negative (got %d)", n)
+		}
+	}
+	checkPositive := func(path string, n int32) {
+		if n < 1 {
+			add(path, "must be at least 1 (got %d)", n)
+		}
+	}
+	checkReplicas("web.replicas", s.WebReplicas)
+	checkPositive("web.concurrency", s.WebConcurrency)
+	checkPositive("web.max_threads", s.MaxThreads)
+	checkReplicas("streaming.replicas", s.StreamReplicas)
+	checkResources := func(path string, r Resources) {
+		for name, q := range map[string]string{"cpu_request": r.CPURequest, "memory_request": r.MemoryRequest, "cpu_limit": r.CPULimit, "memory_limit": r.MemoryLimit} {
+			if q == "" {
+				continue
+			}
+			if _, err := resource.ParseQuantity(q); err != nil {
+				add(path+"."+name, "%q is not a Kubernetes quantity (such as 500m or 1Gi)", q)
+			}
+		}
+	}
+	checkResources("web.resources", s.WebResources)
+	checkResources("streaming.resources", s.StreamResources)
+	checkResources("embedded_database.resources", s.Embedded.Resources)
+
+	scheduler := ""
+	names := map[string]bool{}
+	for i, p := range s.Sidekiq {
+		path := fmt.Sprintf("sidekiq[%d]", i)
+		if !processRe.MatchString(p.Name) {
+			add(path+".name", "%q must be a lowercase DNS label of at most 20 characters", p.Name)
+		} else if names[p.Name] {
+			add(path+".name", "%q is used by two processes", p.Name)
+		}
+		names[p.Name] = true
+		checkReplicas(path+".replicas", p.Replicas)
+		checkPositive(path+".concurrency", p.Concurrency)
+		checkResources(path+".resources", p.Resources)
+		if len(p.Queues) == 0 {
+			add(path+".queues", "must name at least one queue")
+		}
+		seen := map[string]bool{}
+		for _, q := range p.Queues {
+			if !oneOf(q.Name, Queues) {
+				add(path+".queues", "unknown queue %q: Mastodon's queues are %s", q.Name, strings.Join(Queues, ", "))
+				continue
+			}
+			if seen[q.Name] {
+				add(path+".queues", "queue %q is listed twice", q.Name)
+			}
+			seen[q.Name] = true
+			if q.Weight < 0 {
+				add(path+".queues", "queue %q has a negative weight", q.Name)
+			}
+			if q.Name == "scheduler" {
+				if scheduler != "" {
+					add(path+".queues", "the scheduler queue is already served by process %q: exactly one process may serve it", scheduler)
+				}
+				scheduler = p.Name
+				if p.Replicas > 1 {
+					add(path+".replicas", "process %q serves the scheduler queue, so it must have at most 1 replica (got %d)", p.Name, p.Replicas)
+				}
+			}
+		}
+	}
+	if d := s.Database; d != nil {
+		if d.Host == "" {
+			add("database.host", "must be set")
+		}
+		if d.Port < 1 || d.Port > 65535 {
+			add("database.port", "must be a TCP port (got %d)", d.Port)
+		}
+		if d.SSLMode != "" && !oneOf(d.SSLMode, sslModes) {
+			add("database.sslmode", "must be one of %s, not %q", strings.Join(sslModes, ", "), d.SSLMode)
+		}
+		if d.Pool < 0 {
+			add("database.pool", "must not be negative")
+		}
+	}
+	if s.Embedded.StorageSize != "" {
+		if _, err := resource.ParseQuantity(s.Embedded.StorageSize); err != nil {
+			add("embedded_database.storage_size", "%q is not a Kubernetes quantity (such as 10Gi)", s.Embedded.StorageSize)
+		}
+	}
+	if r := s.Redis; r != nil {
+		if r.Host == "" {
+			add("redis.host", "must be set")
+		}
+		if r.Port < 1 || r.Port > 65535 {
+			add("redis.port", "must be a TCP port (got %d)", r.Port)
+		}
+	}
+	if m := s.SMTP; m != nil {
+		if m.Server == "" {
+			add("smtp.server", "must be set")
+		}
+		if m.Port < 1 || m.Port > 65535 {
+			add("smtp.port", "must be a TCP port (got %d)", m.Port)
+		}
+		if m.FromAddress != "" {
+			if _, err := mail.ParseAddress(m.FromAddress); err != nil {
+				add("smtp.from_address", "%q is not an email address", m.FromAddress)
+			}
+		}
+		for path, c := range map[string]struct {
+			v       string
+			allowed []string
+		}{
+			"smtp.auth_method":         {m.AuthMethod, authMeths},
+			"smtp.enable_starttls":     {m.EnableStartTLS, starttls},
+			"smtp.openssl_verify_mode": {m.OpenSSLVerifyMode, verifyMode},
+			"smtp.delivery_method":     {m.DeliveryMethod, delivery},
+		} {
+			if c.v != "" && !oneOf(c.v, c.allowed) {
+				add(path, "must be one of %s, not %q", strings.Join(c.allowed, ", "), c.v)
+			}
+		}
+		if m.TLS && m.SSL {
+			add("smtp.tls", "conflicts with smtp.ssl: both mean implicit TLS, set one")
+		}
+	}
+	if s.Media.StorageSize != "" {
+		if _, err := resource.ParseQuantity(s.Media.StorageSize); err != nil {
+			add("media.storage_size", "%q is not a Kubernetes quantity (such as 10Gi)", s.Media.StorageSize)
+		}
+	}
+	if s.Media.AccessMode != "" && !oneOf(s.Media.AccessMode, accessMode) {
+		add("media.access_mode", "must be one of %s, not %q", strings.Join(accessMode, ", "), s.Media.AccessMode)
+	}
+	if in := s.Ingress; in != nil {
+		switch {
+		case in.TLSSecretName != "" && (in.CertificatePEM != "" || in.PrivateKeyPEM != ""):
+			add("ingress.tls_secret_name", "conflicts with ingress.certificate_pem and ingress.private_key_pem: give an existing Secret or a certificate, not both")
+		case (in.CertificatePEM == "") != (in.PrivateKeyPEM == ""):
+			add("ingress.certificate_pem", "and ingress.private_key_pem must be given together")
+		case in.CertificatePEM != "":
+			if _, err := tls.X509KeyPair([]byte(in.CertificatePEM), []byte(in.PrivateKeyPEM)); err != nil {
+				add("ingress.certificate_pem", "and ingress.private_key_pem do not parse as a matching PEM certificate and key: %v", err)
+			}
+		}
+		if in.TLSSecretName != "" {
+			if msgs := validation.IsDNS1123Subdomain(in.TLSSecretName); len(msgs) > 0 {
+				add("ingress.tls_secret_name", "%q is not a valid Secret name", in.TLSSecretName)
+			}
+		}
+	}
+	if l := s.Settings.DefaultLocale; l != "" && !localeRe.MatchString(l) {
+		add("settings.default_locale", "%q is not a locale such as en or pt-BR", l)
+	}
+	for k := range s.Settings.ExtraEnv {
+		if !envNameRe.MatchString(k) {
+			add("settings.extra_env", "%q is not an environment variable name", k)
+		}
+		if _, ok := s.Settings.ExtraSecretEnv[k]; ok {
+			add("settings.extra_env", "%q is also in settings.extra_secret_env", k)
+		}
+	}
+	for k := range s.Settings.ExtraSecretEnv {
+		if !envNameRe.MatchString(k) {
+			add("settings.extra_secret_env", "%q is not an environment variable name", k)
+		}
+	}
+	return errs
+}
