@@ -14,7 +14,7 @@ import (
 
 // DefaultVersion is the Mastodon release a new instance runs unless told
 // otherwise: the newest stable 4.x tag. Bump it here alone.
-const DefaultVersion = "v4.5.2"
+const DefaultVersion = "v4.7.2"
 
 // Default images.
 const (

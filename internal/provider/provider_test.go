@@ -31,6 +31,9 @@ var testAccProviders = map[string]func() (tfprotov6.ProviderServer, error){
 // testAccPreCheck fails acceptance tests that have no cluster to talk to.
 func testAccPreCheck(t *testing.T) {
 	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: runs with TF_ACC=1 (make testacc)")
+	}
 	if os.Getenv("KUBECONFIG") == "" {
 		t.Fatal("KUBECONFIG must point to a cluster for acceptance tests; `make testacc` starts the local one")
 	}
