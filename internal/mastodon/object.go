@@ -1,0 +1,69 @@
+package mastodon
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Object is one rendered Kubernetes object: its identity and its body as
+// plain JSON-shaped data, without the nulls and empty structs that Go's
+// typed objects carry, so a server-side apply claims only what we set.
+type Object struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	Body       map[string]any
+}
+
+// NewObject turns a typed Kubernetes object (with TypeMeta set) into an Object.
+func NewObject(typed any) Object {
+	raw, err := json.Marshal(typed)
+	if err != nil {
+		panic(fmt.Sprintf("rendering %T: %v", typed, err))
+	}
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		panic(fmt.Sprintf("rendering %T: %v", typed, err))
+	}
+	body = compact(body).(map[string]any)
+	delete(body, "status")
+	meta, _ := body["metadata"].(map[string]any)
+	o := Object{Body: body}
+	o.APIVersion, _ = body["apiVersion"].(string)
+	o.Kind, _ = body["kind"].(string)
+	o.Name, _ = meta["name"].(string)
+	o.Namespace, _ = meta["namespace"].(string)
+	return o
+}
+
+// Key identifies the object: Kind/namespace/name.
+func (o Object) Key() string { return o.Kind + "/" + o.Namespace + "/" + o.Name }
+
+// compact drops nulls and empty maps (but an emptyDir volume source),
+// recursively.
+func compact(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			c := compact(e)
+			if c == nil {
+				delete(t, k)
+				continue
+			}
+			if m, ok := c.(map[string]any); ok && len(m) == 0 && k != "emptyDir" {
+				delete(t, k)
+				continue
+			}
+			t[k] = c
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = compact(e)
+		}
+		return t
+	default:
+		return v
+	}
+}

@@ -1,0 +1,716 @@
+package mastodon
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+)
+
+// Components of an instance, as in the app.kubernetes.io/component label.
+const (
+	ComponentSecrets   = "secrets"
+	ComponentWeb       = "web"
+	ComponentStreaming = "streaming"
+	ComponentSidekiq   = "sidekiq"
+	ComponentDatabase  = "postgresql"
+	ComponentRedis     = "redis"
+	ComponentMedia     = "media"
+	ComponentIngress   = "ingress"
+	ComponentPrepare   = "db-prepare"
+	ComponentInstance  = "instance"
+
+	// AnnotationSpec on the ConfigMap holds the instance's non-secret spec,
+	// so an import restores every attribute.
+	AnnotationSpec = "mastodon.tootform.dev/spec"
+	// AnnotationChecksum on a Pod template holds a hash of everything the
+	// component reads, so only the components whose inputs changed roll.
+	AnnotationChecksum = "mastodon.tootform.dev/checksum"
+
+	uid         = 991
+	mastodonTmp = "/opt/mastodon/tmp"
+	mediaPath   = "/opt/mastodon/public/system"
+)
+
+// Names of an instance's objects.
+func (s *Spec) ConfigMapName() string       { return s.Name + "-env" }
+func (s *Spec) SecretName() string          { return s.Name + "-secrets" }
+func (s *Spec) DatabaseName() string        { return s.Name + "-postgresql" }
+func (s *Spec) RedisName() string           { return s.Name + "-redis" }
+func (s *Spec) MediaName() string           { return s.Name + "-media" }
+func (s *Spec) WebName() string             { return s.Name + "-web" }
+func (s *Spec) StreamingName() string       { return s.Name + "-streaming" }
+func (s *Spec) SidekiqName(p string) string { return s.Name + "-sidekiq-" + p }
+func (s *Spec) TLSSecretName() string {
+	if s.Ingress != nil && s.Ingress.TLSSecretName != "" {
+		return s.Ingress.TLSSecretName
+	}
+	return s.Name + "-tls"
+}
+
+// PrepareJobName is the db-prepare Job's name; it carries the version so a
+// prepare once done is never repeated.
+func (s *Spec) PrepareJobName() string {
+	return s.Name + "-db-prepare-" + strings.NewReplacer(".", "-", "+", "-").Replace(strings.TrimPrefix(s.Version, "v"))
+}
+
+// Domain is the domain users reach the web interface on.
+func (s *Spec) Domain() string {
+	if s.WebDomain != "" {
+		return s.WebDomain
+	}
+	return s.LocalDomain
+}
+
+// URL is the instance's public address.
+func (s *Spec) URL() string { return "https://" + s.Domain() }
+
+// Image is the web/Sidekiq/Jobs image, StreamingImage the streaming one.
+func (s *Spec) Image() string          { return s.Repository + ":" + s.Version }
+func (s *Spec) StreamingImage() string { return s.StreamingRepo + ":" + s.Version }
+
+func (s *Spec) labels(component string) map[string]string {
+	l := Labels(s.Name, component)
+	l[LabelVersion] = s.Version
+	return l
+}
+
+// selector is the stable part of the labels (no version: selectors are immutable).
+func (s *Spec) selector(component string) map[string]string {
+	return map[string]string{LabelName: AppName, LabelInstance: s.Name, LabelComponent: component}
+}
+
+func (s *Spec) meta(name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: s.Namespace, Labels: s.labels(component)}
+}
+
+// Environment returns the non-secret environment (the ConfigMap) and the
+// secret one (the Secret) of the Rails and streaming processes.
+func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
+	plain = map[string]string{
+		"LOCAL_DOMAIN":           s.LocalDomain,
+		"STREAMING_API_BASE_URL": "wss://" + s.Domain(),
+		"WEB_CONCURRENCY":        strconv.Itoa(int(s.WebConcurrency)),
+		"MAX_THREADS":            strconv.Itoa(int(s.MaxThreads)),
+		"PREPARED_STATEMENTS":    "true",
+	}
+	secret = map[string]string{
+		"SECRET_KEY_BASE":                              sec.SecretKeyBase,
+		"VAPID_PRIVATE_KEY":                            sec.VapidPrivateKey,
+		"VAPID_PUBLIC_KEY":                             sec.VapidPublicKey,
+		"ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY":   sec.EncryptionDeterministicKey,
+		"ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT": sec.EncryptionKeyDerivationSalt,
+		"ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY":         sec.EncryptionPrimaryKey,
+	}
+	if sec.OTPSecret != "" {
+		secret["OTP_SECRET"] = sec.OTPSecret
+	}
+	if s.WebDomain != "" {
+		plain["WEB_DOMAIN"] = s.WebDomain
+	}
+	if d := s.Database; d != nil {
+		plain["DB_HOST"] = d.Host
+		plain["DB_PORT"] = strconv.Itoa(int(d.Port))
+		plain["DB_NAME"] = d.Name
+		plain["DB_USER"] = d.User
+		plain["DB_SSLMODE"] = d.SSLMode
+		if d.Pool > 0 {
+			plain["DB_POOL"] = strconv.Itoa(int(d.Pool))
+		}
+		secret["DB_PASS"] = d.Password
+	} else {
+		plain["DB_HOST"] = s.DatabaseName()
+		plain["DB_PORT"] = "5432"
+		plain["DB_NAME"] = "mastodon_production"
+		plain["DB_USER"] = "mastodon"
+		plain["DB_SSLMODE"] = "disable"
+		secret["DB_PASS"] = sec.DatabasePassword
+	}
+	if r := s.Redis; r != nil {
+		plain["REDIS_HOST"] = r.Host
+		plain["REDIS_PORT"] = strconv.Itoa(int(r.Port))
+		if r.User != "" {
+			plain["REDIS_USER"] = r.User
+		}
+		if r.Password != "" {
+			secret["REDIS_PASSWORD"] = r.Password
+		}
+	} else {
+		plain["REDIS_HOST"] = s.RedisName()
+		plain["REDIS_PORT"] = "6379"
+		secret["REDIS_PASSWORD"] = sec.RedisPassword
+	}
+	if m := s.SMTP; m != nil {
+		plain["SMTP_SERVER"] = m.Server
+		plain["SMTP_PORT"] = strconv.Itoa(int(m.Port))
+		plain["SMTP_AUTH_METHOD"] = m.AuthMethod
+		plain["SMTP_ENABLE_STARTTLS"] = m.EnableStartTLS
+		plain["SMTP_OPENSSL_VERIFY_MODE"] = m.OpenSSLVerifyMode
+		plain["SMTP_DELIVERY_METHOD"] = m.DeliveryMethod
+		plain["SMTP_TLS"] = strconv.FormatBool(m.TLS)
+		plain["SMTP_SSL"] = strconv.FormatBool(m.SSL)
+		if m.Login != "" {
+			plain["SMTP_LOGIN"] = m.Login
+		}
+		if m.FromAddress != "" {
+			plain["SMTP_FROM_ADDRESS"] = m.FromAddress
+		}
+		if m.Domain != "" {
+			plain["SMTP_DOMAIN"] = m.Domain
+		}
+		if m.Password != "" {
+			secret["SMTP_PASSWORD"] = m.Password
+		}
+	}
+	st := s.Settings
+	if st.SingleUserMode {
+		plain["SINGLE_USER_MODE"] = "true"
+	}
+	if st.AuthorizedFetch {
+		plain["AUTHORIZED_FETCH"] = "true"
+	}
+	if st.LimitedFederationMode {
+		plain["LIMITED_FEDERATION_MODE"] = "true"
+	}
+	if st.DefaultLocale != "" {
+		plain["DEFAULT_LOCALE"] = st.DefaultLocale
+	}
+	if st.TrustedProxyIP != "" {
+		plain["TRUSTED_PROXY_IP"] = st.TrustedProxyIP
+	}
+	plain["PAPERCLIP_ROOT_PATH"] = mediaPath
+	for k, v := range st.ExtraEnv {
+		plain[k] = v
+	}
+	for k, v := range st.ExtraSecretEnv {
+		secret[k] = v
+	}
+	return plain, secret
+}
+
+// Render returns every object of the instance, in the order they are
+// applied: namespace and configuration first, then the embedded services,
+// then the workloads. The db-prepare Job is apart (see PrepareJob).
+func (s *Spec) Render(sec Secrets, createNamespace bool) []Object {
+	plain, secret := s.Environment(sec)
+	var out []Object
+	add := func(o any) { out = append(out, NewObject(o)) }
+	if createNamespace {
+		add(&corev1.Namespace{
+			TypeMeta:   typeMeta("v1", "Namespace"),
+			ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: s.labels(ComponentInstance)},
+		})
+	}
+	add(&corev1.ServiceAccount{
+		TypeMeta:                     typeMeta("v1", "ServiceAccount"),
+		ObjectMeta:                   s.meta(s.Name, ComponentInstance),
+		AutomountServiceAccountToken: ptr.To(false),
+	})
+	specJSON, _ := json.Marshal(s.Public())
+	cm := &corev1.ConfigMap{
+		TypeMeta:   typeMeta("v1", "ConfigMap"),
+		ObjectMeta: s.meta(s.ConfigMapName(), ComponentConfig),
+		Data:       plain,
+	}
+	cm.Annotations = map[string]string{AnnotationSpec: string(specJSON)}
+	add(cm)
+	add(&corev1.Secret{
+		TypeMeta:   typeMeta("v1", "Secret"),
+		ObjectMeta: s.meta(s.SecretName(), ComponentSecrets),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       bytesMap(secret),
+	})
+	if s.Ingress != nil && s.Ingress.CertificatePEM != "" {
+		add(&corev1.Secret{
+			TypeMeta:   typeMeta("v1", "Secret"),
+			ObjectMeta: s.meta(s.TLSSecretName(), ComponentIngress),
+			Type:       corev1.SecretTypeTLS,
+			Data: map[string][]byte{
+				corev1.TLSCertKey:       []byte(s.Ingress.CertificatePEM),
+				corev1.TLSPrivateKeyKey: []byte(s.Ingress.PrivateKeyPEM),
+			},
+		})
+	}
+	if s.Database == nil {
+		out = append(out, s.renderDatabase()...)
+	}
+	if s.Redis == nil {
+		out = append(out, s.renderRedis()...)
+	}
+	{
+		add(&corev1.PersistentVolumeClaim{
+			TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
+			ObjectMeta: s.meta(s.MediaName(), ComponentMedia),
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.PersistentVolumeAccessMode(s.Media.AccessMode)},
+				StorageClassName: optional(s.Media.StorageClass),
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(s.Media.StorageSize)}},
+			},
+		})
+	}
+	checksum := hashOf(plain, secret)
+	out = append(out, s.renderWorkloads(checksum)...)
+	return out
+}
+
+// Public is the spec without its secret values, as kept in the ConfigMap
+// annotation.
+func (s *Spec) Public() Spec {
+	p := *s
+	if s.Database != nil {
+		d := *s.Database
+		d.Password = ""
+		p.Database = &d
+	}
+	if s.Redis != nil {
+		r := *s.Redis
+		r.Password = ""
+		p.Redis = &r
+	}
+	if s.SMTP != nil {
+		m := *s.SMTP
+		m.Password = ""
+		p.SMTP = &m
+	}
+	if s.Ingress != nil {
+		in := *s.Ingress
+		in.PrivateKeyPEM = ""
+		p.Ingress = &in
+	}
+	if len(s.Settings.ExtraSecretEnv) > 0 {
+		names := map[string]string{}
+		for k := range s.Settings.ExtraSecretEnv {
+			names[k] = ""
+		}
+		p.Settings.ExtraSecretEnv = names
+	}
+	return p
+}
+
+func (s *Spec) podSecurity() *corev1.PodSecurityContext {
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To[int64](uid),
+		RunAsGroup:     ptr.To[int64](uid),
+		FSGroup:        ptr.To[int64](uid),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+func containerSecurity() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		RunAsNonRoot:             ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+func (s *Spec) envFrom() []corev1.EnvFromSource {
+	return []corev1.EnvFromSource{
+		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: s.ConfigMapName()}}},
+		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: s.SecretName()}}},
+	}
+}
+
+func (s *Spec) pullSecrets() []corev1.LocalObjectReference {
+	var refs []corev1.LocalObjectReference
+	for _, n := range s.PullSecrets {
+		refs = append(refs, corev1.LocalObjectReference{Name: n})
+	}
+	return refs
+}
+
+// railsPod is the Pod spec shared by web, Sidekiq and the Jobs.
+func (s *Spec) railsPod(name string, command []string, res Resources) corev1.PodSpec {
+	pod := corev1.PodSpec{
+		ServiceAccountName:           s.Name,
+		AutomountServiceAccountToken: ptr.To(false),
+		SecurityContext:              s.podSecurity(),
+		ImagePullSecrets:             s.pullSecrets(),
+		Containers: []corev1.Container{{
+			Name:            name,
+			Image:           s.Image(),
+			ImagePullPolicy: corev1.PullPolicy(s.PullPolicy),
+			Command:         command,
+			EnvFrom:         s.envFrom(),
+			Resources:       res.requirements(),
+			SecurityContext: containerSecurity(),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: mastodonTmp}},
+		}},
+		Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+	}
+	pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts,
+		corev1.VolumeMount{Name: "media", MountPath: mediaPath})
+	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "media", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.MediaName()}}})
+	return pod
+}
+
+func (r Resources) requirements() corev1.ResourceRequirements {
+	var req corev1.ResourceRequirements
+	set := func(list *corev1.ResourceList, name corev1.ResourceName, v string) {
+		if v == "" {
+			return
+		}
+		if *list == nil {
+			*list = corev1.ResourceList{}
+		}
+		(*list)[name] = resource.MustParse(v)
+	}
+	set(&req.Requests, corev1.ResourceCPU, r.CPURequest)
+	set(&req.Requests, corev1.ResourceMemory, r.MemoryRequest)
+	set(&req.Limits, corev1.ResourceCPU, r.CPULimit)
+	set(&req.Limits, corev1.ResourceMemory, r.MemoryLimit)
+	return req
+}
+
+// PrepareJob is the Job that prepares a fresh database (rake db:prepare):
+// it creates the schema and seeds it, and nothing that runs Rails may start
+// before it has succeeded.
+func (s *Spec) PrepareJob() Object {
+	return s.migrationJob(s.PrepareJobName(), ComponentPrepare, []string{"bundle", "exec", "rake", "db:prepare"}, nil)
+}
+
+func (s *Spec) migrationJob(name, component string, command []string, env []corev1.EnvVar) Object {
+	pod := s.railsPod("migrate", command, s.WebResources)
+	pod.RestartPolicy = corev1.RestartPolicyNever
+	pod.Containers[0].Env = env
+	labels := s.labels(component)
+	return NewObject(&batchv1.Job{
+		TypeMeta:   typeMeta("batch/v1", "Job"),
+		ObjectMeta: s.meta(name, component),
+		Spec: batchv1.JobSpec{
+			BackoffLimit: ptr.To[int32](2),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       pod,
+			},
+		},
+	})
+}
+
+func (s *Spec) deployment(name, component string, replicas int32, checksum string, pod corev1.PodSpec) *appsv1.Deployment {
+	sel := s.selector(component)
+	if component == ComponentSidekiq {
+		sel["mastodon.tootform.dev/process"] = strings.TrimPrefix(name, s.Name+"-sidekiq-")
+	}
+	labels := s.labels(component)
+	for k, v := range sel {
+		labels[k] = v
+	}
+	meta := s.meta(name, component)
+	meta.Labels = labels
+	return &appsv1.Deployment{
+		TypeMeta:   typeMeta("apps/v1", "Deployment"),
+		ObjectMeta: meta,
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels:      labels,
+					Annotations: map[string]string{AnnotationChecksum: checksum},
+				},
+				Spec: pod,
+			},
+		},
+	}
+}
+
+func (s *Spec) renderWorkloads(checksum string) []Object {
+	var out []Object
+	add := func(o any) { out = append(out, NewObject(o)) }
+
+	web := s.railsPod("web", []string{"bundle", "exec", "puma", "-C", "config/puma.rb"}, s.WebResources)
+	web.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 3000, Protocol: corev1.ProtocolTCP}}
+	web.Containers[0].ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
+		PeriodSeconds: 5, FailureThreshold: 3,
+	}
+	web.Containers[0].LivenessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
+		PeriodSeconds: 10, FailureThreshold: 6,
+	}
+	web.Containers[0].StartupProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
+		PeriodSeconds: 5, FailureThreshold: 60,
+	}
+	add(s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas > 0), web))
+
+	streaming := s.railsPod("streaming", []string{"node", "./streaming"}, s.StreamResources)
+	c := &streaming.Containers[0]
+	c.Image = s.StreamingImage()
+	c.VolumeMounts = nil
+	streaming.Volumes = nil
+	c.Env = []corev1.EnvVar{{Name: "PORT", Value: "4000"}}
+	c.Ports = []corev1.ContainerPort{{Name: "streaming", ContainerPort: 4000, Protocol: corev1.ProtocolTCP}}
+	c.ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/api/v1/streaming/health", Port: intstr.FromString("streaming")}},
+		PeriodSeconds: 5, FailureThreshold: 3,
+	}
+	c.LivenessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("streaming")}},
+		PeriodSeconds: 10, FailureThreshold: 6,
+	}
+	add(s.deployment(s.StreamingName(), ComponentStreaming, s.StreamReplicas, hashOf(checksum, s.StreamingImage(), s.StreamResources), streaming))
+
+	for _, p := range s.Sidekiq {
+		cmd := []string{"bundle", "exec", "sidekiq", "-c", strconv.Itoa(int(p.Concurrency))}
+		for _, q := range p.Queues {
+			arg := q.Name
+			if q.Weight > 0 {
+				arg += "," + strconv.Itoa(q.Weight)
+			}
+			cmd = append(cmd, "-q", arg)
+		}
+		pod := s.railsPod("sidekiq", cmd, p.Resources)
+		pod.Containers[0].Env = []corev1.EnvVar{{Name: "DB_POOL", Value: strconv.Itoa(int(p.Concurrency))}}
+		pod.Containers[0].ReadinessProbe = &corev1.Probe{
+			ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
+				"test", "-f", mastodonTmp + "/sidekiq_process_has_started_and_will_begin_processing_jobs"}}},
+			PeriodSeconds: 5, FailureThreshold: 3,
+		}
+		d := s.deployment(s.SidekiqName(p.Name), ComponentSidekiq, p.Replicas, hashOf(checksum, s.Image(), p), pod)
+		if p.serves("scheduler") {
+			// Never two scheduler processes, not even during a rollout.
+			d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+		}
+		add(d)
+	}
+
+	add(s.service(s.WebName(), ComponentWeb, "http", 3000))
+	add(s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000))
+
+	pdb := func(name, component string, replicas int32) {
+		if replicas < 2 {
+			return
+		}
+		add(&policyv1.PodDisruptionBudget{
+			TypeMeta:   typeMeta("policy/v1", "PodDisruptionBudget"),
+			ObjectMeta: s.meta(name, component),
+			Spec: policyv1.PodDisruptionBudgetSpec{
+				MaxUnavailable: ptr.To(intstr.FromInt32(1)),
+				Selector:       &metav1.LabelSelector{MatchLabels: s.selector(component)},
+			},
+		})
+	}
+	pdb(s.WebName(), ComponentWeb, s.WebReplicas)
+	pdb(s.StreamingName(), ComponentStreaming, s.StreamReplicas)
+
+	if in := s.Ingress; in != nil {
+		prefix := networkingv1.PathTypePrefix
+		backend := func(name, port string) networkingv1.IngressBackend {
+			return networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+				Name: name, Port: networkingv1.ServiceBackendPort{Name: port}}}
+		}
+		ing := &networkingv1.Ingress{
+			TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
+			ObjectMeta: s.meta(s.Name, ComponentIngress),
+			Spec: networkingv1.IngressSpec{
+				IngressClassName: optional(in.ClassName),
+				TLS:              []networkingv1.IngressTLS{{Hosts: []string{s.Domain()}, SecretName: s.TLSSecretName()}},
+				Rules: []networkingv1.IngressRule{{
+					Host: s.Domain(),
+					IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
+						{Path: "/api/v1/streaming", PathType: &prefix, Backend: backend(s.StreamingName(), "streaming")},
+						{Path: "/", PathType: &prefix, Backend: backend(s.WebName(), "http")},
+					}}},
+				}},
+			},
+		}
+		if len(in.Annotations) > 0 {
+			ing.Annotations = in.Annotations
+		}
+		add(ing)
+	}
+	return out
+}
+
+func (p SidekiqProcess) serves(queue string) bool {
+	for _, q := range p.Queues {
+		if q.Name == queue {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Spec) service(name, component, port string, number int32) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   typeMeta("v1", "Service"),
+		ObjectMeta: s.meta(name, component),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: s.selector(component),
+			Ports:    []corev1.ServicePort{{Name: port, Port: number, TargetPort: intstr.FromString(port), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+}
+
+// onlyFromInstance is a NetworkPolicy letting only this instance's Pods
+// reach a component's port.
+func (s *Spec) onlyFromInstance(name, component string, port int32) *networkingv1.NetworkPolicy {
+	tcp := corev1.ProtocolTCP
+	return &networkingv1.NetworkPolicy{
+		TypeMeta:   typeMeta("networking.k8s.io/v1", "NetworkPolicy"),
+		ObjectMeta: s.meta(name, component),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: s.selector(component)},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{
+					MatchLabels: map[string]string{LabelName: AppName, LabelInstance: s.Name}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(port))}},
+			}},
+		},
+	}
+}
+
+// statefulService is a single-replica StatefulSet with its Service and
+// NetworkPolicy, as the embedded PostgreSQL and Redis are.
+func (s *Spec) statefulService(name, component string, port int32, runAs int64, container corev1.Container, claims []corev1.PersistentVolumeClaim) []Object {
+	container.SecurityContext = containerSecurity()
+	container.Ports = []corev1.ContainerPort{{Name: component, ContainerPort: port, Protocol: corev1.ProtocolTCP}}
+	sec := s.podSecurity()
+	sec.RunAsUser, sec.RunAsGroup, sec.FSGroup = &runAs, &runAs, &runAs
+	sts := &appsv1.StatefulSet{
+		TypeMeta:   typeMeta("apps/v1", "StatefulSet"),
+		ObjectMeta: s.meta(name, component),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr.To[int32](1),
+			ServiceName: name,
+			Selector:    &metav1.LabelSelector{MatchLabels: s.selector(component)},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: s.labels(component)},
+				Spec: corev1.PodSpec{
+					ServiceAccountName:           s.Name,
+					AutomountServiceAccountToken: ptr.To(false),
+					SecurityContext:              sec,
+					Containers:                   []corev1.Container{container},
+					Volumes:                      []corev1.Volume{{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+				},
+			},
+			VolumeClaimTemplates: claims,
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+			},
+		},
+	}
+	return []Object{
+		NewObject(sts),
+		NewObject(s.service(name, component, component, port)),
+		NewObject(s.onlyFromInstance(name, component, port)),
+	}
+}
+
+func secretEnv(name, secret, key string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}}}
+}
+
+func (s *Spec) renderDatabase() []Object {
+	c := corev1.Container{
+		Name:  "postgresql",
+		Image: PostgresImage,
+		Env: []corev1.EnvVar{
+			{Name: "POSTGRES_USER", Value: "mastodon"},
+			{Name: "POSTGRES_DB", Value: "mastodon_production"},
+			{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
+			secretEnv("POSTGRES_PASSWORD", s.SecretName(), "DB_PASS"),
+		},
+		Resources: s.Embedded.Resources.requirements(),
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "data", MountPath: "/var/lib/postgresql/data"},
+			{Name: "run", MountPath: "/var/run/postgresql"},
+		},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"pg_isready", "-U", "mastodon", "-d", "mastodon_production"}}},
+			PeriodSeconds: 5,
+		},
+	}
+	claim := corev1.PersistentVolumeClaim{
+		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.labels(ComponentDatabase)},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: optional(s.Embedded.StorageClass),
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(s.Embedded.StorageSize)}},
+		},
+	}
+	// The postgres image's alpine variant runs as uid 70.
+	return s.statefulService(s.DatabaseName(), ComponentDatabase, 5432, 70, c, []corev1.PersistentVolumeClaim{claim})
+}
+
+func (s *Spec) renderRedis() []Object {
+	c := corev1.Container{
+		Name:    "redis",
+		Image:   RedisImage,
+		Command: []string{"redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "no"},
+		Env:     []corev1.EnvVar{secretEnv("REDIS_PASSWORD", s.SecretName(), "REDIS_PASSWORD")},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(6379)}},
+			PeriodSeconds: 5,
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: "run", MountPath: "/data"}},
+	}
+	// The redis image's alpine variant runs as uid 999.
+	return s.statefulService(s.RedisName(), ComponentRedis, 6379, 999, c, nil)
+}
+
+func typeMeta(apiVersion, kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func bytesMap(m map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out
+}
+
+// hashOf is a stable hash of values, for checksum annotations.
+func hashOf(values ...any) string {
+	h := sha256.New()
+	for _, v := range values {
+		b, err := json.Marshal(v) // maps marshal with sorted keys
+		if err != nil {
+			panic(fmt.Sprintf("hashing %T: %v", v, err))
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,188 @@
+package mastodon
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"flag"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var fixedSecrets = Secrets{
+	SecretKeyBase:               strings.Repeat("ab", 64),
+	VapidPrivateKey:             "private-key",
+	VapidPublicKey:              "public-key",
+	EncryptionDeterministicKey:  "deterministic",
+	EncryptionKeyDerivationSalt: "salt",
+	EncryptionPrimaryKey:        "primary",
+	DatabasePassword:            "db-password",
+	RedisPassword:               "redis-password",
+}
+
+func defaultSpec() *Spec {
+	s := &Spec{Name: "social", Namespace: "mastodon", LocalDomain: "social.example", WebReplicas: 1, StreamReplicas: 1}
+	s.Defaults()
+	return s
+}
+
+func fullSpec(t *testing.T) *Spec {
+	cert, key := fixedCertificate(t)
+	s := &Spec{
+		Name: "social", Namespace: "fediverse", LocalDomain: "example.org", WebDomain: "social.example.org",
+		Version: "v4.6.6", Repository: "registry.example/mastodon", StreamingRepo: "registry.example/mastodon-streaming",
+		PullPolicy: "Always", PullSecrets: []string{"registry"},
+		WebReplicas: 3, WebResources: Resources{CPURequest: "500m", MemoryRequest: "1Gi", MemoryLimit: "2Gi"},
+		WebConcurrency: 3, MaxThreads: 8,
+		StreamReplicas: 2, StreamResources: Resources{CPURequest: "100m", MemoryRequest: "256Mi"},
+		Sidekiq: []SidekiqProcess{
+			{Name: "scheduler", Queues: []Queue{{Name: "scheduler"}}, Concurrency: 2, Replicas: 1},
+			{Name: "main", Queues: []Queue{{Name: "default", Weight: 8}, {Name: "push", Weight: 6}, {Name: "ingress", Weight: 4}, {Name: "mailers", Weight: 2}, {Name: "pull"}, {Name: "fasp"}}, Concurrency: 25, Replicas: 2, Resources: Resources{MemoryLimit: "1536Mi"}},
+		},
+		Database: &Database{Host: "10.1.2.3", Name: "mastodon", User: "mastodon", Password: "external-db-password", SSLMode: "require", Pool: 10},
+		Redis:    &Redis{Host: "redis.internal", Password: "external-redis-password"},
+		SMTP:     &SMTP{Server: "smtp.sendgrid.net", Port: 2525, Login: "apikey", Password: "smtp-secret", FromAddress: "notifications@example.org"},
+		Media:    Media{StorageSize: "50Gi", StorageClass: "standard-rwx", AccessMode: "ReadWriteMany"},
+		Ingress:  &Ingress{ClassName: "nginx", Annotations: map[string]string{"nginx.ingress.kubernetes.io/proxy-body-size": "40m"}, CertificatePEM: cert, PrivateKeyPEM: key},
+		Settings: Settings{SingleUserMode: true, AuthorizedFetch: true, DefaultLocale: "pt-BR", TrustedProxyIP: "10.0.0.0/8",
+			ExtraEnv: map[string]string{"ES_ENABLED": "false"}, ExtraSecretEnv: map[string]string{"DEEPL_API_KEY": "deepl-secret"}},
+	}
+	s.Defaults()
+	return s
+}
+
+func renderYAML(t *testing.T, objs []Object) string {
+	t.Helper()
+	var b strings.Builder
+	for _, o := range objs {
+		y, err := yaml.Marshal(o.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("---\n")
+		b.Write(y)
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/mastodon -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Fatalf("%s differs from the rendering; if the change is intended, run go test ./internal/mastodon -update\n%s", path, firstDiff(string(want), got))
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return "line " + strconv.Itoa(i+1) + ":\n  golden: " + x + "\n  now:    " + y
+		}
+	}
+	return ""
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// testCertificate returns a self-signed certificate for host and its key, in PEM.
+func testCertificate(t *testing.T, host string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(100, 0, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+}
+
+func TestRenderDefault(t *testing.T) {
+	s := defaultSpec()
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	objs := append(s.Render(fixedSecrets, true), s.PrepareJob())
+	golden(t, "default.yaml", renderYAML(t, objs))
+}
+
+func TestRenderFull(t *testing.T) {
+	s := fullSpec(t)
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	objs := append(s.Render(fixedSecrets, false), s.PrepareJob())
+	out := renderYAML(t, objs)
+	for _, secret := range []string{"external-db-password", "external-redis-password", "smtp-secret", "deepl-secret"} {
+		for _, o := range objs {
+			if o.Kind != "Secret" && strings.Contains(renderYAML(t, []Object{o}), secret) {
+				t.Errorf("%s holds the secret %q outside a Secret", o.Key(), secret)
+			}
+		}
+	}
+	golden(t, "full.yaml", out)
+}
+
+// fixedCertificate is a certificate kept in testdata, so the golden file is stable.
+func fixedCertificate(t *testing.T) (string, string) {
+	t.Helper()
+	cert, err1 := os.ReadFile(filepath.Join("testdata", "tls.crt"))
+	key, err2 := os.ReadFile(filepath.Join("testdata", "tls.key"))
+	if err1 == nil && err2 == nil {
+		return string(cert), string(key)
+	}
+	if !*update {
+		t.Fatal("testdata/tls.crt missing: run go test ./internal/mastodon -update")
+	}
+	c, k := testCertificate(t, "social.example.org")
+	_ = os.MkdirAll("testdata", 0o755)
+	if err := os.WriteFile(filepath.Join("testdata", "tls.crt"), []byte(c), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "tls.key"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, k
+}
