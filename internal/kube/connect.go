@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -245,6 +246,7 @@ func (c Config) RESTConfig() (*rest.Config, error) {
 type Client struct {
 	REST      *rest.Config
 	Clientset kubernetes.Interface
+	Dynamic   dynamic.Interface
 	// Requests counts the HTTP requests made through this client.
 	Requests *atomic.Int64
 }
@@ -274,7 +276,11 @@ func NewClientFromREST(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
 	}
-	return &Client{REST: cfg, Clientset: cs, Requests: &n}, nil
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
+	}
+	return &Client{REST: cfg, Clientset: cs, Dynamic: dyn, Requests: &n}, nil
 }
 
 type countingRoundTripper struct {

@@ -48,3 +48,5 @@ func (c *Client) Explain(err error, doing, namespace string) error {
 	}
 	return fmt.Errorf("%s %s: %w", doing, where, err)
 }
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

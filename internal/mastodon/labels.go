@@ -61,8 +61,9 @@ type Summary struct {
 }
 
 // Summarize groups the labelled ConfigMaps and Deployments of any number of
-// instances into one summary each, sorted by namespace and name.
-func Summarize(configMaps []corev1.ConfigMap, deployments []appsv1.Deployment) []Summary {
+// instances into one summary each, sorted by namespace and name; ready says
+// whether a Deployment is ready.
+func Summarize(configMaps []corev1.ConfigMap, deployments []appsv1.Deployment, ready func(*appsv1.Deployment) bool) []Summary {
 	type key struct{ ns, name string }
 	byKey := map[key]*Summary{}
 	for i := range configMaps {
@@ -90,7 +91,7 @@ func Summarize(configMaps []corev1.ConfigMap, deployments []appsv1.Deployment) [
 			seen[k] = true
 			s.Ready = true
 		}
-		s.Ready = s.Ready && DeploymentReady(d)
+		s.Ready = s.Ready && ready(d)
 	}
 	out := make([]Summary, 0, len(byKey))
 	for _, s := range byKey {
@@ -103,19 +104,4 @@ func Summarize(configMaps []corev1.ConfigMap, deployments []appsv1.Deployment) [
 		return out[i].Name < out[j].Name
 	})
 	return out
-}
-
-// DeploymentReady says whether a Deployment has rolled out its current
-// template with every replica updated, available and ready.
-func DeploymentReady(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	st := d.Status
-	return st.ObservedGeneration >= d.Generation &&
-		st.UpdatedReplicas == want &&
-		st.ReadyReplicas == want &&
-		st.AvailableReplicas == want &&
-		st.Replicas == want
 }

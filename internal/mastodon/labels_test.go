@@ -46,7 +46,7 @@ func TestSummarize(t *testing.T) {
 	stale.Generation = 3
 	deps = append(deps, stale)
 
-	got := Summarize(cms, deps)
+	got := Summarize(cms, deps, ready)
 	want := []Summary{
 		{Name: "one", Namespace: "a", LocalDomain: "one.example", Version: "v4.4.0", Ready: true},
 		{Name: "two", Namespace: "a", LocalDomain: "two.example", Version: "v4.5.2", Ready: false},
@@ -57,7 +57,7 @@ func TestSummarize(t *testing.T) {
 	}
 
 	// An instance with no Deployment yet is not ready.
-	got = Summarize([]corev1.ConfigMap{configMap("c", "new", "new.example", "v4.5.2")}, nil)
+	got = Summarize([]corev1.ConfigMap{configMap("c", "new", "new.example", "v4.5.2")}, nil, ready)
 	if len(got) != 1 || got[0].Ready {
 		t.Fatalf("got %+v", got)
 	}
@@ -70,4 +70,10 @@ func TestSelectors(t *testing.T) {
 	if got := InstanceSelector("x"); got != "app.kubernetes.io/instance=x,app.kubernetes.io/managed-by=terraform-provider-mastodon,app.kubernetes.io/name=mastodon" {
 		t.Fatal(got)
 	}
+}
+
+// ready is the rule the provider uses (kube.DeploymentReady), restated for the test.
+func ready(d *appsv1.Deployment) bool {
+	return d.Status.ObservedGeneration >= d.Generation && d.Status.ReadyReplicas == *d.Spec.Replicas &&
+		d.Status.UpdatedReplicas == *d.Spec.Replicas && d.Status.AvailableReplicas == *d.Spec.Replicas
 }

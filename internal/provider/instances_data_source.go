@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
@@ -97,7 +98,7 @@ func (d *instancesDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 	m.Instances = []instanceSummaryRow{}
-	for _, s := range mastodon.Summarize(cms, deps) {
+	for _, s := range mastodon.Summarize(cms, deps, kube.DeploymentReady) {
 		m.Instances = append(m.Instances, instanceSummaryRow{
 			ID:          types.StringValue(s.Namespace + "/" + s.Name),
 			Name:        types.StringValue(s.Name),

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
@@ -130,7 +131,7 @@ func (c *testCluster) fakeInstance(t *testing.T, ns, name, domain, version strin
 		if err != nil {
 			return false, err
 		}
-		return mastodon.DeploymentReady(d), nil
+		return kube.DeploymentReady(d), nil
 	})
 	if err != nil {
 		t.Fatalf("deployment %s/%s did not become ready: %v", ns, dep.Name, err)

@@ -1,0 +1,175 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+)
+
+// FieldManager owns every field the provider applies.
+const FieldManager = "terraform-provider-mastodon"
+
+// Kind is a resource kind the provider manages, with what is needed to reach
+// it without discovery.
+type Kind struct {
+	Name       string
+	GVR        schema.GroupVersionResource
+	Namespaced bool
+}
+
+// Kinds are the kinds the provider manages, in the order they are applied
+// (and the reverse of the order they are deleted).
+var Kinds = []Kind{
+	{"Namespace", schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false},
+	{"ServiceAccount", schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
+	{"ConfigMap", schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true},
+	{"Secret", schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, true},
+	{"PersistentVolumeClaim", schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}, true},
+	{"NetworkPolicy", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, true},
+	{"Service", schema.GroupVersionResource{Version: "v1", Resource: "services"}, true},
+	{"StatefulSet", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, true},
+	{"Job", schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, true},
+	{"Deployment", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
+	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
+	{"Ingress", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, true},
+}
+
+// KindOf finds a managed kind by name.
+func KindOf(name string) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// Key identifies an object: Kind/namespace/name.
+func Key(o *unstructured.Unstructured) string {
+	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+func (c *Client) resource(kindName, namespace string) (dynamic.ResourceInterface, Kind, error) {
+	k, ok := KindOf(kindName)
+	if !ok {
+		return nil, k, fmt.Errorf("kind %s is not one the provider manages", kindName)
+	}
+	if k.Namespaced {
+		return c.Dynamic.Resource(k.GVR).Namespace(namespace), k, nil
+	}
+	return c.Dynamic.Resource(k.GVR), k, nil
+}
+
+// Apply server-side applies each object in order, with one field manager
+// and forced ownership: create and update are the same idempotent call.
+func (c *Client) Apply(ctx context.Context, objs []*unstructured.Unstructured) error {
+	for _, o := range objs {
+		if err := c.ApplyOne(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyOne server-side applies one object.
+func (c *Client) ApplyOne(ctx context.Context, o *unstructured.Unstructured) error {
+	ri, _, err := c.resource(o.GetKind(), o.GetNamespace())
+	if err != nil {
+		return err
+	}
+	_, err = ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		return c.Explain(err, "applying "+Key(o), o.GetNamespace())
+	}
+	return nil
+}
+
+// List returns the objects of the given kinds that match a label selector
+// in a namespace, one list request per kind, keyed by Key.
+func (c *Client) List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error) {
+	out := map[string]*unstructured.Unstructured{}
+	for _, name := range kinds {
+		ri, _, err := c.resource(name, namespace)
+		if err != nil {
+			return nil, err
+		}
+		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return nil, c.Explain(err, "listing "+name+"s", namespace)
+		}
+		for i := range list.Items {
+			o := &list.Items[i]
+			o.SetKind(name) // list items may come without it
+			out[Key(o)] = o
+		}
+	}
+	return out, nil
+}
+
+// Get returns one object, or nil when it does not exist.
+func (c *Client) Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error) {
+	ri, _, err := c.resource(kind, namespace)
+	if err != nil {
+		return nil, err
+	}
+	o, err := ri.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, c.Explain(err, "reading "+kind+" "+name, namespace)
+	}
+	o.SetKind(kind)
+	return o, nil
+}
+
+// Delete deletes an object (with its dependents, in the background); an
+// object already gone is not an error.
+func (c *Client) Delete(ctx context.Context, kind, namespace, name string) error {
+	ri, _, err := c.resource(kind, namespace)
+	if err != nil {
+		return err
+	}
+	policy := metav1.DeletePropagationBackground
+	err = ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return c.Explain(err, "deleting "+kind+" "+name, namespace)
+	}
+	return nil
+}
+
+// Prune deletes the objects in live that are not in keep.
+func (c *Client) Prune(ctx context.Context, live map[string]*unstructured.Unstructured, keep map[string]bool) ([]string, error) {
+	var pruned []string
+	for key, o := range live {
+		if keep[key] {
+			continue
+		}
+		if err := c.Delete(ctx, o.GetKind(), o.GetNamespace(), o.GetName()); err != nil {
+			return pruned, err
+		}
+		pruned = append(pruned, key)
+	}
+	sort.Strings(pruned)
+	return pruned, nil
+}
+
+// ErrorList joins several errors into one readable message.
+func ErrorList(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
