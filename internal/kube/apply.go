@@ -40,6 +40,8 @@ var Kinds = []Kind{
 	{"Deployment", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
 	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
 	{"Ingress", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, true},
+	// Pods are never applied, only waited for.
+	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
 }
 
 // KindOf finds a managed kind by name.

@@ -328,3 +328,31 @@ func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds
 	}
 	return nil
 }
+
+// WaitDeleted waits until one object is gone.
+func (c *Client) WaitDeleted(ctx context.Context, kind, namespace, name string) error {
+	ri, _, err := c.resource(kind, namespace)
+	if err != nil {
+		return err
+	}
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return ri.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return ri.Watch(ctx, o)
+		},
+	}
+	_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
+		return len(store.List()) == 0, nil
+	}, func(ev watch.Event) (bool, error) {
+		return ev.Type == watch.Deleted, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s/%s is still there: %w", kind, namespace, name, err)
+	}
+	return nil
+}

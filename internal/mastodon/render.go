@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -33,8 +32,8 @@ const (
 	ComponentPrepare   = "db-prepare"
 	ComponentInstance  = "instance"
 
-	// AnnotationSpec on the ConfigMap holds the instance's non-secret spec,
-	// so an import restores every attribute.
+	// AnnotationSpec on the ConfigMap holds the instance's configuration
+	// without its secret values, so an import restores every attribute.
 	AnnotationSpec = "mastodon.tootform.dev/spec"
 	// AnnotationChecksum on a Pod template holds a hash of everything the
 	// component reads, so only the components whose inputs changed roll.
@@ -204,7 +203,10 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 // Render returns every object of the instance, in the order they are
 // applied: namespace and configuration first, then the embedded services,
 // then the workloads. The db-prepare Job is apart (see PrepareJob).
-func (s *Spec) Render(sec Secrets, createNamespace bool) []Object {
+//
+// record is kept on the ConfigMap (AnnotationSpec): the caller's record of
+// the configuration, so an import can restore it.
+func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object {
 	plain, secret := s.Environment(sec)
 	var out []Object
 	add := func(o any) { out = append(out, NewObject(o)) }
@@ -219,13 +221,14 @@ func (s *Spec) Render(sec Secrets, createNamespace bool) []Object {
 		ObjectMeta:                   s.meta(s.Name, ComponentInstance),
 		AutomountServiceAccountToken: ptr.To(false),
 	})
-	specJSON, _ := json.Marshal(s.Public())
 	cm := &corev1.ConfigMap{
 		TypeMeta:   typeMeta("v1", "ConfigMap"),
 		ObjectMeta: s.meta(s.ConfigMapName(), ComponentConfig),
 		Data:       plain,
 	}
-	cm.Annotations = map[string]string{AnnotationSpec: string(specJSON)}
+	if record != "" {
+		cm.Annotations = map[string]string{AnnotationSpec: record}
+	}
 	add(cm)
 	add(&corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
@@ -264,40 +267,6 @@ func (s *Spec) Render(sec Secrets, createNamespace bool) []Object {
 	checksum := hashOf(plain, secret)
 	out = append(out, s.renderWorkloads(checksum)...)
 	return out
-}
-
-// Public is the spec without its secret values, as kept in the ConfigMap
-// annotation.
-func (s *Spec) Public() Spec {
-	p := *s
-	if s.Database != nil {
-		d := *s.Database
-		d.Password = ""
-		p.Database = &d
-	}
-	if s.Redis != nil {
-		r := *s.Redis
-		r.Password = ""
-		p.Redis = &r
-	}
-	if s.SMTP != nil {
-		m := *s.SMTP
-		m.Password = ""
-		p.SMTP = &m
-	}
-	if s.Ingress != nil {
-		in := *s.Ingress
-		in.PrivateKeyPEM = ""
-		p.Ingress = &in
-	}
-	if len(s.Settings.ExtraSecretEnv) > 0 {
-		names := map[string]string{}
-		for k := range s.Settings.ExtraSecretEnv {
-			names[k] = ""
-		}
-		p.Settings.ExtraSecretEnv = names
-	}
-	return p
 }
 
 func (s *Spec) podSecurity() *corev1.PodSecurityContext {
@@ -703,14 +672,4 @@ func hashOf(values ...any) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

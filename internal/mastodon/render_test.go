@@ -144,7 +144,7 @@ func TestRenderDefault(t *testing.T) {
 	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	objs := append(s.Render(fixedSecrets, true), s.PrepareJob())
+	objs := append(s.Render(fixedSecrets, true, "recorded-configuration"), s.PrepareJob())
 	golden(t, "default.yaml", renderYAML(t, objs))
 }
 
@@ -153,7 +153,7 @@ func TestRenderFull(t *testing.T) {
 	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	objs := append(s.Render(fixedSecrets, false), s.PrepareJob())
+	objs := append(s.Render(fixedSecrets, false, "recorded-configuration"), s.PrepareJob())
 	out := renderYAML(t, objs)
 	for _, secret := range []string{"external-db-password", "external-redis-password", "smtp-secret", "deepl-secret"} {
 		for _, o := range objs {

@@ -242,7 +242,7 @@ func (p *mastodonProvider) Configure(ctx context.Context, req provider.Configure
 var objectAsOptions = basetypes.ObjectAsOptions{}
 
 func (p *mastodonProvider) Resources(_ context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{newInstanceResource}
 }
 
 func (p *mastodonProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -20,7 +20,9 @@ cache="${MASTODON_DEV_CACHE:-$HOME/.cache/terraform-provider-mastodon}"
 name="${MASTODON_DEV_CLUSTER:-mastodon-dev}"
 nodes="${MASTODON_DEV_NODES:-4}"
 kubeconfig="$cache/kubeconfig"
-stamp="k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+# The stamp changes with the versions and with this script (its cluster
+# configuration), so a cluster made another way is recreated.
+stamp="k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-$(sha256sum "$here/cluster.sh" | cut -c1-12)"
 export KWOK_WORKDIR="$cache/kwok"
 
 log() { echo "cluster: $*" >&2; }
@@ -37,7 +39,8 @@ create() {
   mkdir -p "$KWOK_WORKDIR"
   # Everything binds to loopback; the Service range is a /16 so large tests
   # and benchmarks do not run out of ClusterIPs; authorization and admission
-  # are on, as in a real cluster (RBAC, Pod Security).
+  # are on, as in a real cluster (RBAC, Pod Security); the controller-manager
+  # provisions host-path volumes for the default StorageClass.
   cat >"$config" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
@@ -65,6 +68,8 @@ componentsPatches:
   extraArgs:
   - key: service-cluster-ip-range
     value: 10.96.0.0/16
+  - key: enable-hostpath-provisioner
+    value: "true"
 EOF
   log "creating cluster $name"
   kwokctl create cluster --config "$config" --kubeconfig "" --wait 2m >&2
@@ -102,6 +107,20 @@ up() {
     log "adding simulated nodes ($have -> $nodes)"
     kwokctl scale node --replicas "$nodes" >&2
   fi
+  # A default StorageClass, so PersistentVolumeClaims bind: the
+  # controller-manager's built-in host-path provisioner (for development
+  # only) makes a volume under /tmp for each claim.
+  "$bin/kubectl" --kubeconfig "$kubeconfig" apply -f - >/dev/null <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+EOF
   log "ready: $("$bin/kubectl" --kubeconfig "$kubeconfig" version -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | tail -1) with $nodes nodes"
   log "export KUBECONFIG=$kubeconfig"
   echo "$kubeconfig"

@@ -1,0 +1,201 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// spec turns the Terraform model into the instance spec, with defaults.
+func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	s := &mastodon.Spec{
+		Name:           m.Name.ValueString(),
+		Namespace:      m.Namespace.ValueString(),
+		LocalDomain:    m.LocalDomain.ValueString(),
+		WebDomain:      m.WebDomain.ValueString(),
+		Version:        m.Version.ValueString(),
+		WebReplicas:    1,
+		StreamReplicas: 1,
+	}
+	if i := m.Image; i != nil {
+		s.Repository = i.Repository.ValueString()
+		s.StreamingRepo = i.StreamingRepository.ValueString()
+		s.PullPolicy = i.PullPolicy.ValueString()
+		diags.Append(i.PullSecrets.ElementsAs(ctx, &s.PullSecrets, false)...)
+	}
+	if w := m.Web; w != nil {
+		s.WebReplicas = int32Or(w.Replicas, 1)
+		s.WebResources = w.Resources.resources()
+		s.WebConcurrency = int32Or(w.Concurrency, 0)
+		s.MaxThreads = int32Or(w.MaxThreads, 0)
+	}
+	if st := m.Streaming; st != nil {
+		s.StreamReplicas = int32Or(st.Replicas, 1)
+		s.StreamResources = st.Resources.resources()
+	}
+	for i, p := range m.Sidekiq {
+		proc := mastodon.SidekiqProcess{
+			Name:        p.Name.ValueString(),
+			Concurrency: int32Or(p.Concurrency, 0),
+			Replicas:    int32Or(p.Replicas, 1),
+			Resources:   p.Resources.resources(),
+		}
+		var queues []string
+		diags.Append(p.Queues.ElementsAs(ctx, &queues, false)...)
+		for _, q := range queues {
+			name, weight, found := strings.Cut(q, ",")
+			queue := mastodon.Queue{Name: strings.TrimSpace(name)}
+			if found {
+				w, err := strconv.Atoi(strings.TrimSpace(weight))
+				if err != nil || w < 1 {
+					diags.AddAttributeError(path.Root("sidekiq").AtListIndex(i).AtName("queues"), "Invalid queue weight",
+						fmt.Sprintf("%q: the weight after the comma must be a positive integer, as in default,8", q))
+				}
+				queue.Weight = w
+			}
+			proc.Queues = append(proc.Queues, queue)
+		}
+		s.Sidekiq = append(s.Sidekiq, proc)
+	}
+	if d := m.Database; d != nil {
+		s.Database = &mastodon.Database{
+			Host: d.Host.ValueString(), Port: int32Or(d.Port, 0), Name: d.Name.ValueString(), User: d.User.ValueString(),
+			Password: d.Password.ValueString(), SSLMode: d.SSLMode.ValueString(), Pool: int32Or(d.Pool, 0),
+		}
+	}
+	if e := m.EmbeddedDatabase; e != nil {
+		s.Embedded = mastodon.EmbeddedDatabase{StorageSize: e.StorageSize.ValueString(), StorageClass: e.StorageClass.ValueString(),
+			Resources: e.Resources.resources()}
+	}
+	if r := m.Redis; r != nil {
+		s.Redis = &mastodon.Redis{Host: r.Host.ValueString(), Port: int32Or(r.Port, 0), User: r.User.ValueString(), Password: r.Password.ValueString()}
+	}
+	if x := m.SMTP; x != nil {
+		s.SMTP = &mastodon.SMTP{
+			Server: x.Server.ValueString(), Port: int32Or(x.Port, 0), Login: x.Login.ValueString(), Password: x.Password.ValueString(),
+			FromAddress: x.FromAddress.ValueString(), Domain: x.Domain.ValueString(), AuthMethod: x.AuthMethod.ValueString(),
+			EnableStartTLS: x.EnableStartTLS.ValueString(), OpenSSLVerifyMode: x.OpenSSLVerifyMode.ValueString(),
+			TLS: x.TLS.ValueBool(), SSL: x.SSL.ValueBool(), DeliveryMethod: x.DeliveryMethod.ValueString(),
+		}
+	}
+	if md := m.Media; md != nil {
+		s.Media = mastodon.Media{StorageSize: md.StorageSize.ValueString(), StorageClass: md.StorageClass.ValueString(), AccessMode: md.AccessMode.ValueString()}
+	}
+	if in := m.Ingress; in != nil {
+		s.Ingress = &mastodon.Ingress{ClassName: in.ClassName.ValueString(), CertificatePEM: in.CertificatePEM.ValueString(),
+			PrivateKeyPEM: in.PrivateKeyPEM.ValueString(), TLSSecretName: in.TLSSecretName.ValueString()}
+		diags.Append(in.Annotations.ElementsAs(ctx, &s.Ingress.Annotations, false)...)
+	}
+	if st := m.Settings; st != nil {
+		s.Settings = mastodon.Settings{
+			SingleUserMode: st.SingleUserMode.ValueBool(), AuthorizedFetch: st.AuthorizedFetch.ValueBool(),
+			LimitedFederationMode: st.LimitedFederationMode.ValueBool(), DefaultLocale: st.DefaultLocale.ValueString(),
+			TrustedProxyIP: st.TrustedProxyIP.ValueString(),
+		}
+		diags.Append(st.ExtraEnv.ElementsAs(ctx, &s.Settings.ExtraEnv, false)...)
+		diags.Append(st.ExtraSecretEnv.ElementsAs(ctx, &s.Settings.ExtraSecretEnv, false)...)
+	}
+	s.Defaults()
+	return s, diags
+}
+
+func int32Or(v types.Int64, d int32) int32 {
+	if v.IsNull() || v.IsUnknown() {
+		return d
+	}
+	return int32(v.ValueInt64())
+}
+
+func (r *resourcesModel) resources() mastodon.Resources {
+	if r == nil {
+		return mastodon.Resources{}
+	}
+	return mastodon.Resources{CPURequest: r.CPURequest.ValueString(), MemoryRequest: r.MemoryRequest.ValueString(),
+		CPULimit: r.CPULimit.ValueString(), MemoryLimit: r.MemoryLimit.ValueString()}
+}
+
+// attributePath turns a spec error path such as "sidekiq[1].queues" into
+// an attribute path.
+func attributePath(p string) path.Path {
+	out := path.Empty()
+	for _, part := range strings.Split(p, ".") {
+		name, idx, hasIdx := strings.Cut(part, "[")
+		out = out.AtName(name)
+		if hasIdx {
+			if i, err := strconv.Atoi(strings.TrimSuffix(idx, "]")); err == nil {
+				out = out.AtListIndex(i)
+			}
+		}
+	}
+	return out
+}
+
+var secretsTypes = map[string]attr.Type{
+	"secret_key_base": types.StringType, "vapid_private_key": types.StringType,
+	"active_record_encryption_deterministic_key": types.StringType, "active_record_encryption_key_derivation_salt": types.StringType,
+	"active_record_encryption_primary_key": types.StringType, "otp_secret": types.StringType,
+	"embedded_database_password": types.StringType, "embedded_redis_password": types.StringType,
+}
+
+func nullable(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+func secretsObject(s mastodon.Secrets) types.Object {
+	return types.ObjectValueMust(secretsTypes, map[string]attr.Value{
+		"secret_key_base":                              types.StringValue(s.SecretKeyBase),
+		"vapid_private_key":                            types.StringValue(s.VapidPrivateKey),
+		"active_record_encryption_deterministic_key":   types.StringValue(s.EncryptionDeterministicKey),
+		"active_record_encryption_key_derivation_salt": types.StringValue(s.EncryptionKeyDerivationSalt),
+		"active_record_encryption_primary_key":         types.StringValue(s.EncryptionPrimaryKey),
+		"otp_secret":                                   nullable(s.OTPSecret),
+		"embedded_database_password":                   nullable(s.DatabasePassword),
+		"embedded_redis_password":                      nullable(s.RedisPassword),
+	})
+}
+
+func secretsFromObject(ctx context.Context, o types.Object, vapidPublic string) (mastodon.Secrets, diag.Diagnostics) {
+	var s mastodon.Secrets
+	if o.IsNull() || o.IsUnknown() {
+		return s, nil
+	}
+	var m secretsModel
+	diags := o.As(ctx, &m, objectAsOptions)
+	s = mastodon.Secrets{
+		SecretKeyBase: m.SecretKeyBase.ValueString(), VapidPrivateKey: m.VapidPrivateKey.ValueString(), VapidPublicKey: vapidPublic,
+		EncryptionDeterministicKey: m.EncryptionDeterministicKey.ValueString(), EncryptionKeyDerivationSalt: m.EncryptionKeyDerivationSalt.ValueString(),
+		EncryptionPrimaryKey: m.EncryptionPrimaryKey.ValueString(), OTPSecret: m.OTPSecret.ValueString(),
+		DatabasePassword: m.DatabasePassword.ValueString(), RedisPassword: m.RedisPassword.ValueString(),
+	}
+	return s, diags
+}
+
+// secretsFromData reads generated secrets back from the instance's Secret data.
+func secretsFromData(data map[string]string, embeddedDB, embeddedRedis bool) mastodon.Secrets {
+	s := mastodon.Secrets{
+		SecretKeyBase: data["SECRET_KEY_BASE"], VapidPrivateKey: data["VAPID_PRIVATE_KEY"], VapidPublicKey: data["VAPID_PUBLIC_KEY"],
+		EncryptionDeterministicKey:  data["ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY"],
+		EncryptionKeyDerivationSalt: data["ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT"],
+		EncryptionPrimaryKey:        data["ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"],
+		OTPSecret:                   data["OTP_SECRET"],
+	}
+	if embeddedDB {
+		s.DatabasePassword = data["DB_PASS"]
+	}
+	if embeddedRedis {
+		s.RedisPassword = data["REDIS_PASSWORD"]
+	}
+	return s
+}

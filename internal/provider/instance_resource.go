@@ -1,0 +1,631 @@
+package provider
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+const (
+	defaultCreateTimeout = 20 * time.Minute
+	defaultUpdateTimeout = 20 * time.Minute
+	defaultDeleteTimeout = 10 * time.Minute
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*instanceResource)(nil)
+	_ resource.ResourceWithImportState    = (*instanceResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*instanceResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*instanceResource)(nil)
+)
+
+type instanceResource struct {
+	clients *clientSource
+}
+
+func newInstanceResource() resource.Resource { return &instanceResource{} }
+
+func (r *instanceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_instance"
+}
+
+func (r *instanceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	src, ok := req.ProviderData.(*clientSource)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data", "This is a bug in the provider: its data has an unexpected type.")
+		return
+	}
+	r.clients = src
+}
+
+// ValidateConfig refuses bad input at plan time, naming the attribute.
+func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	if !req.Config.Raw.IsFullyKnown() {
+		return // validated again at apply time, before anything is created
+	}
+	var m instanceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if m.Version.IsNull() {
+		m.Version = types.StringValue(mastodon.DefaultVersion)
+	}
+	if m.Database != nil && m.EmbeddedDatabase != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("embedded_database"), "Conflicting database settings",
+			"embedded_database configures the in-cluster PostgreSQL, which is not used when database (an external PostgreSQL) is given: set one or the other.")
+	}
+	s, diags := m.spec(ctx)
+	resp.Diagnostics.Append(diags...)
+	for _, e := range s.Validate() {
+		resp.Diagnostics.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
+	}
+}
+
+// ModifyPlan plans an update when the last refresh found drift or
+// unready workloads, and keeps what an apply always makes true.
+func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		// Destroy: refuse it at plan time while protected.
+		var state instanceModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if state.DeletionProtection.ValueBool() {
+			resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
+				fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
+		}
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready"), types.BoolValue(true))...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ListValueMust(types.StringType, []attr.Value{}))...)
+}
+
+func (r *instanceResource) client() (*kube.Client, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if r.clients == nil {
+		diags.AddError("Provider not configured", "The mastodon provider was not configured.")
+		return nil, diags
+	}
+	c, err := r.clients.Client()
+	if err != nil {
+		diags.AddError("Cannot connect to Kubernetes", err.Error())
+	}
+	return c, diags
+}
+
+func (r *instanceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan instanceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r.apply(ctx, &plan, nil, &resp.State, &resp.Diagnostics)
+}
+
+func (r *instanceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state instanceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r.apply(ctx, &plan, &state, &resp.State, &resp.Diagnostics)
+}
+
+// apply makes the cluster match plan: it is the whole of Create and
+// Update, idempotent, so an apply interrupted half way is finished by the next.
+func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel, out *tfsdk.State, diags *diag.Diagnostics) {
+	c, d := r.client()
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	spec, d := plan.spec(ctx)
+	diags.Append(d...)
+	for _, e := range spec.Validate() {
+		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
+	}
+	if diags.HasError() {
+		return
+	}
+	ns, name := spec.Namespace, spec.Name
+	plan.ID = types.StringValue(ns + "/" + name)
+	plan.URL = types.StringValue(spec.URL())
+
+	// Generated secrets: from state, else from the cluster (an earlier apply
+	// that failed half way), else new. Never regenerated.
+	var secrets mastodon.Secrets
+	if prior != nil {
+		secrets, d = secretsFromObject(ctx, prior.Secrets, prior.VapidPublicKey.ValueString())
+		diags.Append(d...)
+	}
+	if secrets.SecretKeyBase == "" {
+		live, err := c.Get(ctx, "Secret", ns, spec.SecretName())
+		if err != nil {
+			diags.AddError("Cannot read the instance's Secret", err.Error())
+			return
+		}
+		if live != nil {
+			secrets = secretsFromData(secretData(live), spec.Database == nil, spec.Redis == nil)
+		}
+	}
+	if err := secrets.Fill(spec.Database == nil, spec.Redis == nil); err != nil {
+		diags.AddError("Cannot generate secrets", err.Error())
+		return
+	}
+	if spec.Database != nil {
+		secrets.DatabasePassword = ""
+	}
+	if spec.Redis != nil {
+		secrets.RedisPassword = ""
+	}
+	plan.Secrets = secretsObject(secrets)
+	plan.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
+	plan.Ready = types.BoolValue(true)
+	plan.Drift = types.ListValueMust(types.StringType, []attr.Value{})
+	if plan.LoadBalancerIP.IsUnknown() {
+		plan.LoadBalancerIP = types.StringNull()
+	}
+	if plan.LoadBalancerHostname.IsUnknown() {
+		plan.LoadBalancerHostname = types.StringNull()
+	}
+
+	record, err := encodeRecord(ctx, plan, *out)
+	if err != nil {
+		diags.AddError("Cannot record the instance's configuration", err.Error())
+		return
+	}
+	objs := spec.Render(secrets, plan.CreateNamespace.ValueBool(), record)
+	var first, workloads []*unstructured.Unstructured
+	keep := map[string]bool{}
+	for _, o := range objs {
+		u := &unstructured.Unstructured{Object: o.Body}
+		keep[kube.Key(u)] = true
+		switch o.Kind {
+		case "Deployment", "PodDisruptionBudget", "Ingress":
+			workloads = append(workloads, u)
+		default:
+			first = append(first, u)
+		}
+	}
+
+	step := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
+	step("applying configuration, secrets and embedded services")
+	if err := c.Apply(ctx, first); err != nil {
+		diags.AddError("Cannot apply the instance's configuration", err.Error())
+		return
+	}
+	if err := c.WaitReady(ctx, first); err != nil {
+		diags.AddError("Embedded services did not become ready", err.Error())
+		return
+	}
+	if prior == nil {
+		step("preparing the database")
+		if err := runJob(ctx, c, spec.PrepareJob()); err != nil {
+			diags.AddError("The db-prepare Job failed", err.Error()+"\n\nNo Deployment was started. Fix the cause and apply again: a fresh Job is started.")
+			return
+		}
+	}
+	step("rolling out web, streaming and Sidekiq")
+	if err := c.Apply(ctx, workloads); err != nil {
+		diags.AddError("Cannot apply the instance's workloads", err.Error())
+		return
+	}
+	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), instanceKinds)
+	if err != nil {
+		diags.AddError("Cannot list the instance's objects", err.Error())
+		return
+	}
+	for key, o := range live {
+		if o.GetKind() == "Job" || o.GetKind() == "PersistentVolumeClaim" {
+			delete(live, key) // Jobs and data volumes are never pruned
+		}
+	}
+	pruned, err := c.Prune(ctx, live, keep)
+	if err != nil {
+		diags.AddError("Cannot remove objects no longer configured", err.Error())
+		return
+	}
+	if len(pruned) > 0 {
+		step("removed objects no longer configured: " + strings.Join(pruned, ", "))
+	}
+	if err := c.WaitReady(ctx, workloads); err != nil {
+		diags.AddError("The instance did not become ready", err.Error()+"\n\nThe next apply continues from where the cluster is.")
+		// Record what is really running, so the next apply resumes.
+		plan.Ready = types.BoolValue(false)
+		diags.Append(out.Set(ctx, plan)...)
+		return
+	}
+	if ing := findKind(workloads, "Ingress"); ing != nil {
+		if cur, err := c.Get(ctx, "Ingress", ns, ing.GetName()); err == nil && cur != nil {
+			plan.LoadBalancerIP, plan.LoadBalancerHostname = loadBalancer(cur)
+		}
+	}
+	step("instance ready")
+	diags.Append(out.Set(ctx, plan)...)
+}
+
+// instanceKinds are the namespaced kinds an instance owns.
+var instanceKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "PersistentVolumeClaim", "NetworkPolicy",
+	"Service", "StatefulSet", "Job", "Deployment", "PodDisruptionBudget", "Ingress"}
+
+func findKind(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			return o
+		}
+	}
+	return nil
+}
+
+func loadBalancer(ing *unstructured.Unstructured) (types.String, types.String) {
+	lbs, _, _ := unstructured.NestedSlice(ing.Object, "status", "loadBalancer", "ingress")
+	ip, host := types.StringNull(), types.StringNull()
+	if len(lbs) > 0 {
+		m, _ := lbs[0].(map[string]any)
+		if v, ok := m["ip"].(string); ok && v != "" {
+			ip = types.StringValue(v)
+		}
+		if v, ok := m["hostname"].(string); ok && v != "" {
+			host = types.StringValue(v)
+		}
+	}
+	return ip, host
+}
+
+// runJob runs a Job to completion once: a Job already complete is not run
+// again, a failed one is replaced by a fresh one.
+func runJob(ctx context.Context, c *kube.Client, job mastodon.Object) error {
+	exists, complete, failed, err := c.JobState(ctx, job.Namespace, job.Name)
+	if err != nil {
+		return err
+	}
+	if complete {
+		return nil
+	}
+	if failed {
+		if err := c.Delete(ctx, "Job", job.Namespace, job.Name); err != nil {
+			return err
+		}
+		if err := c.WaitGone(ctx, job.Namespace, "job-name="+job.Name, []string{"Pod"}); err != nil {
+			return err
+		}
+		if err := waitJobGone(ctx, c, job); err != nil {
+			return err
+		}
+		exists = false
+	}
+	if !exists {
+		if err := c.ApplyOne(ctx, &unstructured.Unstructured{Object: job.Body}); err != nil {
+			return err
+		}
+	}
+	return c.WaitJob(ctx, job.Namespace, job.Name)
+}
+
+func waitJobGone(ctx context.Context, c *kube.Client, job mastodon.Object) error {
+	for {
+		cur, err := c.Get(ctx, "Job", job.Namespace, job.Name)
+		if err != nil || cur == nil {
+			return err
+		}
+		if err := c.WaitDeleted(ctx, "Job", job.Namespace, job.Name); err != nil {
+			return err
+		}
+	}
+}
+
+func secretData(u *unstructured.Unstructured) map[string]string {
+	out := map[string]string{}
+	data, _, _ := unstructured.NestedStringMap(u.Object, "data")
+	for k, v := range data {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err == nil {
+			out[k] = string(b)
+		}
+	}
+	return out
+}
+
+func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state instanceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.clients != nil && !r.clients.Known() {
+		return // the cluster is not known yet: keep what state says
+	}
+	c, d := r.client()
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), instanceKinds)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the instance", err.Error())
+		return
+	}
+	if len(live) == 0 {
+		tflog.Info(ctx, "the instance's objects are all gone: removing it from state", map[string]any{"instance": ns + "/" + name})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if state.LocalDomain.IsNull() {
+		// Just imported: the configuration recorded on the ConfigMap.
+		imported, d := importRecord(ctx, live, ns, name, req.State)
+		resp.Diagnostics.Append(d...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		imported.Timeouts = state.Timeouts
+		state = *imported
+	}
+	spec, d := state.spec(ctx)
+	resp.Diagnostics.Append(d...)
+	secrets, d := secretsFromObject(ctx, state.Secrets, state.VapidPublicKey.ValueString())
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	record, err := encodeRecord(ctx, &state, req.State)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot record the instance's configuration", err.Error())
+		return
+	}
+	var drift []attr.Value
+	ready := true
+	for _, o := range spec.Render(secrets, state.CreateNamespace.ValueBool(), record) {
+		if o.Kind == "Namespace" {
+			continue
+		}
+		key := o.Key()
+		cur, ok := live[key]
+		if !ok {
+			drift = append(drift, types.StringValue(fmt.Sprintf("%s %s is missing", o.Kind, o.Name)))
+			if o.Kind == "Deployment" {
+				ready = false
+			}
+			continue
+		}
+		// The recorded configuration is not compared: the objects it
+		// describes are.
+		unstructured.RemoveNestedField(o.Body, "metadata", "annotations", mastodon.AnnotationSpec)
+		for _, diff := range kube.Diff(o.Body, cur.Object, secretKinds[o.Kind]) {
+			drift = append(drift, types.StringValue(fmt.Sprintf("%s %s: %s", o.Kind, o.Name, diff)))
+		}
+		if ok, _ := kube.Ready(cur); !ok {
+			ready = false
+		}
+		if o.Kind == "Ingress" {
+			state.LoadBalancerIP, state.LoadBalancerHostname = loadBalancer(cur)
+		}
+	}
+	if drift == nil {
+		drift = []attr.Value{}
+	}
+	state.Drift = types.ListValueMust(types.StringType, drift)
+	state.Ready = types.BoolValue(ready)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// secretKinds hide the values of their differences.
+var secretKinds = map[string]bool{"Secret": true}
+
+func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state instanceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if state.DeletionProtection.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
+			fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, d := r.client()
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	sel := mastodon.InstanceSelector(name)
+	live, err := c.List(ctx, ns, sel, instanceKinds)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
+		return
+	}
+	keepDB := state.EmbeddedDatabase == nil || !state.EmbeddedDatabase.DeleteVolumeOnDestroy.ValueBool()
+	keepMedia := state.Media == nil || !state.Media.DeleteVolumeOnDestroy.ValueBool()
+	kept := []string{}
+	for _, o := range live {
+		if o.GetKind() == "PersistentVolumeClaim" {
+			component := o.GetLabels()[mastodon.LabelComponent]
+			if (component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) {
+				kept = append(kept, o.GetName())
+				continue
+			}
+		}
+		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
+			resp.Diagnostics.AddError("Cannot delete the instance", err.Error())
+			return
+		}
+	}
+	if err := c.WaitGone(ctx, ns, sel, []string{"Deployment", "StatefulSet", "Job", "Pod"}); err != nil {
+		resp.Diagnostics.AddError("The instance's objects did not go away", err.Error())
+		return
+	}
+	if state.CreateNamespace.ValueBool() {
+		if len(kept) > 0 {
+			tflog.Info(ctx, "keeping the namespace, which holds the kept data volumes", map[string]any{"namespace": ns, "volumes": kept})
+			return
+		}
+		if err := c.Delete(ctx, "Namespace", "", ns); err != nil {
+			resp.Diagnostics.AddError("Cannot delete the namespace", err.Error())
+			return
+		}
+		if err := c.WaitDeleted(ctx, "Namespace", "", ns); err != nil {
+			resp.Diagnostics.AddError("The namespace did not go away", err.Error())
+		}
+	}
+}
+
+func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	ns, name, ok := strings.Cut(req.ID, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a mastodon_instance by namespace/name, not %q.", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+}
+
+// sensitivePaths are left out of the configuration recorded on the
+// ConfigMap; an import restores them from the Secrets.
+var sensitivePaths = [][]string{
+	{"secrets"}, {"database", "password"}, {"redis", "password"}, {"smtp", "password"}, {"ingress", "private_key_pem"},
+	// and what is not configuration but the state of the cluster
+	{"timeouts"}, {"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
+}
+
+// encodeRecord serialises the configuration (without secret values, and
+// with only the names of extra_secret_env) for the ConfigMap annotation.
+func encodeRecord(ctx context.Context, m *instanceModel, tmpl tfsdk.State) (string, error) {
+	st := tfsdk.State{Schema: tmpl.Schema}
+	if d := st.Set(ctx, m); d.HasError() {
+		return "", fmt.Errorf("%v", d)
+	}
+	val, err := tftypes.Transform(st.Raw, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+		names := attributeNames(p)
+		for _, sp := range sensitivePaths {
+			if equalNames(names, sp) {
+				return tftypes.NewValue(v.Type(), nil), nil
+			}
+		}
+		if len(names) == 2 && names[0] == "settings" && names[1] == "extra_secret_env" && len(p.Steps()) == 3 && !v.IsNull() {
+			return tftypes.NewValue(tftypes.String, ""), nil
+		}
+		return v, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	b, err := val.MarshalMsgPack(tmpl.Schema.Type().TerraformType(ctx))
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+func attributeNames(p *tftypes.AttributePath) []string {
+	var names []string
+	for _, step := range p.Steps() {
+		if a, ok := step.(tftypes.AttributeName); ok {
+			names = append(names, string(a))
+		}
+	}
+	return names
+}
+
+func equalNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// importRecord rebuilds the model from the configuration recorded on the
+// ConfigMap and the values kept in the Secrets.
+func importRecord(ctx context.Context, live map[string]*unstructured.Unstructured, ns, name string, tmpl tfsdk.State) (*instanceModel, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	spec := mastodon.Spec{Name: name, Namespace: ns}
+	cm := live["ConfigMap/"+ns+"/"+spec.ConfigMapName()]
+	if cm == nil {
+		diags.AddError("Cannot import the instance", fmt.Sprintf("ConfigMap %s/%s, which records the instance's configuration, is missing.", ns, spec.ConfigMapName()))
+		return nil, diags
+	}
+	raw, err := base64.StdEncoding.DecodeString(cm.GetAnnotations()[mastodon.AnnotationSpec])
+	if err == nil && len(raw) == 0 {
+		err = errors.New("the annotation is missing")
+	}
+	var val tftypes.Value
+	if err == nil {
+		val, err = tftypes.ValueFromMsgPack(raw, tmpl.Schema.Type().TerraformType(ctx))
+	}
+	if err != nil {
+		diags.AddError("Cannot import the instance", fmt.Sprintf("The annotation %s on ConfigMap %s/%s does not hold a configuration this provider wrote: %v",
+			mastodon.AnnotationSpec, ns, spec.ConfigMapName(), err))
+		return nil, diags
+	}
+	var m instanceModel
+	diags.Append((&tfsdk.State{Schema: tmpl.Schema, Raw: val}).Get(ctx, &m)...)
+	if diags.HasError() {
+		return nil, diags
+	}
+	data := map[string]string{}
+	if sec := live["Secret/"+ns+"/"+spec.SecretName()]; sec != nil {
+		data = secretData(sec)
+	}
+	secrets := secretsFromData(data, m.Database == nil, m.Redis == nil)
+	m.Secrets = secretsObject(secrets)
+	m.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
+	if m.Database != nil && data["DB_PASS"] != "" {
+		m.Database.Password = types.StringValue(data["DB_PASS"])
+	}
+	if m.Redis != nil && data["REDIS_PASSWORD"] != "" {
+		m.Redis.Password = types.StringValue(data["REDIS_PASSWORD"])
+	}
+	if m.SMTP != nil && data["SMTP_PASSWORD"] != "" {
+		m.SMTP.Password = types.StringValue(data["SMTP_PASSWORD"])
+	}
+	if m.Settings != nil && !m.Settings.ExtraSecretEnv.IsNull() {
+		values := map[string]attr.Value{}
+		for k := range m.Settings.ExtraSecretEnv.Elements() {
+			values[k] = types.StringValue(data[k])
+		}
+		m.Settings.ExtraSecretEnv = types.MapValueMust(types.StringType, values)
+	}
+	if m.Ingress != nil && !m.Ingress.CertificatePEM.IsNull() {
+		if tls := live["Secret/"+ns+"/"+name+"-tls"]; tls != nil {
+			m.Ingress.PrivateKeyPEM = types.StringValue(secretData(tls)["tls.key"])
+		}
+	}
+	return &m, diags
+}

@@ -1,0 +1,335 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+type instanceModel struct {
+	ID                   types.String           `tfsdk:"id"`
+	Name                 types.String           `tfsdk:"name"`
+	Namespace            types.String           `tfsdk:"namespace"`
+	CreateNamespace      types.Bool             `tfsdk:"create_namespace"`
+	LocalDomain          types.String           `tfsdk:"local_domain"`
+	WebDomain            types.String           `tfsdk:"web_domain"`
+	Version              types.String           `tfsdk:"version"`
+	Image                *imageModel            `tfsdk:"image"`
+	Web                  *webModel              `tfsdk:"web"`
+	Streaming            *streamingModel        `tfsdk:"streaming"`
+	Sidekiq              []sidekiqModel         `tfsdk:"sidekiq"`
+	Database             *databaseModel         `tfsdk:"database"`
+	EmbeddedDatabase     *embeddedDatabaseModel `tfsdk:"embedded_database"`
+	Redis                *redisModel            `tfsdk:"redis"`
+	SMTP                 *smtpModel             `tfsdk:"smtp"`
+	Media                *mediaModel            `tfsdk:"media"`
+	Ingress              *ingressModel          `tfsdk:"ingress"`
+	Settings             *settingsModel         `tfsdk:"settings"`
+	DeletionProtection   types.Bool             `tfsdk:"deletion_protection"`
+	Timeouts             timeouts.Value         `tfsdk:"timeouts"`
+	URL                  types.String           `tfsdk:"url"`
+	VapidPublicKey       types.String           `tfsdk:"vapid_public_key"`
+	Secrets              types.Object           `tfsdk:"secrets"`
+	Ready                types.Bool             `tfsdk:"ready"`
+	Drift                types.List             `tfsdk:"drift"`
+	LoadBalancerIP       types.String           `tfsdk:"load_balancer_ip"`
+	LoadBalancerHostname types.String           `tfsdk:"load_balancer_hostname"`
+}
+
+type imageModel struct {
+	Repository          types.String `tfsdk:"repository"`
+	StreamingRepository types.String `tfsdk:"streaming_repository"`
+	PullPolicy          types.String `tfsdk:"pull_policy"`
+	PullSecrets         types.List   `tfsdk:"pull_secrets"`
+}
+
+type resourcesModel struct {
+	CPURequest    types.String `tfsdk:"cpu_request"`
+	MemoryRequest types.String `tfsdk:"memory_request"`
+	CPULimit      types.String `tfsdk:"cpu_limit"`
+	MemoryLimit   types.String `tfsdk:"memory_limit"`
+}
+
+type webModel struct {
+	Replicas    types.Int64     `tfsdk:"replicas"`
+	Resources   *resourcesModel `tfsdk:"resources"`
+	Concurrency types.Int64     `tfsdk:"concurrency"`
+	MaxThreads  types.Int64     `tfsdk:"max_threads"`
+}
+
+type streamingModel struct {
+	Replicas  types.Int64     `tfsdk:"replicas"`
+	Resources *resourcesModel `tfsdk:"resources"`
+}
+
+type sidekiqModel struct {
+	Name        types.String    `tfsdk:"name"`
+	Queues      types.List      `tfsdk:"queues"`
+	Concurrency types.Int64     `tfsdk:"concurrency"`
+	Replicas    types.Int64     `tfsdk:"replicas"`
+	Resources   *resourcesModel `tfsdk:"resources"`
+}
+
+type databaseModel struct {
+	Host     types.String `tfsdk:"host"`
+	Port     types.Int64  `tfsdk:"port"`
+	Name     types.String `tfsdk:"name"`
+	User     types.String `tfsdk:"user"`
+	Password types.String `tfsdk:"password"`
+	SSLMode  types.String `tfsdk:"sslmode"`
+	Pool     types.Int64  `tfsdk:"pool"`
+}
+
+type embeddedDatabaseModel struct {
+	StorageSize           types.String    `tfsdk:"storage_size"`
+	StorageClass          types.String    `tfsdk:"storage_class"`
+	Resources             *resourcesModel `tfsdk:"resources"`
+	DeleteVolumeOnDestroy types.Bool      `tfsdk:"delete_volume_on_destroy"`
+}
+
+type redisModel struct {
+	Host     types.String `tfsdk:"host"`
+	Port     types.Int64  `tfsdk:"port"`
+	User     types.String `tfsdk:"user"`
+	Password types.String `tfsdk:"password"`
+}
+
+type smtpModel struct {
+	Server            types.String `tfsdk:"server"`
+	Port              types.Int64  `tfsdk:"port"`
+	Login             types.String `tfsdk:"login"`
+	Password          types.String `tfsdk:"password"`
+	FromAddress       types.String `tfsdk:"from_address"`
+	Domain            types.String `tfsdk:"domain"`
+	AuthMethod        types.String `tfsdk:"auth_method"`
+	EnableStartTLS    types.String `tfsdk:"enable_starttls"`
+	OpenSSLVerifyMode types.String `tfsdk:"openssl_verify_mode"`
+	TLS               types.Bool   `tfsdk:"tls"`
+	SSL               types.Bool   `tfsdk:"ssl"`
+	DeliveryMethod    types.String `tfsdk:"delivery_method"`
+}
+
+type mediaModel struct {
+	StorageSize           types.String `tfsdk:"storage_size"`
+	StorageClass          types.String `tfsdk:"storage_class"`
+	AccessMode            types.String `tfsdk:"access_mode"`
+	DeleteVolumeOnDestroy types.Bool   `tfsdk:"delete_volume_on_destroy"`
+}
+
+type ingressModel struct {
+	ClassName      types.String `tfsdk:"class_name"`
+	Annotations    types.Map    `tfsdk:"annotations"`
+	CertificatePEM types.String `tfsdk:"certificate_pem"`
+	PrivateKeyPEM  types.String `tfsdk:"private_key_pem"`
+	TLSSecretName  types.String `tfsdk:"tls_secret_name"`
+}
+
+type settingsModel struct {
+	SingleUserMode        types.Bool   `tfsdk:"single_user_mode"`
+	AuthorizedFetch       types.Bool   `tfsdk:"authorized_fetch"`
+	LimitedFederationMode types.Bool   `tfsdk:"limited_federation_mode"`
+	DefaultLocale         types.String `tfsdk:"default_locale"`
+	TrustedProxyIP        types.String `tfsdk:"trusted_proxy_ip"`
+	ExtraEnv              types.Map    `tfsdk:"extra_env"`
+	ExtraSecretEnv        types.Map    `tfsdk:"extra_secret_env"`
+}
+
+type secretsModel struct {
+	SecretKeyBase               types.String `tfsdk:"secret_key_base"`
+	VapidPrivateKey             types.String `tfsdk:"vapid_private_key"`
+	EncryptionDeterministicKey  types.String `tfsdk:"active_record_encryption_deterministic_key"`
+	EncryptionKeyDerivationSalt types.String `tfsdk:"active_record_encryption_key_derivation_salt"`
+	EncryptionPrimaryKey        types.String `tfsdk:"active_record_encryption_primary_key"`
+	OTPSecret                   types.String `tfsdk:"otp_secret"`
+	DatabasePassword            types.String `tfsdk:"embedded_database_password"`
+	RedisPassword               types.String `tfsdk:"embedded_redis_password"`
+}
+
+func resourcesAttribute(what string) schema.SingleNestedAttribute {
+	q := func(d string) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, Description: d + " (a Kubernetes quantity)."}
+	}
+	return schema.SingleNestedAttribute{
+		Optional:    true,
+		Description: "Requests and limits of " + what + ".",
+		Attributes: map[string]schema.Attribute{
+			"cpu_request":    q("CPU request, e.g. `500m`"),
+			"memory_request": q("Memory request, e.g. `1Gi`"),
+			"cpu_limit":      q("CPU limit"),
+			"memory_limit":   q("Memory limit"),
+		},
+	}
+}
+
+func optString(d string) schema.StringAttribute {
+	return schema.StringAttribute{Optional: true, Description: d}
+}
+func optInt(d string) schema.Int64Attribute {
+	return schema.Int64Attribute{Optional: true, Description: d}
+}
+func optBool(d string) schema.BoolAttribute {
+	return schema.BoolAttribute{Optional: true, Description: d}
+}
+
+func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	sensitive := func(d string) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, Sensitive: true, Description: d}
+	}
+	resp.Schema = schema.Schema{
+		Description: "A whole Mastodon instance on Kubernetes: configuration and secrets, the embedded PostgreSQL and Redis " +
+			"when no external ones are given, the database prepared by a Job before anything that runs Rails starts, then web, " +
+			"streaming and Sidekiq with their Services and an Ingress, all waited for until ready.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, Description: "`namespace/name`.", PlanModifiers: keep},
+			"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Description: "The instance's name: a DNS label of at most 40 characters. Its objects are named after it. Changing it creates a new instance."},
+			"namespace": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Description: "The namespace of the instance's objects. Changing it creates a new instance."},
+			"create_namespace": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+				Description:   "Create the namespace (default). Set to false to use an existing one."},
+			"local_domain": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Description: "`LOCAL_DOMAIN`: the domain of users' handles. Mastodon cannot change it once federated, so changing it creates a new instance."},
+			"web_domain": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+				Description: "`WEB_DOMAIN`: where the web interface is served, when it differs from `local_domain`. Changing it creates a new instance."},
+			"version": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(mastodon.DefaultVersion),
+				Description: "The Mastodon version (image tag), default `" + mastodon.DefaultVersion + "`."},
+			"image": schema.SingleNestedAttribute{Optional: true, Description: "Where the images come from.",
+				Attributes: map[string]schema.Attribute{
+					"repository":           optString("The web/Sidekiq image repository, default `" + mastodon.DefaultRepository + "`."),
+					"streaming_repository": optString("The streaming image repository, default `" + mastodon.DefaultStreamingRepository + "`."),
+					"pull_policy":          optString("`Always`, `IfNotPresent` (default) or `Never`."),
+					"pull_secrets":         schema.ListAttribute{Optional: true, ElementType: types.StringType, Description: "Names of image pull Secrets in the namespace."},
+				}},
+			"web": schema.SingleNestedAttribute{Optional: true, Description: "The web (Puma) processes.",
+				Attributes: map[string]schema.Attribute{
+					"replicas":    optInt("Number of Pods, default 1."),
+					"resources":   resourcesAttribute("each web Pod"),
+					"concurrency": optInt("`WEB_CONCURRENCY`: Puma workers per Pod, default 2."),
+					"max_threads": optInt("`MAX_THREADS`: threads per worker, default 5."),
+				}},
+			"streaming": schema.SingleNestedAttribute{Optional: true, Description: "The streaming (Node) processes.",
+				Attributes: map[string]schema.Attribute{
+					"replicas":  optInt("Number of Pods, default 1."),
+					"resources": resourcesAttribute("each streaming Pod"),
+				}},
+			"sidekiq": schema.ListNestedAttribute{Optional: true,
+				Description: "Sidekiq processes, each a Deployment. Default: one process `all` serving every queue. Exactly one process may serve `scheduler`, with at most one replica.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"name": schema.StringAttribute{Required: true, Description: "The process's name (a DNS label of at most 20 characters)."},
+					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType,
+						Description: "Queues, optionally weighted as Sidekiq writes it: `default,8`. Known queues: default, push, ingress, mailers, pull, scheduler, fasp."},
+					"concurrency": optInt("Threads (`-c`), default 5; also its `DB_POOL`."),
+					"replicas":    optInt("Number of Pods, default 1."),
+					"resources":   resourcesAttribute("each Pod"),
+				}},
+			},
+			"database": schema.SingleNestedAttribute{Optional: true,
+				Description: "An external PostgreSQL (14 or newer). Without it, an embedded PostgreSQL runs in the namespace.",
+				Attributes: map[string]schema.Attribute{
+					"host":     schema.StringAttribute{Required: true, Description: "Host name or address."},
+					"port":     optInt("Port, default 5432."),
+					"name":     optString("Database name, default `mastodon_production`."),
+					"user":     schema.StringAttribute{Required: true, Description: "User name."},
+					"password": sensitive("Password. It reaches Pods through a Secret only."),
+					"sslmode":  optString("`DB_SSLMODE`: disable, allow, prefer (default), require, verify-ca or verify-full."),
+					"pool":     optInt("`DB_POOL` of web Pods (Sidekiq uses its concurrency)."),
+				}},
+			"embedded_database": schema.SingleNestedAttribute{Optional: true,
+				Description: "Settings of the embedded PostgreSQL used when `database` is not given.",
+				Attributes: map[string]schema.Attribute{
+					"storage_size":             optString("Volume size, default `10Gi`."),
+					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)."),
+					"resources":                resourcesAttribute("the PostgreSQL Pod"),
+					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept."),
+				}},
+			"redis": schema.SingleNestedAttribute{Optional: true,
+				Description: "An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
+				Attributes: map[string]schema.Attribute{
+					"host":     schema.StringAttribute{Required: true, Description: "Host name or address."},
+					"port":     optInt("Port, default 6379."),
+					"user":     optString("ACL user name."),
+					"password": sensitive("Password. It reaches Pods through a Secret only."),
+				}},
+			"smtp": schema.SingleNestedAttribute{Optional: true, Description: "Outgoing mail.",
+				Attributes: map[string]schema.Attribute{
+					"server":              schema.StringAttribute{Required: true, Description: "SMTP server, e.g. `smtp.sendgrid.net`."},
+					"port":                optInt("Port, default 587 (SendGrid also listens on 2525 where 25/465/587 are blocked)."),
+					"login":               optString("Login (`apikey` for SendGrid)."),
+					"password":            sensitive("Password or API key. It reaches Pods through a Secret only."),
+					"from_address":        optString("Sender address, e.g. `notifications@example.org`."),
+					"domain":              optString("HELO domain."),
+					"auth_method":         optString("plain (default), login, cram_md5 or none."),
+					"enable_starttls":     optString("auto (default), always or never."),
+					"openssl_verify_mode": optString("peer (default), none, client_once or fail_if_no_peer_cert."),
+					"tls":                 optBool("Implicit TLS (`SMTP_TLS`)."),
+					"ssl":                 optBool("Implicit SSL (`SMTP_SSL`)."),
+					"delivery_method":     optString("smtp (default), sendmail, file or letter_opener."),
+				}},
+			"media": schema.SingleNestedAttribute{Optional: true, Description: "The volume holding uploaded media.",
+				Attributes: map[string]schema.Attribute{
+					"storage_size":             optString("Volume size, default `10Gi`."),
+					"storage_class":            optString("Storage class (the cluster's default when unset)."),
+					"access_mode":              optString("ReadWriteOnce (default), ReadWriteMany (needed to spread web and Sidekiq over nodes) or ReadWriteOncePod."),
+					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false."),
+				}},
+			"ingress": schema.SingleNestedAttribute{Optional: true,
+				Description: "An Ingress routing the web domain to web, and `/api/v1/streaming` to streaming, with TLS.",
+				Attributes: map[string]schema.Attribute{
+					"class_name":      optString("The IngressClass."),
+					"annotations":     schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
+					"certificate_pem": optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
+					"private_key_pem": sensitive("PEM private key of `certificate_pem`."),
+					"tls_secret_name": optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
+				}},
+			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
+				Attributes: map[string]schema.Attribute{
+					"single_user_mode":        optBool("`SINGLE_USER_MODE`."),
+					"authorized_fetch":        optBool("`AUTHORIZED_FETCH`."),
+					"limited_federation_mode": optBool("`LIMITED_FEDERATION_MODE`."),
+					"default_locale":          optString("`DEFAULT_LOCALE`, e.g. `en`."),
+					"trusted_proxy_ip":        optString("`TRUSTED_PROXY_IP`."),
+					"extra_env":               schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Any other environment variables (kept in the ConfigMap)."},
+					"extra_secret_env":        schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Description: "Any other secret environment variables (kept in the Secret)."},
+				}},
+			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				Description: "While true (the default), destroying the instance is refused."},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"url":      schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The instance's public address."},
+			"vapid_public_key": schema.StringAttribute{Computed: true, PlanModifiers: keep,
+				Description: "The generated VAPID public key (web push)."},
+			"secrets": schema.SingleNestedAttribute{Computed: true, Sensitive: true,
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
+				Description:   "The secrets generated once for the instance and never changed afterwards.",
+				Attributes: map[string]schema.Attribute{
+					"secret_key_base":                              schema.StringAttribute{Computed: true, Description: "`SECRET_KEY_BASE`."},
+					"vapid_private_key":                            schema.StringAttribute{Computed: true, Description: "`VAPID_PRIVATE_KEY`."},
+					"active_record_encryption_deterministic_key":   schema.StringAttribute{Computed: true, Description: "`ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY`."},
+					"active_record_encryption_key_derivation_salt": schema.StringAttribute{Computed: true, Description: "`ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT`."},
+					"active_record_encryption_primary_key":         schema.StringAttribute{Computed: true, Description: "`ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY`."},
+					"otp_secret":                                   schema.StringAttribute{Computed: true, Description: "`OTP_SECRET`, only for instances that had one."},
+					"embedded_database_password":                   schema.StringAttribute{Computed: true, Description: "Password of the embedded PostgreSQL."},
+					"embedded_redis_password":                      schema.StringAttribute{Computed: true, Description: "Password of the embedded Redis."},
+				}},
+			"ready": schema.BoolAttribute{Computed: true,
+				Description: "Whether every Deployment has rolled out and all its replicas are ready. An apply waits for it, so a plan shows false -> true when the cluster has drifted."},
+			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				Description: "What differs between the cluster and this configuration, as read by the last refresh (a deleted Secret, a Deployment scaled by hand, ...). An apply repairs it."},
+			"load_balancer_ip":       schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The Ingress's load balancer IP, for a DNS record."},
+			"load_balancer_hostname": schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The Ingress's load balancer host name, for a DNS record."},
+		},
+	}
+}
