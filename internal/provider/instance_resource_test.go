@@ -161,3 +161,266 @@ func (c *testCluster) checkReplicas(ns, name string, want int32) resource.TestCh
 		return nil
 	}
 }
+
+// expectDrift checks that the refresh before a plan recorded these drifts.
+type expectDrift []string
+
+func (e expectDrift) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	if req.Plan.PriorState == nil || req.Plan.PriorState.Values == nil {
+		resp.Error = fmt.Errorf("the plan has no prior state")
+		return
+	}
+	for _, r := range req.Plan.PriorState.Values.RootModule.Resources {
+		if r.Address != "mastodon_instance.test" {
+			continue
+		}
+		drift, _ := r.AttributeValues["drift"].([]any)
+		var got []string
+		for _, d := range drift {
+			got = append(got, fmt.Sprint(d))
+		}
+		all := strings.Join(got, "\n")
+		for _, want := range e {
+			if !strings.Contains(all, want) {
+				resp.Error = fmt.Errorf("drift %q not reported; the refresh reported:\n%s", want, all)
+				return
+			}
+		}
+		return
+	}
+	resp.Error = fmt.Errorf("mastodon_instance.test not in the prior state")
+}
+
+func TestAccInstance_driftShownAndRepaired(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-drift-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	var before map[string][]byte
+	ctx := context.Background()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: instanceConfig(ns, "")},
+			{
+				PreConfig: func() {
+					sec, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					before = sec.Data
+					scale, err := c.cs.AppsV1().Deployments(ns).GetScale(ctx, "social-web", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					scale.Spec.Replicas = 3
+					if _, err := c.cs.AppsV1().Deployments(ns).UpdateScale(ctx, "social-web", scale, metav1.UpdateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-streaming", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					d.Spec.Template.Spec.Containers[0].Image = "ghcr.io/mastodon/mastodon-streaming:v4.4.0"
+					if _, err := c.cs.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					if err := c.cs.CoreV1().Services(ns).Delete(ctx, "social-web", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					if err := c.cs.CoreV1().Secrets(ns).Delete(ctx, "social-secrets", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: instanceConfig(ns, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("mastodon_instance.test", plancheck.ResourceActionUpdate),
+						expectDrift{
+							"Deployment social-web: spec.replicas is 3, want 1",
+							"Deployment social-streaming: spec.template.spec.containers[0].image is ghcr.io/mastodon/mastodon-streaming:v4.4.0",
+							"Service social-web is missing",
+							"Secret social-secrets is missing",
+						},
+					},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					c.checkReplicas(ns, "social-web", 1),
+					func(*terraform.State) error {
+						if _, err := c.cs.CoreV1().Services(ns).Get(ctx, "social-web", metav1.GetOptions{}); err != nil {
+							return fmt.Errorf("the Service was not restored: %w", err)
+						}
+						sec, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+						if err != nil {
+							return fmt.Errorf("the Secret was not restored: %w", err)
+						}
+						for k, v := range before {
+							if string(sec.Data[k]) != string(v) {
+								return fmt.Errorf("the restored Secret has another %s", k)
+							}
+						}
+						d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-streaming", metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if img := d.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":"+mastodonDefaultVersion()) {
+							return fmt.Errorf("streaming image not repaired: %s", img)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				Config: instanceConfig(ns, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+func TestAccInstance_rollsOnlyWhatChanged(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-roll-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	generations := map[string]int64{}
+	record := func() {
+		deps, err := c.cs.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range deps.Items {
+			generations[d.Name] = d.Generation
+		}
+	}
+	changed := func(want map[string]bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			deps, err := c.cs.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			for _, d := range deps.Items {
+				if got := d.Generation != generations[d.Name]; got != want[d.Name] {
+					return fmt.Errorf("Deployment %s: changed = %v, want %v", d.Name, got, want[d.Name])
+				}
+			}
+			return nil
+		}
+	}
+	sidekiq := func(concurrency int) string {
+		return fmt.Sprintf(`  sidekiq = [
+    { name = "default", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull", "fasp"], concurrency = %d },
+    { name = "scheduler", queues = ["scheduler"] },
+  ]`, concurrency)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: instanceConfig(ns, sidekiq(10))},
+			{
+				PreConfig: record,
+				Config:    instanceConfig(ns, sidekiq(20)),
+				Check:     changed(map[string]bool{"social-sidekiq-default": true}),
+			},
+			{
+				// A change of the shared configuration rolls every Rails
+				// and streaming Pod.
+				PreConfig: record,
+				Config:    instanceConfig(ns, sidekiq(20)+"\n  settings = { default_locale = \"de\" }"),
+				Check: changed(map[string]bool{"social-sidekiq-default": true, "social-sidekiq-scheduler": true,
+					"social-web": true, "social-streaming": true}),
+			},
+			{
+				// A removed process is deleted.
+				Config: instanceConfig(ns, `  sidekiq = [{ name = "all", queues = ["default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"] }]`),
+				Check: func(*terraform.State) error {
+					deps, err := c.cs.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+					if err != nil {
+						return err
+					}
+					var names []string
+					for _, d := range deps.Items {
+						names = append(names, d.Name)
+					}
+					if strings.Join(names, ",") != "social-sidekiq-all,social-streaming,social-web" {
+						return fmt.Errorf("Deployments after removing processes: %v", names)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func TestAccInstance_deletionProtection(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-protect-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	protected := strings.Replace(instanceConfig(ns, ""), "deletion_protection = false", "deletion_protection = true", 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: protected},
+			{
+				Config:      protected,
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`deletion_protection = true`),
+			},
+			{
+				// Unprotected, the instance is destroyed and waited for; the
+				// embedded database's volume is kept.
+				Config: instanceConfig(ns, ""),
+			},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			ctx := context.Background()
+			deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			if len(deps.Items) > 0 {
+				return fmt.Errorf("%d Deployments left", len(deps.Items))
+			}
+			pvcs, err := c.cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			if len(pvcs.Items) != 2 {
+				return fmt.Errorf("want the database and media volumes kept, got %d claims", len(pvcs.Items))
+			}
+			return nil
+		},
+	})
+}
+
+func TestAccInstance_restrictedNamespace(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "acc-restricted")
+	nsObj, err := c.cs.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsObj.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+	if _, err := c.cs.CoreV1().Namespaces().Update(context.Background(), nsObj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: instanceConfig(ns, "  create_namespace = false"),
+			Check: func(*terraform.State) error {
+				pods, err := c.cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+				if err != nil {
+					return err
+				}
+				// web, streaming, sidekiq, postgresql, redis and the finished Job's Pod
+				if len(pods.Items) < 5 {
+					return fmt.Errorf("only %d Pods were admitted", len(pods.Items))
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+func mastodonDefaultVersion() string { return mastodonVersionForTests }

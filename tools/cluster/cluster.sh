@@ -59,6 +59,8 @@ options:
   kubeVersion: v$KUBERNETES_VERSION
   etcdVersion: $ETCD_VERSION
   kwokVersion: v$KWOK_VERSION
+  enableCRDs:
+  - Stage
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
@@ -101,6 +103,12 @@ up() {
   kwokctl get kubeconfig >"$kubeconfig.tmp"
   mv "$kubeconfig.tmp" "$kubeconfig"
   wait_ready
+  # With the Stage CRD on, kwok simulates only the Stages applied: kwok's
+  # own default set (nodes become Ready, Pods Running, Job Pods Succeeded).
+  # Tests add Stages of their own to make a Pod fail or never become ready.
+  local kwok_src
+  kwok_src="$(go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')"
+  "$bin/kubectl" --kubeconfig "$kubeconfig" apply -k "$kwok_src/kustomize/stage/fast" >/dev/null
   local have
   have="$("$bin/kubectl" --kubeconfig "$kubeconfig" get nodes --no-headers 2>/dev/null | wc -l)"
   if [[ "$have" -lt "$nodes" ]]; then

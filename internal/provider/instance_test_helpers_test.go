@@ -1,0 +1,5 @@
+package provider
+
+import "github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+
+var mastodonVersionForTests = mastodon.DefaultVersion
