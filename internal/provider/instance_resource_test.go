@@ -15,6 +15,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
 func instanceConfig(ns, extra string) string {
@@ -424,3 +427,130 @@ func TestAccInstance_restrictedNamespace(t *testing.T) {
 }
 
 func mastodonDefaultVersion() string { return mastodonVersionForTests }
+
+// failPods makes kwok fail the Pods of one component in one namespace, as a
+// container exiting with an error would, until the returned func removes it.
+func (c *testCluster) failPods(t *testing.T, ns, component, message string) func() {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(c.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvr := schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "stages"}
+	name := "fail-" + ns + "-" + component
+	stage := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1",
+		"kind":       "Stage",
+		"metadata":   map[string]any{"name": name},
+		"spec": map[string]any{
+			"resourceRef": map[string]any{"apiGroup": "v1", "kind": "Pod"},
+			"selector": map[string]any{"matchExpressions": []any{
+				map[string]any{"key": ".metadata.namespace", "operator": "In", "values": []any{ns}},
+				map[string]any{"key": `.metadata.labels["app.kubernetes.io/component"]`, "operator": "In", "values": []any{component}},
+				map[string]any{"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+				map[string]any{"key": ".status.phase", "operator": "In", "values": []any{"Pending"}},
+			}},
+			// A weight makes this Stage win over kwok's default pod-ready.
+			"weight": int64(1),
+			"next": map[string]any{"statusTemplate": `{{ $now := Now }}
+phase: Failed
+conditions:
+- lastTransitionTime: {{ $now | Quote }}
+  status: "False"
+  type: Ready
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: false
+  restartCount: 0
+  state:
+    terminated:
+      exitCode: 1
+      reason: Error
+      message: ` + message + `
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}
+{{ end }}
+`},
+		},
+	}}
+	ctx := context.Background()
+	if _, err := dyn.Resource(gvr).Create(ctx, stage, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the kwok Stage (the local cluster enables the Stage CRD): %v", err)
+	}
+	remove := func() { _ = dyn.Resource(gvr).Delete(ctx, name, metav1.DeleteOptions{}) }
+	t.Cleanup(remove)
+	return remove
+}
+
+func TestAccInstance_failingPrepareJob(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-prepare-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	heal := c.failPods(t, ns, "db-prepare", "relation-accounts-does-not-exist")
+	noDeployments := func() {
+		deps, err := c.cs.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(deps.Items) > 0 {
+			t.Fatalf("%d Deployments were started although the database was not prepared", len(deps.Items))
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: instanceConfig(ns, ""),
+				ExpectError: regexp.MustCompile(`(?s)The db-prepare Job failed.*Job ` + ns + `/social-db-prepare-[0-9-]+.*BackoffLimitExceeded` +
+					`.*exit code 1.*relation-accounts-does-not-exist.*No Deployment was started`),
+			},
+			{
+				// The cause removed, the next apply starts a fresh Job and finishes.
+				PreConfig: func() { noDeployments(); heal() },
+				Config:    instanceConfig(ns, ""),
+				Check:     c.checkPrepareBeforeDeployments(ns),
+			},
+		},
+	})
+}
+
+func TestAccInstance_invalidInput(t *testing.T) {
+	testAccPreCheck(t)
+	cert, _ := testCertificatePEM(t)
+	_, otherKey := testCertificatePEM(t)
+	cases := []struct{ extra, want string }{
+		{`  web = { replicas = -1 }`, `web.replicas: must not be negative`},
+		{`  sidekiq = [{ name = "main", queues = ["default", "scheduler"], replicas = 2 }]`, `process "main" serves the scheduler queue, so it must have at most 1 replica`},
+		{`  sidekiq = [{ name = "a", queues = ["scheduler"] }, { name = "b", queues = ["default", "scheduler"] }]`, `the scheduler queue is already served by process "a"`},
+		{`  sidekiq = [{ name = "a", queues = ["defaults"] }]`, `unknown queue "defaults"`},
+		{`  version = "latest"`, `"latest" is not a Mastodon version`},
+		{`  version = "v4.2.10"`, `older than v4.3.0`},
+		{`  web_domain = "https://social.example/"`, `web_domain: "https://social.example/" is not a domain name`},
+		{`  database = { host = "db", user = "mastodon" }
+  embedded_database = { storage_size = "5Gi" }`, `embedded_database configures the in-cluster PostgreSQL`},
+		{fmt.Sprintf("  ingress = {\n    certificate_pem = %s\n    private_key_pem = %s\n  }", hclString(cert), hclString(otherKey)), `do not parse as a matching PEM certificate and key`},
+		{fmt.Sprintf("  ingress = {\n    certificate_pem = %s\n  }", hclString(cert)), `must be given together`},
+		{`  smtp = { server = "smtp.example", from_address = "not an address" }`, `smtp.from_address: "not an address" is not an email address`},
+	}
+	var steps []resource.TestStep
+	for _, tc := range cases {
+		steps = append(steps, resource.TestStep{
+			Config:      instanceConfig("acc-invalid", tc.extra),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(tc.want), " ", `\s+`)),
+		})
+	}
+	steps = append(steps, resource.TestStep{
+		Config:      strings.Replace(instanceConfig("acc-invalid", ""), `name                = "social"`, `name = "Social_1"`, 1),
+		PlanOnly:    true,
+		ExpectError: regexp.MustCompile(`name:\s+"Social_1"\s+must\s+be\s+a\s+lowercase\s+DNS\s+label`),
+	})
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProviders, Steps: steps})
+	// Nothing was created.
+	c := newTestCluster(t)
+	if _, err := c.cs.CoreV1().Namespaces().Get(context.Background(), "acc-invalid", metav1.GetOptions{}); err == nil {
+		t.Fatal("namespace acc-invalid was created by a configuration refused at plan time")
+	}
+}
