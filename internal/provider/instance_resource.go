@@ -74,11 +74,40 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 		resp.Diagnostics.AddAttributeError(path.Root("embedded_database"), "Conflicting database settings",
 			"embedded_database configures the in-cluster PostgreSQL, which is not used when database (an external PostgreSQL) is given: set one or the other.")
 	}
+	for block, w := range map[string]*writeOnlyPassword{"database": dbWO(m.Database), "smtp": smtpWO(m.SMTP)} {
+		if w == nil {
+			continue
+		}
+		var plain types.String
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(block).AtName("password"), &plain)...)
+		if !plain.IsNull() && !w.PasswordWO.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root(block).AtName("password_wo"), "Conflicting passwords",
+				block+".password_wo conflicts with "+block+".password: give one of them.")
+		}
+		if !w.PasswordWOVersion.IsNull() && w.PasswordWO.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root(block).AtName("password_wo_version"), "Missing write-only password",
+				block+".password_wo_version versions "+block+".password_wo, which is not set.")
+		}
+	}
 	s, diags := m.spec(ctx)
 	resp.Diagnostics.Append(diags...)
 	for _, e := range s.Validate() {
 		resp.Diagnostics.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}
+}
+
+func dbWO(d *databaseModel) *writeOnlyPassword {
+	if d == nil {
+		return nil
+	}
+	return &d.writeOnlyPassword
+}
+
+func smtpWO(m *smtpModel) *writeOnlyPassword {
+	if m == nil {
+		return nil
+	}
+	return &m.writeOnlyPassword
 }
 
 // ModifyPlan plans an update when the last refresh found drift or
@@ -121,7 +150,9 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, &plan, nil, &resp.State, &resp.Diagnostics)
+	wo, diags := readWriteOnly(ctx, req.Config)
+	resp.Diagnostics.Append(diags...)
+	r.apply(ctx, &plan, nil, wo, &resp.State, &resp.Diagnostics)
 }
 
 func (r *instanceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -135,12 +166,14 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, &plan, &state, &resp.State, &resp.Diagnostics)
+	wo, diags := readWriteOnly(ctx, req.Config)
+	resp.Diagnostics.Append(diags...)
+	r.apply(ctx, &plan, &state, wo, &resp.State, &resp.Diagnostics)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
 // Update, idempotent, so an apply interrupted half way is finished by the next.
-func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel, out *tfsdk.State, diags *diag.Diagnostics) {
+func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel, wo writeOnlyValues, out *tfsdk.State, diags *diag.Diagnostics) {
 	c, d := r.client()
 	diags.Append(d...)
 	if diags.HasError() {
@@ -153,6 +186,12 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 	}
 	if diags.HasError() {
 		return
+	}
+	if spec.Database != nil && wo.database != "" {
+		spec.Database.Password = wo.database
+	}
+	if spec.SMTP != nil && wo.smtp != "" {
+		spec.SMTP.Password = wo.smtp
 	}
 	ns, name := spec.Namespace, spec.Name
 	plan.ID = types.StringValue(ns + "/" + name)
@@ -269,6 +308,28 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 	}
 	step("instance ready")
 	diags.Append(out.Set(ctx, plan)...)
+}
+
+// writeOnlyValues are the write-only attributes, read from the configuration.
+type writeOnlyValues struct{ database, smtp string }
+
+func readWriteOnly(ctx context.Context, config tfsdk.Config) (writeOnlyValues, diag.Diagnostics) {
+	var wo writeOnlyValues
+	var diags diag.Diagnostics
+	for _, x := range []struct {
+		block string
+		dst   *string
+	}{{"database", &wo.database}, {"smtp", &wo.smtp}} {
+		var block types.Object
+		diags.Append(config.GetAttribute(ctx, path.Root(x.block), &block)...)
+		if block.IsNull() || block.IsUnknown() {
+			continue
+		}
+		var v types.String
+		diags.Append(config.GetAttribute(ctx, path.Root(x.block).AtName("password_wo"), &v)...)
+		*x.dst = v.ValueString()
+	}
+	return wo, diags
 }
 
 // instanceKinds are the namespaced kinds an instance owns.
@@ -390,6 +451,16 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	spec, d := state.spec(ctx)
 	resp.Diagnostics.Append(d...)
+	// Write-only passwords are not in state: compare with what the Secret holds.
+	if sec := live["Secret/"+ns+"/"+spec.SecretName()]; sec != nil {
+		data := secretData(sec)
+		if state.Database != nil && !state.Database.PasswordWOVersion.IsNull() {
+			spec.Database.Password = data["DB_PASS"]
+		}
+		if state.SMTP != nil && !state.SMTP.PasswordWOVersion.IsNull() {
+			spec.SMTP.Password = data["SMTP_PASSWORD"]
+		}
+	}
 	secrets, d := secretsFromObject(ctx, state.Secrets, state.VapidPublicKey.ValueString())
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {

@@ -554,3 +554,62 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		t.Fatal("namespace acc-invalid was created by a configuration refused at plan time")
 	}
 }
+
+func TestAccInstance_writeOnlyPasswords(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-wo-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	config := func(password string, version int) string {
+		return instanceConfig(ns, fmt.Sprintf(`  database = {
+    host                = "db.example.internal"
+    user                = "mastodon"
+    password_wo         = %q
+    password_wo_version = %d
+  }
+  smtp = {
+    server              = "smtp.sendgrid.net"
+    port                = 2525
+    login               = "apikey"
+    password_wo         = "smtp-%s"
+    password_wo_version = %d
+  }`, password, version, password, version))
+	}
+	secretHas := func(want map[string]string) resource.TestCheckFunc {
+		return func(s *terraform.State) error {
+			sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-secrets", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for k, v := range want {
+				if string(sec.Data[k]) != v {
+					return fmt.Errorf("Secret %s = %q, want %q", k, sec.Data[k], v)
+				}
+			}
+			for k, v := range s.RootModule().Resources["mastodon_instance.test"].Primary.Attributes {
+				for _, pw := range want {
+					if strings.Contains(v, pw) {
+						return fmt.Errorf("state attribute %s holds a write-only password", k)
+					}
+				}
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config("first-password", 1),
+				Check:  secretHas(map[string]string{"DB_PASS": "first-password", "SMTP_PASSWORD": "smtp-first-password"}),
+			},
+			{
+				Config:           config("first-password", 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				Config: config("second-password", 2),
+				Check:  secretHas(map[string]string{"DB_PASS": "second-password", "SMTP_PASSWORD": "smtp-second-password"}),
+			},
+		},
+	})
+}

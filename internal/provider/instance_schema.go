@@ -89,6 +89,13 @@ type databaseModel struct {
 	Password types.String `tfsdk:"password"`
 	SSLMode  types.String `tfsdk:"sslmode"`
 	Pool     types.Int64  `tfsdk:"pool"`
+	writeOnlyPassword
+}
+
+// writeOnlyPassword is the write-only alternative to a password attribute.
+type writeOnlyPassword struct {
+	PasswordWO        types.String `tfsdk:"password_wo"`
+	PasswordWOVersion types.Int64  `tfsdk:"password_wo_version"`
 }
 
 type embeddedDatabaseModel struct {
@@ -118,6 +125,7 @@ type smtpModel struct {
 	TLS               types.Bool   `tfsdk:"tls"`
 	SSL               types.Bool   `tfsdk:"ssl"`
 	DeliveryMethod    types.String `tfsdk:"delivery_method"`
+	writeOnlyPassword
 }
 
 type mediaModel struct {
@@ -188,6 +196,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 	sensitive := func(d string) schema.StringAttribute {
 		return schema.StringAttribute{Optional: true, Sensitive: true, Description: d}
 	}
+	writeOnly := func(d string) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true, Description: d}
+	}
 	resp.Schema = schema.Schema{
 		Description: "A whole Mastodon instance on Kubernetes: configuration and secrets, the embedded PostgreSQL and Redis " +
 			"when no external ones are given, the database prepared by a Job before anything that runs Rails starts, then web, " +
@@ -244,7 +255,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"port":     optInt("Port, default 5432."),
 					"name":     optString("Database name, default `mastodon_production`."),
 					"user":     schema.StringAttribute{Required: true, Description: "User name."},
-					"password": sensitive("Password. It reaches Pods through a Secret only."),
+					"password": sensitive("Password. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
+					"password_wo": writeOnly("Password, write-only: never stored in Terraform state (Terraform 1.11+). Change `password_wo_version` to set a new one."),
+					"password_wo_version": optInt("Change it to apply a new `password_wo`."),
 					"sslmode":  optString("`DB_SSLMODE`: disable, allow, prefer (default), require, verify-ca or verify-full."),
 					"pool":     optInt("`DB_POOL` of web Pods (Sidekiq uses its concurrency)."),
 				}},
@@ -269,7 +282,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"server":              schema.StringAttribute{Required: true, Description: "SMTP server, e.g. `smtp.sendgrid.net`."},
 					"port":                optInt("Port, default 587 (SendGrid also listens on 2525 where 25/465/587 are blocked)."),
 					"login":               optString("Login (`apikey` for SendGrid)."),
-					"password":            sensitive("Password or API key. It reaches Pods through a Secret only."),
+					"password":            sensitive("Password or API key. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
+					"password_wo":         writeOnly("Password or API key, write-only: never stored in Terraform state (Terraform 1.11+). Change `password_wo_version` to set a new one."),
+					"password_wo_version": optInt("Change it to apply a new `password_wo`."),
 					"from_address":        optString("Sender address, e.g. `notifications@example.org`."),
 					"domain":              optString("HELO domain."),
 					"auth_method":         optString("plain (default), login, cram_md5 or none."),
