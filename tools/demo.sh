@@ -28,3 +28,7 @@ terraform -chdir="$dir" apply -auto-approve -input=false
 echo
 echo "demo: outputs"
 terraform -chdir="$dir" output
+ns="$(terraform -chdir="$dir" output -raw namespace)"
+echo
+echo "demo: kubectl get pods -n $ns"
+kubectl get pods -n "$ns" -o wide

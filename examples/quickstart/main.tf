@@ -1,5 +1,6 @@
 # Quickstart: run by `make demo` against the local cluster (or any cluster
-# that KUBECONFIG points to).
+# that KUBECONFIG points to). One Mastodon instance with its embedded
+# PostgreSQL and Redis.
 terraform {
   required_providers {
     mastodon = {
@@ -11,9 +12,40 @@ terraform {
 # With no settings the provider follows the usual kubeconfig rules.
 provider "mastodon" {}
 
-data "mastodon_instances" "all" {}
+variable "domain" {
+  description = "The instance's domain (LOCAL_DOMAIN)."
+  type        = string
+  default     = "social.example"
+}
+
+resource "mastodon_instance" "social" {
+  name         = "social"
+  namespace    = "mastodon-quickstart"
+  local_domain = var.domain
+
+  # A demo: let `make demo-destroy` remove it and its data.
+  deletion_protection = false
+  embedded_database   = { delete_volume_on_destroy = true }
+  media               = { delete_volume_on_destroy = true }
+}
+
+data "mastodon_instances" "all" {
+  depends_on = [mastodon_instance.social]
+}
+
+output "url" {
+  value = mastodon_instance.social.url
+}
+
+output "ready" {
+  value = mastodon_instance.social.ready
+}
+
+output "namespace" {
+  value = mastodon_instance.social.namespace
+}
 
 output "instances" {
-  description = "The Mastodon instances this provider manages in the cluster."
+  description = "Every Mastodon instance this provider manages in the cluster."
   value       = data.mastodon_instances.all.instances
 }

@@ -59,15 +59,15 @@ func Key(o *unstructured.Unstructured) string {
 	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
 }
 
-func (c *Client) resource(kindName, namespace string) (dynamic.ResourceInterface, Kind, error) {
+func (c *Client) resource(kindName, namespace string) (dynamic.ResourceInterface, error) {
 	k, ok := KindOf(kindName)
 	if !ok {
-		return nil, k, fmt.Errorf("kind %s is not one the provider manages", kindName)
+		return nil, fmt.Errorf("kind %s is not one the provider manages", kindName)
 	}
 	if k.Namespaced {
-		return c.Dynamic.Resource(k.GVR).Namespace(namespace), k, nil
+		return c.Dynamic.Resource(k.GVR).Namespace(namespace), nil
 	}
-	return c.Dynamic.Resource(k.GVR), k, nil
+	return c.Dynamic.Resource(k.GVR), nil
 }
 
 // Apply server-side applies each object in order, with one field manager
@@ -83,7 +83,7 @@ func (c *Client) Apply(ctx context.Context, objs []*unstructured.Unstructured) e
 
 // ApplyOne server-side applies one object.
 func (c *Client) ApplyOne(ctx context.Context, o *unstructured.Unstructured) error {
-	ri, _, err := c.resource(o.GetKind(), o.GetNamespace())
+	ri, err := c.resource(o.GetKind(), o.GetNamespace())
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (c *Client) ApplyOne(ctx context.Context, o *unstructured.Unstructured) err
 func (c *Client) List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error) {
 	out := map[string]*unstructured.Unstructured{}
 	for _, name := range kinds {
-		ri, _, err := c.resource(name, namespace)
+		ri, err := c.resource(name, namespace)
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (c *Client) List(ctx context.Context, namespace, selector string, kinds []s
 
 // Get returns one object, or nil when it does not exist.
 func (c *Client) Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error) {
-	ri, _, err := c.resource(kind, namespace)
+	ri, err := c.resource(kind, namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (c *Client) Get(ctx context.Context, kind, namespace, name string) (*unstru
 // Delete deletes an object (with its dependents, in the background); an
 // object already gone is not an error.
 func (c *Client) Delete(ctx context.Context, kind, namespace, name string) error {
-	ri, _, err := c.resource(kind, namespace)
+	ri, err := c.resource(kind, namespace)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ var ErrJobFailed = errors.New("job failed")
 // waitFor watches one object until done says so, the object's condition
 // fails, or ctx ends. It lists first, so an object already done returns at once.
 func (c *Client) waitFor(ctx context.Context, kind, namespace, name string, done func(*unstructured.Unstructured) (bool, error)) error {
-	ri, _, err := c.resource(kind, namespace)
+	ri, err := c.resource(kind, namespace)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (c *Client) WaitJob(ctx context.Context, namespace, name string) error {
 		return nil
 	}
 	if !errors.Is(err, ErrJobFailed) {
-		err = fmt.Errorf("Job %s/%s did not complete: %w", namespace, name, err)
+		err = fmt.Errorf("job %s/%s did not complete: %w", namespace, name, err)
 	}
 	return c.withDiagnostics(err, namespace, labels.SelectorFromSet(labels.Set{"job-name": name}).String())
 }
@@ -284,7 +284,7 @@ func indent(s, prefix string) string {
 // WaitGone waits until no object of the given kinds matches selector.
 func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds []string) error {
 	for _, kind := range kinds {
-		ri, _, err := c.resource(kind, namespace)
+		ri, err := c.resource(kind, namespace)
 		if err != nil {
 			return err
 		}
@@ -331,7 +331,7 @@ func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds
 
 // WaitDeleted waits until one object is gone.
 func (c *Client) WaitDeleted(ctx context.Context, kind, namespace, name string) error {
-	ri, _, err := c.resource(kind, namespace)
+	ri, err := c.resource(kind, namespace)
 	if err != nil {
 		return err
 	}

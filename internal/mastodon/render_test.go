@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"flag"
 	"math/big"
@@ -115,8 +114,6 @@ func firstDiff(a, b string) string {
 	}
 	return ""
 }
-
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 // testCertificate returns a self-signed certificate for host and its key, in PEM.
 func testCertificate(t *testing.T, host string) (string, string) {

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -613,11 +614,11 @@ func encodeRecord(ctx context.Context, m *instanceModel, tmpl tfsdk.State) (stri
 	if err != nil {
 		return "", err
 	}
-	b, err := val.MarshalMsgPack(tmpl.Schema.Type().TerraformType(ctx))
+	dv, err := tfprotov6.NewDynamicValue(tmpl.Schema.Type().TerraformType(ctx), val)
 	if err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(b), nil
+	return base64.StdEncoding.EncodeToString(dv.MsgPack), nil
 }
 
 func attributeNames(p *tftypes.AttributePath) []string {
@@ -658,7 +659,7 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	}
 	var val tftypes.Value
 	if err == nil {
-		val, err = tftypes.ValueFromMsgPack(raw, tmpl.Schema.Type().TerraformType(ctx))
+		val, err = (&tfprotov6.DynamicValue{MsgPack: raw}).Unmarshal(tmpl.Schema.Type().TerraformType(ctx))
 	}
 	if err != nil {
 		diags.AddError("Cannot import the instance", fmt.Sprintf("The annotation %s on ConfigMap %s/%s does not hold a configuration this provider wrote: %v",

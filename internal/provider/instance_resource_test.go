@@ -103,10 +103,10 @@ func TestAccInstance_basic(t *testing.T) {
 				},
 			},
 			{
-				ResourceName:      "mastodon_instance.test",
-				ImportState:       true,
-				ImportStateId:     ns + "/social",
-				ImportStateVerify: true,
+				ResourceName:            "mastodon_instance.test",
+				ImportState:             true,
+				ImportStateId:           ns + "/social",
+				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"timeouts"},
 			},
 			{

@@ -1,0 +1,69 @@
+# The smallest instance: embedded PostgreSQL and Redis, media on a volume.
+resource "mastodon_instance" "social" {
+  name         = "social"
+  namespace    = "mastodon"
+  local_domain = "social.example.org"
+}
+
+# A larger one: external database and Redis, mail through SendGrid,
+# Sidekiq split by queue, an Ingress with cert-manager.
+resource "mastodon_instance" "big" {
+  name         = "big"
+  namespace    = "big"
+  local_domain = "example.org"
+  web_domain   = "social.example.org"
+  version      = "v4.7.2"
+
+  web       = { replicas = 3, resources = { cpu_request = "500m", memory_request = "1Gi", memory_limit = "2Gi" } }
+  streaming = { replicas = 2 }
+  sidekiq = [
+    { name = "scheduler", queues = ["scheduler"], concurrency = 5 },
+    { name = "main", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull", "fasp"], concurrency = 25, replicas = 2 },
+  ]
+
+  database = {
+    host                = "10.20.0.3"
+    user                = "mastodon"
+    password_wo         = var.database_password
+    password_wo_version = 1
+    sslmode             = "require"
+  }
+  redis = {
+    host     = "10.20.0.4"
+    password = var.redis_password
+  }
+  smtp = {
+    server       = "smtp.sendgrid.net"
+    port         = 2525
+    login        = "apikey"
+    password     = var.sendgrid_api_key
+    from_address = "notifications@example.org"
+  }
+  media = { storage_size = "100Gi", storage_class = "standard-rwx", access_mode = "ReadWriteMany" }
+  ingress = {
+    class_name      = "nginx"
+    tls_secret_name = "social-example-org-tls"
+    annotations     = { "cert-manager.io/cluster-issuer" = "letsencrypt" }
+  }
+  settings = {
+    authorized_fetch = true
+    default_locale   = "en"
+    extra_env        = { ES_ENABLED = "false" }
+  }
+}
+
+variable "database_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+variable "redis_password" {
+  type      = string
+  sensitive = true
+}
+
+variable "sendgrid_api_key" {
+  type      = string
+  sensitive = true
+}
