@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
@@ -32,17 +33,7 @@ func (c *Client) waitFor(ctx context.Context, kind, namespace, name string, done
 	if err != nil {
 		return err
 	}
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return ri.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return ri.Watch(ctx, o)
-		},
-	}
+	lw := listWatch(ri, fields.OneTermEqualSelector("metadata.name", name).String(), "")
 	var last *unstructured.Unstructured
 	_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, nil, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
@@ -288,16 +279,7 @@ func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds
 		if err != nil {
 			return err
 		}
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.LabelSelector = selector
-				return ri.List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.LabelSelector = selector
-				return ri.Watch(ctx, o)
-			},
-		}
+		lw := listWatch(ri, "", selector)
 		left := map[string]bool{}
 		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
@@ -335,17 +317,7 @@ func (c *Client) WaitDeleted(ctx context.Context, kind, namespace, name string) 
 	if err != nil {
 		return err
 	}
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return ri.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return ri.Watch(ctx, o)
-		},
-	}
+	lw := listWatch(ri, fields.OneTermEqualSelector("metadata.name", name).String(), "")
 	_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
 		return len(store.List()) == 0, nil
 	}, func(ev watch.Event) (bool, error) {
@@ -355,4 +327,18 @@ func (c *Client) WaitDeleted(ctx context.Context, kind, namespace, name string) 
 		return fmt.Errorf("%s %s/%s is still there: %w", kind, namespace, name, err)
 	}
 	return nil
+}
+
+// listWatch lists and watches the objects matching a field and a label selector.
+func listWatch(ri dynamic.ResourceInterface, fieldSelector, labelSelector string) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector, o.LabelSelector = fieldSelector, labelSelector
+			return ri.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector, o.LabelSelector = fieldSelector, labelSelector
+			return ri.Watch(ctx, o)
+		},
+	}
 }

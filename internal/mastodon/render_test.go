@@ -1,22 +1,17 @@
 package mastodon
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"flag"
-	"math/big"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/testcert"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -109,31 +104,10 @@ func firstDiff(a, b string) string {
 			y = bl[i]
 		}
 		if x != y {
-			return "line " + strconv.Itoa(i+1) + ":\n  golden: " + x + "\n  now:    " + y
+			return "line " + fmt.Sprint(i+1) + ":\n  golden: " + x + "\n  now:    " + y
 		}
 	}
 	return ""
-}
-
-// testCertificate returns a self-signed certificate for host and its key, in PEM.
-func testCertificate(t *testing.T, host string) (string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(100, 0, 0)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
 }
 
 func TestRenderDefault(t *testing.T) {
@@ -173,7 +147,7 @@ func fixedCertificate(t *testing.T) (string, string) {
 	if !*update {
 		t.Fatal("testdata/tls.crt missing: run go test ./internal/mastodon -update")
 	}
-	c, k := testCertificate(t, "social.example.org")
+	c, k := testcert.SelfSigned(t, "social.example.org", 100*365*24*time.Hour)
 	_ = os.MkdirAll("testdata", 0o755)
 	if err := os.WriteFile(filepath.Join("testdata", "tls.crt"), []byte(c), 0o644); err != nil {
 		t.Fatal(err)

@@ -47,15 +47,7 @@ func (r *instanceResource) Metadata(_ context.Context, req resource.MetadataRequ
 }
 
 func (r *instanceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	src, ok := req.ProviderData.(*clientSource)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", "This is a bug in the provider: its data has an unexpected type.")
-		return
-	}
-	r.clients = src
+	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 // ValidateConfig refuses bad input at plan time, naming the attribute.
@@ -297,9 +289,15 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 	}
 	if err := c.WaitReady(ctx, workloads); err != nil {
 		diags.AddError("The instance did not become ready", err.Error()+"\n\nThe next apply continues from where the cluster is.")
-		// Record what is really running, so the next apply resumes.
-		plan.Ready = types.BoolValue(false)
-		diags.Append(out.Set(ctx, plan)...)
+		if prior != nil {
+			// An update: record that the instance is not ready, so the next
+			// plan shows it and the next apply resumes. (A create that fails
+			// leaves no state, else Terraform would taint and replace the
+			// instance; the next apply's create continues from the cluster:
+			// same secrets, the prepare Job not run twice.)
+			plan.Ready = types.BoolValue(false)
+			diags.Append(out.Set(ctx, plan)...)
+		}
 		return
 	}
 	if ing := findKind(workloads, "Ingress"); ing != nil {

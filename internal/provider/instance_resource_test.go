@@ -613,3 +613,96 @@ func TestAccInstance_writeOnlyPasswords(t *testing.T) {
 		},
 	})
 }
+
+func TestAccInstance_rolloutNeverReady(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-rollout-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	heal := c.failPods(t, ns, "web", "puma-could-not-boot")
+	config := strings.Replace(instanceConfig(ns, ""), `create = "3m"`, `create = "20s"`, 1)
+	var prepared string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ExpectError: regexp.MustCompile(`(?s)The instance did not become ready.*Deployment ` + ns +
+					`/social-web did not become ready.*replicas: 1 wanted.*exit code 1.*puma-could-not-boot`),
+			},
+			{
+				// Once the cause is gone the next apply finishes, without
+				// running the prepare Job again.
+				PreConfig: func() {
+					jobs, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
+					if err != nil || len(jobs.Items) != 1 {
+						t.Fatalf("want the one prepare Job, got %v (%v)", len(jobs.Items), err)
+					}
+					prepared = string(jobs.Items[0].UID)
+					heal()
+					// The failed Pods are not retried by the Deployment's
+					// ReplicaSet: remove them so new ones start.
+					_ = c.cs.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
+						metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
+				},
+				Config: config,
+				Check: func(*terraform.State) error {
+					jobs, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
+					if err != nil {
+						return err
+					}
+					if len(jobs.Items) != 1 || string(jobs.Items[0].UID) != prepared {
+						return fmt.Errorf("the prepare Job ran again")
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func TestAccInstance_goneFromCluster(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-gone-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: instanceConfig(ns, "")},
+			{
+				// Every object deleted behind Terraform's back: the instance
+				// leaves state and is planned anew.
+				PreConfig: func() {
+					policy := metav1.DeletePropagationBackground
+					ctx := context.Background()
+					sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social"}
+					del := metav1.DeleteOptions{PropagationPolicy: &policy}
+					must := func(err error) {
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+					must(c.cs.AppsV1().Deployments(ns).DeleteCollection(ctx, del, sel))
+					must(c.cs.AppsV1().StatefulSets(ns).DeleteCollection(ctx, del, sel))
+					must(c.cs.BatchV1().Jobs(ns).DeleteCollection(ctx, del, sel))
+					must(c.cs.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, del, sel))
+					must(c.cs.CoreV1().Secrets(ns).DeleteCollection(ctx, del, sel))
+					must(c.cs.CoreV1().PersistentVolumeClaims(ns).DeleteCollection(ctx, del, sel))
+					must(c.cs.CoreV1().ServiceAccounts(ns).DeleteCollection(ctx, del, sel))
+					must(c.cs.NetworkingV1().NetworkPolicies(ns).DeleteCollection(ctx, del, sel))
+					for _, name := range []string{"social-web", "social-streaming", "social-postgresql", "social-redis"} {
+						must(c.cs.CoreV1().Services(ns).Delete(ctx, name, del))
+					}
+				},
+				Config:             instanceConfig(ns, ""),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: instanceConfig(ns, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("mastodon_instance.test", plancheck.ResourceActionCreate),
+				}},
+			},
+		},
+	})
+}

@@ -68,15 +68,7 @@ func (d *instancesDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 }
 
 func (d *instancesDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	src, ok := req.ProviderData.(*clientSource)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", "This is a bug in the provider: its data has an unexpected type.")
-		return
-	}
-	d.clients = src
+	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *instancesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -247,4 +248,16 @@ func (p *mastodonProvider) Resources(_ context.Context) []func() resource.Resour
 
 func (p *mastodonProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{newInstancesDataSource}
+}
+
+// clientsFrom takes the provider's data in a resource's or data source's Configure.
+func clientsFrom(data any, diags *diag.Diagnostics) *clientSource {
+	if data == nil {
+		return nil // not configured yet (validation)
+	}
+	src, ok := data.(*clientSource)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("This is a bug in the provider: its data has type %T.", data))
+	}
+	return src
 }
