@@ -63,7 +63,12 @@ func (s *Spec) TLSSecretName() string {
 // PrepareJobName is the db-prepare Job's name; it carries the version so a
 // prepare once done is never repeated.
 func (s *Spec) PrepareJobName() string {
-	return s.Name + "-db-prepare-" + strings.NewReplacer(".", "-", "+", "-").Replace(strings.TrimPrefix(s.Version, "v"))
+	return s.Name + "-db-prepare-" + versionSlug(s.Version)
+}
+
+// versionSlug makes a version fit in an object name: v4.7.2 gives 4-7-2.
+func versionSlug(v string) string {
+	return strings.ToLower(strings.NewReplacer(".", "-", "+", "-").Replace(strings.TrimPrefix(v, "v")))
 }
 
 // Domain is the domain users reach the web interface on.
@@ -83,8 +88,21 @@ func (s *Spec) StreamingImage() string { return s.StreamingRepo + ":" + s.Versio
 
 func (s *Spec) labels(component string) map[string]string {
 	l := Labels(s.Name, component)
-	l[LabelVersion] = s.Version
+	if versioned(component) {
+		l[LabelVersion] = s.Version
+	}
 	return l
+}
+
+// versioned says whether a component's objects carry the Mastodon version:
+// the data services and volumes do not, as they do not change with it (and
+// a StatefulSet's claim templates cannot change at all).
+func versioned(component string) bool {
+	switch component {
+	case ComponentDatabase, ComponentRedis, ComponentMedia:
+		return false
+	}
+	return true
 }
 
 // selector is the stable part of the labels (no version: selectors are immutable).

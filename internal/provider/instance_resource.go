@@ -118,6 +118,23 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready"), types.BoolValue(true))...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ListValueMust(types.StringType, []attr.Value{}))...)
+	var version types.String
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("version"), &version)...)
+	// After an apply, every migration of the configured version has run: a
+	// state that says otherwise (an upgrade that failed half way) plans an
+	// update that resumes it.
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("migrated_version"), version)...)
+	if req.State.Raw.IsNull() || version.IsUnknown() {
+		return
+	}
+	var running types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("version"), &running)...)
+	if running.ValueString() != version.ValueString() {
+		if err := mastodon.CheckUpgrade(running.ValueString(), version.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported version change",
+				fmt.Sprintf("version: %s -> %s: %v.", running.ValueString(), version.ValueString(), err))
+		}
+	}
 }
 
 func (r *instanceResource) client() (*kube.Client, diag.Diagnostics) {
@@ -248,6 +265,33 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 	}
 
 	step := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
+	migrated := ""
+	if prior != nil {
+		migrated = prior.MigratedVersion.ValueString()
+	}
+	steps := spec.Plan(migrated)
+	if prior != nil && migrated != spec.Version {
+		step(fmt.Sprintf("upgrading from %s to %s: %d steps", migrated, spec.Version, len(steps)))
+	}
+	// keepPrior leaves state as it was: nothing changed in what runs.
+	keepPrior := func() {
+		if prior != nil {
+			diags.Append(out.Set(ctx, prior)...)
+		}
+	}
+	if hasStep(steps, mastodon.StepPreMigrate) {
+		// Before anything is applied, so that a failure leaves the running
+		// instance exactly as it was; the Job reads the instance's current
+		// ConfigMap and Secret.
+		step("step 1/3: " + string(mastodon.StepPreMigrate) + " with " + spec.Image())
+		if err := runJob(ctx, c, spec.MigrationJob(mastodon.PreDeployment)); err != nil {
+			diags.AddError("Step 1 of the upgrade to "+spec.Version+" failed: pre-deployment migrations",
+				err.Error()+"\n\nThe Deployments were not touched and still run "+migrated+". Fix the cause and apply again: a fresh Job is started.")
+			keepPrior()
+			return
+		}
+		step("step 1/3 done: pre-deployment migrations")
+	}
 	step("applying configuration, secrets and embedded services")
 	if err := c.Apply(ctx, first); err != nil {
 		diags.AddError("Cannot apply the instance's configuration", err.Error())
@@ -257,12 +301,13 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 		diags.AddError("Embedded services did not become ready", err.Error())
 		return
 	}
-	if prior == nil {
-		step("preparing the database")
+	if hasStep(steps, mastodon.StepPrepare) {
+		step("step: " + string(mastodon.StepPrepare))
 		if err := runJob(ctx, c, spec.PrepareJob()); err != nil {
 			diags.AddError("The db-prepare Job failed", err.Error()+"\n\nNo Deployment was started. Fix the cause and apply again: a fresh Job is started.")
 			return
 		}
+		step("step done: " + string(mastodon.StepPrepare))
 	}
 	step("rolling out web, streaming and Sidekiq")
 	if err := c.Apply(ctx, workloads); err != nil {
@@ -288,7 +333,11 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 		step("removed objects no longer configured: " + strings.Join(pruned, ", "))
 	}
 	if err := c.WaitReady(ctx, workloads); err != nil {
-		diags.AddError("The instance did not become ready", err.Error()+"\n\nThe next apply continues from where the cluster is.")
+		title := "The instance did not become ready"
+		if hasStep(steps, mastodon.StepPostMigrate) {
+			title = "Step 2 of the upgrade to " + spec.Version + " failed: the rollout did not become ready"
+		}
+		diags.AddError(title, err.Error()+"\n\nThe next apply continues from where the cluster is.")
 		if prior != nil {
 			// An update: record that the instance is not ready, so the next
 			// plan shows it and the next apply resumes. (A create that fails
@@ -296,6 +345,7 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 			// instance; the next apply's create continues from the cluster:
 			// same secrets, the prepare Job not run twice.)
 			plan.Ready = types.BoolValue(false)
+			plan.MigratedVersion = prior.MigratedVersion
 			diags.Append(out.Set(ctx, plan)...)
 		}
 		return
@@ -305,6 +355,20 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 			plan.LoadBalancerIP, plan.LoadBalancerHostname = loadBalancer(cur)
 		}
 	}
+	if hasStep(steps, mastodon.StepPostMigrate) {
+		step("step 2/3 done: every component runs " + spec.Version + " and is ready")
+		step("step 3/3: " + string(mastodon.StepPostMigrate))
+		if err := runJob(ctx, c, spec.MigrationJob(mastodon.PostDeployment)); err != nil {
+			diags.AddError("Step 3 of the upgrade to "+spec.Version+" failed: post-deployment migrations",
+				err.Error()+"\n\nEvery component runs "+spec.Version+". Fix the cause and apply again: the post-deployment migrations are retried with a fresh Job.")
+			// What runs is the new version; its migrations are not all done.
+			plan.MigratedVersion = prior.MigratedVersion
+			diags.Append(out.Set(ctx, plan)...)
+			return
+		}
+		step("step 3/3 done: upgrade to " + spec.Version + " complete")
+	}
+	plan.MigratedVersion = types.StringValue(spec.Version)
 	step("instance ready")
 	diags.Append(out.Set(ctx, plan)...)
 }
@@ -329,6 +393,15 @@ func readWriteOnly(ctx context.Context, config tfsdk.Config) (writeOnlyValues, d
 		*x.dst = v.ValueString()
 	}
 	return wo, diags
+}
+
+func hasStep(steps []mastodon.Step, s mastodon.Step) bool {
+	for _, x := range steps {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // instanceKinds are the namespaced kinds an instance owns.

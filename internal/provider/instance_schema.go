@@ -42,6 +42,7 @@ type instanceModel struct {
 	VapidPublicKey       types.String           `tfsdk:"vapid_public_key"`
 	Secrets              types.Object           `tfsdk:"secrets"`
 	Ready                types.Bool             `tfsdk:"ready"`
+	MigratedVersion      types.String           `tfsdk:"migrated_version"`
 	Drift                types.List             `tfsdk:"drift"`
 	LoadBalancerIP       types.String           `tfsdk:"load_balancer_ip"`
 	LoadBalancerHostname types.String           `tfsdk:"load_balancer_hostname"`
@@ -341,6 +342,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				}},
 			"ready": schema.BoolAttribute{Computed: true,
 				Description: "Whether every Deployment has rolled out and all its replicas are ready. An apply waits for it, so a plan shows false -> true when the cluster has drifted."},
+			"migrated_version": schema.StringAttribute{Computed: true,
+				Description: "The version whose database migrations have all run. It differs from `version` only while an upgrade is unfinished (a step failed); the next apply resumes it."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				Description: "What differs between the cluster and this configuration, as read by the last refresh (a deleted Secret, a Deployment scaled by hand, ...). An apply repairs it."},
 			"load_balancer_ip":       schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The Ingress's load balancer IP, for a DNS record."},
