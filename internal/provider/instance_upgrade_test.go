@@ -18,8 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func versionConfig(ns, version, extra string) string {
-	return instanceConfig(ns, fmt.Sprintf("  version = %q\n%s", version, extra))
+func versionConfig(ns, version string) string {
+	return instanceConfig(ns, fmt.Sprintf("  version = %q", version))
 }
 
 func (c *testCluster) job(ns, name string) (*batchv1.Job, error) {
@@ -105,13 +105,13 @@ func TestAccUpgrade_success(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
 			{
-				Config: versionConfig(ns, "v4.6.6", ""),
+				Config: versionConfig(ns, "v4.6.6"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("migrated_version"), knownvalue.StringExact("v4.6.6")),
 				},
 			},
 			{
-				Config: versionConfig(ns, "v4.7.2", ""),
+				Config: versionConfig(ns, "v4.7.2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("mastodon_instance.test", plancheck.ResourceActionUpdate),
 				}},
@@ -121,11 +121,11 @@ func TestAccUpgrade_success(t *testing.T) {
 				},
 			},
 			{
-				Config:           versionConfig(ns, "v4.7.2", ""),
+				Config:           versionConfig(ns, "v4.7.2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
-				Config:      versionConfig(ns, "v4.6.6", ""),
+				Config:      versionConfig(ns, "v4.6.6"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`version:\s+v4.7.2\s+->\s+v4.6.6:[\s\S]*does\s+not\s+support\s+downgrades`),
 			},
@@ -140,9 +140,9 @@ func TestAccUpgrade_minorSkipRefused(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
-			{Config: versionConfig(ns, "v4.5.11", "")},
+			{Config: versionConfig(ns, "v4.5.11")},
 			{
-				Config:      versionConfig(ns, "v4.7.2", ""),
+				Config:      versionConfig(ns, "v4.7.2"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`v4.7.2\s+skips\s+a\s+minor\s+series\s+after\s+the\s+running\s+v4.5.11:\s+upgrade\s+to\s+the\s+newest\s+v4.6.x\s+first`),
 			},
@@ -158,10 +158,10 @@ func TestAccUpgrade_failingPreMigration(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
-			{Config: versionConfig(ns, "v4.6.6", "")},
+			{Config: versionConfig(ns, "v4.6.6")},
 			{
 				PreConfig:   func() { heal = c.failPods(t, ns, "db-migrate-pre", "PG-duplicate-column") },
-				Config:      versionConfig(ns, "v4.7.2", ""),
+				Config:      versionConfig(ns, "v4.7.2"),
 				ExpectError: regexp.MustCompile(`(?s)Step 1 of the upgrade to v4.7.2 failed: pre-deployment.*BackoffLimitExceeded.*PG-duplicate-column.*were not touched`),
 			},
 			{
@@ -172,12 +172,12 @@ func TestAccUpgrade_failingPreMigration(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config:           versionConfig(ns, "v4.6.6", ""),
+				Config:           versionConfig(ns, "v4.6.6"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
 				PreConfig: func() { heal() },
-				Config:    versionConfig(ns, "v4.7.2", ""),
+				Config:    versionConfig(ns, "v4.7.2"),
 				Check:     c.checkUpgradeOrder(ns, "4-7-2", "v4.7.2"),
 			},
 		},
@@ -194,14 +194,14 @@ func TestAccUpgrade_resumesAfterFailedRolloutAndPostMigration(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
-			{Config: versionConfig(ns, "v4.6.6", "")},
+			{Config: versionConfig(ns, "v4.6.6")},
 			{
 				// Step 2 never becomes ready within the timeout.
 				PreConfig: func() {
 					healWeb = c.failPods(t, ns, "web", "puma-crashed")
 					healPost = c.failPods(t, ns, "db-migrate-post", "post-migration-failed")
 				},
-				Config:      short(versionConfig(ns, "v4.7.2", "")),
+				Config:      short(versionConfig(ns, "v4.7.2")),
 				ExpectError: regexp.MustCompile(`(?s)Step 2 of the upgrade to v4.7.2 failed.*social-web did not become ready.*puma-crashed`),
 			},
 			{
@@ -217,14 +217,14 @@ func TestAccUpgrade_resumesAfterFailedRolloutAndPostMigration(t *testing.T) {
 					_ = c.cs.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
 						metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
 				},
-				Config:      short(versionConfig(ns, "v4.7.2", "")),
+				Config:      short(versionConfig(ns, "v4.7.2")),
 				ExpectError: regexp.MustCompile(`(?s)Step 3 of the upgrade to v4.7.2 failed: post-deployment.*post-migration-failed`),
 			},
 			{
 				// The state shows the upgrade unfinished, and the next apply
 				// retries the post-deployment migrations only.
 				PreConfig: func() { healPost() },
-				Config:    short(versionConfig(ns, "v4.7.2", "")),
+				Config:    short(versionConfig(ns, "v4.7.2")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("mastodon_instance.test", plancheck.ResourceActionUpdate),
 				}},
