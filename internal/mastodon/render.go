@@ -42,6 +42,8 @@ const (
 	uid         = 991
 	mastodonTmp = "/opt/mastodon/tmp"
 	mediaPath   = "/opt/mastodon/public/system"
+	// labelMedia marks the Pods that mount the media volume.
+	labelMedia = "mastodon.tootform.dev/media"
 )
 
 // Names of an instance's objects.
@@ -340,11 +342,36 @@ func (s *Spec) railsPod(name string, command []string, res Resources) corev1.Pod
 		}},
 		Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 	}
+	if s.Media.AccessMode != string(corev1.ReadWriteMany) {
+		// A volume that one node at a time can mount: every Pod that uses
+		// it must run on the same node, or the second one never starts.
+		pod.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelInstance: s.Name, labelMedia: "true"}},
+				TopologyKey:   corev1.LabelHostname,
+			}},
+		}}
+	}
 	pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts,
 		corev1.VolumeMount{Name: "media", MountPath: mediaPath})
 	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "media", VolumeSource: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.MediaName()}}})
 	return pod
+}
+
+// withMediaLabel adds the media label to a Pod's labels when it mounts the
+// media volume.
+func withMediaLabel(labels map[string]string, pod corev1.PodSpec) map[string]string {
+	for _, v := range pod.Volumes {
+		if v.Name == "media" {
+			out := map[string]string{labelMedia: "true"}
+			for k, val := range labels {
+				out[k] = val
+			}
+			return out
+		}
+	}
+	return labels
 }
 
 func (r Resources) requirements() corev1.ResourceRequirements {
@@ -376,7 +403,7 @@ func (s *Spec) migrationJob(name, component string, command []string, env []core
 	pod := s.railsPod("migrate", command, s.WebResources)
 	pod.RestartPolicy = corev1.RestartPolicyNever
 	pod.Containers[0].Env = env
-	labels := s.labels(component)
+	labels := withMediaLabel(s.labels(component), pod)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: s.meta(name, component),
@@ -401,6 +428,7 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 	}
 	meta := s.meta(name, component)
 	meta.Labels = labels
+	podLabels := withMediaLabel(labels, pod)
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: meta,
@@ -409,7 +437,7 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
-					Labels:      labels,
+					Labels:      podLabels,
 					Annotations: map[string]string{AnnotationChecksum: checksum},
 				},
 				Spec: pod,
@@ -443,6 +471,7 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	c.Image = s.StreamingImage()
 	c.VolumeMounts = nil
 	streaming.Volumes = nil
+	streaming.Affinity = nil
 	c.Env = []corev1.EnvVar{{Name: "PORT", Value: "4000"}}
 	c.Ports = []corev1.ContainerPort{{Name: "streaming", ContainerPort: 4000, Protocol: corev1.ProtocolTCP}}
 	c.ReadinessProbe = &corev1.Probe{

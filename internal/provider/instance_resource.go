@@ -518,7 +518,6 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		imported.Timeouts = state.Timeouts
 		state = *imported
 	}
 	spec, d := state.spec(ctx)
@@ -660,7 +659,7 @@ func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportS
 var sensitivePaths = [][]string{
 	{"secrets"}, {"database", "password"}, {"redis", "password"}, {"smtp", "password"}, {"ingress", "private_key_pem"},
 	// and what is not configuration but the state of the cluster
-	{"timeouts"}, {"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
+	{"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
 }
 
 // encodeRecord serialises the configuration (without secret values, and

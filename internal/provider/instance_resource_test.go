@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -103,11 +104,10 @@ func TestAccInstance_basic(t *testing.T) {
 				},
 			},
 			{
-				ResourceName:            "mastodon_instance.test",
-				ImportState:             true,
-				ImportStateId:           ns + "/social",
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"timeouts"},
+				ResourceName:      "mastodon_instance.test",
+				ImportState:       true,
+				ImportStateId:     ns + "/social",
+				ImportStateVerify: true,
 			},
 			{
 				// Scale web: only web rolls; the generated secrets stay.
@@ -702,6 +702,81 @@ func TestAccInstance_goneFromCluster(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("mastodon_instance.test", plancheck.ResourceActionCreate),
 				}},
+			},
+		},
+	})
+}
+
+func TestAccInstance_ingress(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-ingress-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	cert, key := testCertificatePEM(t)
+	config := instanceConfig(ns, fmt.Sprintf(`  web_domain = "social.example"
+  web        = { replicas = 2 }
+  ingress = {
+    class_name      = "nginx"
+    annotations     = { "nginx.ingress.kubernetes.io/proxy-body-size" = "40m" }
+    certificate_pem = %s
+    private_key_pem = %s
+  }`, hclString(cert), hclString(key)))
+	ctx := context.Background()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					ing, err := c.cs.NetworkingV1().Ingresses(ns).Get(ctx, "social", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if *ing.Spec.IngressClassName != "nginx" || ing.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"] != "40m" {
+						return fmt.Errorf("class or annotations not set: %+v", ing.ObjectMeta)
+					}
+					paths := ing.Spec.Rules[0].HTTP.Paths
+					if ing.Spec.Rules[0].Host != "social.example" || len(paths) != 2 ||
+						paths[0].Path != "/api/v1/streaming" || paths[0].Backend.Service.Name != "social-streaming" ||
+						paths[1].Path != "/" || paths[1].Backend.Service.Name != "social-web" {
+						return fmt.Errorf("unexpected rules: %+v", ing.Spec.Rules)
+					}
+					tls, err := c.cs.CoreV1().Secrets(ns).Get(ctx, ing.Spec.TLS[0].SecretName, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if tls.Type != "kubernetes.io/tls" || string(tls.Data["tls.crt"]) != cert || string(tls.Data["tls.key"]) != key {
+						return fmt.Errorf("TLS Secret does not hold the certificate and key")
+					}
+					if _, err := c.cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "social-web", metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("no PodDisruptionBudget for 2 web replicas: %w", err)
+					}
+					return nil
+				},
+			},
+			{
+				// The load balancer's address, once the Ingress controller
+				// publishes it, is read into state for a DNS record.
+				PreConfig: func() {
+					ing, err := c.cs.NetworkingV1().Ingresses(ns).Get(ctx, "social", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "203.0.113.10", Hostname: "lb.example"}}
+					if _, err := c.cs.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, ing, metav1.UpdateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState: true,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_ip", "203.0.113.10"),
+					resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_hostname", "lb.example"),
+				),
+			},
+			{
+				ResourceName:      "mastodon_instance.test",
+				ImportState:       true,
+				ImportStateId:     ns + "/social",
+				ImportStateVerify: true,
 			},
 		},
 	})

@@ -248,3 +248,70 @@ func TestAccUpgrade_resumesAfterFailedRolloutAndPostMigration(t *testing.T) {
 		},
 	})
 }
+
+// An instance whose Secret has an OTP_SECRET (one that was created before
+// 4.3) keeps it through an import; a fresh one gets none.
+func TestAccUpgrade_importKeepsOTPSecret(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-otp-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	const otp = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: instanceConfig(ns, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("secrets").AtMapKey("otp_secret"), knownvalue.Null()),
+				},
+			},
+			{
+				// Forget the instance, and give its Secret an OTP_SECRET as an
+				// instance from before 4.3 has.
+				Config: `
+removed {
+  from = mastodon_instance.test
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+				Check: func(*terraform.State) error {
+					ctx := context.Background()
+					sec, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					sec.Data["OTP_SECRET"] = []byte(otp)
+					_, err = c.cs.CoreV1().Secrets(ns).Update(ctx, sec, metav1.UpdateOptions{})
+					return err
+				},
+			},
+			{
+				Config: instanceConfig(ns, "") + fmt.Sprintf(`
+import {
+  to = mastodon_instance.test
+  id = "%s/social"
+}
+`, ns),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("secrets").AtMapKey("otp_secret"), knownvalue.StringExact(otp)),
+				},
+			},
+			{
+				// Applied again, the Secret still has it.
+				Config: instanceConfig(ns, `  settings = { default_locale = "fr" }`),
+				Check: func(*terraform.State) error {
+					sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-secrets", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if string(sec.Data["OTP_SECRET"]) != otp {
+						return fmt.Errorf("OTP_SECRET lost")
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

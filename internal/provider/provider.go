@@ -234,6 +234,12 @@ func (p *mastodonProvider) Configure(ctx context.Context, req provider.Configure
 			return
 		}
 	} else {
+		if req.ClientCapabilities.DeferralAllowed {
+			// Terraform can plan this provider's resources in a later round,
+			// once the cluster exists.
+			resp.Deferred = &provider.Deferred{Reason: provider.DeferredReasonProviderConfigUnknown}
+			return
+		}
 		tflog.Info(ctx, "Kubernetes connection settings not known yet; the client is built when they are", map[string]any{"unknown": src.unknown})
 	}
 	resp.DataSourceData = src
