@@ -249,7 +249,7 @@ func (p *mastodonProvider) Configure(ctx context.Context, req provider.Configure
 var objectAsOptions = basetypes.ObjectAsOptions{}
 
 func (p *mastodonProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newInstanceResource}
+	return []func() resource.Resource{newInstanceResource, newAdminUserResource}
 }
 
 func (p *mastodonProvider) DataSources(_ context.Context) []func() datasource.DataSource {

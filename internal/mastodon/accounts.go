@@ -1,0 +1,170 @@
+package mastodon
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// Roles that accounts can be given, as Mastodon names them (case matters).
+var Roles = []string{"Owner", "Admin", "Moderator"}
+
+// ReservedUsernames are the usernames Mastodon refuses for new local
+// accounts by default (its reserved_usernames setting).
+var ReservedUsernames = []string{"admin", "support", "help", "root", "webmaster", "administrator", "mod", "moderator"}
+
+// Local usernames: letters, digits and underscores, at most 30 characters
+// (Account::USERNAME_LENGTH_LIMIT).
+var usernameRe = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
+
+// ComponentAccount marks the Jobs and Secrets of accounts.
+const (
+	ComponentAccount = "account"
+	LabelUsername    = "mastodon.tootform.dev/username"
+)
+
+// ValidateUsername checks a username as Mastodon checks a new local account's.
+func ValidateUsername(u string) error {
+	if !usernameRe.MatchString(u) {
+		return fmt.Errorf("%q is not a Mastodon username: letters, digits and underscores only, 1 to 30 characters", u)
+	}
+	for _, r := range ReservedUsernames {
+		if strings.EqualFold(u, r) {
+			return fmt.Errorf("%q is reserved by Mastodon (its reserved usernames are %s)", u, strings.Join(ReservedUsernames, ", "))
+		}
+	}
+	return nil
+}
+
+// ValidateEmail checks an email address.
+func ValidateEmail(e string) error {
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
+		return fmt.Errorf("%q is not an email address", e)
+	}
+	return nil
+}
+
+// ValidatePassword checks a password against Devise's length rule.
+func ValidatePassword(p string) error {
+	if n := len(p); n < 8 || n > 72 {
+		return fmt.Errorf("must be 8 to 72 characters long (got %d)", n)
+	}
+	return nil
+}
+
+// AccountSecretName is the Secret recording an account's managed state and
+// password.
+func AccountSecretName(instance, username string) string {
+	return instance + "-account-" + strings.ToLower(strings.ReplaceAll(username, "_", "-"))
+}
+
+// Account is an account managed by the provider.
+type Account struct {
+	Username  string
+	Email     string
+	Role      string
+	Confirmed bool
+	Approved  bool
+	Disabled  bool
+}
+
+// The Secret keys of an account's state. The Jobs read the password from
+// the Secret, never from their command line.
+const (
+	KeyPassword = "password"
+)
+
+// AccountAction is what a Job does to an account.
+type AccountAction string
+
+// Account actions.
+const (
+	// Ensure creates the account, or brings an existing one to the wanted
+	// email, role and flags; then it sets the password.
+	Ensure AccountAction = "ensure"
+	Delete AccountAction = "delete"
+)
+
+// ensureScript is the shell the Job runs. Every value comes from the
+// environment, quoted: nothing the user typed is ever parsed by the shell,
+// and the password never appears on a command line or in a log.
+const ensureScript = `set -e
+cd /opt/mastodon
+if bin/tootctl accounts modify "$ACCOUNT_USERNAME" --email "$ACCOUNT_EMAIL" --role "$ACCOUNT_ROLE" $ACCOUNT_MODIFY_FLAGS; then
+  echo "account $ACCOUNT_USERNAME updated"
+else
+  bin/tootctl accounts create "$ACCOUNT_USERNAME" --email "$ACCOUNT_EMAIL" --role "$ACCOUNT_ROLE" $ACCOUNT_CREATE_FLAGS >/dev/null
+  echo "account $ACCOUNT_USERNAME created"
+  if [ -n "$ACCOUNT_DISABLE" ]; then bin/tootctl accounts modify "$ACCOUNT_USERNAME" --disable; fi
+fi
+bin/rails runner 'u = Account.find_local!(ENV.fetch("ACCOUNT_USERNAME")).user; u.change_password!(ENV.fetch("ACCOUNT_PASSWORD")); puts "password set"'
+`
+
+const deleteScript = `set -e
+cd /opt/mastodon
+bin/tootctl accounts delete "$ACCOUNT_USERNAME" || bin/tootctl accounts delete "$ACCOUNT_USERNAME" 2>&1 | grep -q "No user with such username"
+`
+
+// AccountJob renders the Job that performs an action on an account. base
+// is the Pod spec of the instance's web Deployment (image, configuration,
+// volumes, sidecars); secret is the account's Secret holding its password.
+func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account, action AccountAction, secret string) *batchv1.Job {
+	pod := *base.DeepCopy()
+	pod.RestartPolicy = corev1.RestartPolicyNever
+	c := &pod.Containers[0]
+	c.Name = "tootctl"
+	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil
+	c.Env = []corev1.EnvVar{{Name: "ACCOUNT_USERNAME", Value: a.Username}}
+	script := deleteScript
+	if action == Ensure {
+		script = ensureScript
+		modify, create := []string{"--enable"}, []string{}
+		if a.Disabled {
+			modify = []string{"--disable"}
+		}
+		if a.Confirmed {
+			modify, create = append(modify, "--confirm"), append(create, "--confirmed")
+		}
+		if a.Approved {
+			modify, create = append(modify, "--approve"), append(create, "--approve")
+		}
+		disable := ""
+		if a.Disabled {
+			disable = "true"
+		}
+		c.Env = append(c.Env,
+			corev1.EnvVar{Name: "ACCOUNT_EMAIL", Value: a.Email},
+			corev1.EnvVar{Name: "ACCOUNT_ROLE", Value: a.Role},
+			corev1.EnvVar{Name: "ACCOUNT_MODIFY_FLAGS", Value: strings.Join(modify, " ")},
+			corev1.EnvVar{Name: "ACCOUNT_CREATE_FLAGS", Value: strings.Join(create, " ")},
+			corev1.EnvVar{Name: "ACCOUNT_DISABLE", Value: disable},
+			secretEnv("ACCOUNT_PASSWORD", secret, KeyPassword),
+		)
+	}
+	c.Command = []string{"/bin/sh", "-c", script}
+	labels := Labels(instance, ComponentAccount)
+	labels[LabelUsername] = strings.ToLower(a.Username)
+	podLabels := map[string]string{}
+	for k, v := range labels {
+		podLabels[k] = v
+	}
+	return &batchv1.Job{
+		TypeMeta:   typeMeta("batch/v1", "Job"),
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:            ptr.To[int32](1),
+			TTLSecondsAfterFinished: ptr.To[int32](600),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				Spec:       pod,
+			},
+		},
+	}
+}

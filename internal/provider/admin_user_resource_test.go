@@ -1,0 +1,254 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func adminConfig(ns, extra string) string {
+	return instanceConfig(ns, "") + fmt.Sprintf(`
+resource "mastodon_admin_user" "owner" {
+  instance = mastodon_instance.test.id
+  username = "alice"
+%s
+}
+`, extra)
+}
+
+// accountJobs returns the instance's account Jobs, oldest first.
+func (c *testCluster) accountJobs(ns string) ([]batchv1.Job, error) {
+	jobs, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=account"})
+	if err != nil {
+		return nil, err
+	}
+	items := jobs.Items
+	for i := 1; i < len(items); i++ {
+		for j := i; j > 0 && items[j].CreationTimestamp.Before(&items[j-1].CreationTimestamp); j-- {
+			items[j], items[j-1] = items[j-1], items[j]
+		}
+	}
+	return items, nil
+}
+
+func env(job batchv1.Job) map[string]string {
+	out := map[string]string{}
+	for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			out[e.Name] = "secret:" + e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+			continue
+		}
+		out[e.Name] = e.Value
+	}
+	return out
+}
+
+// checkLastJob checks the newest account Job: its command, its environment,
+// and that it completed.
+func (c *testCluster) checkLastJob(ns string, count int, script string, want map[string]string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		jobs, err := c.accountJobs(ns)
+		if err != nil {
+			return err
+		}
+		if len(jobs) != count {
+			return fmt.Errorf("%d account Jobs, want %d", len(jobs), count)
+		}
+		job := jobs[len(jobs)-1]
+		if job.Status.Succeeded != 1 {
+			return fmt.Errorf("Job %s did not succeed", job.Name)
+		}
+		cmd := strings.Join(job.Spec.Template.Spec.Containers[0].Command, " ")
+		if !strings.Contains(cmd, script) {
+			return fmt.Errorf("Job %s runs %q, want it to contain %q", job.Name, cmd, script)
+		}
+		got := env(job)
+		for k, v := range want {
+			if got[k] != v {
+				return fmt.Errorf("Job %s: %s = %q, want %q", job.Name, k, got[k], v)
+			}
+		}
+		return nil
+	}
+}
+
+func TestAccAdminUser_lifecycle(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-admin-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	var firstPassword string
+	secretPassword := func() (string, error) {
+		sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-account-alice", metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		return string(sec.Data["password"]), nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: adminConfig(ns, `  email = "alice@social.example"`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("mastodon_admin_user.owner", "id", ns+"/social/alice"),
+					resource.TestCheckResourceAttr("mastodon_admin_user.owner", "role", "Owner"),
+					resource.TestMatchResourceAttr("mastodon_admin_user.owner", "password", regexp.MustCompile(`^[A-Za-z0-9]{32}$`)),
+					c.checkLastJob(ns, 1, "bin/tootctl accounts create \"$ACCOUNT_USERNAME\"", map[string]string{
+						"ACCOUNT_USERNAME":     "alice",
+						"ACCOUNT_EMAIL":        "alice@social.example",
+						"ACCOUNT_ROLE":         "Owner",
+						"ACCOUNT_CREATE_FLAGS": "--confirmed --approve",
+						"ACCOUNT_PASSWORD":     "secret:social-account-alice/password",
+					}),
+					func(s *terraform.State) error {
+						firstPassword = s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"]
+						got, err := secretPassword()
+						if err != nil || got != firstPassword {
+							return fmt.Errorf("the Secret does not hold the state's password (%v)", err)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				Config:           adminConfig(ns, `  email = "alice@social.example"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				ResourceName:            "mastodon_admin_user.owner",
+				ImportState:             true,
+				ImportStateId:           ns + "/social/alice",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				// Role and email changes run a modify Job; the password stays.
+				Config: adminConfig(ns, `  email = "owner@social.example"
+  role  = "Admin"`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr("mastodon_admin_user.owner", "password", &firstPassword),
+					c.checkLastJob(ns, 2, "bin/tootctl accounts modify \"$ACCOUNT_USERNAME\" --email \"$ACCOUNT_EMAIL\" --role \"$ACCOUNT_ROLE\" $ACCOUNT_MODIFY_FLAGS", map[string]string{
+						"ACCOUNT_EMAIL":        "owner@social.example",
+						"ACCOUNT_ROLE":         "Admin",
+						"ACCOUNT_MODIFY_FLAGS": "--enable --confirm --approve",
+					}),
+				),
+			},
+			{
+				// Rotation sets a new password, through the Secret.
+				Config: adminConfig(ns, `  email           = "owner@social.example"
+  role            = "Admin"
+  rotate_password = "2026-11"`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					c.checkLastJob(ns, 3, "change_password!(ENV.fetch(\"ACCOUNT_PASSWORD\"))", nil),
+					func(s *terraform.State) error {
+						pw := s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"]
+						got, err := secretPassword()
+						if pw == firstPassword || err != nil || got != pw {
+							return fmt.Errorf("the password was not rotated into the Secret (%v)", err)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				// Removing the account runs a delete Job.
+				Config: instanceConfig(ns, ""),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					c.checkLastJob(ns, 4, "bin/tootctl accounts delete \"$ACCOUNT_USERNAME\"", map[string]string{"ACCOUNT_USERNAME": "alice"}),
+					func(*terraform.State) error {
+						if _, err := secretPassword(); err == nil {
+							return fmt.Errorf("the account's Secret is still there")
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
+
+func TestAccAdminUser_writeOnlyPassword(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-admin-wo-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	cfg := func(pw string, v int) string {
+		return adminConfig(ns, fmt.Sprintf(`  email               = "alice@social.example"
+  password_wo         = %q
+  password_wo_version = %d`, pw, v))
+	}
+	has := func(pw string) resource.TestCheckFunc {
+		return func(s *terraform.State) error {
+			sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-account-alice", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if string(sec.Data["password"]) != pw {
+				return fmt.Errorf("the Secret does not hold the write-only password")
+			}
+			if _, ok := s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"]; ok &&
+				s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"] != "" {
+				return fmt.Errorf("state holds a password")
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: cfg("correct horse battery", 1), Check: has("correct horse battery")},
+			{Config: cfg("correct horse battery", 1), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{Config: cfg("staple staple staple", 2), Check: has("staple staple staple")},
+		},
+	})
+}
+
+func TestAccAdminUser_failingJob(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-admin-fail-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: instanceConfig(ns, "")},
+			{
+				PreConfig:   func() { c.failPods(t, ns, "account", "Email-has-already-been-taken") },
+				Config:      adminConfig(ns, `  email = "alice@social.example"`),
+				ExpectError: regexp.MustCompile(`(?s)The account Job failed.*BackoffLimitExceeded.*exit code 1.*Email-has-already-been-taken`),
+			},
+		},
+	})
+}
+
+func TestAccAdminUser_invalidInput(t *testing.T) {
+	testAccPreCheck(t)
+	cases := []struct{ extra, want string }{
+		{`  email = "alice@social.example"
+  username_override = 1`, `Unsupported argument`},
+		{`  email = "not-an-email"`, `email: "not-an-email" is not an email address`},
+		{`  email = "alice@social.example"
+  role  = "owner"`, `value must be one of`},
+		{`  email       = "alice@social.example"
+  password_wo = "short"`, `password_wo must be 8 to 72 characters long`},
+	}
+	var steps []resource.TestStep
+	for _, tc := range cases {
+		steps = append(steps, resource.TestStep{
+			Config: adminConfig("acc-admin-invalid", tc.extra), PlanOnly: true,
+			ExpectError: regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(tc.want), " ", `\s+`)),
+		})
+	}
+	for _, u := range []string{"admin", "Moderator", "alice.smith", "a_very_long_username_of_31_char"} {
+		cfg := strings.Replace(adminConfig("acc-admin-invalid", `  email = "x@social.example"`), `username = "alice"`, fmt.Sprintf("username = %q", u), 1)
+		steps = append(steps, resource.TestStep{Config: cfg, PlanOnly: true, ExpectError: regexp.MustCompile(`username:\s+"` + u + `"\s+is`)})
+	}
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProviders, Steps: steps})
+}
