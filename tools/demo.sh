@@ -30,5 +30,8 @@ echo "demo: outputs"
 terraform -chdir="$dir" output
 ns="$(terraform -chdir="$dir" output -raw namespace)"
 echo
+echo "demo: log in at $(terraform -chdir="$dir" output -raw url) as $(terraform -chdir="$dir" output -raw owner_login)"
+echo "demo: password: terraform -chdir=examples/quickstart output -raw owner_password"
+echo
 echo "demo: kubectl get pods -n $ns"
 kubectl get pods -n "$ns" -o wide

@@ -29,12 +29,29 @@ resource "mastodon_instance" "social" {
   media               = { delete_volume_on_destroy = true }
 }
 
+# The instance's owner. Log in at the URL with this email and the password
+# that `terraform output -raw owner_password` prints.
+resource "mastodon_admin_user" "owner" {
+  instance = mastodon_instance.social.id
+  username = "owner"
+  email    = "owner@${var.domain}"
+}
+
 data "mastodon_instances" "all" {
   depends_on = [mastodon_instance.social]
 }
 
 output "url" {
   value = mastodon_instance.social.url
+}
+
+output "owner_login" {
+  value = mastodon_admin_user.owner.email
+}
+
+output "owner_password" {
+  value     = mastodon_admin_user.owner.password
+  sensitive = true
 }
 
 output "ready" {

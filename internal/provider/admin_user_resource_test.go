@@ -112,7 +112,7 @@ func TestAccAdminUser_lifecycle(t *testing.T) {
 						firstPassword = s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"]
 						got, err := secretPassword()
 						if err != nil || got != firstPassword {
-							return fmt.Errorf("the Secret does not hold the state's password (%v)", err)
+							return fmt.Errorf("the Secret does not hold the state's password (%w)", err)
 						}
 						return nil
 					},
@@ -153,7 +153,7 @@ func TestAccAdminUser_lifecycle(t *testing.T) {
 						pw := s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"]
 						got, err := secretPassword()
 						if pw == firstPassword || err != nil || got != pw {
-							return fmt.Errorf("the password was not rotated into the Secret (%v)", err)
+							return fmt.Errorf("the password was not rotated into the Secret (%w)", err)
 						}
 						return nil
 					},
