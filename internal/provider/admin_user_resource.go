@@ -184,18 +184,7 @@ func (r *adminUserResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-func (r *adminUserResource) client() (*kube.Client, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	if r.clients == nil {
-		diags.AddError("Provider not configured", "The mastodon provider was not configured.")
-		return nil, diags
-	}
-	c, err := r.clients.Client()
-	if err != nil {
-		diags.AddError("Cannot connect to Kubernetes", err.Error())
-	}
-	return c, diags
-}
+func (r *adminUserResource) client() (*kube.Client, diag.Diagnostics) { return r.clients.diagClient() }
 
 func (r *adminUserResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan adminUserModel

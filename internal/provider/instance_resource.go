@@ -137,18 +137,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 }
 
-func (r *instanceResource) client() (*kube.Client, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	if r.clients == nil {
-		diags.AddError("Provider not configured", "The mastodon provider was not configured.")
-		return nil, diags
-	}
-	c, err := r.clients.Client()
-	if err != nil {
-		diags.AddError("Cannot connect to Kubernetes", err.Error())
-	}
-	return c, diags
-}
+func (r *instanceResource) client() (*kube.Client, diag.Diagnostics) { return r.clients.diagClient() }
 
 func (r *instanceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan instanceModel

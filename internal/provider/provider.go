@@ -145,6 +145,20 @@ func (s *clientSource) Client() (*kube.Client, error) {
 	return s.client, s.err
 }
 
+// diagClient is Client with its error as a diagnostic.
+func (s *clientSource) diagClient() (*kube.Client, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if s == nil {
+		diags.AddError("Provider not configured", "The mastodon provider was not configured.")
+		return nil, diags
+	}
+	c, err := s.Client()
+	if err != nil {
+		diags.AddError("Cannot connect to Kubernetes", err.Error())
+	}
+	return c, diags
+}
+
 // Known says whether every setting is known, so the cluster can be reached.
 func (s *clientSource) Known() bool { return len(s.unknown) == 0 }
 
