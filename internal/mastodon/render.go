@@ -236,11 +236,23 @@ func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object
 			ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: s.labels(ComponentInstance)},
 		})
 	}
-	add(&corev1.ServiceAccount{
+	sa := &corev1.ServiceAccount{
 		TypeMeta:                     typeMeta("v1", "ServiceAccount"),
 		ObjectMeta:                   s.meta(s.Name, ComponentInstance),
 		AutomountServiceAccountToken: ptr.To(false),
-	})
+	}
+	if d := s.Database; d != nil && d.CloudSQL != nil && d.CloudSQL.WorkloadIdentityServiceAccount != "" {
+		sa.Annotations = map[string]string{AnnotationWorkloadIdentity: d.CloudSQL.WorkloadIdentityServiceAccount}
+	}
+	add(sa)
+	if d := s.Database; d != nil && d.CloudSQL != nil && d.CloudSQL.CredentialsJSON != "" {
+		add(&corev1.Secret{
+			TypeMeta:   typeMeta("v1", "Secret"),
+			ObjectMeta: s.meta(s.CloudSQLSecretName(), ComponentCloudSQL),
+			Type:       corev1.SecretTypeOpaque,
+			Data:       map[string][]byte{cloudSQLKeyFile: []byte(d.CloudSQL.CredentialsJSON)},
+		})
+	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   typeMeta("v1", "ConfigMap"),
 		ObjectMeta: s.meta(s.ConfigMapName(), ComponentConfig),
@@ -285,6 +297,9 @@ func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object
 		})
 	}
 	checksum := hashOf(plain, secret)
+	if s.Database != nil && s.Database.CloudSQL != nil {
+		checksum = hashOf(checksum, s.Database.CloudSQL)
+	}
 	out = append(out, s.renderWorkloads(checksum)...)
 	return out
 }
@@ -356,6 +371,7 @@ func (s *Spec) railsPod(name string, command []string, res Resources) corev1.Pod
 		corev1.VolumeMount{Name: "media", MountPath: mediaPath})
 	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "media", VolumeSource: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.MediaName()}}})
+	s.withCloudSQL(&pod)
 	return pod
 }
 
@@ -470,8 +486,16 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	c := &streaming.Containers[0]
 	c.Image = s.StreamingImage()
 	c.VolumeMounts = nil
-	streaming.Volumes = nil
 	streaming.Affinity = nil
+	// Streaming needs neither the media volume nor a writable tmp: keep
+	// only the Cloud SQL key, if any.
+	var volumes []corev1.Volume
+	for _, v := range streaming.Volumes {
+		if v.Name != "tmp" && v.Name != "media" {
+			volumes = append(volumes, v)
+		}
+	}
+	streaming.Volumes = volumes
 	c.Env = []corev1.EnvVar{{Name: "PORT", Value: "4000"}}
 	c.Ports = []corev1.ContainerPort{{Name: "streaming", ContainerPort: 4000, Protocol: corev1.ProtocolTCP}}
 	c.ReadinessProbe = &corev1.Probe{

@@ -157,3 +157,63 @@ func fixedCertificate(t *testing.T) (string, string) {
 	}
 	return c, k
 }
+
+func cloudSQLSpec(c CloudSQL) *Spec {
+	s := &Spec{Name: "social", Namespace: "mastodon", LocalDomain: "social.example", WebReplicas: 1, StreamReplicas: 1,
+		Database: &Database{User: "mastodon", Password: "db-password", CloudSQL: &c}}
+	s.Defaults()
+	return s
+}
+
+func TestRenderCloudSQL(t *testing.T) {
+	for name, c := range map[string]CloudSQL{
+		"cloudsql-key.yaml": {InstanceConnectionName: "my-project:europe-west1:mastodon", CredentialsJSON: `{"type":"service_account"}`},
+		"cloudsql-workload-identity.yaml": {InstanceConnectionName: "my-project:europe-west1:mastodon", PrivateIP: true, AutoIAMAuthn: true,
+			WorkloadIdentityServiceAccount: "mastodon@my-project.iam.gserviceaccount.com", ProxyResources: Resources{CPURequest: "50m", MemoryRequest: "64Mi"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := cloudSQLSpec(c)
+			if errs := s.Validate(); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			objs := append(s.Render(fixedSecrets, false, ""), s.PrepareJob())
+			// Every Pod that talks to the database has the sidecar.
+			for _, o := range objs {
+				if o.Kind != "Deployment" && o.Kind != "Job" {
+					continue
+				}
+				y := renderYAML(t, []Object{o})
+				if !strings.Contains(y, "name: cloud-sql-proxy") || !strings.Contains(y, "restartPolicy: Always") {
+					t.Errorf("%s has no Cloud SQL sidecar", o.Key())
+				}
+				if strings.Contains(y, "service_account") {
+					t.Errorf("%s holds the key", o.Key())
+				}
+			}
+			golden(t, name, renderYAML(t, objs))
+		})
+	}
+}
+
+func TestCloudSQLValidation(t *testing.T) {
+	cases := map[string]struct {
+		c    CloudSQL
+		want string
+	}{
+		"bad name":       {CloudSQL{InstanceConnectionName: "mastodon", WorkloadIdentityServiceAccount: "a@p.iam.gserviceaccount.com"}, "database.cloud_sql.instance_connection_name"},
+		"two ways":       {CloudSQL{InstanceConnectionName: "my-project:us-central1:db", CredentialsJSON: "{}", WorkloadIdentityServiceAccount: "a@p.iam.gserviceaccount.com"}, "database.cloud_sql.credentials_json"},
+		"no way":         {CloudSQL{InstanceConnectionName: "my-project:us-central1:db"}, "database.cloud_sql.workload_identity_service_account"},
+		"not an SA":      {CloudSQL{InstanceConnectionName: "my-project:us-central1:db", WorkloadIdentityServiceAccount: "someone@gmail.com"}, "database.cloud_sql.workload_identity_service_account"},
+		"base64 key":     {CloudSQL{InstanceConnectionName: "my-project:us-central1:db", CredentialsJSON: "eyJ0eXBlIjo="}, "database.cloud_sql.credentials_json"},
+		"legacy project": {CloudSQL{InstanceConnectionName: "example.com:my-project:us-central1:db", CredentialsJSON: "{}"}, ""},
+	}
+	for name, tc := range cases {
+		errs := cloudSQLSpec(tc.c).Validate()
+		switch {
+		case tc.want == "" && len(errs) > 0:
+			t.Errorf("%s: %v", name, errs)
+		case tc.want != "" && (len(errs) == 0 || errs[0].Path != tc.want):
+			t.Errorf("%s: want an error on %s, got %v", name, tc.want, errs)
+		}
+	}
+}

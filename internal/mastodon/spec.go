@@ -56,6 +56,9 @@ type Database struct {
 	Password string
 	SSLMode  string
 	Pool     int32
+	// CloudSQL, when set, reaches the database through the Cloud SQL Auth
+	// Proxy on 127.0.0.1 (Host is then not used).
+	CloudSQL *CloudSQL
 }
 
 // EmbeddedDatabase configures the in-cluster PostgreSQL used when no
@@ -180,6 +183,13 @@ func (s *Spec) Defaults() {
 		}
 		def(&s.Database.Name, "mastodon_production")
 		def(&s.Database.SSLMode, "prefer")
+		if c := s.Database.CloudSQL; c != nil {
+			def(&c.ProxyImage, DefaultCloudSQLProxyImage)
+			// The proxy encrypts the connection itself.
+			s.Database.SSLMode = "disable"
+			s.Database.Host = "127.0.0.1"
+			s.Database.Port = cloudSQLPort
+		}
 	}
 	if s.Redis != nil && s.Redis.Port == 0 {
 		s.Redis.Port = 6379
@@ -354,8 +364,11 @@ func (s *Spec) Validate() []FieldError {
 		}
 	}
 	if d := s.Database; d != nil {
-		if d.Host == "" {
-			add("database.host", "must be set")
+		if d.Host == "" && d.CloudSQL == nil {
+			add("database.host", "must be set (or database.cloud_sql)")
+		}
+		if d.CloudSQL != nil {
+			d.CloudSQL.validate(add)
 		}
 		if d.Port < 1 || d.Port > 65535 {
 			add("database.port", "must be a TCP port (got %d)", d.Port)

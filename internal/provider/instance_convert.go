@@ -71,6 +71,14 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 			Host: d.Host.ValueString(), Port: int32Or(d.Port, 0), Name: d.Name.ValueString(), User: d.User.ValueString(),
 			Password: d.Password.ValueString(), SSLMode: d.SSLMode.ValueString(), Pool: int32Or(d.Pool, 0),
 		}
+		if c := d.CloudSQL; c != nil {
+			s.Database.CloudSQL = &mastodon.CloudSQL{
+				InstanceConnectionName: c.InstanceConnectionName.ValueString(), PrivateIP: c.PrivateIP.ValueBool(),
+				AutoIAMAuthn: c.AutoIAMAuthn.ValueBool(), ProxyImage: c.ProxyImage.ValueString(),
+				ProxyResources: c.ProxyResources.resources(), CredentialsJSON: c.CredentialsJSON.ValueString(),
+				WorkloadIdentityServiceAccount: c.WorkloadIdentityServiceAccount.ValueString(),
+			}
+		}
 	}
 	if e := m.EmbeddedDatabase; e != nil {
 		s.Embedded = mastodon.EmbeddedDatabase{StorageSize: e.StorageSize.ValueString(), StorageClass: e.StorageClass.ValueString(),

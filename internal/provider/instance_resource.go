@@ -646,7 +646,7 @@ func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportS
 // sensitivePaths are left out of the configuration recorded on the
 // ConfigMap; an import restores them from the Secrets.
 var sensitivePaths = [][]string{
-	{"secrets"}, {"database", "password"}, {"redis", "password"}, {"smtp", "password"}, {"ingress", "private_key_pem"},
+	{"secrets"}, {"database", "password"}, {"database", "cloud_sql", "credentials_json"}, {"redis", "password"}, {"smtp", "password"}, {"ingress", "private_key_pem"},
 	// and what is not configuration but the state of the cluster
 	{"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
 }
@@ -739,6 +739,11 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	m.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
 	if m.Database != nil && data["DB_PASS"] != "" {
 		m.Database.Password = types.StringValue(data["DB_PASS"])
+	}
+	if m.Database != nil && m.Database.CloudSQL != nil && m.Database.CloudSQL.WorkloadIdentityServiceAccount.IsNull() {
+		if key := live["Secret/"+ns+"/"+spec.CloudSQLSecretName()]; key != nil {
+			m.Database.CloudSQL.CredentialsJSON = types.StringValue(secretData(key)["key.json"])
+		}
 	}
 	if m.Redis != nil && data["REDIS_PASSWORD"] != "" {
 		m.Redis.Password = types.StringValue(data["REDIS_PASSWORD"])

@@ -83,14 +83,25 @@ type sidekiqModel struct {
 }
 
 type databaseModel struct {
-	Host     types.String `tfsdk:"host"`
-	Port     types.Int64  `tfsdk:"port"`
-	Name     types.String `tfsdk:"name"`
-	User     types.String `tfsdk:"user"`
-	Password types.String `tfsdk:"password"`
-	SSLMode  types.String `tfsdk:"sslmode"`
-	Pool     types.Int64  `tfsdk:"pool"`
+	Host     types.String   `tfsdk:"host"`
+	Port     types.Int64    `tfsdk:"port"`
+	Name     types.String   `tfsdk:"name"`
+	User     types.String   `tfsdk:"user"`
+	Password types.String   `tfsdk:"password"`
+	SSLMode  types.String   `tfsdk:"sslmode"`
+	Pool     types.Int64    `tfsdk:"pool"`
+	CloudSQL *cloudSQLModel `tfsdk:"cloud_sql"`
 	writeOnlyPassword
+}
+
+type cloudSQLModel struct {
+	InstanceConnectionName         types.String    `tfsdk:"instance_connection_name"`
+	PrivateIP                      types.Bool      `tfsdk:"private_ip"`
+	AutoIAMAuthn                   types.Bool      `tfsdk:"auto_iam_authn"`
+	ProxyImage                     types.String    `tfsdk:"proxy_image"`
+	ProxyResources                 *resourcesModel `tfsdk:"proxy_resources"`
+	CredentialsJSON                types.String    `tfsdk:"credentials_json"`
+	WorkloadIdentityServiceAccount types.String    `tfsdk:"workload_identity_service_account"`
 }
 
 // writeOnlyPassword is the write-only alternative to a password attribute.
@@ -252,8 +263,25 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"database": schema.SingleNestedAttribute{Optional: true,
 				Description: "An external PostgreSQL (14 or newer). Without it, an embedded PostgreSQL runs in the namespace.",
 				Attributes: map[string]schema.Attribute{
-					"host":                schema.StringAttribute{Required: true, Description: "Host name or address."},
-					"port":                optInt("Port, default 5432."),
+					"host": optString("Host name or address (not with `cloud_sql`)."),
+					"port": optInt("Port, default 5432."),
+					"cloud_sql": schema.SingleNestedAttribute{Optional: true,
+						Description: "Reach a Cloud SQL for PostgreSQL instance through the Cloud SQL Auth Proxy v2, run as a native sidecar " +
+							"(an init container that keeps running) in every Pod that talks to the database, Jobs included; " +
+							"the application connects to it on 127.0.0.1:5432.",
+						Attributes: map[string]schema.Attribute{
+							"instance_connection_name": schema.StringAttribute{Required: true,
+								Description: "`project:region:instance`, e.g. `google_sql_database_instance.x.connection_name`."},
+							"private_ip":      optBool("Connect over the instance's private IP (`--private-ip`)."),
+							"auto_iam_authn":  optBool("IAM database authentication (`--auto-iam-authn`); `user` is then the IAM user."),
+							"proxy_image":     optString("The proxy image, default `" + mastodon.DefaultCloudSQLProxyImage + "`."),
+							"proxy_resources": resourcesAttribute("the proxy sidecar"),
+							"credentials_json": schema.StringAttribute{Optional: true, Sensitive: true,
+								Description: "A service-account key in JSON (`base64decode(google_service_account_key.x.private_key)`), kept in a Secret and mounted read-only. " +
+									"Conflicts with `workload_identity_service_account`, which is preferred."},
+							"workload_identity_service_account": optString("The Google service account (email) that the instance's Kubernetes ServiceAccount " +
+								"acts as through Workload Identity: the ServiceAccount gets the `iam.gke.io/gcp-service-account` annotation. No key to leak or rotate."),
+						}},
 					"name":                optString("Database name, default `mastodon_production`."),
 					"user":                schema.StringAttribute{Required: true, Description: "User name."},
 					"password":            sensitive("Password. It reaches Pods through a Secret only. Conflicts with `password_wo`."),

@@ -1,0 +1,109 @@
+package mastodon
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+)
+
+// DefaultCloudSQLProxyImage is the Cloud SQL Auth Proxy v2 the sidecar runs
+// unless told otherwise.
+const DefaultCloudSQLProxyImage = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0"
+
+// CloudSQL reaches a Cloud SQL for PostgreSQL instance through the Cloud SQL
+// Auth Proxy, run as a native sidecar in every Pod that talks to the
+// database; the application connects to it on 127.0.0.1.
+type CloudSQL struct {
+	InstanceConnectionName string
+	PrivateIP              bool
+	AutoIAMAuthn           bool
+	ProxyImage             string
+	ProxyResources         Resources
+	// One of the two: a service-account key, or the Google service account
+	// that Workload Identity maps the instance's Kubernetes ServiceAccount to.
+	CredentialsJSON                string
+	WorkloadIdentityServiceAccount string
+}
+
+// AnnotationWorkloadIdentity maps a Kubernetes ServiceAccount to a Google one.
+const AnnotationWorkloadIdentity = "iam.gke.io/gcp-service-account"
+
+const (
+	cloudSQLPort      = 5432
+	cloudSQLKeyDir    = "/secrets/cloudsql"
+	cloudSQLKeyFile   = "key.json"
+	ComponentCloudSQL = "cloudsql"
+)
+
+// project:region:instance; a legacy domain-scoped project has a
+// "domain.com:" prefix.
+var connectionNameRe = regexp.MustCompile(`^([a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]:[a-z]+-[a-z]+[0-9]+:[a-z][a-z0-9-]{0,96}$`)
+
+// CloudSQLSecretName is the Secret holding the service-account key.
+func (s *Spec) CloudSQLSecretName() string { return s.Name + "-cloudsql" }
+
+func (c *CloudSQL) validate(add func(path, format string, args ...any)) {
+	if c.InstanceConnectionName != "" && !connectionNameRe.MatchString(c.InstanceConnectionName) {
+		add("database.cloud_sql.instance_connection_name", "%q is not an instance connection name project:region:instance (such as my-project:europe-west1:mastodon)", c.InstanceConnectionName)
+	}
+	switch {
+	case c.CredentialsJSON != "" && c.WorkloadIdentityServiceAccount != "":
+		add("database.cloud_sql.credentials_json", "conflicts with database.cloud_sql.workload_identity_service_account: authenticate one way")
+	case c.CredentialsJSON == "" && c.WorkloadIdentityServiceAccount == "":
+		add("database.cloud_sql.workload_identity_service_account", "or database.cloud_sql.credentials_json must be set: the proxy needs a way to authenticate")
+	}
+	if sa := c.WorkloadIdentityServiceAccount; sa != "" {
+		if _, err := mail.ParseAddress(sa); err != nil || !strings.HasSuffix(sa, ".gserviceaccount.com") {
+			add("database.cloud_sql.workload_identity_service_account", "%q is not a Google service account email (name@project.iam.gserviceaccount.com)", sa)
+		}
+	}
+	if j := strings.TrimSpace(c.CredentialsJSON); j != "" && !strings.HasPrefix(j, "{") {
+		add("database.cloud_sql.credentials_json", "is not a service-account key in JSON (google_service_account_key.private_key is base64: use base64decode())")
+	}
+}
+
+// cloudSQLSidecar is the proxy as a native sidecar: an init container that
+// keeps running, so Jobs still complete when their main container ends.
+func (s *Spec) cloudSQLSidecar() corev1.Container {
+	c := s.Database.CloudSQL
+	args := []string{"--port=5432", "--address=127.0.0.1", "--structured-logs", "--exit-zero-on-sigterm"}
+	if c.PrivateIP {
+		args = append(args, "--private-ip")
+	}
+	if c.AutoIAMAuthn {
+		args = append(args, "--auto-iam-authn")
+	}
+	container := corev1.Container{
+		Name:            "cloud-sql-proxy",
+		Image:           c.ProxyImage,
+		RestartPolicy:   ptr.To(corev1.ContainerRestartPolicyAlways),
+		Resources:       c.ProxyResources.requirements(),
+		SecurityContext: containerSecurity(),
+	}
+	container.SecurityContext.ReadOnlyRootFilesystem = ptr.To(true)
+	if c.CredentialsJSON != "" {
+		args = append(args, "--credentials-file="+cloudSQLKeyDir+"/"+cloudSQLKeyFile)
+		container.VolumeMounts = []corev1.VolumeMount{{Name: "cloudsql-key", MountPath: cloudSQLKeyDir, ReadOnly: true}}
+	}
+	container.Args = append(args, c.InstanceConnectionName)
+	return container
+}
+
+// withCloudSQL adds the proxy sidecar (and its key volume) to a Pod that
+// talks to the database.
+func (s *Spec) withCloudSQL(pod *corev1.PodSpec) {
+	if s.Database == nil || s.Database.CloudSQL == nil {
+		return
+	}
+	pod.InitContainers = append(pod.InitContainers, s.cloudSQLSidecar())
+	if s.Database.CloudSQL.CredentialsJSON != "" {
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "cloudsql-key", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: s.CloudSQLSecretName(), DefaultMode: ptr.To[int32](0o400)}}})
+	}
+}
+
+func (c *CloudSQL) String() string { return fmt.Sprintf("cloud_sql(%s)", c.InstanceConnectionName) }
