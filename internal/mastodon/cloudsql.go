@@ -1,7 +1,6 @@
 package mastodon
 
 import (
-	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -89,7 +88,8 @@ func (s *Spec) cloudSQLSidecar() corev1.Container {
 		args = append(args, "--credentials-file="+cloudSQLKeyDir+"/"+cloudSQLKeyFile)
 		container.VolumeMounts = []corev1.VolumeMount{{Name: "cloudsql-key", MountPath: cloudSQLKeyDir, ReadOnly: true}}
 	}
-	container.Args = append(args, c.InstanceConnectionName)
+	args = append(args, c.InstanceConnectionName)
+	container.Args = args
 	return container
 }
 
@@ -105,5 +105,3 @@ func (s *Spec) withCloudSQL(pod *corev1.PodSpec) {
 			Secret: &corev1.SecretVolumeSource{SecretName: s.CloudSQLSecretName(), DefaultMode: ptr.To[int32](0o400)}}})
 	}
 }
-
-func (c *CloudSQL) String() string { return fmt.Sprintf("cloud_sql(%s)", c.InstanceConnectionName) }
