@@ -397,6 +397,19 @@ func hasStep(steps []mastodon.Step, s mastodon.Step) bool {
 var instanceKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "PersistentVolumeClaim", "NetworkPolicy",
 	"Service", "StatefulSet", "Job", "Deployment", "PodDisruptionBudget", "Ingress"}
 
+// renderedKinds are the namespaced kinds of the objects a spec renders.
+func renderedKinds(spec *mastodon.Spec) []string {
+	seen := map[string]bool{}
+	var kinds []string
+	for _, o := range spec.Render(mastodon.Secrets{}, false, "") {
+		if !seen[o.Kind] {
+			seen[o.Kind] = true
+			kinds = append(kinds, o.Kind)
+		}
+	}
+	return kinds
+}
+
 func findKind(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
 	for _, o := range objs {
 		if o.GetKind() == kind {
@@ -490,7 +503,15 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
-	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), instanceKinds)
+	// A refresh lists only the kinds this configuration renders (one request
+	// each); an import, which has no configuration yet, lists them all.
+	kinds := instanceKinds
+	if !state.LocalDomain.IsNull() {
+		if spec, d := state.spec(ctx); !d.HasError() {
+			kinds = renderedKinds(spec)
+		}
+	}
+	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), kinds)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the instance", err.Error())
 		return

@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
 func instanceConfig(ns, extra string) string {
@@ -780,4 +782,14 @@ func TestAccInstance_ingress(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A refresh of a default instance lists each kind it renders once.
+func TestRenderedKindsOfDefaultInstance(t *testing.T) {
+	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", WebReplicas: 1, StreamReplicas: 1}
+	s.Defaults()
+	got := strings.Join(renderedKinds(s), ",")
+	if got != "ServiceAccount,ConfigMap,Secret,StatefulSet,Service,NetworkPolicy,PersistentVolumeClaim,Deployment" {
+		t.Fatalf("kinds listed by a refresh: %s", got)
+	}
 }
