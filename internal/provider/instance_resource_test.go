@@ -646,7 +646,7 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 					_ = c.cs.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
 						metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
 				},
-				Config: config,
+				Config: instanceConfig(ns, ""),
 				Check: func(*terraform.State) error {
 					jobs, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
 					if err != nil {

@@ -217,14 +217,14 @@ func TestAccUpgrade_resumesAfterFailedRolloutAndPostMigration(t *testing.T) {
 					_ = c.cs.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
 						metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
 				},
-				Config:      short(versionConfig(ns, "v4.7.2")),
+				Config:      versionConfig(ns, "v4.7.2"),
 				ExpectError: regexp.MustCompile(`(?s)Step 3 of the upgrade to v4.7.2 failed: post-deployment.*post-migration-failed`),
 			},
 			{
 				// The state shows the upgrade unfinished, and the next apply
 				// retries the post-deployment migrations only.
 				PreConfig: func() { healPost() },
-				Config:    short(versionConfig(ns, "v4.7.2")),
+				Config:    versionConfig(ns, "v4.7.2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("mastodon_instance.test", plancheck.ResourceActionUpdate),
 				}},
