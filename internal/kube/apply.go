@@ -2,10 +2,9 @@ package kube
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
 	"fmt"
 	"sort"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,6 +41,18 @@ var Kinds = []Kind{
 	{"Ingress", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, true},
 	// Pods are never applied, only waited for.
 	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
+}
+
+// NamespacedKinds are the namespaced kinds the provider applies (all of
+// Kinds but the Namespace and the Pods, which are only waited for).
+func NamespacedKinds() []string {
+	var out []string
+	for _, k := range Kinds {
+		if k.Namespaced && k.Name != "Pod" {
+			out = append(out, k.Name)
+		}
+	}
+	return out
 }
 
 // KindOf finds a managed kind by name.
@@ -164,14 +175,26 @@ func (c *Client) Prune(ctx context.Context, live map[string]*unstructured.Unstru
 	return pruned, nil
 }
 
-// ErrorList joins several errors into one readable message.
-func ErrorList(errs []error) error {
-	if len(errs) == 0 {
-		return nil
+// SecretData decodes the data of a Secret read as unstructured.
+func SecretData(u *unstructured.Unstructured) map[string]string {
+	out := map[string]string{}
+	data, _, _ := unstructured.NestedStringMap(u.Object, "data")
+	for k, v := range data {
+		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+			out[k] = string(b)
+		}
 	}
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
+	return out
+}
+
+// IngressAddress is the first load balancer IP and host name an Ingress
+// reports ("" when none).
+func IngressAddress(ing *unstructured.Unstructured) (ip, hostname string) {
+	lbs, _, _ := unstructured.NestedSlice(ing.Object, "status", "loadBalancer", "ingress")
+	if len(lbs) > 0 {
+		m, _ := lbs[0].(map[string]any)
+		ip, _ = m["ip"].(string)
+		hostname, _ = m["hostname"].(string)
 	}
-	return errors.New(strings.Join(msgs, "\n"))
+	return ip, hostname
 }

@@ -34,10 +34,6 @@ func diffValue(path string, want, got any, hide bool, out *[]string) {
 			if path != "" {
 				p = path + "." + k
 			}
-			if p == "metadata.annotations" || p == "metadata.labels" {
-				diffValue(p, v, g[k], hide, out)
-				continue
-			}
 			diffValue(p, v, g[k], hide, out)
 		}
 	case []any:

@@ -103,6 +103,38 @@ func (c *Client) JobState(ctx context.Context, namespace, name string) (exists, 
 	return true, complete, failed, nil
 }
 
+// RunJobOnce runs a Job to completion once: a Job of that name already
+// complete is not run again, a failed one is deleted (and waited for) and
+// replaced by a fresh one.
+func (c *Client) RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error {
+	ns, name := job.GetNamespace(), job.GetName()
+	exists, complete, failed, err := c.JobState(ctx, ns, name)
+	switch {
+	case err != nil:
+		return err
+	case complete:
+		return nil
+	case failed:
+		if err := c.Delete(ctx, "Job", ns, name); err != nil {
+			return err
+		}
+		if err := c.WaitDeleted(ctx, "Job", ns, name); err != nil {
+			return err
+		}
+		// Its Pods, so that the new Job's diagnostics are its own.
+		if err := c.WaitGone(ctx, ns, "job-name="+name, []string{"Pod"}); err != nil {
+			return err
+		}
+		exists = false
+	}
+	if !exists {
+		if err := c.ApplyOne(ctx, job); err != nil {
+			return err
+		}
+	}
+	return c.WaitJob(ctx, ns, name)
+}
+
 // DeploymentReady says whether a Deployment has rolled out its current
 // template with every replica updated, available and ready.
 func DeploymentReady(d *appsv1.Deployment) bool {

@@ -115,7 +115,7 @@ bin/tootctl accounts delete "$ACCOUNT_USERNAME" || bin/tootctl accounts delete "
 // AccountJob renders the Job that performs an action on an account. base
 // is the Pod spec of the instance's web Deployment (image, configuration,
 // volumes, sidecars); secret is the account's Secret holding its password.
-func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account, action AccountAction, secret string) *batchv1.Job {
+func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account, action AccountAction, secret string) Object {
 	pod := *base.DeepCopy()
 	pod.RestartPolicy = corev1.RestartPolicyNever
 	c := &pod.Containers[0]
@@ -149,13 +149,9 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 		)
 	}
 	c.Command = []string{"/bin/sh", "-c", script}
-	labels := Labels(instance, ComponentAccount)
-	labels[LabelUsername] = strings.ToLower(a.Username)
-	podLabels := map[string]string{}
-	for k, v := range labels {
-		podLabels[k] = v
-	}
-	return &batchv1.Job{
+	labels := accountLabels(instance, a.Username)
+	podLabels := accountLabels(instance, a.Username)
+	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
 		Spec: batchv1.JobSpec{
@@ -166,5 +162,21 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 				Spec:       pod,
 			},
 		},
-	}
+	})
+}
+
+func accountLabels(instance, username string) map[string]string {
+	l := Labels(instance, ComponentAccount)
+	l[LabelUsername] = strings.ToLower(username)
+	return l
+}
+
+// AccountSecret records an account's managed state and its password.
+func AccountSecret(namespace, instance, username string, data map[string]string) Object {
+	return NewObject(&corev1.Secret{
+		TypeMeta:   typeMeta("v1", "Secret"),
+		ObjectMeta: metav1.ObjectMeta{Name: AccountSecretName(instance, username), Namespace: namespace, Labels: accountLabels(instance, username)},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       bytesMap(data),
+	})
 }

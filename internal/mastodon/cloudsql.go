@@ -34,7 +34,7 @@ const AnnotationWorkloadIdentity = "iam.gke.io/gcp-service-account"
 const (
 	cloudSQLPort      = 5432
 	cloudSQLKeyDir    = "/secrets/cloudsql"
-	cloudSQLKeyFile   = "key.json"
+	CloudSQLKeyFile   = "key.json"
 	ComponentCloudSQL = "cloudsql"
 )
 
@@ -85,7 +85,7 @@ func (s *Spec) cloudSQLSidecar() corev1.Container {
 	}
 	container.SecurityContext.ReadOnlyRootFilesystem = ptr.To(true)
 	if c.CredentialsJSON != "" {
-		args = append(args, "--credentials-file="+cloudSQLKeyDir+"/"+cloudSQLKeyFile)
+		args = append(args, "--credentials-file="+cloudSQLKeyDir+"/"+CloudSQLKeyFile)
 		container.VolumeMounts = []corev1.VolumeMount{{Name: "cloudsql-key", MountPath: cloudSQLKeyDir, ReadOnly: true}}
 	}
 	args = append(args, c.InstanceConnectionName)

@@ -3,6 +3,8 @@ package mastodon
 import (
 	"encoding/json"
 	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Object is one rendered Kubernetes object: its identity and its body as
@@ -35,6 +37,21 @@ func NewObject(typed any) Object {
 	o.Name, _ = meta["name"].(string)
 	o.Namespace, _ = meta["namespace"].(string)
 	return o
+}
+
+// Unstructured is the object as client-go's unstructured type.
+func (o Object) Unstructured() *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: o.Body}
+}
+
+// RunsRails says whether the object runs Mastodon's processes (or routes or
+// guards them): it must wait until the database is prepared and migrated.
+func (o Object) RunsRails() bool {
+	switch o.Kind {
+	case "Deployment", "PodDisruptionBudget", "Ingress":
+		return true
+	}
+	return false
 }
 
 // Key identifies the object: Kind/namespace/name.

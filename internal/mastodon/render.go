@@ -149,14 +149,14 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 		if d.Pool > 0 {
 			plain["DB_POOL"] = strconv.Itoa(int(d.Pool))
 		}
-		secret["DB_PASS"] = d.Password
+		secret[EnvDBPassword] = d.Password
 	} else {
 		plain["DB_HOST"] = s.DatabaseName()
 		plain["DB_PORT"] = "5432"
 		plain["DB_NAME"] = "mastodon_production"
 		plain["DB_USER"] = "mastodon"
 		plain["DB_SSLMODE"] = "disable"
-		secret["DB_PASS"] = sec.DatabasePassword
+		secret[EnvDBPassword] = sec.DatabasePassword
 	}
 	if r := s.Redis; r != nil {
 		plain["REDIS_HOST"] = r.Host
@@ -165,12 +165,12 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 			plain["REDIS_USER"] = r.User
 		}
 		if r.Password != "" {
-			secret["REDIS_PASSWORD"] = r.Password
+			secret[EnvRedisPassword] = r.Password
 		}
 	} else {
 		plain["REDIS_HOST"] = s.RedisName()
 		plain["REDIS_PORT"] = "6379"
-		secret["REDIS_PASSWORD"] = sec.RedisPassword
+		secret[EnvRedisPassword] = sec.RedisPassword
 	}
 	if m := s.SMTP; m != nil {
 		plain["SMTP_SERVER"] = m.Server
@@ -191,7 +191,7 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 			plain["SMTP_DOMAIN"] = m.Domain
 		}
 		if m.Password != "" {
-			secret["SMTP_PASSWORD"] = m.Password
+			secret[EnvSMTPPassword] = m.Password
 		}
 	}
 	st := s.Settings
@@ -250,7 +250,7 @@ func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object
 			TypeMeta:   typeMeta("v1", "Secret"),
 			ObjectMeta: s.meta(s.CloudSQLSecretName(), ComponentCloudSQL),
 			Type:       corev1.SecretTypeOpaque,
-			Data:       map[string][]byte{cloudSQLKeyFile: []byte(d.CloudSQL.CredentialsJSON)},
+			Data:       map[string][]byte{CloudSQLKeyFile: []byte(d.CloudSQL.CredentialsJSON)},
 		})
 	}
 	cm := &corev1.ConfigMap{
@@ -671,7 +671,7 @@ func (s *Spec) renderDatabase() []Object {
 			{Name: "POSTGRES_USER", Value: "mastodon"},
 			{Name: "POSTGRES_DB", Value: "mastodon_production"},
 			{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
-			secretEnv("POSTGRES_PASSWORD", s.SecretName(), "DB_PASS"),
+			secretEnv("POSTGRES_PASSWORD", s.SecretName(), EnvDBPassword),
 		},
 		Resources: s.Embedded.Resources.requirements(),
 		VolumeMounts: []corev1.VolumeMount{
@@ -701,7 +701,7 @@ func (s *Spec) renderRedis() []Object {
 		Name:    "redis",
 		Image:   RedisImage,
 		Command: []string{"redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "no"},
-		Env:     []corev1.EnvVar{secretEnv("REDIS_PASSWORD", s.SecretName(), "REDIS_PASSWORD")},
+		Env:     []corev1.EnvVar{secretEnv("REDIS_PASSWORD", s.SecretName(), EnvRedisPassword)},
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(6379)}},
 			PeriodSeconds: 5,

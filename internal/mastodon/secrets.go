@@ -27,6 +27,38 @@ type Secrets struct {
 	RedisPassword    string
 }
 
+// Environment variables of the instance's Secret that the provider reads back.
+const (
+	EnvDBPassword    = "DB_PASS"
+	EnvRedisPassword = "REDIS_PASSWORD"
+	EnvSMTPPassword  = "SMTP_PASSWORD"
+)
+
+// SecretsFromEnv reads the generated secrets back from the instance's
+// Secret data (its environment variables).
+func SecretsFromEnv(data map[string]string, embeddedDatabase, embeddedRedis bool) Secrets {
+	s := Secrets{
+		SecretKeyBase:               data["SECRET_KEY_BASE"],
+		VapidPrivateKey:             data["VAPID_PRIVATE_KEY"],
+		VapidPublicKey:              data["VAPID_PUBLIC_KEY"],
+		EncryptionDeterministicKey:  data["ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY"],
+		EncryptionKeyDerivationSalt: data["ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT"],
+		EncryptionPrimaryKey:        data["ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"],
+		OTPSecret:                   data["OTP_SECRET"],
+	}
+	if embeddedDatabase {
+		s.DatabasePassword = data[EnvDBPassword]
+	}
+	if embeddedRedis {
+		s.RedisPassword = data[EnvRedisPassword]
+	}
+	return s
+}
+
+// GeneratePassword returns a new password for an embedded service or an
+// account: 32 alphanumeric characters.
+func GeneratePassword() (string, error) { return RandomAlphanumeric(32) }
+
 const alphanumeric = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 // RandomAlphanumeric returns n random characters from [a-zA-Z0-9].
@@ -90,7 +122,7 @@ func (s *Secrets) Fill(embeddedDatabase, embeddedRedis bool) error {
 			*dst, err = f()
 		}
 	}
-	alnum32 := func() (string, error) { return RandomAlphanumeric(32) }
+	alnum32 := GeneratePassword
 	gen(&s.SecretKeyBase, GenerateSecretKeyBase)
 	if err == nil && (s.VapidPrivateKey == "" || s.VapidPublicKey == "") {
 		s.VapidPrivateKey, s.VapidPublicKey, err = GenerateVapidKeys()

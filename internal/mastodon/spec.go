@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -237,18 +236,6 @@ var (
 	accessMode = []string{"ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"}
 )
 
-// ParseVersion reads a Mastodon version tag ("v4.5.2" or "4.5.2").
-func ParseVersion(v string) (major, minor, patch int, ok bool) {
-	m := versionRe.FindStringSubmatch(v)
-	if m == nil {
-		return 0, 0, 0, false
-	}
-	major, _ = strconv.Atoi(m[1])
-	minor, _ = strconv.Atoi(m[2])
-	patch, _ = strconv.Atoi(m[3])
-	return major, minor, patch, true
-}
-
 func oneOf(v string, allowed []string) bool {
 	for _, a := range allowed {
 		if v == a {
@@ -285,10 +272,10 @@ func (s *Spec) Validate() []FieldError {
 	}
 	checkDomain("local_domain", s.LocalDomain)
 	checkDomain("web_domain", s.WebDomain)
-	if _, _, _, ok := ParseVersion(s.Version); s.Version != "" && !ok {
+	if v, ok := Parse(s.Version); s.Version != "" && !ok {
 		add("version", "%q is not a Mastodon version such as %s", s.Version, DefaultVersion)
 	} else if ok && s.Repository == DefaultRepository {
-		if major, minor, _, _ := ParseVersion(s.Version); major < 4 || (major == 4 && minor < 3) {
+		if v.Major < 4 || (v.Major == 4 && v.Minor < 3) {
 			add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
 		}
 	}

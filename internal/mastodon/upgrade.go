@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,8 +20,11 @@ func Parse(tag string) (Version, bool) {
 	if m == nil {
 		return Version{}, false
 	}
-	major, minor, patch, _ := ParseVersion(tag)
-	return Version{Major: major, Minor: minor, Patch: patch, Pre: m[4]}, true
+	v := Version{Pre: m[4]}
+	v.Major, _ = strconv.Atoi(m[1])
+	v.Minor, _ = strconv.Atoi(m[2])
+	v.Patch, _ = strconv.Atoi(m[3])
+	return v, true
 }
 
 func (v Version) String() string { return fmt.Sprintf("v%d.%d.%d%s", v.Major, v.Minor, v.Patch, v.Pre) }

@@ -25,8 +25,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -201,7 +199,7 @@ func (r *adminUserResource) Create(ctx context.Context, req resource.CreateReque
 	password := wo.ValueString()
 	if password == "" {
 		var err error
-		if password, err = mastodon.RandomAlphanumeric(32); err != nil {
+		if password, err = mastodon.GeneratePassword(); err != nil {
 			resp.Diagnostics.AddError("Cannot generate a password", err.Error())
 			return
 		}
@@ -230,7 +228,7 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 	case password != "":
 	case plan.Password.IsUnknown():
 		var err error
-		if password, err = mastodon.RandomAlphanumeric(32); err != nil {
+		if password, err = mastodon.GeneratePassword(); err != nil {
 			resp.Diagnostics.AddError("Cannot generate a password", err.Error())
 			return
 		}
@@ -249,7 +247,7 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 			resp.Diagnostics.AddError("Cannot read the account's password", fmt.Sprintf("The account's Secret is gone (%v): set password_wo and change password_wo_version.", err))
 			return
 		}
-		password = secretData(sec)[mastodon.KeyPassword]
+		password = kube.SecretData(sec)[mastodon.KeyPassword]
 	}
 	r.ensure(ctx, &plan, password, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
@@ -308,19 +306,12 @@ func (r *adminUserResource) ensure(ctx context.Context, plan *adminUserModel, pa
 	} else {
 		plan.Password = types.StringNull()
 	}
-	secretName := mastodon.AccountSecretName(instance, a.Username)
-	labels := mastodon.Labels(instance, mastodon.ComponentAccount)
-	labels[mastodon.LabelUsername] = strings.ToLower(a.Username)
-	secret := &corev1.Secret{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: ns, Labels: labels},
-		Type:       corev1.SecretTypeOpaque,
-		StringData: plan.recordData(password),
-	}
-	if err := applyTyped(ctx, c, secret); err != nil {
+	secret := mastodon.AccountSecret(ns, instance, a.Username, plan.recordData(password))
+	if err := c.ApplyOne(ctx, secret.Unstructured()); err != nil {
 		diags.AddError("Cannot record the account", err.Error())
 		return
 	}
+	secretName := secret.Name
 	if err := runAccountJob(ctx, c, ns, instance, base, a, mastodon.Ensure, secretName); err != nil {
 		diags.AddError("The account Job failed", err.Error()+"\n\nFix the cause and apply again: a fresh Job is started.")
 	}
@@ -344,22 +335,12 @@ func instancePod(ctx context.Context, c *kube.Client, ns, instance string) (core
 	return d.Spec.Template.Spec, nil
 }
 
-func applyTyped(ctx context.Context, c *kube.Client, typed any) error {
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(typed)
-	if err != nil {
-		return err
-	}
-	u := &unstructured.Unstructured{Object: obj}
-	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	return c.ApplyOne(ctx, u)
-}
-
 func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, base corev1.PodSpec, a mastodon.Account, action mastodon.AccountAction, secret string) error {
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d", a.Username, action, time.Now().UnixNano())))
 	name := fmt.Sprintf("%s-account-%s-%s", instance, action, hex.EncodeToString(sum[:4]))
 	job := mastodon.AccountJob(ns, instance, name, base, a, action, secret)
 	tflog.Info(ctx, "running account Job", map[string]any{"job": ns + "/" + name, "action": string(action), "username": a.Username})
-	if err := applyTyped(ctx, c, job); err != nil {
+	if err := c.ApplyOne(ctx, job.Unstructured()); err != nil {
 		return err
 	}
 	return c.WaitJob(ctx, ns, name)
@@ -400,7 +381,7 @@ func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if sec == nil {
 		drift = append(drift, types.StringValue("the account's Secret "+mastodon.AccountSecretName(instance, state.Username.ValueString())+" is missing"))
 	} else {
-		data := secretData(sec)
+		data := kube.SecretData(sec)
 		if state.ID.IsNull() {
 			// Just imported.
 			state.ID = types.StringValue(ns + "/" + instance + "/" + state.Username.ValueString())

@@ -231,8 +231,9 @@ func TestAccAdminUser_failingJob(t *testing.T) {
 func TestAccAdminUser_invalidInput(t *testing.T) {
 	testAccPreCheck(t)
 	cases := []struct{ extra, want string }{
-		{`  email = "alice@social.example"
-  username_override = 1`, `Unsupported argument`},
+		{`  email           = "alice@social.example"
+  password_wo     = "a long enough password"
+  rotate_password = "1"`, `rotate_password rotates generated passwords`},
 		{`  email = "not-an-email"`, `email: "not-an-email" is not an email address`},
 		{`  email = "alice@social.example"
   role  = "owner"`, `value must be one of`},

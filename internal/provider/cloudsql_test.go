@@ -155,9 +155,3 @@ func TestAccCloudSQL_keyThenWorkloadIdentity(t *testing.T) {
 		},
 	})
 }
-
-// checkCloudSQLWorkloadIdentity checks an instance named social that uses
-// Workload Identity: sidecars everywhere, no key Secret, the annotation.
-func (c *testCluster) checkCloudSQLWorkloadIdentity(ns string) resource.TestCheckFunc {
-	return c.checkCloudSQL(ns, false)
-}

@@ -47,7 +47,7 @@ func TestAccExample_gkeCloudSQL(t *testing.T) {
 				statecheck.ExpectKnownValue("mastodon_instance.social", tfjsonpath.New("ready"), knownvalue.Bool(true)),
 				statecheck.ExpectKnownValue("mastodon_admin_user.owner", tfjsonpath.New("role"), knownvalue.StringExact("Owner")),
 			},
-			Check: c.checkCloudSQLWorkloadIdentity(ns),
+			Check: c.checkCloudSQL(ns, false),
 		}},
 	})
 }

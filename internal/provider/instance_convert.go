@@ -189,21 +189,3 @@ func secretsFromObject(ctx context.Context, o types.Object, vapidPublic string) 
 	}
 	return s, diags
 }
-
-// secretsFromData reads generated secrets back from the instance's Secret data.
-func secretsFromData(data map[string]string, embeddedDB, embeddedRedis bool) mastodon.Secrets {
-	s := mastodon.Secrets{
-		SecretKeyBase: data["SECRET_KEY_BASE"], VapidPrivateKey: data["VAPID_PRIVATE_KEY"], VapidPublicKey: data["VAPID_PUBLIC_KEY"],
-		EncryptionDeterministicKey:  data["ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY"],
-		EncryptionKeyDerivationSalt: data["ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT"],
-		EncryptionPrimaryKey:        data["ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"],
-		OTPSecret:                   data["OTP_SECRET"],
-	}
-	if embeddedDB {
-		s.DatabasePassword = data["DB_PASS"]
-	}
-	if embeddedRedis {
-		s.RedisPassword = data["REDIS_PASSWORD"]
-	}
-	return s
-}

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -210,7 +211,7 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 			return
 		}
 		if live != nil {
-			secrets = secretsFromData(secretData(live), spec.Database == nil, spec.Redis == nil)
+			secrets = mastodon.SecretsFromEnv(kube.SecretData(live), spec.Database == nil, spec.Redis == nil)
 		}
 	}
 	if err := secrets.Fill(spec.Database == nil, spec.Redis == nil); err != nil {
@@ -243,12 +244,11 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 	var first, workloads []*unstructured.Unstructured
 	keep := map[string]bool{}
 	for _, o := range objs {
-		u := &unstructured.Unstructured{Object: o.Body}
+		u := o.Unstructured()
 		keep[kube.Key(u)] = true
-		switch o.Kind {
-		case "Deployment", "PodDisruptionBudget", "Ingress":
+		if o.RunsRails() {
 			workloads = append(workloads, u)
-		default:
+		} else {
 			first = append(first, u)
 		}
 	}
@@ -273,7 +273,7 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 		// instance exactly as it was; the Job reads the instance's current
 		// ConfigMap and Secret.
 		step("step 1/3: " + string(mastodon.StepPreMigrate) + " with " + spec.Image())
-		if err := runJob(ctx, c, spec.MigrationJob(mastodon.PreDeployment)); err != nil {
+		if err := c.RunJobOnce(ctx, spec.MigrationJob(mastodon.PreDeployment).Unstructured()); err != nil {
 			diags.AddError("Step 1 of the upgrade to "+spec.Version+" failed: pre-deployment migrations",
 				err.Error()+"\n\nThe Deployments were not touched and still run "+migrated+". Fix the cause and apply again: a fresh Job is started.")
 			keepPrior()
@@ -292,7 +292,7 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 	}
 	if hasStep(steps, mastodon.StepPrepare) {
 		step("step: " + string(mastodon.StepPrepare))
-		if err := runJob(ctx, c, spec.PrepareJob()); err != nil {
+		if err := c.RunJobOnce(ctx, spec.PrepareJob().Unstructured()); err != nil {
 			diags.AddError("The db-prepare Job failed", err.Error()+"\n\nNo Deployment was started. Fix the cause and apply again: a fresh Job is started.")
 			return
 		}
@@ -303,7 +303,7 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 		diags.AddError("Cannot apply the instance's workloads", err.Error())
 		return
 	}
-	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), instanceKinds)
+	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), kube.NamespacedKinds())
 	if err != nil {
 		diags.AddError("Cannot list the instance's objects", err.Error())
 		return
@@ -347,7 +347,7 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 	if hasStep(steps, mastodon.StepPostMigrate) {
 		step("step 2/3 done: every component runs " + spec.Version + " and is ready")
 		step("step 3/3: " + string(mastodon.StepPostMigrate))
-		if err := runJob(ctx, c, spec.MigrationJob(mastodon.PostDeployment)); err != nil {
+		if err := c.RunJobOnce(ctx, spec.MigrationJob(mastodon.PostDeployment).Unstructured()); err != nil {
 			diags.AddError("Step 3 of the upgrade to "+spec.Version+" failed: post-deployment migrations",
 				err.Error()+"\n\nEvery component runs "+spec.Version+". Fix the cause and apply again: the post-deployment migrations are retried with a fresh Job.")
 			// What runs is the new version; its migrations are not all done.
@@ -393,10 +393,6 @@ func hasStep(steps []mastodon.Step, s mastodon.Step) bool {
 	return false
 }
 
-// instanceKinds are the namespaced kinds an instance owns.
-var instanceKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "PersistentVolumeClaim", "NetworkPolicy",
-	"Service", "StatefulSet", "Job", "Deployment", "PodDisruptionBudget", "Ingress"}
-
 // renderedKinds are the namespaced kinds of the objects a spec renders.
 func renderedKinds(spec *mastodon.Spec) []string {
 	seen := map[string]bool{}
@@ -419,73 +415,10 @@ func findKind(objs []*unstructured.Unstructured, kind string) *unstructured.Unst
 	return nil
 }
 
+// loadBalancer is the Ingress's reported address, for a DNS record.
 func loadBalancer(ing *unstructured.Unstructured) (types.String, types.String) {
-	lbs, _, _ := unstructured.NestedSlice(ing.Object, "status", "loadBalancer", "ingress")
-	ip, host := types.StringNull(), types.StringNull()
-	if len(lbs) > 0 {
-		m, _ := lbs[0].(map[string]any)
-		if v, ok := m["ip"].(string); ok && v != "" {
-			ip = types.StringValue(v)
-		}
-		if v, ok := m["hostname"].(string); ok && v != "" {
-			host = types.StringValue(v)
-		}
-	}
-	return ip, host
-}
-
-// runJob runs a Job to completion once: a Job already complete is not run
-// again, a failed one is replaced by a fresh one.
-func runJob(ctx context.Context, c *kube.Client, job mastodon.Object) error {
-	exists, complete, failed, err := c.JobState(ctx, job.Namespace, job.Name)
-	if err != nil {
-		return err
-	}
-	if complete {
-		return nil
-	}
-	if failed {
-		if err := c.Delete(ctx, "Job", job.Namespace, job.Name); err != nil {
-			return err
-		}
-		if err := c.WaitGone(ctx, job.Namespace, "job-name="+job.Name, []string{"Pod"}); err != nil {
-			return err
-		}
-		if err := waitJobGone(ctx, c, job); err != nil {
-			return err
-		}
-		exists = false
-	}
-	if !exists {
-		if err := c.ApplyOne(ctx, &unstructured.Unstructured{Object: job.Body}); err != nil {
-			return err
-		}
-	}
-	return c.WaitJob(ctx, job.Namespace, job.Name)
-}
-
-func waitJobGone(ctx context.Context, c *kube.Client, job mastodon.Object) error {
-	for {
-		cur, err := c.Get(ctx, "Job", job.Namespace, job.Name)
-		if err != nil || cur == nil {
-			return err
-		}
-		if err := c.WaitDeleted(ctx, "Job", job.Namespace, job.Name); err != nil {
-			return err
-		}
-	}
-}
-
-func secretData(u *unstructured.Unstructured) map[string]string {
-	out := map[string]string{}
-	data, _, _ := unstructured.NestedStringMap(u.Object, "data")
-	for k, v := range data {
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err == nil {
-			out[k] = string(b)
-		}
-	}
-	return out
+	ip, host := kube.IngressAddress(ing)
+	return nullable(ip), nullable(host)
 }
 
 func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -505,7 +438,7 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
 	// A refresh lists only the kinds this configuration renders (one request
 	// each); an import, which has no configuration yet, lists them all.
-	kinds := instanceKinds
+	kinds := kube.NamespacedKinds()
 	if !state.LocalDomain.IsNull() {
 		if spec, d := state.spec(ctx); !d.HasError() {
 			kinds = renderedKinds(spec)
@@ -534,12 +467,12 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	resp.Diagnostics.Append(d...)
 	// Write-only passwords are not in state: compare with what the Secret holds.
 	if sec := live["Secret/"+ns+"/"+spec.SecretName()]; sec != nil {
-		data := secretData(sec)
+		data := kube.SecretData(sec)
 		if state.Database != nil && !state.Database.PasswordWOVersion.IsNull() {
-			spec.Database.Password = data["DB_PASS"]
+			spec.Database.Password = data[mastodon.EnvDBPassword]
 		}
 		if state.SMTP != nil && !state.SMTP.PasswordWOVersion.IsNull() {
-			spec.SMTP.Password = data["SMTP_PASSWORD"]
+			spec.SMTP.Password = data[mastodon.EnvSMTPPassword]
 		}
 	}
 	secrets, d := secretsFromObject(ctx, state.Secrets, state.VapidPublicKey.ValueString())
@@ -613,7 +546,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
 	sel := mastodon.InstanceSelector(name)
-	live, err := c.List(ctx, ns, sel, instanceKinds)
+	live, err := c.List(ctx, ns, sel, kube.NamespacedKinds())
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
 		return
@@ -654,8 +587,8 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 }
 
 func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	ns, name, ok := strings.Cut(req.ID, "/")
-	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+	ns, name, ok := splitInstanceID(req.ID)
+	if !ok {
 		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a mastodon_instance by namespace/name, not %q.", req.ID))
 		return
 	}
@@ -753,24 +686,24 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	}
 	data := map[string]string{}
 	if sec := live["Secret/"+ns+"/"+spec.SecretName()]; sec != nil {
-		data = secretData(sec)
+		data = kube.SecretData(sec)
 	}
-	secrets := secretsFromData(data, m.Database == nil, m.Redis == nil)
+	secrets := mastodon.SecretsFromEnv(data, m.Database == nil, m.Redis == nil)
 	m.Secrets = secretsObject(secrets)
 	m.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
-	if m.Database != nil && data["DB_PASS"] != "" {
-		m.Database.Password = types.StringValue(data["DB_PASS"])
+	if m.Database != nil && data[mastodon.EnvDBPassword] != "" {
+		m.Database.Password = types.StringValue(data[mastodon.EnvDBPassword])
 	}
 	if m.Database != nil && m.Database.CloudSQL != nil && m.Database.CloudSQL.WorkloadIdentityServiceAccount.IsNull() {
 		if key := live["Secret/"+ns+"/"+spec.CloudSQLSecretName()]; key != nil {
-			m.Database.CloudSQL.CredentialsJSON = types.StringValue(secretData(key)["key.json"])
+			m.Database.CloudSQL.CredentialsJSON = types.StringValue(kube.SecretData(key)[mastodon.CloudSQLKeyFile])
 		}
 	}
-	if m.Redis != nil && data["REDIS_PASSWORD"] != "" {
-		m.Redis.Password = types.StringValue(data["REDIS_PASSWORD"])
+	if m.Redis != nil && data[mastodon.EnvRedisPassword] != "" {
+		m.Redis.Password = types.StringValue(data[mastodon.EnvRedisPassword])
 	}
-	if m.SMTP != nil && data["SMTP_PASSWORD"] != "" {
-		m.SMTP.Password = types.StringValue(data["SMTP_PASSWORD"])
+	if m.SMTP != nil && data[mastodon.EnvSMTPPassword] != "" {
+		m.SMTP.Password = types.StringValue(data[mastodon.EnvSMTPPassword])
 	}
 	if m.Settings != nil && !m.Settings.ExtraSecretEnv.IsNull() {
 		values := map[string]attr.Value{}
@@ -780,8 +713,8 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 		m.Settings.ExtraSecretEnv = types.MapValueMust(types.StringType, values)
 	}
 	if m.Ingress != nil && !m.Ingress.CertificatePEM.IsNull() {
-		if tls := live["Secret/"+ns+"/"+name+"-tls"]; tls != nil {
-			m.Ingress.PrivateKeyPEM = types.StringValue(secretData(tls)["tls.key"])
+		if tls := live["Secret/"+ns+"/"+spec.TLSSecretName()]; tls != nil {
+			m.Ingress.PrivateKeyPEM = types.StringValue(kube.SecretData(tls)[corev1.TLSPrivateKeyKey])
 		}
 	}
 	return &m, diags

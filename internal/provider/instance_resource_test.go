@@ -267,7 +267,7 @@ func TestAccInstance_driftShownAndRepaired(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						if img := d.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":"+mastodonDefaultVersion()) {
+						if img := d.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":"+mastodon.DefaultVersion) {
 							return fmt.Errorf("streaming image not repaired: %s", img)
 						}
 						return nil
@@ -427,8 +427,6 @@ func TestAccInstance_restrictedNamespace(t *testing.T) {
 		}},
 	})
 }
-
-func mastodonDefaultVersion() string { return mastodonVersionForTests }
 
 // failPods makes kwok fail the Pods of one component in one namespace, as a
 // container exiting with an error would, until the returned func removes it.
