@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -210,7 +211,29 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	if st.TrustedProxyIP != "" {
 		plain["TRUSTED_PROXY_IP"] = st.TrustedProxyIP
 	}
-	plain["PAPERCLIP_ROOT_PATH"] = mediaPath
+	if b := s.MediaBucket; b != nil {
+		u, _ := url.Parse(b.Endpoint)
+		plain["S3_ENABLED"] = "true"
+		plain["S3_BUCKET"] = b.Bucket
+		plain["S3_REGION"] = b.Region
+		if plain["S3_REGION"] == "" {
+			plain["S3_REGION"] = "us-east-1"
+		}
+		plain["S3_ENDPOINT"] = strings.TrimSuffix(b.Endpoint, "/")
+		plain["S3_HOSTNAME"] = u.Host
+		plain["S3_PROTOCOL"] = u.Scheme
+		plain["S3_PERMISSION"] = b.Permission
+		if b.AliasHost != "" {
+			plain["S3_ALIAS_HOST"] = b.AliasHost
+		}
+		if b.PathStyle {
+			plain["S3_OVERRIDE_PATH_STYLE"] = "true"
+		}
+		secret[EnvS3AccessKey] = b.AccessKeyID
+		secret[EnvS3SecretKey] = b.SecretAccessKey
+	} else {
+		plain["PAPERCLIP_ROOT_PATH"] = mediaPath
+	}
 	for k, v := range st.ExtraEnv {
 		plain[k] = v
 	}
@@ -285,7 +308,7 @@ func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object
 	if s.Redis == nil {
 		out = append(out, s.renderRedis()...)
 	}
-	{
+	if s.MediaBucket == nil {
 		add(&corev1.PersistentVolumeClaim{
 			TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
 			ObjectMeta: s.meta(s.MediaName(), ComponentMedia),
@@ -356,6 +379,10 @@ func (s *Spec) railsPod(name string, command []string, res Resources) corev1.Pod
 			VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: mastodonTmp}},
 		}},
 		Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+	}
+	if s.MediaBucket != nil {
+		s.withCloudSQL(&pod)
+		return pod
 	}
 	if s.Media.AccessMode != string(corev1.ReadWriteMany) {
 		// A volume that one node at a time can mount: every Pod that uses

@@ -217,3 +217,51 @@ func TestCloudSQLValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderMediaBucket(t *testing.T) {
+	s := defaultSpec()
+	s.MediaBucket = &MediaBucket{Bucket: "social-media", Endpoint: "https://storage.googleapis.com", AliasHost: "files.social.example",
+		Permission: S3Permission(true), AccessKeyID: "GOOG1EXAMPLE", SecretAccessKey: "hmac-secret"}
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	objs := s.Render(fixedSecrets, false, "")
+	plain, secret := s.Environment(fixedSecrets)
+	want := map[string]string{"S3_ENABLED": "true", "S3_BUCKET": "social-media", "S3_REGION": "us-east-1", "S3_ENDPOINT": "https://storage.googleapis.com",
+		"S3_HOSTNAME": "storage.googleapis.com", "S3_PROTOCOL": "https", "S3_PERMISSION": "public-read", "S3_ALIAS_HOST": "files.social.example"}
+	for k, v := range want {
+		if plain[k] != v {
+			t.Errorf("ConfigMap %s = %q, want %q", k, plain[k], v)
+		}
+	}
+	if _, ok := plain["PAPERCLIP_ROOT_PATH"]; ok {
+		t.Error("PAPERCLIP_ROOT_PATH is set with a bucket")
+	}
+	if secret[EnvS3AccessKey] != "GOOG1EXAMPLE" || secret[EnvS3SecretKey] != "hmac-secret" {
+		t.Errorf("Secret lacks the credentials: %v", secret)
+	}
+	for _, o := range objs {
+		y := renderYAML(t, []Object{o})
+		if o.Kind != "Secret" && (strings.Contains(y, "hmac-secret") || strings.Contains(y, "GOOG1EXAMPLE")) {
+			t.Errorf("%s holds a credential outside a Secret", o.Key())
+		}
+		if o.Kind == "PersistentVolumeClaim" && o.Name == s.MediaName() {
+			t.Error("the media volume is rendered with a bucket")
+		}
+		if strings.Contains(y, "mastodon.tootform.dev/media") || strings.Contains(y, "podAffinity") {
+			t.Errorf("%s still mounts or follows the media volume", o.Key())
+		}
+	}
+	s.MediaBucket.PathStyle, s.MediaBucket.Permission, s.MediaBucket.Endpoint = true, S3Permission(false), "http://127.0.0.1:9000"
+	plain, _ = s.Environment(fixedSecrets)
+	if plain["S3_OVERRIDE_PATH_STYLE"] != "true" || plain["S3_HOSTNAME"] != "127.0.0.1:9000" || plain["S3_PROTOCOL"] != "http" {
+		t.Errorf("path-style MinIO: %v", plain)
+	}
+	if v, ok := plain["S3_PERMISSION"]; !ok || v != "" {
+		t.Errorf("S3_PERMISSION must be set and empty without ACLs, got %q (set: %v)", v, ok)
+	}
+	s.MediaBucket.SecretAccessKey = ""
+	if errs := s.Validate(); len(errs) != 1 || errs[0].Path != "media_bucket.secret_access_key" {
+		t.Errorf("missing secret: %v", errs)
+	}
+}

@@ -32,6 +32,8 @@ const (
 	EnvDBPassword    = "DB_PASS"
 	EnvRedisPassword = "REDIS_PASSWORD"
 	EnvSMTPPassword  = "SMTP_PASSWORD"
+	EnvS3AccessKey   = "AWS_ACCESS_KEY_ID"
+	EnvS3SecretKey   = "AWS_SECRET_ACCESS_KEY"
 )
 
 // SecretsFromEnv reads the generated secrets back from the instance's

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -101,6 +102,29 @@ type Media struct {
 	AccessMode   string
 }
 
+// MediaBucket is the S3-compatible bucket that holds uploads instead of the
+// media volume.
+type MediaBucket struct {
+	Bucket          string
+	Endpoint        string // scheme://host[:port]
+	Region          string
+	AliasHost       string // the public host that serves the bucket's objects
+	Permission      string // the canned ACL of new objects; "" when the bucket is made public otherwise
+	PathStyle       bool
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// S3Permission is the S3_PERMISSION that goes with a way of making objects
+// public: Mastodon writes each object with this canned ACL, which stores
+// without ACLs refuse, so it is empty unless objects are made public by ACL.
+func S3Permission(publicByACL bool) string {
+	if publicByACL {
+		return "public-read"
+	}
+	return ""
+}
+
 // Ingress routes the instance's domain to web and streaming.
 type Ingress struct {
 	ClassName      string
@@ -144,6 +168,7 @@ type Spec struct {
 	Redis           *Redis // nil: embedded
 	SMTP            *SMTP
 	Media           Media
+	MediaBucket     *MediaBucket // nil: the media volume
 	Ingress         *Ingress
 	Settings        Settings
 }
@@ -407,6 +432,20 @@ func (s *Spec) Validate() []FieldError {
 		}
 		if m.TLS && m.SSL {
 			add("smtp.tls", "conflicts with smtp.ssl: both mean implicit TLS, set one")
+		}
+	}
+	if b := s.MediaBucket; b != nil {
+		if b.Bucket == "" {
+			add("media_bucket.bucket", "must be set")
+		}
+		if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			add("media_bucket.endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
+		}
+		if b.AccessKeyID == "" {
+			add("media_bucket.access_key_id", "must be set")
+		}
+		if b.SecretAccessKey == "" {
+			add("media_bucket.secret_access_key", "must be set (it reaches Pods through the instance's Secret)")
 		}
 	}
 	if s.Media.StorageSize != "" {

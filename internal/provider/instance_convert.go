@@ -95,6 +95,13 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 			TLS: x.TLS.ValueBool(), SSL: x.SSL.ValueBool(), DeliveryMethod: x.DeliveryMethod.ValueString(),
 		}
 	}
+	if b := m.MediaBucket; b != nil {
+		s.MediaBucket = &mastodon.MediaBucket{
+			Bucket: b.Bucket.ValueString(), Endpoint: b.Endpoint.ValueString(), Region: b.Region.ValueString(),
+			AliasHost: b.AliasHost.ValueString(), Permission: b.Permission.ValueString(), PathStyle: b.PathStyle.ValueBool(),
+			AccessKeyID: b.AccessKeyID.ValueString(), SecretAccessKey: b.SecretAccessKey.ValueString(),
+		}
+	}
 	if md := m.Media; md != nil {
 		s.Media = mastodon.Media{StorageSize: md.StorageSize.ValueString(), StorageClass: md.StorageClass.ValueString(), AccessMode: md.AccessMode.ValueString()}
 	}

@@ -64,6 +64,10 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	if m.Version.IsNull() {
 		m.Version = types.StringValue(mastodon.DefaultVersion)
 	}
+	if m.Media != nil && m.MediaBucket != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("media"), "Conflicting media settings",
+			"media configures the volume that holds uploads, which is not created when media_bucket is given: set one or the other.")
+	}
 	if m.Database != nil && m.EmbeddedDatabase != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("embedded_database"), "Conflicting database settings",
 			"embedded_database configures the in-cluster PostgreSQL, which is not used when database (an external PostgreSQL) is given: set one or the other.")
@@ -601,6 +605,7 @@ func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportS
 // ConfigMap; an import restores them from the Secrets.
 var sensitivePaths = [][]string{
 	{"secrets"}, {"database", "password"}, {"database", "cloud_sql", "credentials_json"}, {"redis", "password"}, {"smtp", "password"}, {"ingress", "private_key_pem"},
+	{"media_bucket", "secret_access_key"},
 	// and what is not configuration but the state of the cluster
 	{"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
 }
@@ -704,6 +709,9 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	}
 	if m.SMTP != nil && data[mastodon.EnvSMTPPassword] != "" {
 		m.SMTP.Password = types.StringValue(data[mastodon.EnvSMTPPassword])
+	}
+	if m.MediaBucket != nil {
+		m.MediaBucket.SecretAccessKey = types.StringValue(data[mastodon.EnvS3SecretKey])
 	}
 	if m.Settings != nil && !m.Settings.ExtraSecretEnv.IsNull() {
 		values := map[string]attr.Value{}

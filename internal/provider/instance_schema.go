@@ -34,6 +34,7 @@ type instanceModel struct {
 	Redis                *redisModel            `tfsdk:"redis"`
 	SMTP                 *smtpModel             `tfsdk:"smtp"`
 	Media                *mediaModel            `tfsdk:"media"`
+	MediaBucket          *mediaBucketModel      `tfsdk:"media_bucket"`
 	Ingress              *ingressModel          `tfsdk:"ingress"`
 	Settings             *settingsModel         `tfsdk:"settings"`
 	DeletionProtection   types.Bool             `tfsdk:"deletion_protection"`
@@ -138,6 +139,38 @@ type smtpModel struct {
 	SSL               types.Bool   `tfsdk:"ssl"`
 	DeliveryMethod    types.String `tfsdk:"delivery_method"`
 	writeOnlyPassword
+}
+
+// mediaBucketModel is also the type of mastodon_media_bucket's connection.
+type mediaBucketModel struct {
+	Bucket          types.String `tfsdk:"bucket"`
+	Endpoint        types.String `tfsdk:"endpoint"`
+	Region          types.String `tfsdk:"region"`
+	AliasHost       types.String `tfsdk:"alias_host"`
+	Permission      types.String `tfsdk:"permission"`
+	PathStyle       types.Bool   `tfsdk:"path_style"`
+	AccessKeyID     types.String `tfsdk:"access_key_id"`
+	SecretAccessKey types.String `tfsdk:"secret_access_key"`
+}
+
+// mediaBucketAttributes describe the connection to a media bucket, for the
+// instance's media_bucket and the bucket resource's connection.
+func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
+	str := func(required bool, desc string) schema.Attribute {
+		return schema.StringAttribute{Required: required && !computed, Optional: !required && !computed, Computed: computed, Description: desc}
+	}
+	return map[string]schema.Attribute{
+		"bucket":     str(true, "Bucket name (`S3_BUCKET`)."),
+		"endpoint":   str(true, "Endpoint URL, such as `https://storage.googleapis.com` (`S3_ENDPOINT`; `S3_HOSTNAME` and `S3_PROTOCOL` come from it)."),
+		"region":     str(false, "Region (`S3_REGION`), default `us-east-1`."),
+		"alias_host": str(false, "The public host that serves the bucket's objects, such as a CDN (`S3_ALIAS_HOST`)."),
+		"permission": str(false, "The canned ACL written with each object (`S3_PERMISSION`): `public-read` when objects are made public by ACL, empty otherwise."),
+		"path_style": schema.BoolAttribute{Optional: !computed, Computed: computed,
+			Description: "Address the bucket as `endpoint/bucket` rather than `bucket.endpoint` (`S3_OVERRIDE_PATH_STYLE`); needed by MinIO."},
+		"access_key_id": str(true, "Access key ID (`AWS_ACCESS_KEY_ID`, in the instance's Secret)."),
+		"secret_access_key": schema.StringAttribute{Required: !computed, Computed: computed, Sensitive: true,
+			Description: "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret)."},
+	}
 }
 
 type mediaModel struct {
@@ -330,6 +363,10 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"access_mode":              optString("ReadWriteOnce (default), ReadWriteMany (needed to spread web and Sidekiq over nodes) or ReadWriteOncePod."),
 					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false."),
 				}},
+			"media_bucket": schema.SingleNestedAttribute{Optional: true,
+				Description: "Store media in an S3-compatible bucket instead of the `media` volume: usually `mastodon_media_bucket.x.connection`. " +
+					"Sets `S3_ENABLED` and the `S3_*` variables; the credentials go into the instance's Secret only. Conflicts with `media`.",
+				Attributes: mediaBucketAttributes(false)},
 			"ingress": schema.SingleNestedAttribute{Optional: true,
 				Description: "An Ingress routing the web domain to web, and `/api/v1/streaming` to streaming, with TLS.",
 				Attributes: map[string]schema.Attribute{

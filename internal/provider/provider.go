@@ -263,7 +263,7 @@ func (p *mastodonProvider) Configure(ctx context.Context, req provider.Configure
 var objectAsOptions = basetypes.ObjectAsOptions{}
 
 func (p *mastodonProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newInstanceResource, newAdminUserResource}
+	return []func() resource.Resource{newInstanceResource, newAdminUserResource, newMediaBucketResource}
 }
 
 func (p *mastodonProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -1,0 +1,117 @@
+package objectstore
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/testminio"
+)
+
+func minioStore(t *testing.T, bucket string) (*Store, *testminio.Server) {
+	srv := testminio.Start(t)
+	return New(Config{Endpoint: srv.Endpoint, Bucket: bucket, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey, PathStyle: true}), srv
+}
+
+func TestAccStoreLifecycle(t *testing.T) {
+	ctx := context.Background()
+	st, _ := minioStore(t, "media")
+	if ok, err := st.Exists(ctx); err != nil || ok {
+		t.Fatalf("Exists before create = %v, %v", ok, err)
+	}
+	if err := st.Create(ctx, AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Create(ctx, AccessPolicy); err != nil {
+		t.Fatalf("creating again: %v", err)
+	}
+	// Before the policy, objects are private: the proof says so.
+	err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL())
+	if err == nil || !strings.Contains(err.Error(), "anonymously") || Code(err) != "Forbidden" {
+		t.Fatalf("proof of a private bucket = %v", err)
+	}
+	if err := st.SetPublicAccess(ctx, AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.PublicAccess(ctx); err != nil || got != AccessPolicy {
+		t.Fatalf("PublicAccess = %v, %v", got, err)
+	}
+	if err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL()); err != nil {
+		t.Fatalf("proof: %v", err)
+	}
+	// The proof cleans up after itself.
+	out, err := st.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("media")})
+	if err != nil || len(out.Contents) != 0 {
+		t.Fatalf("objects left by the proof: %v, %v", out, err)
+	}
+	// MinIO ignores object ACLs: the proof finds out and says what to use.
+	if err := st.SetPublicAccess(ctx, AccessACL); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.PublicAccess(ctx); got != AccessNone {
+		t.Fatalf("the policy stayed after switching to acl: %v", got)
+	}
+	if err := st.Prove(ctx, AccessACL, st.cfg.BucketURL()); err == nil || !strings.Contains(err.Error(), "public_access = \"policy\"") {
+		t.Fatalf("acl proof on MinIO = %v", err)
+	}
+	// MinIO has no per-bucket CORS: setting it is a clear error, reading
+	// finds none and removing none is fine.
+	err = st.SetCORS(ctx, []string{"https://social.example", "https://other.example"})
+	if err == nil || Code(err) != "NotImplemented" || !strings.Contains(err.Error(), "MINIO_API_CORS_ALLOW_ORIGIN") {
+		t.Fatalf("SetCORS on MinIO = %v", err)
+	}
+	if got, err := st.CORS(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("CORS = %v, %v", got, err)
+	}
+	if err := st.SetCORS(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a.png", "b/c.png", "d/e/f.png"} {
+		if _, err := st.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("media"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Destroy(ctx); err != nil {
+		t.Fatalf("Destroy: %v", err)
+	}
+	if ok, err := st.Exists(ctx); err != nil || ok {
+		t.Fatalf("Exists after destroy = %v, %v", ok, err)
+	}
+}
+
+func TestAccStoreListingRefused(t *testing.T) {
+	ctx := context.Background()
+	st, _ := minioStore(t, "listable")
+	if err := st.Create(ctx, AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	listable := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::listable","arn:aws:s3:::listable/*"]}]}`
+	if _, err := st.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("listable"), Policy: aws.String(listable)}); err != nil {
+		t.Fatal(err)
+	}
+	err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL())
+	if err == nil || !strings.Contains(err.Error(), "anyone can list") {
+		t.Fatalf("proof of a listable bucket = %v", err)
+	}
+}
+
+func TestAccStoreWrongCredentials(t *testing.T) {
+	srv := testminio.Start(t)
+	st := New(Config{Endpoint: srv.Endpoint, Bucket: "media", AccessKeyID: srv.AccessKey, SecretAccessKey: "wrong", PathStyle: true})
+	_, err := st.Exists(context.Background())
+	if err == nil || Code(err) != "SignatureDoesNotMatch" {
+		t.Fatalf("Exists with a wrong key = %v (code %q)", err, Code(err))
+	}
+	// Nothing was created.
+	ok, err := New(Config{Endpoint: srv.Endpoint, Bucket: "media", AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey, PathStyle: true}).Exists(context.Background())
+	if err != nil || ok {
+		t.Fatalf("bucket after a refused request: %v, %v", ok, err)
+	}
+	if resp, err := http.Get(srv.Endpoint + "/media/"); err == nil {
+		resp.Body.Close()
+	}
+}
