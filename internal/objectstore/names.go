@@ -77,9 +77,12 @@ func ValidateBucketName(name string) error {
 // ValidateEndpoint checks that an endpoint is an http(s) URL with a host
 // and nothing after it but an optional "/".
 func ValidateEndpoint(endpoint string) error {
+	if !strings.Contains(endpoint, "://") {
+		return fmt.Errorf("%q must be a URL beginning with https:// (or http://)", endpoint)
+	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL: %v", endpoint, err)
+		return fmt.Errorf("%q is not a URL: %w", endpoint, err)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return fmt.Errorf("%q must begin with https:// (or http://)", endpoint)

@@ -7,7 +7,7 @@ func TestValidateBucketName(t *testing.T) {
 		"mastodon-media": true, "a.b.c": true, "abc": true, "123": true,
 		"ab": false, "Media": false, "media_files": false, "-media": false, "media-": false,
 		"a..b": false, "a.-b": false, "192.168.1.10": false, "xn--media": false, "media-s3alias": false,
-		"a23456789012345678901234567890123456789012345678901234567890123": true,
+		"a23456789012345678901234567890123456789012345678901234567890123":  true,
 		"a234567890123456789012345678901234567890123456789012345678901234": false,
 	} {
 		if err := ValidateBucketName(name); (err == nil) != ok {
@@ -58,9 +58,9 @@ func TestBucketURL(t *testing.T) {
 func TestAllowsPublic(t *testing.T) {
 	res := "arn:aws:s3:::media/*"
 	for policy, want := range map[string]bool{
-		`{"Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::media/*"]}]}`: true,
-		`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::media/*"}]}`:               true,
-		`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::media/*"}]}`:                false,
+		`{"Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::media/*"]}]}`:               true,
+		`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::media/*"}]}`:                             true,
+		`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::media/*"}]}`:                              false,
 		`{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::1:root"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::media/*"}]}`: false,
 		`not json`: false,
 	} {

@@ -173,6 +173,12 @@ func Code(err error) string {
 	return ""
 }
 
+// RefusedCredentials says whether the store refused the request's
+// credentials (rather than, say, an anonymous read failing).
+func RefusedCredentials(err error) bool {
+	return isCode(err, "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidSecurity", "InvalidToken", "ExpiredToken")
+}
+
 func isCode(err error, codes ...string) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && slices.Contains(codes, api.ErrorCode())
@@ -407,7 +413,7 @@ func (s *Store) prove(ctx context.Context, access Access, publicBase, key string
 	got, err := io.ReadAll(out.Body)
 	_ = out.Body.Close()
 	if err != nil || !bytes.Equal(got, body) {
-		return &Error{Step: "reading the test object back", Err: fmt.Errorf("got %d bytes that differ from the %d written (%v)", len(got), len(body), err)}
+		return &Error{Step: "reading the test object back", Err: fmt.Errorf("got %d bytes that differ from the %d written (%w)", len(got), len(body), err)}
 	}
 	if access != AccessNone {
 		status, got, err := s.anonymousGet(ctx, publicBase+key)
@@ -445,7 +451,7 @@ func (s *Store) anonymousGet(ctx context.Context, u string) (int, []byte, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, b, err
 }

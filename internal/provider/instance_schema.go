@@ -141,7 +141,7 @@ type smtpModel struct {
 	writeOnlyPassword
 }
 
-// mediaBucketModel is also the type of mastodon_media_bucket's connection.
+// mediaBucketModel is also the type of mastodon_media_bucket's settings.
 type mediaBucketModel struct {
 	Bucket          types.String `tfsdk:"bucket"`
 	Endpoint        types.String `tfsdk:"endpoint"`
@@ -154,7 +154,7 @@ type mediaBucketModel struct {
 }
 
 // mediaBucketAttributes describe the connection to a media bucket, for the
-// instance's media_bucket and the bucket resource's connection.
+// instance's media_bucket and the bucket resource's settings.
 func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
 	str := func(required bool, desc string) schema.Attribute {
 		return schema.StringAttribute{Required: required && !computed, Optional: !required && !computed, Computed: computed, Description: desc}
@@ -364,7 +364,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false."),
 				}},
 			"media_bucket": schema.SingleNestedAttribute{Optional: true,
-				Description: "Store media in an S3-compatible bucket instead of the `media` volume: usually `mastodon_media_bucket.x.connection`. " +
+				Description: "Store media in an S3-compatible bucket instead of the `media` volume: usually `mastodon_media_bucket.x.settings`. " +
 					"Sets `S3_ENABLED` and the `S3_*` variables; the credentials go into the instance's Secret only. Conflicts with `media`.",
 				Attributes: mediaBucketAttributes(false)},
 			"ingress": schema.SingleNestedAttribute{Optional: true,

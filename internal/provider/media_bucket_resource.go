@@ -61,7 +61,7 @@ type mediaBucketResourceModel struct {
 	AliasHost                types.String `tfsdk:"alias_host"`
 	CORSAllowedOrigins       types.List   `tfsdk:"cors_allowed_origins"`
 	Created                  types.Bool   `tfsdk:"created"`
-	Connection               types.Object `tfsdk:"connection"`
+	Connection               types.Object `tfsdk:"settings"`
 }
 
 func (r *mediaBucketResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -73,7 +73,7 @@ func (r *mediaBucketResource) Schema(_ context.Context, _ resource.SchemaRequest
 	resp.Schema = schema.Schema{
 		Description: "An S3-compatible bucket (GCS, S3, R2, MinIO) made ready for Mastodon's media and proven to work: " +
 			"on every create and update the provider writes a test object, reads it back, reads it anonymously at its public URL, " +
-			"checks that anonymous listing is refused, and deletes it. Give `connection` to `mastodon_instance.media_bucket`.",
+			"checks that anonymous listing is refused, and deletes it. Give `settings` to `mastodon_instance.media_bucket`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "The bucket name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -89,7 +89,7 @@ func (r *mediaBucketResource) Schema(_ context.Context, _ resource.SchemaRequest
 			"secret_access_key": schema.StringAttribute{Optional: true, Sensitive: true,
 				Description: "Secret access key (for GCS: `google_storage_hmac_key.x.secret`). Conflicts with `secret_access_key_wo`. Environment variable: `" + envS3SecretKey + "`."},
 			"secret_access_key_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
-				Description: "Secret access key, write-only: never stored in state (Terraform 1.11+). `connection.secret_access_key` is then null: " +
+				Description: "Secret access key, write-only: never stored in state (Terraform 1.11+). `settings.secret_access_key` is then null: " +
 					"give the key to the instance yourself. Refreshes check the bucket with `" + envS3SecretKey + "` when it is set, and skip the check otherwise."},
 			"secret_access_key_wo_version": schema.Int64Attribute{Optional: true, Description: "Change it to use a new `secret_access_key_wo`."},
 			"path_style": schema.BoolAttribute{Optional: true, Computed: true,
@@ -111,7 +111,7 @@ func (r *mediaBucketResource) Schema(_ context.Context, _ resource.SchemaRequest
 					"An empty list removes the rule; unset leaves CORS alone."},
 			"created": schema.BoolAttribute{Computed: true,
 				Description: "Whether this resource created the bucket (only then does `force_destroy` delete it)."},
-			"connection": schema.SingleNestedAttribute{Computed: true, Sensitive: true,
+			"settings": schema.SingleNestedAttribute{Computed: true, Sensitive: true,
 				Description: "Everything `mastodon_instance.media_bucket` needs.",
 				Attributes:  mediaBucketAttributes(true)},
 		},
@@ -298,7 +298,7 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 	store := objectstore.New(s.cfg)
 	created := false
 	fail := func(err error) {
-		if code := objectstore.Code(err); code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "AccessDenied" || code == "Forbidden" {
+		if objectstore.RefusedCredentials(err) {
 			diags.AddError("The store refused the credentials", fmt.Sprintf("%v\n\nCheck access_key_id and secret_access_key (for GCS: an HMAC key of a service account with access to the bucket).", err))
 		} else {
 			diags.AddError("The media bucket is not ready", err.Error())

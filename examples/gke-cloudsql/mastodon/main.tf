@@ -58,6 +58,18 @@ variable "media_bucket" {
   type = string
 }
 
+variable "media_endpoint" {
+  description = "The store's S3 endpoint: GCS's XML interface."
+  type        = string
+  default     = "https://storage.googleapis.com"
+}
+
+variable "media_public_access" {
+  description = "acl on GCS with fine-grained access control."
+  type        = string
+  default     = "acl"
+}
+
 variable "media_access_key_id" {
   description = "google_storage_hmac_key.access_id"
   type        = string
@@ -97,6 +109,18 @@ variable "deletion_protection" {
   default = true
 }
 
+# The bucket is created by google_storage_bucket; this checks that Mastodon
+# can use it (write, read back, anonymous read, no anonymous listing).
+resource "mastodon_media_bucket" "media" {
+  bucket            = var.media_bucket
+  endpoint          = var.media_endpoint
+  region            = "auto"
+  create            = false
+  public_access     = var.media_public_access
+  access_key_id     = var.media_access_key_id
+  secret_access_key = var.media_secret_access_key
+}
+
 resource "mastodon_instance" "social" {
   name         = "social"
   namespace    = var.namespace
@@ -131,21 +155,8 @@ resource "mastodon_instance" "social" {
     from_address = "notifications@${var.domain}"
   }
 
-  # Media in GCS through its S3 interface (HMAC keys).
-  settings = {
-    extra_env = {
-      S3_ENABLED  = "true"
-      S3_BUCKET   = var.media_bucket
-      S3_REGION   = "auto"
-      S3_ENDPOINT = "https://storage.googleapis.com"
-      S3_HOSTNAME = "storage.googleapis.com"
-      S3_PROTOCOL = "https"
-    }
-    extra_secret_env = {
-      AWS_ACCESS_KEY_ID     = var.media_access_key_id
-      AWS_SECRET_ACCESS_KEY = var.media_secret_access_key
-    }
-  }
+  # Media in GCS through its S3 interface: S3_* settings and the HMAC key in the Secret.
+  media_bucket = mastodon_media_bucket.media.settings
 
   ingress = {
     class_name = "gce"
