@@ -3,6 +3,7 @@
 package kube
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -290,5 +291,18 @@ type countingRoundTripper struct {
 
 func (c countingRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	if n, ok := r.Context().Value(requestCounterKey{}).(*atomic.Int64); ok {
+		n.Add(1)
+	}
 	return c.next.RoundTrip(r)
+}
+
+type requestCounterKey struct{}
+
+// CountRequests returns a context whose requests through a Client are also
+// counted in the returned counter: the cost of one operation, apart from
+// the others running at the same time.
+func CountRequests(ctx context.Context) (context.Context, *atomic.Int64) {
+	n := new(atomic.Int64)
+	return context.WithValue(ctx, requestCounterKey{}, n), n
 }

@@ -259,15 +259,11 @@ func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object
 			ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: s.labels(ComponentInstance)},
 		})
 	}
-	sa := &corev1.ServiceAccount{
-		TypeMeta:                     typeMeta("v1", "ServiceAccount"),
-		ObjectMeta:                   s.meta(s.Name, ComponentInstance),
-		AutomountServiceAccountToken: ptr.To(false),
+	if gsa := s.workloadIdentity(); gsa != "" {
+		meta := s.meta(s.Name, ComponentInstance)
+		meta.Annotations = map[string]string{AnnotationWorkloadIdentity: gsa}
+		add(&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta, AutomountServiceAccountToken: ptr.To(false)})
 	}
-	if d := s.Database; d != nil && d.CloudSQL != nil && d.CloudSQL.WorkloadIdentityServiceAccount != "" {
-		sa.Annotations = map[string]string{AnnotationWorkloadIdentity: d.CloudSQL.WorkloadIdentityServiceAccount}
-	}
-	add(sa)
 	if d := s.Database; d != nil && d.CloudSQL != nil && d.CloudSQL.CredentialsJSON != "" {
 		add(&corev1.Secret{
 			TypeMeta:   typeMeta("v1", "Secret"),
@@ -361,10 +357,30 @@ func (s *Spec) pullSecrets() []corev1.LocalObjectReference {
 	return refs
 }
 
+// workloadIdentity is the Google service account that the instance's Pods
+// act as, or "".
+func (s *Spec) workloadIdentity() string {
+	if d := s.Database; d != nil && d.CloudSQL != nil {
+		return d.CloudSQL.WorkloadIdentityServiceAccount
+	}
+	return ""
+}
+
+// serviceAccountName is the instance's own ServiceAccount when Workload
+// Identity needs one to carry its annotation; otherwise the namespace's
+// default (no token is mounted either way), which is one object fewer to
+// apply and to read on every refresh.
+func (s *Spec) serviceAccountName() string {
+	if s.workloadIdentity() != "" {
+		return s.Name
+	}
+	return ""
+}
+
 // railsPod is the Pod spec shared by web, Sidekiq and the Jobs.
 func (s *Spec) railsPod(name string, command []string, res Resources) corev1.PodSpec {
 	pod := corev1.PodSpec{
-		ServiceAccountName:           s.Name,
+		ServiceAccountName:           s.serviceAccountName(),
 		AutomountServiceAccountToken: ptr.To(false),
 		SecurityContext:              s.podSecurity(),
 		ImagePullSecrets:             s.pullSecrets(),
@@ -664,7 +680,7 @@ func (s *Spec) statefulService(name, component string, port int32, runAs int64, 
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: s.labels(component)},
 				Spec: corev1.PodSpec{
-					ServiceAccountName:           s.Name,
+					ServiceAccountName:           s.serviceAccountName(),
 					AutomountServiceAccountToken: ptr.To(false),
 					SecurityContext:              sec,
 					Containers:                   []corev1.Container{container},

@@ -77,19 +77,19 @@ func (c *testCluster) checkCloudSQL(ns string, withKey bool) resource.TestCheckF
 		if strings.Contains(string(raw), "private_key_id") {
 			return fmt.Errorf("the ConfigMap holds the key")
 		}
-		sa, err := c.cs.CoreV1().ServiceAccounts(ns).Get(ctx, "social", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
+		sa, saErr := c.cs.CoreV1().ServiceAccounts(ns).Get(ctx, "social", metav1.GetOptions{})
 		key, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-cloudsql", metav1.GetOptions{})
 		if withKey {
 			if err != nil || string(key.Data["key.json"]) != testServiceAccountKey {
 				return fmt.Errorf("the key Secret does not hold the key (%w)", err)
 			}
-			if _, ok := sa.Annotations["iam.gke.io/gcp-service-account"]; ok {
-				return fmt.Errorf("the ServiceAccount has a Workload Identity annotation")
+			if saErr == nil {
+				return fmt.Errorf("the instance has its own ServiceAccount without Workload Identity")
 			}
 		} else {
+			if saErr != nil {
+				return saErr
+			}
 			if err == nil {
 				return fmt.Errorf("the key Secret is still there")
 			}

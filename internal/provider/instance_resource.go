@@ -397,12 +397,15 @@ func hasStep(steps []mastodon.Step, s mastodon.Step) bool {
 	return false
 }
 
-// renderedKinds are the namespaced kinds of the objects a spec renders.
+// renderedKinds are the namespaced kinds of the objects a spec renders,
+// which a refresh lists (one request each). Data volumes are left out: they
+// are never changed or pruned, and a deleted one shows as Pods that are not
+// ready.
 func renderedKinds(spec *mastodon.Spec) []string {
 	seen := map[string]bool{}
 	var kinds []string
 	for _, o := range spec.Render(mastodon.Secrets{}, false, "") {
-		if !seen[o.Kind] {
+		if !seen[o.Kind] && !unrefreshed[o.Kind] {
 			seen[o.Kind] = true
 			kinds = append(kinds, o.Kind)
 		}
@@ -440,6 +443,10 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	ctx, requests := kube.CountRequests(ctx)
+	defer func() {
+		tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": ns + "/" + name, "api_requests": requests.Load()})
+	}()
 	// A refresh lists only the kinds this configuration renders (one request
 	// each); an import, which has no configuration yet, lists them all.
 	kinds := kube.NamespacedKinds()
@@ -458,14 +465,15 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if state.LocalDomain.IsNull() {
+	imported := state.LocalDomain.IsNull()
+	if imported {
 		// Just imported: the configuration recorded on the ConfigMap.
-		imported, d := importRecord(ctx, live, ns, name, req.State)
+		rec, d := importRecord(ctx, live, ns, name, req.State)
 		resp.Diagnostics.Append(d...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		state = *imported
+		state = *rec
 	}
 	spec, d := state.spec(ctx)
 	resp.Diagnostics.Append(d...)
@@ -492,7 +500,7 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	var drift []attr.Value
 	ready := true
 	for _, o := range spec.Render(secrets, state.CreateNamespace.ValueBool(), record) {
-		if o.Kind == "Namespace" {
+		if o.Kind == "Namespace" || (unrefreshed[o.Kind] && !imported) {
 			continue
 		}
 		key := o.Key()
@@ -524,6 +532,9 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	state.Ready = types.BoolValue(ready)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
+
+// unrefreshed are the kinds a refresh does not list.
+var unrefreshed = map[string]bool{"PersistentVolumeClaim": true}
 
 // secretKinds hide the values of their differences.
 var secretKinds = map[string]bool{"Secret": true}

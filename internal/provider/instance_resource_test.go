@@ -783,11 +783,36 @@ func TestAccInstance_ingress(t *testing.T) {
 }
 
 // A refresh of a default instance lists each kind it renders once.
+// benchSpec is the representative configuration of the benchmarks: embedded
+// database and Redis, web x2, streaming, two Sidekiq processes, Ingress.
+func benchSpec() *mastodon.Spec {
+	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", WebReplicas: 2, StreamReplicas: 1,
+		Sidekiq: []mastodon.SidekiqProcess{{Name: "default", Replicas: 1}, {Name: "scheduler", Replicas: 1, Queues: []mastodon.Queue{{Name: "scheduler"}}}},
+		Ingress: &mastodon.Ingress{ClassName: "nginx"}}
+	s.Defaults()
+	return s
+}
+
+// A refresh makes one list request per kind, whatever the number of
+// components: at most 8 for the configurations people run.
+func TestRefreshRequestsPerConfiguration(t *testing.T) {
+	external := benchSpec()
+	external.Database = &mastodon.Database{Host: "db", User: "u", Password: "p", CloudSQL: &mastodon.CloudSQL{InstanceConnectionName: "p:r:i", WorkloadIdentityServiceAccount: "m@p.iam.gserviceaccount.com"}}
+	external.Redis = &mastodon.Redis{Host: "redis"}
+	external.MediaBucket = &mastodon.MediaBucket{Bucket: "b", Endpoint: "https://storage.googleapis.com", AccessKeyID: "a", SecretAccessKey: "s"}
+	external.Defaults()
+	for name, s := range map[string]*mastodon.Spec{"bench": benchSpec(), "gke": external} {
+		if kinds := renderedKinds(s); len(kinds) > 8 {
+			t.Errorf("%s: a refresh lists %d kinds: %v", name, len(kinds), kinds)
+		}
+	}
+}
+
 func TestRenderedKindsOfDefaultInstance(t *testing.T) {
 	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", WebReplicas: 1, StreamReplicas: 1}
 	s.Defaults()
 	got := strings.Join(renderedKinds(s), ",")
-	if got != "ServiceAccount,ConfigMap,Secret,StatefulSet,Service,NetworkPolicy,PersistentVolumeClaim,Deployment" {
+	if got != "ConfigMap,Secret,StatefulSet,Service,NetworkPolicy,Deployment" {
 		t.Fatalf("kinds listed by a refresh: %s", got)
 	}
 }

@@ -1,0 +1,385 @@
+// Command bench measures what a Terraform user feels of the provider, on a
+// real control plane: the API requests of one refresh, `terraform plan` time
+// for N instances, apply time-to-ready against the cluster's own convergence,
+// and the provider's peak memory. `make bench` runs it; it prints a table and
+// writes the same numbers as JSON.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Row is one size's measurements.
+type Row struct {
+	Instances int `json:"instances"`
+	// ApplySeconds is the apply that brought the fleet to this size.
+	ApplySeconds float64 `json:"apply_seconds"`
+	// Refresh requests of one instance, counted by the provider (a counting
+	// round-tripper per refresh): the largest and the mean over instances.
+	RefreshRequestsMax  int64   `json:"refresh_requests_max"`
+	RefreshRequestsMean float64 `json:"refresh_requests_mean"`
+	// ClientRequests is the sum over one plan's refreshes; ServerLists is
+	// the apiserver's apiserver_request_total{verb="LIST"} growth over the
+	// same plan (other clients' lists included, so it may be a little higher).
+	ClientRequests int64 `json:"client_requests"`
+	ServerLists    int64 `json:"server_lists"`
+	// Plan of the unchanged configuration, median of the runs.
+	PlanWallSeconds float64   `json:"plan_wall_seconds"`
+	PlanCPUSeconds  float64   `json:"plan_cpu_seconds"`
+	PlanWallRuns    []float64 `json:"plan_wall_runs"`
+	// Peak resident memory of the provider process during the plans.
+	ProviderPeakRSSMB float64 `json:"provider_peak_rss_mb"`
+	// One more instance applied next to the fleet: terraform's create of it
+	// (apply_start to apply_complete) and the cluster's own convergence
+	// (first object created to last one ready, seen by watches).
+	TimeToReadySeconds   float64 `json:"time_to_ready_seconds"`
+	ConvergenceSeconds   float64 `json:"convergence_seconds"`
+	TimeToReadyOverheadP float64 `json:"time_to_ready_overhead_percent"`
+}
+
+// Report is what the JSON file holds.
+type Report struct {
+	Commit      string    `json:"commit"`
+	Date        time.Time `json:"date"`
+	Parallelism int       `json:"parallelism"`
+	PlanRuns    int       `json:"plan_runs"`
+	Rows        []Row     `json:"rows"`
+}
+
+type bench struct {
+	work, providerDir string
+	parallelism       int
+	env               []string
+	cs                kubernetes.Interface
+}
+
+func main() {
+	sizes := flag.String("sizes", "1,10,50", "fleet sizes, in increasing order")
+	runs := flag.Int("runs", 5, "plans per size (the median is reported)")
+	parallelism := flag.Int("parallelism", 10, "terraform -parallelism")
+	out := flag.String("out", "bench-results.json", "where to write the JSON report")
+	providerDir := flag.String("provider-dir", "bin", "folder holding the built terraform-provider-mastodon")
+	keep := flag.Bool("keep", false, "keep the fleet (skip the final destroy)")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("bench: ")
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	check(err)
+	cs, err := kubernetes.NewForConfig(cfg)
+	check(err)
+	abs, err := filepath.Abs(*providerDir)
+	check(err)
+	work, err := os.MkdirTemp("", "mastodon-bench-")
+	check(err)
+	rc := filepath.Join(work, "terraformrc")
+	check(os.WriteFile(rc, fmt.Appendf(nil, "provider_installation {\n  dev_overrides {\n    \"tootform/mastodon\" = %q\n  }\n  direct {}\n}\n", abs), 0o600))
+	b := &bench{work: work, providerDir: abs, parallelism: *parallelism, cs: cs,
+		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")}
+
+	report := Report{Commit: gitCommit(), Date: time.Now().UTC(), Parallelism: *parallelism, PlanRuns: *runs}
+	fleet := filepath.Join(work, "fleet")
+	check(os.MkdirAll(fleet, 0o755))
+	err = b.measure(fleet, *sizes, *runs, &report)
+	if !*keep {
+		log.Printf("destroying the fleet")
+		if out, derr := b.terraform(fleet, nil, "destroy", "-auto-approve", "-input=false", fmt.Sprintf("-parallelism=%d", b.parallelism)); derr != nil {
+			log.Printf("destroy failed: %v\n%s", derr, tail(out, 20))
+		}
+	}
+	_ = os.RemoveAll(work)
+	check(err)
+	printTable(report)
+	data, err := json.MarshalIndent(report, "", "  ")
+	check(err)
+	check(os.WriteFile(*out, append(data, '\n'), 0o644))
+	log.Printf("wrote %s", *out)
+}
+
+// measure grows the fleet to each size and measures it.
+func (b *bench) measure(fleet, sizes string, runs int, report *Report) error {
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		row := Row{Instances: n}
+		if err := os.WriteFile(filepath.Join(fleet, "main.tf"), []byte(fleetConfig("bench", n)), 0o644); err != nil {
+			return err
+		}
+		log.Printf("N=%d: applying the fleet at -parallelism=%d", n, b.parallelism)
+		start := time.Now()
+		if out, err := b.terraform(fleet, nil, "apply", "-auto-approve", "-input=false", fmt.Sprintf("-parallelism=%d", b.parallelism)); err != nil {
+			return fmt.Errorf("apply of %d instances failed: %w\n%s", n, err, tail(out, 40))
+		}
+		row.ApplySeconds = round(time.Since(start).Seconds())
+
+		log.Printf("N=%d: %d plans of the unchanged configuration", n, runs)
+		var cpu []float64
+		for range runs {
+			wall, c, peak, err := b.plan(fleet)
+			if err != nil {
+				return err
+			}
+			row.PlanWallRuns = append(row.PlanWallRuns, round(wall))
+			cpu = append(cpu, c)
+			row.ProviderPeakRSSMB = max(row.ProviderPeakRSSMB, peak)
+		}
+		row.PlanWallSeconds, row.PlanCPUSeconds = round(median(row.PlanWallRuns)), round(median(cpu))
+
+		log.Printf("N=%d: counting the requests of one refresh", n)
+		if err := b.countRequests(fleet, &row); err != nil {
+			return err
+		}
+		log.Printf("N=%d: time-to-ready of one more instance", n)
+		if err := b.timeToReady(&row, n); err != nil {
+			return err
+		}
+		report.Rows = append(report.Rows, row)
+	}
+	return nil
+}
+
+// fleetConfig is n instances of the representative configuration: embedded
+// database and Redis, web x2, streaming, two Sidekiq processes, Ingress.
+func fleetConfig(prefix string, n int) string {
+	return fmt.Sprintf(`
+terraform {
+  required_providers {
+    mastodon = { source = "tootform/mastodon" }
+  }
+}
+
+resource "mastodon_instance" "fleet" {
+  for_each            = toset([for i in range(%d) : format("%s-%%02d", i)])
+  name                = "social"
+  namespace           = each.key
+  local_domain        = "${each.key}.bench.example"
+  deletion_protection = false
+  web                 = { replicas = 2 }
+  streaming           = { replicas = 1 }
+  sidekiq = [
+    { name = "default", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull", "fasp"] },
+    { name = "scheduler", queues = ["scheduler"] },
+  ]
+  ingress           = { class_name = "nginx", tls_secret_name = "social-tls" }
+  embedded_database = { delete_volume_on_destroy = true }
+  media             = { delete_volume_on_destroy = true }
+}
+`, n, prefix)
+}
+
+// terraform runs terraform in dir and returns its combined output.
+func (b *bench) terraform(dir string, extraEnv []string, args ...string) ([]byte, error) {
+	cmd := exec.Command("terraform", append([]string{"-chdir=" + dir}, args...)...)
+	cmd.Env = append(slices.Clone(b.env), extraEnv...)
+	return cmd.CombinedOutput()
+}
+
+// plan runs one `terraform plan` and returns its wall time, its CPU time
+// (terraform and the provider: every waited-for descendant) and the
+// provider's peak RSS in MB.
+func (b *bench) plan(dir string) (wall, cpu, peakMB float64, err error) {
+	var before syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+	cmd := exec.Command("terraform", "-chdir="+dir, "plan", "-input=false", "-lock=false", "-detailed-exitcode", fmt.Sprintf("-parallelism=%d", b.parallelism))
+	cmd.Env = b.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, 0, err
+	}
+	stop := make(chan struct{})
+	var peak float64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); peak = watchRSS(stop) }()
+	err = cmd.Wait()
+	wall = time.Since(start).Seconds()
+	close(stop)
+	wg.Wait()
+	var after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+	cpu = tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 2 {
+		return wall, cpu, peak, fmt.Errorf("the plan of an unchanged configuration is not empty:\n%s", tail(out.Bytes(), 40))
+	}
+	if err != nil {
+		return wall, cpu, peak, fmt.Errorf("plan: %w\n%s", err, tail(out.Bytes(), 40))
+	}
+	return wall, cpu, peak, nil
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// watchRSS polls the provider processes' peak RSS (VmHWM) until stop.
+func watchRSS(stop <-chan struct{}) float64 {
+	var peak float64
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+		for _, p := range procs {
+			exe, err := os.Readlink(p)
+			if err != nil || !strings.Contains(filepath.Base(exe), "terraform-provider-mastodon") {
+				continue
+			}
+			status, err := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(status), "\n") {
+				if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+					kb, _ := strconv.ParseFloat(f[1], 64)
+					peak = max(peak, kb/1024)
+				}
+			}
+		}
+		select {
+		case <-stop:
+			return round(peak)
+		case <-tick.C:
+		}
+	}
+}
+
+var refreshLine = regexp.MustCompile(`refreshed the instance.*api_requests=(\d+)`)
+
+// countRequests runs one plan with the provider's debug log and reads the
+// requests of each refresh from it, and compares their sum with the
+// apiserver's own count of list requests over the same plan.
+func (b *bench) countRequests(dir string, row *Row) error {
+	logPath := filepath.Join(b.work, "provider.log")
+	_ = os.Remove(logPath)
+	ctx := context.Background()
+	before, err := b.serverLists(ctx)
+	if err != nil {
+		return err
+	}
+	if out, err := b.terraform(dir, []string{"TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH=" + logPath},
+		"plan", "-input=false", "-lock=false", fmt.Sprintf("-parallelism=%d", b.parallelism)); err != nil {
+		return fmt.Errorf("plan: %w\n%s", err, tail(out, 40))
+	}
+	after, err := b.serverLists(ctx)
+	if err != nil {
+		return err
+	}
+	row.ServerLists = after - before
+	f, err := os.Open(logPath)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	var counts []int64
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		if m := refreshLine.FindStringSubmatch(sc.Text()); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			counts = append(counts, n)
+		}
+	}
+	if len(counts) != row.Instances {
+		return fmt.Errorf("found %d refreshes in the provider log, want %d", len(counts), row.Instances)
+	}
+	for _, n := range counts {
+		row.ClientRequests += n
+		row.RefreshRequestsMax = max(row.RefreshRequestsMax, n)
+	}
+	row.RefreshRequestsMean = round(float64(row.ClientRequests) / float64(len(counts)))
+	return nil
+}
+
+var listMetric = regexp.MustCompile(`^apiserver_request_total\{[^}]*verb="LIST"[^}]*\} (\d+)`)
+
+// serverLists sums apiserver_request_total over LIST requests.
+func (b *bench) serverLists(ctx context.Context) (int64, error) {
+	raw, err := b.cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the apiserver's metrics: %w", err)
+	}
+	var sum int64
+	for _, line := range strings.Split(string(raw), "\n") {
+		if m := listMetric.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			sum += n
+		}
+	}
+	// This scrape is a GET, not a LIST: nothing to subtract.
+	return sum, nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func round(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	commit := strings.TrimSpace(string(out))
+	if dirty, _ := exec.Command("git", "status", "--porcelain").Output(); len(dirty) > 0 {
+		commit += "-dirty"
+	}
+	return commit
+}
+
+func printTable(r Report) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	_, _ = fmt.Fprintf(w, "N\tapply s\trefresh req/inst (max)\tclient req\tserver LISTs\tplan wall s\tplan CPU s\tprovider RSS MB\ttime-to-ready s\tconvergence s\toverhead %%\t\n")
+	for _, x := range r.Rows {
+		_, _ = fmt.Fprintf(w, "%d\t%.1f\t%.1f (%d)\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%.2f\t%.0f\t\n",
+			x.Instances, x.ApplySeconds, x.RefreshRequestsMean, x.RefreshRequestsMax, x.ClientRequests, x.ServerLists,
+			x.PlanWallSeconds, x.PlanCPUSeconds, x.ProviderPeakRSSMB, x.TimeToReadySeconds, x.ConvergenceSeconds, x.TimeToReadyOverheadP)
+	}
+	_ = w.Flush()
+	fmt.Printf("commit %s, -parallelism=%d, plan: median of %d runs\n", r.Commit, r.Parallelism, r.PlanRuns)
+}
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
