@@ -27,10 +27,12 @@ import (
 )
 
 // Defaults for every client the provider builds. A plan of many instances
-// refreshes them in parallel; client-go's default of 5 QPS would throttle it.
+// refreshes them in parallel (50 instances: 400 list requests), which
+// client-go's default of 5 QPS, or even 100, would throttle; the API
+// server's own priority and fairness still guards it.
 const (
-	DefaultQPS   = 100
-	DefaultBurst = 200
+	DefaultQPS   = 500
+	DefaultBurst = 1000
 	// DialTimeout bounds how long an unreachable API server can hold an
 	// operation before it fails with a clear error.
 	DialTimeout = 10 * time.Second
