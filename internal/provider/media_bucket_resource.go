@@ -435,9 +435,10 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 		state.Region = types.StringValue(s.cfg.Region)
 		state.PathStyle = types.BoolValue(s.cfg.PathStyle)
 	}
+	keptKey := !state.Connection.IsNull() && state.Connection.Attributes()["secret_access_key"].IsNull()
 	s, d = state.settings(ctx, "")
 	resp.Diagnostics.Append(d...)
-	s.writeKey = state.SecretAccessKey.IsNull() // the key is not in state: not in the connection either
+	s.writeKey = keptKey // a write-only key stays out of settings, as create left it
 	state.Connection = s.connection()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }

@@ -322,3 +322,43 @@ func TestAccInstance_mediaBucket(t *testing.T) {
 		},
 	})
 }
+
+func TestAccMediaBucket_writeOnlyKey(t *testing.T) {
+	testAccPreCheck(t)
+	m := startMinIO(t)
+	config := fmt.Sprintf(`
+resource "mastodon_media_bucket" "test" {
+  bucket                       = "write-only"
+  endpoint                     = %q
+  access_key_id                = %q
+  secret_access_key_wo         = %q
+  secret_access_key_wo_version = 1
+}
+`, m.Endpoint, m.AccessKey, m.SecretKey)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mastodon_media_bucket.test", tfjsonpath.New("secret_access_key"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("mastodon_media_bucket.test", tfjsonpath.New("settings").AtMapKey("secret_access_key"), knownvalue.Null()),
+				},
+				Check: func(s *terraform.State) error {
+					for k, v := range s.RootModule().Resources["mastodon_media_bucket.test"].Primary.Attributes {
+						if strings.Contains(v, m.SecretKey) {
+							return fmt.Errorf("state attribute %s holds the write-only key", k)
+						}
+					}
+					return nil
+				},
+			},
+			{
+				// Refreshed with the key from the environment: still no changes, still not in state.
+				PreConfig:        func() { t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey) },
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
