@@ -312,7 +312,6 @@ func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds
 			return err
 		}
 		lw := listWatch(ri, "", selector)
-		left := map[string]bool{}
 		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return c.Explain(err, "listing "+kind+"s", namespace)
@@ -320,21 +319,31 @@ func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds
 		if len(list.Items) == 0 {
 			continue
 		}
-		for _, it := range list.Items {
-			left[it.GetName()] = true
-		}
+		// What is left is the watch's own view: its store once synced, then
+		// every event after (an object gone before the sync never sends one).
+		left := map[string]bool{}
 		_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
-			return len(store.List()) == 0, nil
+			for _, key := range store.ListKeys() {
+				left[key] = true
+			}
+			return len(left) == 0, nil
 		}, func(ev watch.Event) (bool, error) {
-			if u, ok := ev.Object.(*unstructured.Unstructured); ok && ev.Type == watch.Deleted {
-				delete(left, u.GetName())
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok {
+				return false, nil
+			}
+			key := u.GetNamespace() + "/" + u.GetName()
+			if ev.Type == watch.Deleted {
+				delete(left, key)
+			} else {
+				left[key] = true
 			}
 			return len(left) == 0, nil
 		})
 		if err != nil {
 			names := make([]string, 0, len(left))
-			for n := range left {
-				names = append(names, n)
+			for key := range left {
+				names = append(names, key[strings.Index(key, "/")+1:])
 			}
 			sort.Strings(names)
 			return fmt.Errorf("%ss %s in namespace %s are still there: %w", kind, strings.Join(names, ", "), namespace, err)
