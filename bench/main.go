@@ -48,8 +48,10 @@ type Row struct {
 	PlanWallSeconds float64   `json:"plan_wall_seconds"`
 	PlanCPUSeconds  float64   `json:"plan_cpu_seconds"`
 	PlanWallRuns    []float64 `json:"plan_wall_runs"`
-	// Peak resident memory of the provider process during the plans.
-	ProviderPeakRSSMB float64 `json:"provider_peak_rss_mb"`
+	// The provider process's share of the plan's CPU time (median), and its
+	// peak resident memory during the plans.
+	ProviderCPUSeconds float64 `json:"provider_cpu_seconds"`
+	ProviderPeakRSSMB  float64 `json:"provider_peak_rss_mb"`
 	// One more instance applied next to the fleet: terraform's create of it
 	// (apply_start to apply_complete) and the cluster's own convergence
 	// (first object created to last one ready, seen by watches).
@@ -102,19 +104,24 @@ func main() {
 	fleet := filepath.Join(work, "fleet")
 	check(os.MkdirAll(fleet, 0o755))
 	err = b.measure(fleet, *sizes, *runs, &report)
-	if !*keep {
+	if len(report.Rows) > 0 {
+		printTable(report)
+		data, jerr := json.MarshalIndent(report, "", "  ")
+		check(jerr)
+		check(os.WriteFile(*out, append(data, '\n'), 0o644))
+		log.Printf("wrote %s", *out)
+	}
+	if *keep {
+		log.Printf("kept the fleet: terraform -chdir=%s (TF_CLI_CONFIG_FILE=%s)", fleet, rc)
+	} else {
 		log.Printf("destroying the fleet")
 		if out, derr := b.terraform(fleet, nil, "destroy", "-auto-approve", "-input=false", fmt.Sprintf("-parallelism=%d", b.parallelism)); derr != nil {
 			log.Printf("destroy failed: %v\n%s", derr, tail(out, 20))
+			err = errors.Join(err, derr)
 		}
+		_ = os.RemoveAll(work)
 	}
-	_ = os.RemoveAll(work)
 	check(err)
-	printTable(report)
-	data, err := json.MarshalIndent(report, "", "  ")
-	check(err)
-	check(os.WriteFile(*out, append(data, '\n'), 0o644))
-	log.Printf("wrote %s", *out)
 }
 
 // measure grows the fleet to each size and measures it.
@@ -136,17 +143,19 @@ func (b *bench) measure(fleet, sizes string, runs int, report *Report) error {
 		row.ApplySeconds = round(time.Since(start).Seconds())
 
 		log.Printf("N=%d: %d plans of the unchanged configuration", n, runs)
-		var cpu []float64
+		var cpu, provCPU []float64
 		for range runs {
-			wall, c, peak, err := b.plan(fleet)
+			wall, c, prov, err := b.plan(fleet)
 			if err != nil {
 				return err
 			}
 			row.PlanWallRuns = append(row.PlanWallRuns, round(wall))
 			cpu = append(cpu, c)
-			row.ProviderPeakRSSMB = max(row.ProviderPeakRSSMB, peak)
+			provCPU = append(provCPU, prov.cpu)
+			row.ProviderPeakRSSMB = max(row.ProviderPeakRSSMB, prov.peakMB)
 		}
 		row.PlanWallSeconds, row.PlanCPUSeconds = round(median(row.PlanWallRuns)), round(median(cpu))
+		row.ProviderCPUSeconds = round(median(provCPU))
 
 		log.Printf("N=%d: counting the requests of one refresh", n)
 		if err := b.countRequests(fleet, &row); err != nil {
@@ -200,7 +209,7 @@ func (b *bench) terraform(dir string, extraEnv []string, args ...string) ([]byte
 // plan runs one `terraform plan` and returns its wall time, its CPU time
 // (terraform and the provider: every waited-for descendant) and the
 // provider's peak RSS in MB.
-func (b *bench) plan(dir string) (wall, cpu, peakMB float64, err error) {
+func (b *bench) plan(dir string) (wall, cpu float64, prov providerUsage, err error) {
 	var before syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
 	cmd := exec.Command("terraform", "-chdir="+dir, "plan", "-input=false", "-lock=false", "-detailed-exitcode", fmt.Sprintf("-parallelism=%d", b.parallelism))
@@ -209,13 +218,12 @@ func (b *bench) plan(dir string) (wall, cpu, peakMB float64, err error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, prov, err
 	}
 	stop := make(chan struct{})
-	var peak float64
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); peak = watchRSS(stop) }()
+	go func() { defer wg.Done(); prov = watchProvider(stop) }()
 	err = cmd.Wait()
 	wall = time.Since(start).Seconds()
 	close(stop)
@@ -225,19 +233,24 @@ func (b *bench) plan(dir string) (wall, cpu, peakMB float64, err error) {
 	cpu = tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == 2 {
-		return wall, cpu, peak, fmt.Errorf("the plan of an unchanged configuration is not empty:\n%s", tail(out.Bytes(), 40))
+		return wall, cpu, prov, fmt.Errorf("the plan of an unchanged configuration is not empty:\n%s", tail(out.Bytes(), 40))
 	}
 	if err != nil {
-		return wall, cpu, peak, fmt.Errorf("plan: %w\n%s", err, tail(out.Bytes(), 40))
+		return wall, cpu, prov, fmt.Errorf("plan: %w\n%s", err, tail(out.Bytes(), 40))
 	}
-	return wall, cpu, peak, nil
+	return wall, cpu, prov, nil
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-// watchRSS polls the provider processes' peak RSS (VmHWM) until stop.
-func watchRSS(stop <-chan struct{}) float64 {
-	var peak float64
+// providerUsage is what the provider process used: its peak RSS (VmHWM)
+// and its CPU time, as last seen before it exited.
+type providerUsage struct{ peakMB, cpu float64 }
+
+// watchProvider polls the provider processes until stop.
+func watchProvider(stop <-chan struct{}) providerUsage {
+	var u providerUsage
+	cpu := map[string]float64{}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -247,20 +260,31 @@ func watchRSS(stop <-chan struct{}) float64 {
 			if err != nil || !strings.Contains(filepath.Base(exe), "terraform-provider-mastodon") {
 				continue
 			}
-			status, err := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
-			if err != nil {
-				continue
+			dir := filepath.Dir(p)
+			if status, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
+				for _, line := range strings.Split(string(status), "\n") {
+					if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+						kb, _ := strconv.ParseFloat(f[1], 64)
+						u.peakMB = max(u.peakMB, kb/1024)
+					}
+				}
 			}
-			for _, line := range strings.Split(string(status), "\n") {
-				if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-					kb, _ := strconv.ParseFloat(f[1], 64)
-					peak = max(peak, kb/1024)
+			if stat, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
+				// Fields after the command name: utime and stime are the 12th and 13th.
+				if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 12 {
+					ut, _ := strconv.ParseFloat(f[11], 64)
+					st, _ := strconv.ParseFloat(f[12], 64)
+					cpu[dir] = (ut + st) / 100 // clock ticks (USER_HZ)
 				}
 			}
 		}
 		select {
 		case <-stop:
-			return round(peak)
+			for _, c := range cpu {
+				u.cpu += c
+			}
+			u.peakMB = round(u.peakMB)
+			return u
 		case <-tick.C:
 		}
 	}
@@ -368,11 +392,11 @@ func gitCommit() string {
 
 func printTable(r Report) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	_, _ = fmt.Fprintf(w, "N\tapply s\trefresh req/inst (max)\tclient req\tserver LISTs\tplan wall s\tplan CPU s\tprovider RSS MB\ttime-to-ready s\tconvergence s\toverhead %%\t\n")
+	_, _ = fmt.Fprintf(w, "N\tapply s\trefresh req/inst (max)\tclient req\tserver LISTs\tplan wall s\tplan CPU s\tprovider CPU s\tprovider RSS MB\ttime-to-ready s\tconvergence s\toverhead %%\t\n")
 	for _, x := range r.Rows {
-		_, _ = fmt.Fprintf(w, "%d\t%.1f\t%.1f (%d)\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%.2f\t%.0f\t\n",
+		_, _ = fmt.Fprintf(w, "%d\t%.1f\t%.1f (%d)\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.2f\t%.0f\t\n",
 			x.Instances, x.ApplySeconds, x.RefreshRequestsMean, x.RefreshRequestsMax, x.ClientRequests, x.ServerLists,
-			x.PlanWallSeconds, x.PlanCPUSeconds, x.ProviderPeakRSSMB, x.TimeToReadySeconds, x.ConvergenceSeconds, x.TimeToReadyOverheadP)
+			x.PlanWallSeconds, x.PlanCPUSeconds, x.ProviderCPUSeconds, x.ProviderPeakRSSMB, x.TimeToReadySeconds, x.ConvergenceSeconds, x.TimeToReadyOverheadP)
 	}
 	_ = w.Flush()
 	fmt.Printf("commit %s, -parallelism=%d, plan: median of %d runs\n", r.Commit, r.Parallelism, r.PlanRuns)

@@ -19,7 +19,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
-	"k8s.io/utils/ptr"
 )
 
 // ErrJobFailed marks a Job that failed (as opposed to one still running
@@ -136,41 +135,46 @@ func (c *Client) RunJobOnce(ctx context.Context, job *unstructured.Unstructured)
 }
 
 // DeploymentReady says whether a Deployment has rolled out its current
-// template with every replica updated, available and ready.
+// template with every replica updated, available and ready (the rule of
+// Ready, for a typed Deployment).
 func DeploymentReady(d *appsv1.Deployment) bool {
-	want := ptr.Deref(d.Spec.Replicas, 1)
-	st := d.Status
-	return st.ObservedGeneration >= d.Generation &&
-		st.UpdatedReplicas == want && st.ReadyReplicas == want &&
-		st.AvailableReplicas == want && st.Replicas == want
-}
-
-// StatefulSetReady says the same of a StatefulSet.
-func StatefulSetReady(s *appsv1.StatefulSet) bool {
-	want := ptr.Deref(s.Spec.Replicas, 1)
-	st := s.Status
-	return st.ObservedGeneration >= s.Generation && st.ReadyReplicas == want &&
-		st.UpdatedReplicas == want && st.CurrentRevision == st.UpdateRevision
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
+	if err != nil {
+		return false
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	u.SetKind("Deployment")
+	ok, _ := Ready(u)
+	return ok
 }
 
 // Ready says whether an object of a kind with replicas is ready; other
-// kinds are ready once they exist.
+// kinds are ready once they exist. It reads the fields it needs in place
+// (a refresh calls it for every workload of every instance).
 func Ready(u *unstructured.Unstructured) (bool, error) {
-	switch u.GetKind() {
-	case "Deployment":
-		var d appsv1.Deployment
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
-			return false, err
-		}
-		return DeploymentReady(&d), nil
-	case "StatefulSet":
-		var s appsv1.StatefulSet
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &s); err != nil {
-			return false, err
-		}
-		return StatefulSetReady(&s), nil
+	kind := u.GetKind()
+	if kind != "Deployment" && kind != "StatefulSet" {
+		return true, nil
 	}
-	return true, nil
+	num := func(fields ...string) int64 {
+		v, _, _ := unstructured.NestedInt64(u.Object, fields...)
+		return v
+	}
+	want, found, err := unstructured.NestedInt64(u.Object, "spec", "replicas")
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		want = 1
+	}
+	ready := num("status", "observedGeneration") >= u.GetGeneration() &&
+		num("status", "readyReplicas") == want && num("status", "updatedReplicas") == want
+	if kind == "Deployment" {
+		return ready && num("status", "availableReplicas") == want && num("status", "replicas") == want, nil
+	}
+	cur, _, _ := unstructured.NestedString(u.Object, "status", "currentRevision")
+	upd, _, _ := unstructured.NestedString(u.Object, "status", "updateRevision")
+	return ready && cur == upd, nil
 }
 
 // WaitReady waits until every Deployment and StatefulSet among objs is

@@ -492,14 +492,11 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	record, err := encodeRecord(ctx, &state, req.State)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot record the instance's configuration", err.Error())
-		return
-	}
 	var drift []attr.Value
 	ready := true
-	for _, o := range spec.Render(secrets, state.CreateNamespace.ValueBool(), record) {
+	// The recorded configuration (the ConfigMap's annotation) is not
+	// compared, so it is not rendered either: the objects it describes are.
+	for _, o := range spec.Render(secrets, state.CreateNamespace.ValueBool(), "") {
 		if o.Kind == "Namespace" || (unrefreshed[o.Kind] && !imported) {
 			continue
 		}
@@ -512,9 +509,6 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 			}
 			continue
 		}
-		// The recorded configuration is not compared: the objects it
-		// describes are.
-		unstructured.RemoveNestedField(o.Body, "metadata", "annotations", mastodon.AnnotationSpec)
 		for _, diff := range kube.Diff(o.Body, cur.Object, secretKinds[o.Kind]) {
 			drift = append(drift, types.StringValue(fmt.Sprintf("%s %s: %s", o.Kind, o.Name, diff)))
 		}
