@@ -61,7 +61,7 @@ type mediaBucketResourceModel struct {
 	AliasHost                types.String `tfsdk:"alias_host"`
 	CORSAllowedOrigins       types.List   `tfsdk:"cors_allowed_origins"`
 	Created                  types.Bool   `tfsdk:"created"`
-	Connection               types.Object `tfsdk:"settings"`
+	Settings                 types.Object `tfsdk:"settings"`
 }
 
 func (r *mediaBucketResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -174,13 +174,13 @@ func (s bucketSettings) publicBase() string {
 	return s.cfg.BucketURL()
 }
 
-// connection is what an instance needs to use the bucket.
-func (s bucketSettings) connection() types.Object {
+// instanceSettings are what an instance needs to use the bucket.
+func (s bucketSettings) instanceSettings() types.Object {
 	secret := types.StringValue(s.cfg.SecretAccessKey)
 	if s.writeKey {
 		secret = types.StringNull()
 	}
-	return types.ObjectValueMust(connectionTypes, map[string]attr.Value{
+	return types.ObjectValueMust(settingsTypes, map[string]attr.Value{
 		"bucket":            types.StringValue(s.cfg.Bucket),
 		"endpoint":          types.StringValue(s.cfg.EffectiveEndpoint()),
 		"region":            types.StringValue(s.cfg.Region),
@@ -192,7 +192,7 @@ func (s bucketSettings) connection() types.Object {
 	})
 }
 
-var connectionTypes = map[string]attr.Type{
+var settingsTypes = map[string]attr.Type{
 	"bucket": types.StringType, "endpoint": types.StringType, "region": types.StringType, "alias_host": types.StringType,
 	"permission": types.StringType, "path_style": types.BoolType, "access_key_id": types.StringType, "secret_access_key": types.StringType,
 }
@@ -254,7 +254,7 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 }
 
 // ModifyPlan fills the defaults that depend on the store, and the
-// connection when everything it is made of is known.
+// settings when everything they are made of is known.
 func (r *mediaBucketResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -284,9 +284,9 @@ func (r *mediaBucketResource) ModifyPlan(ctx context.Context, req resource.Modif
 		plan.Created = state.Created
 	}
 	inputs := []attr.Value{plan.Bucket, plan.AccessKeyID, plan.SecretAccessKey, plan.AliasHost, plan.PublicAccess}
-	plan.Connection = types.ObjectUnknown(connectionTypes)
+	plan.Settings = types.ObjectUnknown(settingsTypes)
 	if !slices.ContainsFunc(inputs, attr.Value.IsUnknown) {
-		plan.Connection = s.connection()
+		plan.Settings = s.instanceSettings()
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -375,7 +375,7 @@ func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, con
 	}
 	plan.Created = types.BoolValue(created || (prior != nil && prior.Created.ValueBool()))
 	plan.ID = plan.Bucket
-	plan.Connection = s.connection()
+	plan.Settings = s.instanceSettings()
 	diags.Append(out.Set(ctx, &plan)...)
 }
 
@@ -435,11 +435,11 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 		state.Region = types.StringValue(s.cfg.Region)
 		state.PathStyle = types.BoolValue(s.cfg.PathStyle)
 	}
-	keptKey := !state.Connection.IsNull() && state.Connection.Attributes()["secret_access_key"].IsNull()
+	keptKey := !state.Settings.IsNull() && state.Settings.Attributes()["secret_access_key"].IsNull()
 	s, d = state.settings(ctx, "")
 	resp.Diagnostics.Append(d...)
 	s.writeKey = keptKey // a write-only key stays out of settings, as create left it
-	state.Connection = s.connection()
+	state.Settings = s.instanceSettings()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
