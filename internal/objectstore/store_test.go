@@ -2,17 +2,18 @@ package objectstore
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tootform/terraform-provider-mastodon/internal/testminio"
+	"github.com/tootform/terraform-provider-mastodon/internal/tests3"
 )
 
 func minioStore(t *testing.T, bucket string) *Store {
-	srv := testminio.Start(t)
+	srv := tests3.MinIO(t)
 	return New(Config{Endpoint: srv.Endpoint, Bucket: bucket, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey, PathStyle: true})
 }
 
@@ -99,7 +100,7 @@ func TestAccStoreListingRefused(t *testing.T) {
 }
 
 func TestAccStoreWrongCredentials(t *testing.T) {
-	srv := testminio.Start(t)
+	srv := tests3.MinIO(t)
 	st := New(Config{Endpoint: srv.Endpoint, Bucket: "media", AccessKeyID: srv.AccessKey, SecretAccessKey: "wrong", PathStyle: true})
 	_, err := st.Exists(context.Background())
 	if err == nil || Code(err) != "SignatureDoesNotMatch" {
@@ -109,5 +110,37 @@ func TestAccStoreWrongCredentials(t *testing.T) {
 	ok, err := New(Config{Endpoint: srv.Endpoint, Bucket: "media", AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey, PathStyle: true}).Exists(context.Background())
 	if err != nil || ok {
 		t.Fatalf("bucket after a refused request: %v, %v", ok, err)
+	}
+}
+
+// The Versity S3 Gateway keeps CORS rules per bucket, as AWS, GCS and R2 do.
+func TestAccStoreCORS(t *testing.T) {
+	ctx := context.Background()
+	srv := tests3.VersityGW(t)
+	st := New(Config{Endpoint: srv.Endpoint, Bucket: "media", AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey, PathStyle: true})
+	if err := st.Create(ctx, AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPublicAccess(ctx, AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL()); err != nil {
+		t.Fatalf("proof: %v", err)
+	}
+	want := []string{"https://social.example", "https://other.example"}
+	if err := st.SetCORS(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.CORS(ctx); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("CORS = %v, %v; want %v", got, err, want)
+	}
+	if err := st.SetCORS(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.CORS(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("CORS after removal = %v, %v", got, err)
+	}
+	if err := st.Destroy(ctx); err != nil {
+		t.Fatalf("Destroy: %v", err)
 	}
 }

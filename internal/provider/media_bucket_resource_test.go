@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -21,26 +22,28 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tootform/terraform-provider-mastodon/internal/testminio"
+	"github.com/tootform/terraform-provider-mastodon/internal/tests3"
 )
 
-// minio is a test's MinIO server and an admin client for it.
-type minio struct {
-	*testminio.Server
+// s3Server is a test's S3 server and an admin client for it.
+type s3Server struct {
+	*tests3.Server
 	s3 *s3.Client
 }
 
-func startMinIO(t *testing.T) *minio {
+func startMinIO(t *testing.T) *s3Server { return startS3(t, tests3.MinIO) }
+
+func startS3(t *testing.T, run func(testing.TB) *tests3.Server) *s3Server {
 	t.Helper()
-	srv := testminio.Start(t)
+	srv := run(t)
 	client := s3.New(s3.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, ""),
 	})
-	return &minio{Server: srv, s3: client}
+	return &s3Server{Server: srv, s3: client}
 }
 
-func (m *minio) bucketConfig(name, extra string) string {
+func (m *s3Server) bucketConfig(name, extra string) string {
 	return fmt.Sprintf(`
 resource "mastodon_media_bucket" "test" {
   bucket            = %q
@@ -52,12 +55,12 @@ resource "mastodon_media_bucket" "test" {
 `, name, m.Endpoint, m.AccessKey, m.SecretKey, extra)
 }
 
-func (m *minio) exists(bucket string) bool {
+func (m *s3Server) exists(bucket string) bool {
 	_, err := m.s3.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	return err == nil
 }
 
-func (m *minio) put(t *testing.T, bucket, key, body string) {
+func (m *s3Server) put(t *testing.T, bucket, key, body string) {
 	t.Helper()
 	if _, err := m.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
 		t.Fatal(err)
@@ -66,7 +69,7 @@ func (m *minio) put(t *testing.T, bucket, key, body string) {
 
 // checkPublic checks, as an anonymous client, that an object can be read
 // and the bucket cannot be listed.
-func (m *minio) checkPublic(t *testing.T, bucket string) resource.TestCheckFunc {
+func (m *s3Server) checkPublic(t *testing.T, bucket string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		m.put(t, bucket, "media_attachments/files/1/original/cat.png", "not really a cat")
 		resp, err := http.Get(m.Endpoint + "/" + bucket + "/media_attachments/files/1/original/cat.png")
@@ -358,6 +361,69 @@ resource "mastodon_media_bucket" "test" {
 				PreConfig:        func() { t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey) },
 				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
+
+func TestAccMediaBucket_cors(t *testing.T) {
+	testAccPreCheck(t)
+	m := startS3(t, tests3.VersityGW)
+	config := m.bucketConfig("with-cors", `  cors_allowed_origins = ["https://social.example"]`)
+	origins := tfjsonpath.New("cors_allowed_origins")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mastodon_media_bucket.test", origins, knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("https://social.example")})),
+				},
+				Check: func(*terraform.State) error {
+					out, err := m.s3.GetBucketCors(context.Background(), &s3.GetBucketCorsInput{Bucket: aws.String("with-cors")})
+					if err != nil {
+						return fmt.Errorf("reading CORS: %w", err)
+					}
+					if len(out.CORSRules) != 1 || len(out.CORSRules[0].AllowedOrigins) != 1 || out.CORSRules[0].AllowedOrigins[0] != "https://social.example" {
+						return fmt.Errorf("CORS on the bucket: %+v", out.CORSRules)
+					}
+					return nil
+				},
+			},
+			{
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// CORS changed behind Terraform's back: the plan shows it, the apply restores it.
+				PreConfig: func() {
+					_, err := m.s3.PutBucketCors(context.Background(), &s3.PutBucketCorsInput{Bucket: aws.String("with-cors"),
+						CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{AllowedOrigins: []string{"https://evil.example"}, AllowedMethods: []string{"GET"}}}}})
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("mastodon_media_bucket.test", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("mastodon_media_bucket.test", origins, knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("https://social.example")})),
+				}},
+			},
+			{
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				ResourceName:                         "mastodon_media_bucket.test",
+				ImportState:                          true,
+				ImportStateId:                        m.Endpoint + "/with-cors",
+				ImportStateVerify:                    true,
+				ImportStateVerifyIdentifierAttribute: "bucket",
+				ImportStateVerifyIgnore:              []string{"access_key_id", "secret_access_key", "created", "settings"},
+				PreConfig: func() {
+					t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+					t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+				},
 			},
 		},
 	})
