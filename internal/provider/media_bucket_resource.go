@@ -264,8 +264,14 @@ func (r *mediaBucketResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if resp.Diagnostics.HasError() || plan.Endpoint.IsUnknown() {
 		return
 	}
-	var wo types.String
+	var wo, access types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_access_key_wo"), &wo)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("public_access"), &access)...)
+	if access.IsNull() {
+		// Unset: the store type's default, planned again each time, so a
+		// refresh that found the policy gone shows as a change.
+		plan.PublicAccess = types.StringUnknown()
+	}
 	s, d := plan.settings(ctx, wo.ValueString())
 	resp.Diagnostics.Append(d...)
 	if plan.Region.IsUnknown() {

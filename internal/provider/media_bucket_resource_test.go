@@ -171,18 +171,37 @@ func TestAccMediaBucket_forceDestroy(t *testing.T) {
 			}
 			return nil
 		},
-		Steps: []resource.TestStep{{
-			Config: m.bucketConfig("to-be-deleted", `  force_destroy = true`),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("mastodon_media_bucket.test", tfjsonpath.New("public_access"), knownvalue.StringExact("policy")),
+		Steps: []resource.TestStep{
+			{
+				Config: m.bucketConfig("to-be-deleted", `  force_destroy = true`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mastodon_media_bucket.test", tfjsonpath.New("public_access"), knownvalue.StringExact("policy")),
+				},
+				Check: func(*terraform.State) error {
+					for i := range 1100 { // more than one page of a listing
+						m.put(t, "to-be-deleted", fmt.Sprintf("cache/accounts/avatars/%04d.png", i), "x")
+					}
+					return nil
+				},
 			},
-			Check: func(*terraform.State) error {
-				for i := range 1100 { // more than one page of a listing
-					m.put(t, "to-be-deleted", fmt.Sprintf("cache/accounts/avatars/%04d.png", i), "x")
-				}
-				return nil
+			{
+				// public_access left to its default: a removed policy still shows.
+				PreConfig: func() {
+					if _, err := m.s3.DeleteBucketPolicy(context.Background(), &s3.DeleteBucketPolicyInput{Bucket: aws.String("to-be-deleted")}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: m.bucketConfig("to-be-deleted", `  force_destroy = true`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("mastodon_media_bucket.test", plancheck.ResourceActionUpdate),
+				}},
+				Check: m.checkPublic(t, "to-be-deleted"),
 			},
-		}},
+			{
+				Config:           m.bucketConfig("to-be-deleted", `  force_destroy = true`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
 	})
 }
 
