@@ -382,11 +382,15 @@ func (s *Store) CORS(ctx context.Context) ([]string, error) {
 const proofPrefix = "terraform-provider-mastodon-check/"
 
 // Prove shows that Mastodon can use the bucket: it puts a small object,
-// reads it back, reads it anonymously at publicBase (unless access is
-// none), checks that an anonymous listing of the bucket is refused, and
-// deletes the object. publicBase is the URL that objects are served under,
-// ending in "/".
-func (s *Store) Prove(ctx context.Context, access Access, publicBase string) error {
+// reads it back, reads it anonymously at the bucket's own URL (unless
+// access is none), checks that an anonymous listing of the bucket is
+// refused, and deletes the object; err says which step failed.
+//
+// With aliasBase (the URL a CDN or custom domain serves the objects under,
+// ending in "/"), it also reads the object there; a failure there is
+// aliasErr, apart, since a CDN created in the same apply may take minutes
+// before it serves anything.
+func (s *Store) Prove(ctx context.Context, access Access, aliasBase string) (aliasErr, err error) {
 	suffix := make([]byte, 8)
 	_, _ = rand.Read(suffix)
 	key := proofPrefix + hex.EncodeToString(suffix) + ".txt"
@@ -396,16 +400,19 @@ func (s *Store) Prove(ctx context.Context, access Access, publicBase string) err
 		in.ACL = types.ObjectCannedACLPublicRead
 	}
 	if _, err := s.s3.PutObject(ctx, in); err != nil {
-		return fail("writing a test object", err)
+		return nil, fail("writing a test object", err)
 	}
-	err := s.prove(ctx, access, publicBase, key, body)
+	err = s.prove(ctx, access, key, body)
+	if err == nil && aliasBase != "" {
+		aliasErr = s.readAnonymously(ctx, aliasBase+key, body, "")
+	}
 	if _, derr := s.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)}); derr != nil && err == nil {
 		err = fail("deleting the test object "+key, derr)
 	}
-	return err
+	return aliasErr, err
 }
 
-func (s *Store) prove(ctx context.Context, access Access, publicBase, key string, body []byte) error {
+func (s *Store) prove(ctx context.Context, access Access, key string, body []byte) error {
 	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)})
 	if err != nil {
 		return fail("reading the test object back", err)
@@ -416,19 +423,12 @@ func (s *Store) prove(ctx context.Context, access Access, publicBase, key string
 		return &Error{Step: "reading the test object back", Err: fmt.Errorf("got %d bytes that differ from the %d written (%w)", len(got), len(body), err)}
 	}
 	if access != AccessNone {
-		status, got, err := s.anonymousGet(ctx, publicBase+key)
-		step := "reading the test object anonymously at " + publicBase + key
-		switch {
-		case err != nil:
-			return &Error{Step: step, Err: err}
-		case status != http.StatusOK:
-			hint := "objects are not public"
-			if access == AccessACL {
-				hint += ": the store may ignore object ACLs (MinIO does); use public_access = \"policy\""
-			}
-			return &Error{Step: step, Code: http.StatusText(status), Err: errors.New(hint)}
-		case !bytes.Equal(got, body):
-			return &Error{Step: step, Err: errors.New("the public URL served other content than the object")}
+		hint := ""
+		if access == AccessACL {
+			hint = ": the store may ignore object ACLs (MinIO does); use public_access = \"policy\""
+		}
+		if err := s.readAnonymously(ctx, s.cfg.BucketURL()+key, body, hint); err != nil {
+			return err
 		}
 	}
 	status, _, err := s.anonymousGet(ctx, s.cfg.BucketURL())
@@ -438,6 +438,21 @@ func (s *Store) prove(ctx context.Context, access Access, publicBase, key string
 	}
 	if status == http.StatusOK {
 		return &Error{Step: step, Code: "200 OK", Err: errors.New("anyone can list the bucket's objects; allow only s3:GetObject to the public")}
+	}
+	return nil
+}
+
+// readAnonymously checks that anyone can read body at u.
+func (s *Store) readAnonymously(ctx context.Context, u string, body []byte, hint string) error {
+	status, got, err := s.anonymousGet(ctx, u)
+	step := "reading the test object anonymously at " + u
+	switch {
+	case err != nil:
+		return &Error{Step: step, Err: err}
+	case status != http.StatusOK:
+		return &Error{Step: step, Code: http.StatusText(status), Err: errors.New("it is not public" + hint)}
+	case !bytes.Equal(got, body):
+		return &Error{Step: step, Err: errors.New("it served other content than the object")}
 	}
 	return nil
 }

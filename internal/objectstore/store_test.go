@@ -30,7 +30,7 @@ func TestAccStoreLifecycle(t *testing.T) {
 		t.Fatalf("creating again: %v", err)
 	}
 	// Before the policy, objects are private: the proof says so.
-	err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL())
+	_, err := st.Prove(ctx, AccessPolicy, "")
 	if err == nil || !strings.Contains(err.Error(), "anonymously") || Code(err) != "Forbidden" {
 		t.Fatalf("proof of a private bucket = %v", err)
 	}
@@ -40,8 +40,13 @@ func TestAccStoreLifecycle(t *testing.T) {
 	if got, err := st.PublicAccess(ctx); err != nil || got != AccessPolicy {
 		t.Fatalf("PublicAccess = %v, %v", got, err)
 	}
-	if err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL()); err != nil {
-		t.Fatalf("proof: %v", err)
+	if aliasErr, err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL()); err != nil || aliasErr != nil {
+		t.Fatalf("proof: %v (alias: %v)", err, aliasErr)
+	}
+	// An alias host that serves nothing yet: the bucket is proven, the alias is reported apart.
+	aliasErr, err := st.Prove(ctx, AccessPolicy, "http://127.0.0.1:1/")
+	if err != nil || aliasErr == nil || !strings.Contains(aliasErr.Error(), "http://127.0.0.1:1/terraform-provider-mastodon-check/") {
+		t.Fatalf("proof with a dead alias: %v (alias: %v)", err, aliasErr)
 	}
 	// The proof cleans up after itself.
 	out, err := st.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("media")})
@@ -55,7 +60,7 @@ func TestAccStoreLifecycle(t *testing.T) {
 	if got, _ := st.PublicAccess(ctx); got != AccessNone {
 		t.Fatalf("the policy stayed after switching to acl: %v", got)
 	}
-	if err := st.Prove(ctx, AccessACL, st.cfg.BucketURL()); err == nil || !strings.Contains(err.Error(), "public_access = \"policy\"") {
+	if _, err := st.Prove(ctx, AccessACL, ""); err == nil || !strings.Contains(err.Error(), "public_access = \"policy\"") {
 		t.Fatalf("acl proof on MinIO = %v", err)
 	}
 	// MinIO has no per-bucket CORS: setting it is a clear error, reading
@@ -93,7 +98,7 @@ func TestAccStoreListingRefused(t *testing.T) {
 	if _, err := st.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("listable"), Policy: aws.String(listable)}); err != nil {
 		t.Fatal(err)
 	}
-	err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL())
+	_, err := st.Prove(ctx, AccessPolicy, "")
 	if err == nil || !strings.Contains(err.Error(), "anyone can list") {
 		t.Fatalf("proof of a listable bucket = %v", err)
 	}
@@ -124,7 +129,7 @@ func TestAccStoreCORS(t *testing.T) {
 	if err := st.SetPublicAccess(ctx, AccessPolicy); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Prove(ctx, AccessPolicy, st.cfg.BucketURL()); err != nil {
+	if _, err := st.Prove(ctx, AccessPolicy, ""); err != nil {
 		t.Fatalf("proof: %v", err)
 	}
 	want := []string{"https://social.example", "https://other.example"}

@@ -105,7 +105,7 @@ func (r *mediaBucketResource) Schema(_ context.Context, _ resource.SchemaRequest
 					"Default: `acl` on GCS, `none` on R2, `policy` elsewhere."},
 			"alias_host": schema.StringAttribute{Optional: true,
 				Description: "The public host serving the bucket's objects (a CDN or custom domain), such as `files.example.com`: Mastodon's `S3_ALIAS_HOST`. " +
-					"The anonymous read check goes through it, so it must already serve the bucket."},
+					"The test object is also read through it; while it serves nothing yet (a CDN still being set up) that is a warning, not an error."},
 			"cors_allowed_origins": schema.ListAttribute{Optional: true, ElementType: types.StringType,
 				Description: "Origins allowed to GET objects from a browser, such as `[\"https://mastodon.example.com\"]` (needed with an alias host on another domain). " +
 					"An empty list removes the rule; unset leaves CORS alone."},
@@ -166,12 +166,17 @@ func (m *mediaBucketResourceModel) settings(ctx context.Context, writeOnlyKey st
 	return s, diags
 }
 
-// publicBase is where anyone reads the bucket's objects.
-func (s bucketSettings) publicBase() string {
-	if s.alias != "" {
-		return "https://" + s.alias + "/"
+// aliasBase is where a CDN or custom domain serves the objects, or "".
+// Mastodon builds those links with the endpoint's protocol.
+func (s bucketSettings) aliasBase() string {
+	if s.alias == "" {
+		return ""
 	}
-	return s.cfg.BucketURL()
+	u, err := url.Parse(s.cfg.EffectiveEndpoint())
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + s.alias + "/"
 }
 
 // instanceSettings are what an instance needs to use the bucket.
@@ -345,9 +350,14 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 			return false
 		}
 	}
-	if err := store.Prove(ctx, s.access, s.publicBase()); err != nil {
+	aliasErr, err := store.Prove(ctx, s.access, s.aliasBase())
+	if err != nil {
 		fail(err)
 		return false
+	}
+	if aliasErr != nil {
+		diags.AddAttributeWarning(path.Root("alias_host"), "Media is not served at the alias host yet",
+			fmt.Sprintf("%v\n\nMastodon links media at %s. The bucket itself works; a CDN or DNS record created in the same apply may need minutes before it serves objects. The alias is checked again whenever this resource is updated.", aliasErr, s.aliasBase()))
 	}
 	return created
 }

@@ -447,3 +447,20 @@ func TestAccMediaBucket_cors(t *testing.T) {
 		},
 	})
 }
+
+func TestAccMediaBucket_aliasNotServingYet(t *testing.T) {
+	testAccPreCheck(t)
+	m := startMinIO(t)
+	// Nothing serves http://127.0.0.1/ here: like a CDN still being set up,
+	// that is a warning; the bucket is created and its settings carry the alias.
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: m.bucketConfig("aliased", `  alias_host = "127.0.0.1"`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("mastodon_media_bucket.test", tfjsonpath.New("settings").AtMapKey("alias_host"), knownvalue.StringExact("127.0.0.1")),
+				statecheck.ExpectKnownValue("mastodon_media_bucket.test", tfjsonpath.New("created"), knownvalue.Bool(true)),
+			},
+		}},
+	})
+}
