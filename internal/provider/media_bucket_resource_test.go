@@ -55,6 +55,24 @@ resource "mastodon_media_bucket" "test" {
 `, name, m.Endpoint, m.AccessKey, m.SecretKey, extra)
 }
 
+// importStep imports the bucket by its endpoint URL, with the credentials
+// from the environment as a user without them in the configuration would.
+func (m *s3Server) importStep(t *testing.T, bucket string) resource.TestStep {
+	return resource.TestStep{
+		ResourceName:                         "mastodon_media_bucket.test",
+		ImportState:                          true,
+		ImportStateId:                        m.Endpoint + "/" + bucket,
+		ImportStateVerify:                    true,
+		ImportStateVerifyIdentifierAttribute: "bucket",
+		// Credentials come from the configuration, not the bucket; created only from a create.
+		ImportStateVerifyIgnore: []string{"access_key_id", "secret_access_key", "created", "settings"},
+		PreConfig: func() {
+			t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+		},
+	}
+}
+
 func (m *s3Server) exists(bucket string) bool {
 	_, err := m.s3.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	return err == nil
@@ -138,19 +156,7 @@ func TestAccMediaBucket_policy(t *testing.T) {
 				}},
 				Check: m.checkPublic(t, "social-media"),
 			},
-			{
-				ResourceName:                         "mastodon_media_bucket.test",
-				ImportState:                          true,
-				ImportStateId:                        m.Endpoint + "/social-media",
-				ImportStateVerify:                    true,
-				ImportStateVerifyIdentifierAttribute: "bucket",
-				// Credentials come from the configuration, not the bucket; created only from a create.
-				ImportStateVerifyIgnore: []string{"access_key_id", "secret_access_key", "created", "settings"},
-				PreConfig: func() {
-					t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
-					t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
-				},
-			},
+			m.importStep(t, "social-media"),
 			{
 				// Switching to acl on MinIO, which ignores object ACLs: the proof says so.
 				Config:      m.bucketConfig("social-media", `  public_access = "acl"`),
@@ -432,18 +438,7 @@ func TestAccMediaBucket_cors(t *testing.T) {
 				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
-			{
-				ResourceName:                         "mastodon_media_bucket.test",
-				ImportState:                          true,
-				ImportStateId:                        m.Endpoint + "/with-cors",
-				ImportStateVerify:                    true,
-				ImportStateVerifyIdentifierAttribute: "bucket",
-				ImportStateVerifyIgnore:              []string{"access_key_id", "secret_access_key", "created", "settings"},
-				PreConfig: func() {
-					t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
-					t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
-				},
-			},
+			m.importStep(t, "with-cors"),
 		},
 	})
 }
