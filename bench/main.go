@@ -263,13 +263,7 @@ func watchProvider(stop <-chan struct{}) providerUsage {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		procs, _ := filepath.Glob("/proc/[0-9]*/exe")
-		for _, p := range procs {
-			exe, err := os.Readlink(p)
-			if err != nil || !strings.Contains(filepath.Base(exe), "terraform-provider-mastodon") {
-				continue
-			}
-			dir := filepath.Dir(p)
+		for _, dir := range processes(func(exe string) bool { return strings.Contains(exe, "terraform-provider-mastodon") }) {
 			if status, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
 				for _, line := range strings.Split(string(status), "\n") {
 					if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
@@ -278,13 +272,8 @@ func watchProvider(stop <-chan struct{}) providerUsage {
 					}
 				}
 			}
-			if stat, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
-				// Fields after the command name: utime and stime are the 12th and 13th.
-				if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 12 {
-					ut, _ := strconv.ParseFloat(f[11], 64)
-					st, _ := strconv.ParseFloat(f[12], 64)
-					cpu[dir] = (ut + st) / 100 // clock ticks (USER_HZ)
-				}
+			if c, ok := cpuSeconds(dir); ok {
+				cpu[dir] = c // the last reading before the process exits
 			}
 		}
 		select {
@@ -299,26 +288,44 @@ func watchProvider(stop <-chan struct{}) providerUsage {
 	}
 }
 
+// processes are the /proc folders of the processes whose executable's name
+// matches.
+func processes(match func(exe string) bool) []string {
+	var dirs []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, p := range procs {
+		if exe, err := os.Readlink(p); err == nil && match(filepath.Base(exe)) {
+			dirs = append(dirs, filepath.Dir(p))
+		}
+	}
+	return dirs
+}
+
+// cpuSeconds reads a process's user and system time from /proc/<pid>/stat
+// (after the command name, the 12th and 13th fields, in clock ticks of 1/100 s).
+func cpuSeconds(dir string) (float64, bool) {
+	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(f) <= 12 {
+		return 0, false
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100, true
+}
+
 // clusterProcesses are the local control plane's processes.
 var clusterProcesses = []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok-controller"}
 
-// processCPU sums the CPU seconds of the processes whose executable is
-// named one of names.
-func processCPU(names []string) float64 {
+// clusterCPU sums the CPU seconds of the local control plane's processes.
+func clusterCPU() float64 {
 	var total float64
-	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
-	for _, p := range procs {
-		exe, err := os.Readlink(p)
-		if err != nil || !slices.Contains(names, filepath.Base(exe)) {
-			continue
-		}
-		if stat, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat")); err == nil {
-			if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 12 {
-				ut, _ := strconv.ParseFloat(f[11], 64)
-				st, _ := strconv.ParseFloat(f[12], 64)
-				total += (ut + st) / 100
-			}
-		}
+	for _, dir := range processes(func(exe string) bool { return slices.Contains(clusterProcesses, exe) }) {
+		c, _ := cpuSeconds(dir)
+		total += c
 	}
 	return total
 }
@@ -329,9 +336,9 @@ func processCPU(names []string) float64 {
 func settle() {
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		before := processCPU(clusterProcesses)
+		before := clusterCPU()
 		time.Sleep(time.Second)
-		if processCPU(clusterProcesses)-before < 0.2 {
+		if clusterCPU()-before < 0.2 {
 			return
 		}
 	}

@@ -41,7 +41,7 @@ func (k Kind) Supports(a Access) error {
 	case a == AccessACL && !k.HasObjectACLs():
 		return errors.New("R2 has no object ACLs: use \"none\" and make the bucket public through a custom domain or r2.dev")
 	case a == AccessPolicy && k == KindGCS:
-		return errors.New("GCS has no bucket policies through its S3 interface: use \"acl\" (a bucket with fine-grained access control) or \"none\" with IAM granted by the google provider")
+		return errors.New("GCS has no bucket policies through its S3 interface: use \"acl\" (a bucket with fine-grained access control) or \"none\" with allUsers granted object read through IAM")
 	case a == AccessPolicy && k == KindR2:
 		return errors.New("R2 has no bucket policies: use \"none\" and make the bucket public through a custom domain or r2.dev")
 	}
@@ -126,6 +126,14 @@ func New(cfg Config) *Store {
 	})
 	return &Store{cfg: cfg, kind: KindOf(cfg.Endpoint), s3: client, http: hc}
 }
+
+// Errors that a failed step wraps, for callers to give advice on.
+var (
+	// ErrNoBucketCORS: the store keeps no CORS rules per bucket.
+	ErrNoBucketCORS = errors.New("the store has no per-bucket CORS rules (MinIO sets them for the whole server: MINIO_API_CORS_ALLOW_ORIGIN, which allows every origin by default)")
+	// ErrNotPublic: an anonymous read of an object was refused.
+	ErrNotPublic = errors.New("it is not public")
+)
 
 // Error is a failed step, with the store's own error code when it gave one.
 type Error struct {
@@ -351,7 +359,7 @@ func (s *Store) SetCORS(ctx context.Context, origins []string) error {
 	})
 	if isCode(err, "NotImplemented") {
 		return &Error{Step: "setting CORS on bucket " + s.cfg.Bucket, Code: "NotImplemented",
-			Err: errors.New("the store has no per-bucket CORS rules (MinIO sets them for the whole server: MINIO_API_CORS_ALLOW_ORIGIN, which allows every origin by default); leave cors_allowed_origins unset")}
+			Err: ErrNoBucketCORS}
 	}
 	return fail("setting CORS on bucket "+s.cfg.Bucket, err)
 }
@@ -425,7 +433,7 @@ func (s *Store) prove(ctx context.Context, access Access, key string, body []byt
 	if access != AccessNone {
 		hint := ""
 		if access == AccessACL {
-			hint = ": the store may ignore object ACLs (MinIO does); use public_access = \"policy\""
+			hint = "the store may ignore object ACLs (MinIO does)"
 		}
 		if err := s.readAnonymously(ctx, s.cfg.BucketURL()+key, body, hint); err != nil {
 			return err
@@ -450,7 +458,11 @@ func (s *Store) readAnonymously(ctx context.Context, u string, body []byte, hint
 	case err != nil:
 		return &Error{Step: step, Err: err}
 	case status != http.StatusOK:
-		return &Error{Step: step, Code: http.StatusText(status), Err: errors.New("it is not public" + hint)}
+		err := ErrNotPublic
+		if hint != "" {
+			err = fmt.Errorf("%w: %s", ErrNotPublic, hint)
+		}
+		return &Error{Step: step, Code: http.StatusText(status), Err: err}
 	case !bytes.Equal(got, body):
 		return &Error{Step: step, Err: errors.New("it served other content than the object")}
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -309,9 +310,14 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 	store := objectstore.New(s.cfg)
 	created := false
 	fail := func(err error) {
-		if objectstore.RefusedCredentials(err) {
+		switch {
+		case objectstore.RefusedCredentials(err):
 			diags.AddError("The store refused the credentials", fmt.Sprintf("%v\n\nCheck access_key_id and secret_access_key (for GCS: an HMAC key of a service account with access to the bucket).", err))
-		} else {
+		case errors.Is(err, objectstore.ErrNoBucketCORS):
+			diags.AddAttributeError(path.Root("cors_allowed_origins"), "The store has no per-bucket CORS", err.Error()+"\n\nLeave cors_allowed_origins unset.")
+		case errors.Is(err, objectstore.ErrNotPublic) && s.access == objectstore.AccessACL:
+			diags.AddAttributeError(path.Root("public_access"), "The media bucket is not ready", err.Error()+"\n\nWhere the store ignores object ACLs, set public_access = \"policy\".")
+		default:
 			diags.AddError("The media bucket is not ready", err.Error())
 		}
 		if created {
@@ -425,16 +431,14 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 		resp.Diagnostics.AddError("Cannot read the media bucket's policy", err.Error())
 		return
 	}
-	switch {
-	case imported && got == objectstore.AccessNone:
-		state.PublicAccess = types.StringValue(string(objectstore.KindOf(s.cfg.Endpoint).DefaultAccess()))
-		if s.access == objectstore.AccessPolicy {
-			state.PublicAccess = types.StringValue(string(objectstore.AccessNone))
-		}
+	// A policy is all a refresh can see: ACLs are per object.
+	switch kindDefault := objectstore.KindOf(s.cfg.Endpoint).DefaultAccess(); {
 	case got == objectstore.AccessPolicy:
 		state.PublicAccess = types.StringValue(string(got))
-	case s.access == objectstore.AccessPolicy:
-		state.PublicAccess = types.StringValue(string(objectstore.AccessNone)) // the policy was removed
+	case imported && kindDefault != objectstore.AccessPolicy:
+		state.PublicAccess = types.StringValue(string(kindDefault))
+	case imported || s.access == objectstore.AccessPolicy:
+		state.PublicAccess = types.StringValue(string(objectstore.AccessNone)) // no policy, or it was removed
 	}
 	if imported || !state.CORSAllowedOrigins.IsNull() {
 		origins, err := store.CORS(ctx)
@@ -443,7 +447,9 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 			return
 		}
 		if len(origins) > 0 || !state.CORSAllowedOrigins.IsNull() {
-			state.CORSAllowedOrigins = stringList(origins)
+			var d diag.Diagnostics
+			state.CORSAllowedOrigins, d = types.ListValueFrom(ctx, types.StringType, append([]string{}, origins...))
+			resp.Diagnostics.Append(d...)
 		}
 	}
 	if imported {
@@ -457,14 +463,6 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 	s.writeKey = keptKey // a write-only key stays out of settings, as create left it
 	state.Settings = s.instanceSettings()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-func stringList(values []string) types.List {
-	elems := make([]attr.Value, len(values))
-	for i, v := range values {
-		elems[i] = types.StringValue(v)
-	}
-	return types.ListValueMust(types.StringType, elems)
 }
 
 func (r *mediaBucketResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
