@@ -47,6 +47,8 @@ type applyStep struct {
 	name   string
 	onFail failure
 	run    func(ctx context.Context) error
+	// failed is the title of its failure.
+	failed string
 }
 
 // instanceApply is one apply of an instance, decided before anything
@@ -109,26 +111,27 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 				a.log("namespace " + s.Namespace + " exists: used as it is (the instance never deletes a namespace it did not create)")
 			}
 			return err
-		}})
+		}, "Cannot create the namespace " + s.Namespace})
 	}
+	upgrade := "Step %d of the upgrade to " + s.Version + " failed: %s"
 	if slices.Contains(plan, mastodon.StepPreMigrate) {
 		// Before anything is applied, so that a failure leaves the running
 		// instance exactly as it was; the Job reads the instance's current
 		// ConfigMap and Secret.
 		out = append(out, applyStep{string(mastodon.StepPreMigrate) + " with " + s.Image(), untouched, func(ctx context.Context) error {
 			return a.c.RunJobOnce(ctx, s.MigrationJob(mastodon.PreDeployment).Unstructured())
-		}})
+		}, fmt.Sprintf(upgrade, 1, "pre-deployment migrations")})
 	}
 	out = append(out, applyStep{"configuration, secrets and embedded services", changed, func(ctx context.Context) error {
 		if err := a.c.Apply(ctx, a.first); err != nil {
 			return err
 		}
 		return a.c.WaitReady(ctx, a.first)
-	}})
+	}, "Cannot apply the instance's configuration and embedded services"})
 	if a.prepare(ctx) {
 		out = append(out, applyStep{string(mastodon.StepPrepare), changed, func(ctx context.Context) error {
 			return a.c.RunJobOnce(ctx, s.PrepareJob().Unstructured())
-		}})
+		}, "The db-prepare Job failed"})
 	}
 	out = append(out, applyStep{string(mastodon.StepRollout), changed, func(ctx context.Context) error {
 		if err := a.c.Apply(ctx, a.workloads); err != nil {
@@ -146,11 +149,12 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 			}
 		}
 		return nil
-	}})
+	}, "The instance did not become ready"})
 	if slices.Contains(plan, mastodon.StepPostMigrate) {
+		out[len(out)-1].failed = fmt.Sprintf(upgrade, 2, "the rollout did not become ready")
 		out = append(out, applyStep{string(mastodon.StepPostMigrate), changed, func(ctx context.Context) error {
 			return a.c.RunJobOnce(ctx, s.MigrationJob(mastodon.PostDeployment).Unstructured())
-		}})
+		}, fmt.Sprintf(upgrade, 3, "post-deployment migrations")})
 	}
 	return out
 }
@@ -172,7 +176,7 @@ func (a *instanceApply) prune(ctx context.Context) error {
 
 // applyError is a failed step, with the state to record.
 type applyError struct {
-	step, detail string
+	step, title, detail string
 	state        *instanceModel // nil: record nothing (create) or keep the prior state (update)
 }
 
@@ -187,7 +191,7 @@ func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 	for i, st := range steps {
 		a.log(fmt.Sprintf("step %d/%d: %s", i+1, len(steps), st.name))
 		if err := st.run(ctx); err != nil {
-			e := &applyError{step: st.name, detail: err.Error()}
+			e := &applyError{step: st.name, title: st.failed, detail: err.Error()}
 			if st.onFail == changed {
 				failed := *a.plan
 				failed.Ready = types.BoolValue(false)
@@ -224,15 +228,19 @@ func resolveUnknown(m *instanceModel) {
 // advice says how to go on after a failed step.
 func (e *applyError) advice(a *instanceApply) string {
 	s := a.spec
+	first := ""
+	if e.step == string(mastodon.StepPrepare) {
+		first = "No Deployment was started on the unprepared database. "
+	}
 	switch {
 	case a.prior == nil && e.state != nil:
-		return fmt.Sprintf("The instance's objects created so far are in namespace %s (labelled app.kubernetes.io/instance=%s). "+
+		return first + fmt.Sprintf("The instance's objects created so far are in namespace %s (labelled app.kubernetes.io/instance=%s). "+
 			"Terraform records the instance as tainted: the next terraform apply deletes them (keeping data volumes and the "+
 			"generated secrets) and creates the instance again once you fixed the cause; terraform destroy removes them.", s.Namespace, s.Name)
 	case a.prior == nil:
 		return "Nothing was created. Fix the cause and apply again."
 	case e.state == a.prior:
-		return "Nothing that runs was changed: the instance runs as before. Fix the cause and apply again."
+		return "Nothing that runs was changed: the Deployments were not touched and still run " + a.migrated() + ". Fix the cause and apply again: a fresh Job is started."
 	}
-	return "The next apply continues from where the cluster is: a failed Job is replaced by a fresh one, a finished one is not run again."
+	return first + "Fix the cause and apply again: the next apply continues from where the cluster is (a failed Job is replaced by a fresh one, a finished one is not run again)."
 }

@@ -338,7 +338,7 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 		diags.Append(out.Set(ctx, state)...)
 	}
 	if failed != nil {
-		diags.AddError(fmt.Sprintf("mastodon_instance %s/%s: step %q failed", ns, name, failed.step), failed.detail+"\n\n"+failed.advice(a))
+		diags.AddError(failed.title, fmt.Sprintf("mastodon_instance %s/%s, step %q:\n%s\n\n%s", ns, name, failed.step, failed.detail, failed.advice(a)))
 	}
 }
 
@@ -394,7 +394,7 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}()
 	// A refresh lists only the kinds this configuration renders (one request
 	// each); an import, which has no configuration yet, lists them all.
-	kinds := mastodon.PrunableKinds
+	kinds := append(slices.Clone(mastodon.PrunableKinds), "PersistentVolumeClaim")
 	if !state.LocalDomain.IsNull() {
 		if spec, d := state.spec(ctx); !d.HasError() {
 			kinds = renderedKinds(spec)
