@@ -95,7 +95,7 @@ func decodeRecord(ctx context.Context, raw string, tmpl tfsdk.State) (tftypes.Va
 			return tftypes.Value{}, fmt.Errorf("not a configuration record: %w", err)
 		}
 	}
-	if _, ok := asMap(attrs); !ok {
+	if m, ok := asMap(attrs); !ok || m == nil {
 		return tftypes.Value{}, fmt.Errorf("not a configuration record: no attributes")
 	}
 	return fromGeneric(typ, attrs), nil
