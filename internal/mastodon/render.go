@@ -2,12 +2,12 @@ package mastodon
 
 import (
 	"crypto/sha256"
-	"maps"
-	"slices"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 

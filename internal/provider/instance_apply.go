@@ -177,7 +177,7 @@ func (a *instanceApply) prune(ctx context.Context) error {
 // applyError is a failed step, with the state to record.
 type applyError struct {
 	step, title, detail string
-	state        *instanceModel // nil: record nothing (create) or keep the prior state (update)
+	state               *instanceModel // nil: record nothing (create) or keep the prior state (update)
 }
 
 // run performs the steps in order. It returns the state to record: the

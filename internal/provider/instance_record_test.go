@@ -39,8 +39,8 @@ func TestImportRecordOfAnOlderSchema(t *testing.T) {
 	val := tftypes.NewValue(old, map[string]tftypes.Value{
 		"name": tftypes.NewValue(tftypes.String, "social"), "namespace": tftypes.NewValue(tftypes.String, "mastodon"),
 		"local_domain": tftypes.NewValue(tftypes.String, "social.example"), "version": tftypes.NewValue(tftypes.String, "v4.6.5"),
-		"deletion_protection": tftypes.NewValue(tftypes.Bool, true),
-		"web": tftypes.NewValue(web, map[string]tftypes.Value{"replicas": tftypes.NewValue(tftypes.Number, 3), "retired": tftypes.NewValue(tftypes.String, "x")}),
+		"deletion_protection":        tftypes.NewValue(tftypes.Bool, true),
+		"web":                        tftypes.NewValue(web, map[string]tftypes.Value{"replicas": tftypes.NewValue(tftypes.Number, 3), "retired": tftypes.NewValue(tftypes.String, "x")}),
 		"an_attribute_since_removed": tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, []tftypes.Value{tftypes.NewValue(tftypes.String, "a")}),
 	})
 	dv, err := tfprotov6.NewDynamicValue(old, val)

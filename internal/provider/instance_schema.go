@@ -211,7 +211,6 @@ type settingsModel struct {
 	ExtraSecretEnvWOV     types.Int64  `tfsdk:"extra_secret_env_wo_version"`
 }
 
-
 func resourcesAttribute(what string) schema.SingleNestedAttribute {
 	q := func(d string) schema.StringAttribute {
 		return schema.StringAttribute{Optional: true, Description: d + " (a Kubernetes quantity)."}
@@ -353,9 +352,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"redis": schema.SingleNestedAttribute{Optional: true,
 				Description: "An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
 				Attributes: map[string]schema.Attribute{
-					"host":     schema.StringAttribute{Required: true, Description: "Host name or address."},
-					"port":     optInt("Port, default 6379."),
-					"user":     optString("ACL user name."),
+					"host":                schema.StringAttribute{Required: true, Description: "Host name or address."},
+					"port":                optInt("Port, default 6379."),
+					"user":                optString("ACL user name."),
 					"password":            sensitive("Password. It reaches Pods through a Secret only."),
 					"password_wo":         wo("Password", "password"),
 					"password_wo_version": woVersion("password_wo"),
@@ -391,13 +390,13 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"ingress": schema.SingleNestedAttribute{Optional: true,
 				Description: "An Ingress routing the web domain to web, and `/api/v1/streaming` to streaming, with TLS.",
 				Attributes: map[string]schema.Attribute{
-					"class_name":      optString("The IngressClass."),
-					"annotations":     schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
-					"certificate_pem": optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
+					"class_name":                 optString("The IngressClass."),
+					"annotations":                schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
+					"certificate_pem":            optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
 					"private_key_pem":            sensitive("PEM private key of `certificate_pem`."),
 					"private_key_pem_wo":         wo("PEM private key of `certificate_pem`", "private_key_pem"),
 					"private_key_pem_wo_version": woVersion("private_key_pem_wo"),
-					"tls_secret_name": optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
+					"tls_secret_name":            optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
 				}},
 			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
 				Attributes: map[string]schema.Attribute{
