@@ -49,33 +49,47 @@ func (r *instanceResource) Configure(_ context.Context, req resource.ConfigureRe
 	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// ValidateConfig refuses bad input at plan time, naming the attribute.
+// ValidateConfig refuses bad input at plan time, naming the attribute. It
+// checks what is known even while other values are not (a cluster or a
+// database created in the same apply): unknown values are read as null,
+// and a problem is reported unless an unknown value could change it (see
+// knownOnly). Everything is checked again at apply time.
 func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		return // validated again at apply time, before anything is created
+	unknown, known, err := splitUnknown(req.Config.Raw)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the configuration", err.Error())
+		return
 	}
 	var m instanceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	resp.Diagnostics.Append((&tfsdk.Config{Schema: req.Config.Schema, Raw: known}).Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	var diags diag.Diagnostics
+	defer func() { resp.Diagnostics.Append(knownOnly(diags, unknown)...) }()
+	// Conflicts of blocks hold when a block is unknown, not only when set.
+	set := func(name string) bool {
+		var v attr.Value
+		_ = req.Config.GetAttribute(ctx, path.Root(name), &v)
+		return v != nil && !v.IsNull()
+	}
+	if set("media") && set("media_bucket") {
+		resp.Diagnostics.AddAttributeError(path.Root("media"), "Conflicting media settings",
+			"media configures the volume that holds uploads, which is not created when media_bucket is given: set one or the other.")
+	}
+	if set("database") && set("embedded_database") {
+		resp.Diagnostics.AddAttributeError(path.Root("embedded_database"), "Conflicting database settings",
+			"embedded_database configures the in-cluster PostgreSQL, which is not used when database (an external PostgreSQL) is given: set one or the other.")
 	}
 	if m.Version.IsNull() {
 		m.Version = types.StringValue(mastodon.DefaultVersion)
 	}
-	if m.Media != nil && m.MediaBucket != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("media"), "Conflicting media settings",
-			"media configures the volume that holds uploads, which is not created when media_bucket is given: set one or the other.")
-	}
-	if m.Database != nil && m.EmbeddedDatabase != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("embedded_database"), "Conflicting database settings",
-			"embedded_database configures the in-cluster PostgreSQL, which is not used when database (an external PostgreSQL) is given: set one or the other.")
-	}
-	validateWriteOnly(&m, &resp.Diagnostics)
-	s, diags := m.spec(ctx)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(withWriteOnly(ctx, &m, s)...)
+	validateWriteOnly(&m, unknown, &resp.Diagnostics)
+	s, d := m.spec(ctx)
+	diags.Append(d...)
+	diags.Append(withWriteOnly(ctx, &m, s)...)
 	for _, e := range s.Validate() {
-		resp.Diagnostics.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
+		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}
 }
 
@@ -288,7 +302,7 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 	var cfg instanceModel
 	diags.Append(config.Get(ctx, &cfg)...)
-	validateWriteOnly(&cfg, diags) // at plan time too, unless values were unknown then
+	validateWriteOnly(&cfg, nil, diags) // at plan time too, unless values were unknown then
 	spec, d := plan.spec(ctx)
 	diags.Append(d...)
 	diags.Append(withWriteOnly(ctx, &cfg, spec)...)

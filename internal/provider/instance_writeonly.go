@@ -119,9 +119,13 @@ func woPath(p path.Path, suffix string) path.Path {
 // validateWriteOnly checks the pairs of a configuration: a clear value or a
 // write-only one, never both, and a write-only value always with its
 // version (without it Terraform could not tell when to apply a new one).
-func validateWriteOnly(m *instanceModel, diags *diag.Diagnostics) {
+// A pair with an unknown value (see splitUnknown) is not judged.
+func validateWriteOnly(m *instanceModel, unknown map[string]bool, diags *diag.Diagnostics) {
 	check := func(p path.Path, clearSet, woSet, versionSet bool) {
 		wo, version := woPath(p, "_wo"), woPath(p, "_wo_version")
+		if unknown[p.String()] || unknown[wo.String()] || unknown[version.String()] || unknown[p.ParentPath().String()] {
+			return
+		}
 		switch {
 		case clearSet && woSet:
 			diags.AddAttributeError(wo, "Conflicting values", wo.String()+" conflicts with "+p.String()+": give one of them.")
