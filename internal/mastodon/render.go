@@ -353,10 +353,10 @@ func (s *Spec) podSecurity() *corev1.PodSecurityContext {
 		RunAsUser:      ptr.To[int64](uid),
 		RunAsGroup:     ptr.To[int64](uid),
 		FSGroup:        ptr.To[int64](uid),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		// Volumes whose root already belongs to the group are not
 		// re-chowned file by file at every start (a large media volume).
 		FSGroupChangePolicy: ptr.To(corev1.FSGroupChangeOnRootMismatch),
-		SeccompProfile:      &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 

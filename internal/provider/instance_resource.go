@@ -72,6 +72,10 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 		resp.Diagnostics.AddAttributeError(path.Root("embedded_database"), "Conflicting database settings",
 			"embedded_database configures the in-cluster PostgreSQL, which is not used when database (an external PostgreSQL) is given: set one or the other.")
 	}
+	if m.Redis != nil && m.EmbeddedRedis != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("embedded_redis"), "Conflicting Redis settings",
+			"embedded_redis configures the in-cluster Redis, which is not used when redis (an external Redis) is given: set one or the other.")
+	}
 	for block, w := range map[string]*writeOnlyPassword{"database": dbWO(m.Database), "smtp": smtpWO(m.SMTP)} {
 		if w == nil {
 			continue
@@ -129,6 +133,11 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	// state that says otherwise (an upgrade that failed half way) plans an
 	// update that resumes it.
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("migrated_version"), version)...)
+	if req.State.Raw.IsNull() && !version.IsUnknown() {
+		if err := mastodon.CheckNewInstanceVersion(version.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
+		}
+	}
 	if req.State.Raw.IsNull() || version.IsUnknown() {
 		return
 	}
@@ -286,6 +295,17 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 		step("step 1/3 done: pre-deployment migrations")
 	}
 	step("applying configuration, secrets and embedded services")
+	// An embedded Redis from before it had a volume: its StatefulSet must
+	// be replaced to gain one (what it held in memory was lost at every
+	// restart anyway).
+	replaced, err := c.ReplaceStatefulSetsGainingClaims(ctx, first)
+	if err != nil {
+		diags.AddError("Cannot replace a StatefulSet to give it a volume", err.Error())
+		return
+	}
+	if len(replaced) > 0 {
+		step("replaced to add a volume: " + strings.Join(replaced, ", "))
+	}
 	if err := c.Apply(ctx, first); err != nil {
 		diags.AddError("Cannot apply the instance's configuration", err.Error())
 		return
@@ -562,11 +582,13 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	keepDB := state.EmbeddedDatabase == nil || !state.EmbeddedDatabase.DeleteVolumeOnDestroy.ValueBool()
 	keepMedia := state.Media == nil || !state.Media.DeleteVolumeOnDestroy.ValueBool()
+	keepRedis := state.EmbeddedRedis == nil || !state.EmbeddedRedis.DeleteVolumeOnDestroy.ValueBool()
 	kept := []string{}
 	for _, o := range live {
 		if o.GetKind() == "PersistentVolumeClaim" {
 			component := o.GetLabels()[mastodon.LabelComponent]
-			if (component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) {
+			if (component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
+				(component == mastodon.ComponentRedis && keepRedis) {
 				kept = append(kept, o.GetName())
 				continue
 			}

@@ -32,6 +32,7 @@ type instanceModel struct {
 	Database             *databaseModel         `tfsdk:"database"`
 	EmbeddedDatabase     *embeddedDatabaseModel `tfsdk:"embedded_database"`
 	Redis                *redisModel            `tfsdk:"redis"`
+	EmbeddedRedis        *embeddedRedisModel    `tfsdk:"embedded_redis"`
 	SMTP                 *smtpModel             `tfsdk:"smtp"`
 	Media                *mediaModel            `tfsdk:"media"`
 	MediaBucket          *mediaBucketModel      `tfsdk:"media_bucket"`
@@ -92,6 +93,7 @@ type databaseModel struct {
 	SSLMode  types.String   `tfsdk:"sslmode"`
 	Pool     types.Int64    `tfsdk:"pool"`
 	CloudSQL *cloudSQLModel `tfsdk:"cloud_sql"`
+	CACert   types.String   `tfsdk:"ca_certificate_pem"`
 	writeOnlyPassword
 }
 
@@ -116,6 +118,12 @@ type embeddedDatabaseModel struct {
 	StorageClass          types.String    `tfsdk:"storage_class"`
 	Resources             *resourcesModel `tfsdk:"resources"`
 	DeleteVolumeOnDestroy types.Bool      `tfsdk:"delete_volume_on_destroy"`
+}
+
+type embeddedRedisModel struct {
+	StorageSize           types.String `tfsdk:"storage_size"`
+	StorageClass          types.String `tfsdk:"storage_class"`
+	DeleteVolumeOnDestroy types.Bool   `tfsdk:"delete_volume_on_destroy"`
 }
 
 type redisModel struct {
@@ -166,7 +174,8 @@ func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
 		"alias_host": str(false, "The public host that serves the bucket's objects, such as a CDN (`S3_ALIAS_HOST`)."),
 		"permission": str(false, "The canned ACL written with each object (`S3_PERMISSION`): `public-read` when objects are made public by ACL, empty otherwise."),
 		"path_style": schema.BoolAttribute{Optional: !computed, Computed: computed,
-			Description: "Address the bucket as `endpoint/bucket` rather than `bucket.endpoint` (`S3_OVERRIDE_PATH_STYLE`); needed by MinIO."},
+			Description: "Address the bucket as `endpoint/bucket` (needed by MinIO, Ceph, Garage) rather than `bucket.endpoint`. " +
+				"Mastodon uses path style whenever `S3_ENDPOINT` is set unless `S3_OVERRIDE_PATH_STYLE` is `true`, so false renders `S3_OVERRIDE_PATH_STYLE=true` and true leaves it out."},
 		"access_key_id": str(true, "Access key ID (`AWS_ACCESS_KEY_ID`, in the instance's Secret)."),
 		"secret_access_key": schema.StringAttribute{Required: !computed, Computed: computed, Sensitive: true,
 			Description: "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret)."},
@@ -208,6 +217,14 @@ type secretsModel struct {
 	DatabasePassword            types.String `tfsdk:"embedded_database_password"`
 	RedisPassword               types.String `tfsdk:"embedded_redis_password"`
 }
+
+const (
+	sslmodeDescription = "`DB_SSLMODE` of Rails (libpq): disable, allow, prefer (default), require, verify-ca or verify-full. " +
+		"The streaming server reads `DB_SSLMODE` differently, so its container gets its own: `disable` for disable, `no-verify` (TLS without verification) " +
+		"for allow, prefer and require, and full verification (host name included) for verify-ca and verify-full."
+	databaseCADescription = "PEM CA certificate of a database with a private CA, kept in a ConfigMap and mounted into every Pod: " +
+		"Rails reads it through `PGSSLROOTCERT`, streaming through `NODE_EXTRA_CA_CERTS`. Use it with sslmode verify-ca or verify-full. Not with `cloud_sql`."
+)
 
 func resourcesAttribute(what string) schema.SingleNestedAttribute {
 	q := func(d string) schema.StringAttribute {
@@ -262,7 +279,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"web_domain": schema.StringAttribute{Optional: true, PlanModifiers: replace,
 				Description: "`WEB_DOMAIN`: where the web interface is served, when it differs from `local_domain`. Changing it creates a new instance."},
 			"version": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(mastodon.DefaultVersion),
-				Description: "The Mastodon version (image tag), default `" + mastodon.DefaultVersion + "`."},
+				Description: "The Mastodon version (image tag, with its `v`: `v4.7.3`, not `4.7.3`), default `" + mastodon.DefaultVersion + "`. " +
+					"A new instance needs " + mastodon.OldestNewVersion + " or newer (4.3 is end-of-life and cannot boot without an `OTP_SECRET`); an existing instance keeps its OTP secret."},
 			"image": schema.SingleNestedAttribute{Optional: true, Description: "Where the images come from.",
 				Attributes: map[string]schema.Attribute{
 					"repository":           optString("The web/Sidekiq image repository, default `" + mastodon.DefaultRepository + "`."),
@@ -320,7 +338,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"password":            sensitive("Password. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
 					"password_wo":         writeOnly("Password, write-only: never stored in Terraform state (Terraform 1.11+). Change `password_wo_version` to set a new one."),
 					"password_wo_version": optInt("Change it to apply a new `password_wo`."),
-					"sslmode":             optString("`DB_SSLMODE`: disable, allow, prefer (default), require, verify-ca or verify-full."),
+					"sslmode":             optString(sslmodeDescription),
+					"ca_certificate_pem":  optString(databaseCADescription),
 					"pool":                optInt("`DB_POOL` of web Pods (Sidekiq uses its concurrency)."),
 				}},
 			"embedded_database": schema.SingleNestedAttribute{Optional: true,
@@ -330,6 +349,14 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)."),
 					"resources":                resourcesAttribute("the PostgreSQL Pod"),
 					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept."),
+				}},
+			"embedded_redis": schema.SingleNestedAttribute{Optional: true,
+				Description: "Settings of the embedded Redis used when `redis` is not given. It keeps Sidekiq's queues, scheduled jobs and retries " +
+					"(federation deliveries, mails) on a volume, in an append-only file and in snapshots, so they survive a restart.",
+				Attributes: map[string]schema.Attribute{
+					"storage_size":             optString("Volume size, default `1Gi`."),
+					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)."),
+					"delete_volume_on_destroy": optBool("Delete the Redis volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept."),
 				}},
 			"redis": schema.SingleNestedAttribute{Optional: true,
 				Description: "An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
@@ -347,20 +374,20 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"password":            sensitive("Password or API key. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
 					"password_wo":         writeOnly("Password or API key, write-only: never stored in Terraform state (Terraform 1.11+). Change `password_wo_version` to set a new one."),
 					"password_wo_version": optInt("Change it to apply a new `password_wo`."),
-					"from_address":        optString("Sender address, e.g. `notifications@example.org`."),
+					"from_address":        optString("Sender address, default `notifications@<local_domain>` (Mastodon's own default, `notifications@localhost`, is refused by relays)."),
 					"domain":              optString("HELO domain."),
 					"auth_method":         optString("plain (default), login, cram_md5 or none."),
-					"enable_starttls":     optString("auto (default), always or never."),
+					"enable_starttls":     optString("auto (default), always or never; never (the default then) with `tls` or `ssl`, which the mail gem refuses to combine with STARTTLS."),
 					"openssl_verify_mode": optString("peer (default), none, client_once or fail_if_no_peer_cert."),
-					"tls":                 optBool("Implicit TLS (`SMTP_TLS`)."),
+					"tls":                 optBool("Implicit TLS (`SMTP_TLS`, port 465)."),
 					"ssl":                 optBool("Implicit SSL (`SMTP_SSL`)."),
-					"delivery_method":     optString("smtp (default), sendmail, file or letter_opener."),
+					"delivery_method":     optString("smtp (default), sendmail or file (letter_opener is development-only and refused)."),
 				}},
 			"media": schema.SingleNestedAttribute{Optional: true, Description: "The volume holding uploaded media.",
 				Attributes: map[string]schema.Attribute{
 					"storage_size":             optString("Volume size, default `10Gi`."),
 					"storage_class":            optString("Storage class (the cluster's default when unset)."),
-					"access_mode":              optString("ReadWriteOnce (default), ReadWriteMany (needed to spread web and Sidekiq over nodes) or ReadWriteOncePod."),
+					"access_mode":              optString("ReadWriteOnce (default) or ReadWriteMany (needed to spread web and Sidekiq over nodes). ReadWriteOncePod is refused: web, Sidekiq and every Job mount the volume."),
 					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false."),
 				}},
 			"media_bucket": schema.SingleNestedAttribute{Optional: true,
