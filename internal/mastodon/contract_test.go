@@ -258,3 +258,25 @@ func TestPodFilesystemContract(t *testing.T) {
 		t.Errorf("sidekiq readiness: %s", probe)
 	}
 }
+
+// MASTODON.md and app/models/user.rb: User#change_password! ends every
+// session and revokes every app token and push subscription, so the
+// ensure Job sets the password only when Devise's valid_password? says it
+// differs.
+func TestAccountPasswordContract(t *testing.T) {
+	i, j := strings.Index(ensureScript, "valid_password?(p)"), strings.Index(ensureScript, "change_password!(p)")
+	if i < 0 || j < i || !strings.Contains(ensureScript[i:j], "else") {
+		t.Errorf("the ensure script changes the password without checking it first:\n%s", ensureScript)
+	}
+}
+
+// app/validators/email_mx_validator.rb: outside development and test, a
+// new user's email domain must have MX or A records; special-use domains
+// (RFC 2606, 6761) have none, so tootctl accounts create would fail.
+func TestAccountEmailContract(t *testing.T) {
+	for e, ok := range map[string]bool{"owner@social.example": false, "a@mail.test": false, "a@host.localhost": false, "owner@example.org": true, "owner@mastodon.social": true} {
+		if err := ValidateEmail(e); (err == nil) != ok {
+			t.Errorf("%s: %v", e, err)
+		}
+	}
+}

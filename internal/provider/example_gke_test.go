@@ -45,7 +45,7 @@ func TestAccExample_gkeCloudSQL(t *testing.T) {
 		"tls_certificate_pem":               config.StringVariable(cert),
 		"tls_private_key_pem":               config.StringVariable(key),
 		"sendgrid_api_key":                  config.StringVariable("SG.example"),
-		"owner_email":                       config.StringVariable("owner@social.example"),
+		"owner_email":                       config.StringVariable("owner@example.org"),
 		"deletion_protection":               config.BoolVariable(false),
 	}
 	resource.Test(t, resource.TestCase{
