@@ -280,3 +280,25 @@ func TestAccountEmailContract(t *testing.T) {
 		}
 	}
 }
+
+// Cloud SQL Auth Proxy v2 (its examples/k8s-health-check/README.md):
+// --health-check serves /startup (200 once started) and /liveness on
+// --http-address:--http-port, localhost by default, which the kubelet
+// cannot reach: it probes the Pod's IP.
+func TestCloudSQLProxyHealthContract(t *testing.T) {
+	s := cloudSQLSpec(CloudSQL{InstanceConnectionName: "my-project:europe-west1:mastodon", CredentialsJSON: "{}"})
+	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, false, ""), "Deployment", s.WebName())
+	proxy := d.Spec.Template.Spec.InitContainers[0]
+	args := strings.Join(proxy.Args, " ")
+	for _, want := range []string{"--health-check", "--http-address=0.0.0.0", "--http-port=9801", "--address=127.0.0.1"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("proxy args %q lack %s", args, want)
+		}
+	}
+	if p := proxy.StartupProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/startup" || p.HTTPGet.Port.IntValue() != 9801 {
+		t.Errorf("startup probe: %+v", proxy.StartupProbe)
+	}
+	if p := proxy.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/liveness" || p.HTTPGet.Port.IntValue() != 9801 {
+		t.Errorf("liveness probe: %+v", proxy.LivenessProbe)
+	}
+}
