@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/testcert"
@@ -300,5 +302,76 @@ func TestCloudSQLProxyHealthContract(t *testing.T) {
 	}
 	if p := proxy.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/liveness" || p.HTTPGet.Port.IntValue() != 9801 {
 		t.Errorf("liveness probe: %+v", proxy.LivenessProbe)
+	}
+}
+
+// MASTODON.md: with WEB_DOMAIN different from LOCAL_DOMAIN, remote servers
+// resolve user@LOCAL_DOMAIN through https://LOCAL_DOMAIN/.well-known/
+// (webfinger, host-meta, nodeinfo), and Mastodon accepts the local domain
+// as a host. An Ingress without a TLS section gets the controller's
+// placeholder certificate. ingress-nginx limits bodies to 1 MiB unless
+// proxy-body-size is raised; Mastodon's dist/nginx.conf allows 99m.
+func TestIngressContract(t *testing.T) {
+	split := func(in *Ingress) *Spec {
+		s := &Spec{Name: "social", Namespace: "fediverse", LocalDomain: "example.org", WebDomain: "social.example.org", WebReplicas: 1, StreamReplicas: 1, Ingress: in}
+		s.Defaults()
+		return s
+	}
+	ingressOf := func(s *Spec) *networkingv1.Ingress {
+		return find[networkingv1.Ingress](t, s.Render(fixedSecrets, false, ""), "Ingress", s.Name)
+	}
+
+	s := split(&Ingress{Annotations: map[string]string{"cert-manager.io/cluster-issuer": "letsencrypt"}})
+	ing := ingressOf(s)
+	if len(ing.Spec.Rules) != 2 || ing.Spec.Rules[1].Host != "example.org" {
+		t.Fatalf("rules: %+v", ing.Spec.Rules)
+	}
+	var paths []string
+	for _, p := range ing.Spec.Rules[1].HTTP.Paths {
+		if p.Backend.Service.Name != s.WebName() {
+			t.Errorf("%s goes to %s", p.Path, p.Backend.Service.Name)
+		}
+		paths = append(paths, p.Path)
+	}
+	if strings.Join(paths, " ") != "/.well-known/webfinger /.well-known/host-meta /.well-known/nodeinfo" {
+		t.Errorf("local domain paths: %v", paths)
+	}
+	if len(ing.Spec.TLS) != 1 || strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org example.org" || ing.Spec.TLS[0].SecretName != "social-tls" {
+		t.Errorf("cert-manager issues for every TLS host: %+v", ing.Spec.TLS)
+	}
+	if ing.Annotations[AnnotationProxyBodySize] != "99m" {
+		t.Errorf("body size: %v", ing.Annotations)
+	}
+	if w := s.Warnings(); len(w) != 0 {
+		t.Errorf("warnings: %v", w)
+	}
+
+	// Our certificate covers the local domain only if it says so.
+	cert, key := testcert.SelfSigned(t, "social.example.org", time.Hour)
+	s = split(&Ingress{CertificatePEM: cert, PrivateKeyPEM: key, Annotations: map[string]string{AnnotationProxyBodySize: "200m"}})
+	ing = ingressOf(s)
+	if len(ing.Spec.TLS) != 1 || strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org" {
+		t.Errorf("a certificate for the web domain only: %+v", ing.Spec.TLS)
+	}
+	if ing.Annotations[AnnotationProxyBodySize] != "200m" {
+		t.Error("the user's annotation does not win")
+	}
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0].Message, "local_domain example.org") {
+		t.Errorf("warnings: %v", w)
+	}
+	cert, key = testcert.SelfSigned(t, "example.org", time.Hour)
+	s = split(&Ingress{CertificatePEM: cert, PrivateKeyPEM: key})
+	if ing = ingressOf(s); strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org example.org" {
+		t.Errorf("a certificate covering the local domain: %+v", ing.Spec.TLS)
+	}
+
+	// No certificate: no TLS section, and a warning.
+	s = defaultSpec()
+	s.Ingress = &Ingress{ClassName: "nginx"}
+	if ing = ingressOf(s); ing.Spec.TLS != nil {
+		t.Errorf("TLS without a certificate: %+v", ing.Spec.TLS)
+	}
+	if w := s.Warnings(); len(w) != 1 || w[0].Path != "ingress" {
+		t.Errorf("warnings: %v", w)
 	}
 }

@@ -629,31 +629,8 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	pdb(s.WebName(), ComponentWeb, s.WebReplicas)
 	pdb(s.StreamingName(), ComponentStreaming, s.StreamReplicas)
 
-	if in := s.Ingress; in != nil {
-		prefix := networkingv1.PathTypePrefix
-		backend := func(name, port string) networkingv1.IngressBackend {
-			return networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-				Name: name, Port: networkingv1.ServiceBackendPort{Name: port}}}
-		}
-		ing := &networkingv1.Ingress{
-			TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
-			ObjectMeta: s.meta(s.Name, ComponentIngress),
-			Spec: networkingv1.IngressSpec{
-				IngressClassName: optional(in.ClassName),
-				TLS:              []networkingv1.IngressTLS{{Hosts: []string{s.Domain()}, SecretName: s.TLSSecretName()}},
-				Rules: []networkingv1.IngressRule{{
-					Host: s.Domain(),
-					IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
-						{Path: "/api/v1/streaming", PathType: &prefix, Backend: backend(s.StreamingName(), "streaming")},
-						{Path: "/", PathType: &prefix, Backend: backend(s.WebName(), "http")},
-					}}},
-				}},
-			},
-		}
-		if len(in.Annotations) > 0 {
-			ing.Annotations = in.Annotations
-		}
-		add(ing)
+	if s.Ingress != nil {
+		add(s.renderIngress())
 	}
 	return out
 }

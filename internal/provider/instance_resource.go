@@ -96,6 +96,9 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	for _, e := range s.Validate() {
 		resp.Diagnostics.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}
+	for _, w := range s.Warnings() {
+		resp.Diagnostics.AddAttributeWarning(attributePath(w.Path), "Check "+w.Path, w.Path+": "+w.Message)
+	}
 }
 
 func dbWO(d *databaseModel) *writeOnlyPassword {
