@@ -375,3 +375,34 @@ func TestIngressContract(t *testing.T) {
 		t.Errorf("warnings: %v", w)
 	}
 }
+
+// MASTODON.md: GCE's load balancer closes connections after its backend
+// timeout (30 s by default), websockets included, unless a BackendConfig
+// attached to the Service (cloud.google.com/backend-config) raises it.
+func TestGKEStreamingTimeoutContract(t *testing.T) {
+	s := defaultSpec()
+	s.Ingress = &Ingress{ClassName: "gce", GKEStreamingTimeout: 3600}
+	objs := s.Render(fixedSecrets, false, "")
+	svc := find[corev1.Service](t, objs, "Service", s.StreamingName())
+	if got := svc.Annotations[AnnotationGKEBackendConfig]; got != `{"default":"social-streaming"}` {
+		t.Errorf("streaming Service annotation %q", got)
+	}
+	var timeout any
+	for _, o := range objs {
+		if o.Kind == "BackendConfig" && o.Name == s.StreamingName() && o.APIVersion == "cloud.google.com/v1" {
+			timeout = o.Body["spec"].(map[string]any)["timeoutSec"]
+		}
+	}
+	if timeout != float64(3600) {
+		t.Errorf("BackendConfig timeoutSec %v", timeout)
+	}
+	if web := find[corev1.Service](t, objs, "Service", s.WebName()); web.Annotations != nil {
+		t.Errorf("web Service annotations %v", web.Annotations)
+	}
+	s.Ingress.GKEStreamingTimeout = 0
+	for _, o := range s.Render(fixedSecrets, false, "") {
+		if o.Kind == "BackendConfig" {
+			t.Error("a BackendConfig without gke_streaming_timeout_seconds")
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Annotations the Ingress reads or sets.
@@ -17,6 +18,29 @@ const (
 	// size of its largest media (app/models/media_attachment.rb).
 	MaxUploadSize = "99m"
 )
+
+// AnnotationGKEBackendConfig attaches a BackendConfig to a Service's
+// backends of GKE's load balancer.
+const AnnotationGKEBackendConfig = "cloud.google.com/backend-config"
+
+// backendConfig is GKE's BackendConfig (cloud.google.com/v1), the part we set.
+type backendConfig struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		TimeoutSec int32 `json:"timeoutSec"`
+	} `json:"spec"`
+}
+
+// gkeBackendConfig is the streaming Service's BackendConfig, or nil.
+func (s *Spec) gkeBackendConfig() *backendConfig {
+	if s.Ingress == nil || s.Ingress.GKEStreamingTimeout == 0 {
+		return nil
+	}
+	bc := &backendConfig{TypeMeta: typeMeta("cloud.google.com/v1", "BackendConfig"), ObjectMeta: s.meta(s.StreamingName(), ComponentStreaming)}
+	bc.Spec.TimeoutSec = s.Ingress.GKEStreamingTimeout
+	return bc
+}
 
 // certificateAnnotations make a certificate appear without our TLS Secret:
 // cert-manager fills the Secret the Ingress names; GKE attaches managed or

@@ -611,7 +611,12 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	}
 
 	add(s.service(s.WebName(), ComponentWeb, "http", 3000))
-	add(s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000))
+	streamingService := s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000)
+	if bc := s.gkeBackendConfig(); bc != nil {
+		add(bc)
+		streamingService.Annotations = map[string]string{AnnotationGKEBackendConfig: `{"default":"` + bc.Name + `"}`}
+	}
+	add(streamingService)
 
 	pdb := func(name, component string, replicas int32) {
 		if replicas < 2 {

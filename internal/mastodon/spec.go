@@ -149,6 +149,10 @@ type Ingress struct {
 	CertificatePEM string
 	PrivateKeyPEM  string
 	TLSSecretName  string
+	// GKEStreamingTimeout, when set, is the backend timeout (seconds) of
+	// GKE's load balancer for streaming: a BackendConfig attached to the
+	// streaming Service. GKE's default, 30 s, cuts every websocket.
+	GKEStreamingTimeout int32
 }
 
 // Settings are Mastodon's common options and free-form environment.
@@ -517,6 +521,9 @@ func (s *Spec) Validate() []FieldError {
 			if _, err := tls.X509KeyPair([]byte(in.CertificatePEM), []byte(in.PrivateKeyPEM)); err != nil {
 				add("ingress.certificate_pem", "and ingress.private_key_pem do not parse as a matching PEM certificate and key: %v", err)
 			}
+		}
+		if in.GKEStreamingTimeout < 0 {
+			add("ingress.gke_streaming_timeout_seconds", "must not be negative")
 		}
 		if in.TLSSecretName != "" {
 			if msgs := validation.IsDNS1123Subdomain(in.TLSSecretName); len(msgs) > 0 {

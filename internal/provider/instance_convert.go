@@ -111,7 +111,7 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 	}
 	if in := m.Ingress; in != nil {
 		s.Ingress = &mastodon.Ingress{ClassName: in.ClassName.ValueString(), CertificatePEM: in.CertificatePEM.ValueString(),
-			PrivateKeyPEM: in.PrivateKeyPEM.ValueString(), TLSSecretName: in.TLSSecretName.ValueString()}
+			PrivateKeyPEM: in.PrivateKeyPEM.ValueString(), TLSSecretName: in.TLSSecretName.ValueString(), GKEStreamingTimeout: int32Or(in.GKETimeout, 0)}
 		diags.Append(in.Annotations.ElementsAs(ctx, &s.Ingress.Annotations, false)...)
 	}
 	if st := m.Settings; st != nil {

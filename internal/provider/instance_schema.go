@@ -195,6 +195,7 @@ type ingressModel struct {
 	CertificatePEM types.String `tfsdk:"certificate_pem"`
 	PrivateKeyPEM  types.String `tfsdk:"private_key_pem"`
 	TLSSecretName  types.String `tfsdk:"tls_secret_name"`
+	GKETimeout     types.Int64  `tfsdk:"gke_streaming_timeout_seconds"`
 }
 
 type settingsModel struct {
@@ -402,6 +403,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"certificate_pem": optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
 					"private_key_pem": sensitive("PEM private key of `certificate_pem`."),
 					"tls_secret_name": optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
+					"gke_streaming_timeout_seconds": optInt("On GKE's Ingress (class `gce`): the load balancer's backend timeout for streaming, in seconds, " +
+						"as a BackendConfig attached to the streaming Service (`cloud.google.com/backend-config`). GKE's default, 30 s, cuts every websocket; 3600 keeps them an hour. " +
+						"Needs the BackendConfig resource, which GKE clusters serve."),
 				}},
 			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
 				Attributes: map[string]schema.Attribute{
