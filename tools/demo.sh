@@ -42,6 +42,8 @@ if [[ "$simulated" -gt 0 ]]; then
 else
   echo "demo: log in at $(terraform -chdir="$dir" output -raw url) as $(terraform -chdir="$dir" output -raw owner_login)"
   echo "demo: password: terraform -chdir=examples/quickstart output -raw owner_password"
+  echo "demo: the quickstart renders no Ingress: give mastodon_instance.social an ingress block, or route HTTPS for the"
+  echo "demo: domain to Service social-web (port 3000) and /api/v1/streaming to social-streaming (port 4000) in $ns."
 fi
 echo
 echo "demo: kubectl get pods -n $ns"
