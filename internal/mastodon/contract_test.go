@@ -346,6 +346,20 @@ func TestIngressContract(t *testing.T) {
 		t.Errorf("warnings: %v", w)
 	}
 
+	// cert-manager fills a Secret named by tls_secret_name for every host.
+	s = split(&Ingress{TLSSecretName: "social-example-org-tls", Annotations: map[string]string{"cert-manager.io/issuer": "ca"}})
+	if ing = ingressOf(s); strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org example.org" || ing.Spec.TLS[0].SecretName != "social-example-org-tls" {
+		t.Errorf("cert-manager with a named Secret: %+v", ing.Spec.TLS)
+	}
+	// An existing Secret: only the web domain is known to be covered.
+	s = split(&Ingress{TLSSecretName: "existing"})
+	if ing = ingressOf(s); strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org" {
+		t.Errorf("an existing Secret: %+v", ing.Spec.TLS)
+	}
+	if w := s.Warnings(); len(w) != 1 {
+		t.Errorf("warnings: %v", w)
+	}
+
 	// Our certificate covers the local domain only if it says so.
 	cert, key := testcert.SelfSigned(t, "social.example.org", time.Hour)
 	s = split(&Ingress{CertificatePEM: cert, PrivateKeyPEM: key, Annotations: map[string]string{AnnotationProxyBodySize: "200m"}})

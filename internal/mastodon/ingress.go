@@ -64,10 +64,11 @@ func (in *Ingress) ingressTLS() string {
 	switch {
 	case in.CertificatePEM != "":
 		return "ours"
+	case in.Annotations["cert-manager.io/cluster-issuer"] != "" || in.Annotations["cert-manager.io/issuer"] != "":
+		// cert-manager fills the Secret named (tls_secret_name or ours).
+		return "cert-manager"
 	case in.TLSSecretName != "":
 		return "secret"
-	case in.Annotations["cert-manager.io/cluster-issuer"] != "" || in.Annotations["cert-manager.io/issuer"] != "":
-		return "cert-manager"
 	}
 	for k := range in.Annotations {
 		if certificateAnnotations[k] {
