@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -168,11 +169,13 @@ func (c *Client) Delete(ctx context.Context, kind, namespace, name string) error
 	return nil
 }
 
-// Prune deletes the objects in live that are not in keep.
-func (c *Client) Prune(ctx context.Context, live map[string]*unstructured.Unstructured, keep map[string]bool) ([]string, error) {
+// Prune deletes the objects in live that are not in keep, of the given
+// kinds only, and only those whose labels owned accepts: what a resource
+// may delete is proven by its own marks, never assumed from a listing.
+func (c *Client) Prune(ctx context.Context, live map[string]*unstructured.Unstructured, keep map[string]bool, kinds []string, owned func(labels map[string]string) bool) ([]string, error) {
 	var pruned []string
 	for key, o := range live {
-		if keep[key] {
+		if keep[key] || !slices.Contains(kinds, o.GetKind()) || !owned(o.GetLabels()) {
 			continue
 		}
 		if err := c.Delete(ctx, o.GetKind(), o.GetNamespace(), o.GetName()); err != nil {
@@ -182,6 +185,57 @@ func (c *Client) Prune(ctx context.Context, live map[string]*unstructured.Unstru
 	}
 	sort.Strings(pruned)
 	return pruned, nil
+}
+
+// CreateIfMissing creates an object that does not exist yet and never
+// changes one that does: it returns the live object and whether this call
+// created it.
+func (c *Client) CreateIfMissing(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+	live, err := c.Get(ctx, o.GetKind(), o.GetNamespace(), o.GetName())
+	if err != nil || live != nil {
+		return live, false, err
+	}
+	ri, err := c.resource(o.GetKind(), o.GetNamespace())
+	if err != nil {
+		return nil, false, err
+	}
+	created, err := ri.Create(ctx, o, metav1.CreateOptions{FieldManager: FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		live, err = c.Get(ctx, o.GetKind(), o.GetNamespace(), o.GetName())
+		return live, false, err
+	}
+	if err != nil {
+		return nil, false, c.Explain(err, "creating "+Key(o), o.GetNamespace())
+	}
+	return created, true, nil
+}
+
+// NamespaceContents names up to a few objects of each kind the provider
+// knows that live in a namespace, leaving out what Kubernetes itself puts
+// in every namespace (the default ServiceAccount, the root CA ConfigMap)
+// and what is already being deleted. An empty answer means the namespace
+// holds nothing of anyone's that the provider could see.
+func (c *Client) NamespaceContents(ctx context.Context, namespace string) ([]string, error) {
+	var out []string
+	for _, k := range Kinds {
+		if !k.Namespaced {
+			continue
+		}
+		list, err := c.Dynamic.Resource(k.GVR).Namespace(namespace).List(ctx, metav1.ListOptions{Limit: 5})
+		if err != nil {
+			return nil, c.Explain(err, "listing "+k.Name+"s", namespace)
+		}
+		for _, o := range list.Items {
+			switch {
+			case o.GetDeletionTimestamp() != nil,
+				k.Name == "ServiceAccount" && o.GetName() == "default",
+				k.Name == "ConfigMap" && o.GetName() == "kube-root-ca.crt":
+				continue
+			}
+			out = append(out, k.Name+" "+o.GetName())
+		}
+	}
+	return out, nil
 }
 
 // SecretData decodes the data of a Secret read as unstructured.

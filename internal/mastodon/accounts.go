@@ -166,6 +166,7 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 	c.Command = []string{"/bin/sh", "-c", script}
 	labels := accountLabels(instance, a.Username)
 	podLabels := accountLabels(instance, a.Username)
+	delete(podLabels, LabelOwner)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
@@ -181,7 +182,7 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 }
 
 func accountLabels(instance, username string) map[string]string {
-	l := Labels(instance, ComponentAccount)
+	l := Labels(instance, ComponentAccount, AccountOwner(username))
 	l[LabelUsername] = strings.ToLower(username)
 	return l
 }

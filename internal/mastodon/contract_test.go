@@ -90,7 +90,7 @@ func TestStreamingDatabaseTLSContract(t *testing.T) {
 	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	objs := s.Render(fixedSecrets, false, "")
+	objs := s.Render(fixedSecrets, "")
 	plain, _ := s.Environment(fixedSecrets)
 	if plain["DB_SSLMODE"] != "verify-full" || plain["PGSSLROOTCERT"] != "/etc/mastodon/database-ca/ca.crt" {
 		t.Errorf("Rails (libpq) settings: %v", plain)
@@ -113,7 +113,7 @@ func TestStreamingDatabaseTLSContract(t *testing.T) {
 	// The default sslmode (prefer) must not make streaming verify.
 	s.Database.SSLMode, s.Database.CACertificatePEM = "", ""
 	s.Defaults()
-	streaming = find[appsv1.Deployment](t, s.Render(fixedSecrets, false, ""), "Deployment", s.StreamingName()).Spec.Template.Spec
+	streaming = find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.StreamingName()).Spec.Template.Spec
 	if env := envOf(streaming.Containers[0]); env["DB_SSLMODE"] != "no-verify" {
 		t.Errorf("streaming with sslmode prefer: %v", env)
 	}
@@ -190,7 +190,7 @@ func TestSMTPContract(t *testing.T) {
 // in strict order (MASTODON.md).
 func TestSidekiqWeightsContract(t *testing.T) {
 	s := defaultSpec()
-	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, false, ""), "Deployment", s.SidekiqName("all"))
+	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.SidekiqName("all"))
 	got := strings.Join(d.Spec.Template.Spec.Containers[0].Command, " ")
 	want := "bundle exec sidekiq -c 5 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull,1 -q scheduler,1 -q fasp,1"
 	if got != want {
@@ -203,7 +203,7 @@ func TestSidekiqWeightsContract(t *testing.T) {
 // RDB). The redis image's working directory, /data, is where it writes.
 func TestEmbeddedRedisPersistenceContract(t *testing.T) {
 	s := defaultSpec()
-	sts := find[appsv1.StatefulSet](t, s.Render(fixedSecrets, false, ""), "StatefulSet", s.RedisName())
+	sts := find[appsv1.StatefulSet](t, s.Render(fixedSecrets, ""), "StatefulSet", s.RedisName())
 	cmd := strings.Join(sts.Spec.Template.Spec.Containers[0].Command, " ")
 	for _, want := range []string{"--appendonly yes", "--save 3600 1 300 100 60 10000", "--dir /data"} {
 		if !strings.Contains(cmd, want) {
@@ -229,7 +229,7 @@ func TestEmbeddedRedisPersistenceContract(t *testing.T) {
 // reports ready before the real server listens on TCP.
 func TestEmbeddedPostgresReadinessContract(t *testing.T) {
 	s := defaultSpec()
-	sts := find[appsv1.StatefulSet](t, s.Render(fixedSecrets, false, ""), "StatefulSet", s.DatabaseName())
+	sts := find[appsv1.StatefulSet](t, s.Render(fixedSecrets, ""), "StatefulSet", s.DatabaseName())
 	cmd := strings.Join(sts.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " ")
 	if !strings.HasPrefix(cmd, "pg_isready -h 127.0.0.1 ") {
 		t.Errorf("readiness probe %q does not check TCP", cmd)
@@ -243,7 +243,7 @@ func TestEmbeddedPostgresReadinessContract(t *testing.T) {
 // volume a recursive chown at every start.
 func TestPodFilesystemContract(t *testing.T) {
 	s := defaultSpec()
-	for _, o := range s.Render(fixedSecrets, false, "") {
+	for _, o := range s.Render(fixedSecrets, "") {
 		if o.Kind != "Deployment" && o.Kind != "StatefulSet" {
 			continue
 		}
@@ -255,7 +255,7 @@ func TestPodFilesystemContract(t *testing.T) {
 			t.Errorf("%s lacks fsGroupChangePolicy OnRootMismatch", o.Key())
 		}
 	}
-	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, false, ""), "Deployment", s.SidekiqName("all"))
+	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.SidekiqName("all"))
 	if probe := strings.Join(d.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " "); !strings.Contains(probe, mastodonTmp+"/sidekiq_process_has_started_and_will_begin_processing_jobs") {
 		t.Errorf("sidekiq readiness: %s", probe)
 	}
@@ -289,7 +289,7 @@ func TestAccountEmailContract(t *testing.T) {
 // cannot reach: it probes the Pod's IP.
 func TestCloudSQLProxyHealthContract(t *testing.T) {
 	s := cloudSQLSpec(CloudSQL{InstanceConnectionName: "my-project:europe-west1:mastodon", CredentialsJSON: "{}"})
-	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, false, ""), "Deployment", s.WebName())
+	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.WebName())
 	proxy := d.Spec.Template.Spec.InitContainers[0]
 	args := strings.Join(proxy.Args, " ")
 	for _, want := range []string{"--health-check", "--http-address=0.0.0.0", "--http-port=9801", "--address=127.0.0.1"} {
@@ -318,7 +318,7 @@ func TestIngressContract(t *testing.T) {
 		return s
 	}
 	ingressOf := func(s *Spec) *networkingv1.Ingress {
-		return find[networkingv1.Ingress](t, s.Render(fixedSecrets, false, ""), "Ingress", s.Name)
+		return find[networkingv1.Ingress](t, s.Render(fixedSecrets, ""), "Ingress", s.Name)
 	}
 
 	s := split(&Ingress{Annotations: map[string]string{"cert-manager.io/cluster-issuer": "letsencrypt"}})
@@ -396,7 +396,7 @@ func TestIngressContract(t *testing.T) {
 func TestGKEStreamingTimeoutContract(t *testing.T) {
 	s := defaultSpec()
 	s.Ingress = &Ingress{ClassName: "gce", GKEStreamingTimeout: 3600}
-	objs := s.Render(fixedSecrets, false, "")
+	objs := s.Render(fixedSecrets, "")
 	svc := find[corev1.Service](t, objs, "Service", s.StreamingName())
 	if got := svc.Annotations[AnnotationGKEBackendConfig]; got != `{"default":"social-streaming"}` {
 		t.Errorf("streaming Service annotation %q", got)
@@ -414,7 +414,7 @@ func TestGKEStreamingTimeoutContract(t *testing.T) {
 		t.Errorf("web Service annotations %v", web.Annotations)
 	}
 	s.Ingress.GKEStreamingTimeout = 0
-	for _, o := range s.Render(fixedSecrets, false, "") {
+	for _, o := range s.Render(fixedSecrets, "") {
 		if o.Kind == "BackendConfig" {
 			t.Error("a BackendConfig without gke_streaming_timeout_seconds")
 		}

@@ -5,6 +5,7 @@ package mastodon
 
 import (
 	"sort"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -27,16 +28,64 @@ const (
 	ComponentConfig = "config"
 	// KeyLocalDomain is the ConfigMap key holding the handle domain.
 	KeyLocalDomain = "LOCAL_DOMAIN"
+
+	// LabelOwner says which Terraform resource owns an object: the
+	// instance (OwnerInstance) or one of its accounts (AccountOwner). Reads
+	// and prunes select by it, so no resource ever touches another's objects.
+	LabelOwner    = "mastodon.tootform.dev/owner"
+	OwnerInstance = "instance"
+	// AnnotationCreatedBy marks a namespace the provider created, with the
+	// name of the instance that created it: only such a namespace is ever
+	// deleted, and only when nothing else lives in it.
+	AnnotationCreatedBy = "mastodon.tootform.dev/created-by"
 )
 
-// Labels are the labels of one component of an instance.
-func Labels(instance, component string) map[string]string {
+// Labels are the labels of one component of an instance, owned by owner
+// (OwnerInstance or AccountOwner).
+func Labels(instance, component, owner string) map[string]string {
 	return map[string]string{
 		LabelName:      AppName,
 		LabelInstance:  instance,
 		LabelComponent: component,
 		LabelManagedBy: ManagedBy,
+		LabelOwner:     owner,
 	}
+}
+
+// AccountOwner is the owner mark of one account's objects.
+func AccountOwner(username string) string { return "account." + strings.ToLower(username) }
+
+// OwnedByInstance says whether an object with these labels belongs to the
+// instance resource. Objects written before owner marks existed carry no
+// owner label: then every object of the instance but its accounts' (the
+// only other objects that carried the instance label) is the instance's.
+func OwnedByInstance(l map[string]string) bool {
+	if l[LabelManagedBy] != ManagedBy || l[LabelName] != AppName {
+		return false
+	}
+	if owner, ok := l[LabelOwner]; ok {
+		return owner == OwnerInstance
+	}
+	return l[LabelComponent] != ComponentAccount
+}
+
+// OwnedByAccount says whether an object with these labels belongs to the
+// account resource of username (legacy objects: the account component and
+// the username label).
+func OwnedByAccount(l map[string]string, username string) bool {
+	if l[LabelManagedBy] != ManagedBy || l[LabelName] != AppName || l[LabelComponent] != ComponentAccount {
+		return false
+	}
+	if owner, ok := l[LabelOwner]; ok {
+		return owner == AccountOwner(username)
+	}
+	return l[LabelUsername] == strings.ToLower(username)
+}
+
+// NamespaceCreatedBy says whether a namespace's annotations record that the
+// instance created it.
+func NamespaceCreatedBy(annotations map[string]string, instance string) bool {
+	return annotations[AnnotationCreatedBy] == instance
 }
 
 // AllInstancesSelector selects the objects of every instance the provider manages.
@@ -44,9 +93,11 @@ func AllInstancesSelector() string {
 	return labels.SelectorFromSet(labels.Set{LabelName: AppName, LabelManagedBy: ManagedBy}).String()
 }
 
-// InstanceSelector selects the objects of one instance.
+// InstanceSelector selects the objects the instance resource owns (and, on
+// the server, leaves its accounts' out); OwnedByInstance decides.
 func InstanceSelector(instance string) string {
-	return labels.SelectorFromSet(labels.Set{LabelName: AppName, LabelManagedBy: ManagedBy, LabelInstance: instance}).String()
+	return labels.SelectorFromSet(labels.Set{LabelName: AppName, LabelManagedBy: ManagedBy, LabelInstance: instance}).String() +
+		"," + LabelComponent + "!=" + ComponentAccount
 }
 
 // Summary is what the cluster says of one instance.

@@ -10,7 +10,7 @@ import (
 )
 
 func configMap(ns, instance, domain, version string) corev1.ConfigMap {
-	l := Labels(instance, ComponentConfig)
+	l := Labels(instance, ComponentConfig, OwnerInstance)
 	l[LabelVersion] = version
 	return corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: instance + "-env", Namespace: ns, Labels: l},
@@ -20,7 +20,7 @@ func configMap(ns, instance, domain, version string) corev1.ConfigMap {
 
 func deployment(ns, instance, component string, replicas, ready int32) appsv1.Deployment {
 	return appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: instance + "-" + component, Namespace: ns, Labels: Labels(instance, component), Generation: 2},
+		ObjectMeta: metav1.ObjectMeta{Name: instance + "-" + component, Namespace: ns, Labels: Labels(instance, component, OwnerInstance), Generation: 2},
 		Spec:       appsv1.DeploymentSpec{Replicas: &replicas},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: replicas, UpdatedReplicas: replicas,
 			ReadyReplicas: ready, AvailableReplicas: ready},
@@ -33,7 +33,7 @@ func TestSummarize(t *testing.T) {
 		configMap("a", "one", "one.example", "v4.4.0"),
 		configMap("a", "two", "two.example", "v4.5.2"),
 		// Not an instance anchor: ignored.
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Labels: Labels("one", "web")}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Labels: Labels("one", "web", OwnerInstance)}},
 	}
 	deps := []appsv1.Deployment{
 		deployment("a", "one", "web", 2, 2),
@@ -67,8 +67,49 @@ func TestSelectors(t *testing.T) {
 	if got := AllInstancesSelector(); got != "app.kubernetes.io/managed-by=terraform-provider-mastodon,app.kubernetes.io/name=mastodon" {
 		t.Fatal(got)
 	}
-	if got := InstanceSelector("x"); got != "app.kubernetes.io/instance=x,app.kubernetes.io/managed-by=terraform-provider-mastodon,app.kubernetes.io/name=mastodon" {
+	if got := InstanceSelector("x"); got != "app.kubernetes.io/instance=x,app.kubernetes.io/managed-by=terraform-provider-mastodon,app.kubernetes.io/name=mastodon,app.kubernetes.io/component!=account" {
 		t.Fatal(got)
+	}
+}
+
+// Each object belongs to one resource: the instance, or one account of it.
+// Objects written before owner marks existed are told apart by the only
+// rule older versions followed: accounts' objects had the account component.
+func TestOwnership(t *testing.T) {
+	legacy := func(component string, extra ...string) map[string]string {
+		l := Labels("social", component, "")
+		delete(l, LabelOwner)
+		for i := 0; i+1 < len(extra); i += 2 {
+			l[extra[i]] = extra[i+1]
+		}
+		return l
+	}
+	foreign := map[string]string{LabelName: AppName, LabelInstance: "social", LabelComponent: "web"}
+	cases := []struct {
+		name              string
+		labels            map[string]string
+		instance, account bool
+	}{
+		{"instance object", Labels("social", ComponentWeb, OwnerInstance), true, false},
+		{"account object", Labels("social", ComponentAccount, AccountOwner("Gargron")), false, true},
+		{"another account", Labels("social", ComponentAccount, AccountOwner("other")), false, false},
+		{"legacy instance object", legacy(ComponentSecrets), true, false},
+		{"legacy account object", legacy(ComponentAccount, LabelUsername, "gargron"), false, true},
+		{"legacy account of another user", legacy(ComponentAccount, LabelUsername, "other"), false, false},
+		{"not managed by us", foreign, false, false},
+		{"account component claiming the instance", Labels("social", ComponentAccount, OwnerInstance), true, false},
+	}
+	for _, c := range cases {
+		if got := OwnedByInstance(c.labels); got != c.instance {
+			t.Errorf("%s: OwnedByInstance = %v, want %v", c.name, got, c.instance)
+		}
+		if got := OwnedByAccount(c.labels, "Gargron"); got != c.account {
+			t.Errorf("%s: OwnedByAccount = %v, want %v", c.name, got, c.account)
+		}
+	}
+	if !NamespaceCreatedBy(map[string]string{AnnotationCreatedBy: "social"}, "social") || NamespaceCreatedBy(nil, "social") ||
+		NamespaceCreatedBy(map[string]string{AnnotationCreatedBy: "other"}, "social") {
+		t.Error("NamespaceCreatedBy")
 	}
 }
 

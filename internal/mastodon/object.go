@@ -84,3 +84,9 @@ func compact(v any) any {
 		return v
 	}
 }
+
+// PrunableKinds are the kinds of the objects Render produces that an apply
+// deletes once they are no longer rendered (an Ingress switched off, an
+// embedded service replaced by an external one). Jobs are history and
+// volumes are data: neither is ever pruned. The namespace is apart.
+var PrunableKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Service", "StatefulSet", "Deployment", "PodDisruptionBudget", "Ingress", "BackendConfig"}

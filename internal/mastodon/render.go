@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,6 +41,9 @@ const (
 	// AnnotationSpec on the ConfigMap holds the instance's configuration
 	// without its secret values, so an import restores every attribute.
 	AnnotationSpec = "mastodon.tootform.dev/spec"
+	// AnnotationWriteOnlyKeys on the instance's Secret names the variables
+	// given write-only (Settings.ExtraSecretEnvWriteOnly).
+	AnnotationWriteOnlyKeys = "mastodon.tootform.dev/write-only-keys"
 	// AnnotationChecksum on a Pod template holds a hash of everything the
 	// component reads, so only the components whose inputs changed roll.
 	AnnotationChecksum = "mastodon.tootform.dev/checksum"
@@ -70,10 +75,24 @@ func (s *Spec) TLSSecretName() string {
 	return s.Name + "-tls"
 }
 
-// PrepareJobName is the db-prepare Job's name; it carries the version so a
-// prepare once done is never repeated.
+// PrepareJobName is the db-prepare Job's name. It carries a hash of the
+// version and of the database it prepares, so a prepare once done is never
+// repeated, and a new database (embedded <-> external) is prepared.
 func (s *Spec) PrepareJobName() string {
-	return s.Name + "-db-prepare-" + versionSlug(s.Version)
+	return s.Name + "-db-prepare-" + hashOf(s.Version, s.DatabaseTarget())[:8]
+}
+
+// DatabaseTarget identifies the database the instance uses (not its
+// credentials): when it changes, the new database must be prepared.
+func (s *Spec) DatabaseTarget() string {
+	d := s.Database
+	switch {
+	case d == nil:
+		return "embedded"
+	case d.CloudSQL != nil:
+		return "cloudsql:" + d.CloudSQL.InstanceConnectionName + "/" + d.Name
+	}
+	return fmt.Sprintf("postgresql://%s:%d/%s", d.Host, d.Port, d.Name)
 }
 
 // versionSlug makes a version fit in an object name: v4.7.2 gives 4-7-2.
@@ -96,8 +115,21 @@ func (s *Spec) URL() string { return "https://" + s.Domain() }
 func (s *Spec) Image() string          { return s.Repository + ":" + s.Version }
 func (s *Spec) StreamingImage() string { return s.StreamingRepo + ":" + s.Version }
 
+// labels are the labels of the instance's objects: they carry the owner
+// mark.
 func (s *Spec) labels(component string) map[string]string {
-	l := Labels(s.Name, component)
+	l := s.templateLabels(component)
+	l[LabelOwner] = OwnerInstance
+	return l
+}
+
+// templateLabels are the labels of Pod and volume claim templates: without
+// the owner mark, which only objects need, so that adding the mark to an
+// existing instance neither rolls its Pods nor touches a StatefulSet's
+// immutable claim templates.
+func (s *Spec) templateLabels(component string) map[string]string {
+	l := Labels(s.Name, component, "")
+	delete(l, LabelOwner)
 	if versioned(component) {
 		l[LabelVersion] = s.Version
 	}
@@ -254,25 +286,35 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	for k, v := range st.ExtraSecretEnv {
 		secret[k] = v
 	}
+	for k, v := range st.ExtraSecretEnvWriteOnly {
+		secret[k] = v
+	}
 	return plain, secret
 }
 
-// Render returns every object of the instance, in the order they are
-// applied: namespace and configuration first, then the embedded services,
-// then the workloads. The db-prepare Job is apart (see PrepareJob).
+// NamespaceObject is the namespace the provider creates for the instance
+// when it does not exist yet, marked as created by it (AnnotationCreatedBy).
+// It is created, never applied: a namespace that already exists is used as
+// it is and never claimed.
+func (s *Spec) NamespaceObject() Object {
+	return NewObject(&corev1.Namespace{
+		TypeMeta: typeMeta("v1", "Namespace"),
+		ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: s.labels(ComponentInstance),
+			Annotations: map[string]string{AnnotationCreatedBy: s.Name}},
+	})
+}
+
+// Render returns every object of the instance in its namespace, in the
+// order they are applied: configuration first, then the embedded services,
+// then the workloads. The namespace (NamespaceObject) and the Jobs
+// (PrepareJob, MigrationJob) are apart.
 //
 // record is kept on the ConfigMap (AnnotationSpec): the caller's record of
 // the configuration, so an import can restore it.
-func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object {
+func (s *Spec) Render(sec Secrets, record string) []Object {
 	plain, secret := s.Environment(sec)
 	var out []Object
 	add := func(o any) { out = append(out, NewObject(o)) }
-	if createNamespace {
-		add(&corev1.Namespace{
-			TypeMeta:   typeMeta("v1", "Namespace"),
-			ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: s.labels(ComponentInstance)},
-		})
-	}
 	if gsa := s.workloadIdentity(); gsa != "" {
 		meta := s.meta(s.Name, ComponentInstance)
 		meta.Annotations = map[string]string{AnnotationWorkloadIdentity: gsa}
@@ -295,9 +337,13 @@ func (s *Spec) Render(sec Secrets, createNamespace bool, record string) []Object
 		cm.Annotations = map[string]string{AnnotationSpec: record}
 	}
 	add(cm)
+	secretMeta := s.meta(s.SecretName(), ComponentSecrets)
+	if keys := slices.Sorted(maps.Keys(s.Settings.ExtraSecretEnvWriteOnly)); len(keys) > 0 {
+		secretMeta.Annotations = map[string]string{AnnotationWriteOnlyKeys: strings.Join(keys, ",")}
+	}
 	add(&corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
-		ObjectMeta: s.meta(s.SecretName(), ComponentSecrets),
+		ObjectMeta: secretMeta,
 		Type:       corev1.SecretTypeOpaque,
 		Data:       bytesMap(secret),
 	})
@@ -491,7 +537,7 @@ func (s *Spec) migrationJob(name, component string, command []string, env []core
 	pod := s.railsPod("migrate", command, s.WebResources)
 	pod.RestartPolicy = corev1.RestartPolicyNever
 	pod.Containers[0].Env = env
-	labels := withMediaLabel(s.labels(component), pod)
+	labels := withMediaLabel(s.templateLabels(component), pod)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: s.meta(name, component),
@@ -510,13 +556,13 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 	if component == ComponentSidekiq {
 		sel["mastodon.tootform.dev/process"] = strings.TrimPrefix(name, s.Name+"-sidekiq-")
 	}
-	labels := s.labels(component)
+	labels, podLabels := s.labels(component), s.templateLabels(component)
 	for k, v := range sel {
-		labels[k] = v
+		labels[k], podLabels[k] = v, v
 	}
 	meta := s.meta(name, component)
 	meta.Labels = labels
-	podLabels := withMediaLabel(labels, pod)
+	podLabels = withMediaLabel(podLabels, pod)
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: meta,
@@ -695,7 +741,7 @@ func (s *Spec) statefulService(name, component string, port int32, runAs int64, 
 			ServiceName: name,
 			Selector:    &metav1.LabelSelector{MatchLabels: s.selector(component)},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: s.labels(component)},
+				ObjectMeta: metav1.ObjectMeta{Labels: s.templateLabels(component)},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:           s.serviceAccountName(),
 					AutomountServiceAccountToken: ptr.To(false),
@@ -745,7 +791,7 @@ func (s *Spec) renderDatabase() []Object {
 	}
 	claim := corev1.PersistentVolumeClaim{
 		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
-		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.labels(ComponentDatabase)},
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.templateLabels(ComponentDatabase)},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			StorageClassName: optional(s.Embedded.StorageClass),
@@ -773,7 +819,7 @@ func (s *Spec) renderRedis() []Object {
 	}
 	claim := corev1.PersistentVolumeClaim{
 		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
-		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.labels(ComponentRedis)},
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.templateLabels(ComponentRedis)},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			StorageClassName: optional(s.EmbeddedRedis.StorageClass),

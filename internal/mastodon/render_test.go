@@ -115,7 +115,7 @@ func TestRenderDefault(t *testing.T) {
 	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	objs := append(s.Render(fixedSecrets, true, "recorded-configuration"), s.PrepareJob())
+	objs := append(append([]Object{s.NamespaceObject()}, s.Render(fixedSecrets, "recorded-configuration")...), s.PrepareJob())
 	golden(t, "default.yaml", renderYAML(t, objs))
 }
 
@@ -124,7 +124,7 @@ func TestRenderFull(t *testing.T) {
 	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	objs := append(s.Render(fixedSecrets, false, "recorded-configuration"), s.PrepareJob())
+	objs := append(s.Render(fixedSecrets, "recorded-configuration"), s.PrepareJob())
 	out := renderYAML(t, objs)
 	for _, secret := range []string{"external-db-password", "external-redis-password", "smtp-secret", "deepl-secret"} {
 		for _, o := range objs {
@@ -176,7 +176,7 @@ func TestRenderCloudSQL(t *testing.T) {
 			if errs := s.Validate(); len(errs) > 0 {
 				t.Fatal(errs)
 			}
-			objs := append(s.Render(fixedSecrets, false, ""), s.PrepareJob())
+			objs := append(s.Render(fixedSecrets, ""), s.PrepareJob())
 			// Every Pod that talks to the database has the sidecar.
 			for _, o := range objs {
 				if o.Kind != "Deployment" && o.Kind != "Job" {
@@ -225,7 +225,7 @@ func TestRenderMediaBucket(t *testing.T) {
 	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	objs := s.Render(fixedSecrets, false, "")
+	objs := s.Render(fixedSecrets, "")
 	plain, secret := s.Environment(fixedSecrets)
 	want := map[string]string{"S3_ENABLED": "true", "S3_BUCKET": "social-media", "S3_REGION": "us-east-1", "S3_ENDPOINT": "https://storage.googleapis.com",
 		"S3_HOSTNAME": "storage.googleapis.com", "S3_PROTOCOL": "https", "S3_PERMISSION": "public-read", "S3_ALIAS_HOST": "files.social.example"}

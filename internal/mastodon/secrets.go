@@ -36,23 +36,51 @@ const (
 	EnvS3SecretKey   = "AWS_SECRET_ACCESS_KEY"
 )
 
+// GeneratedEnv are the environment variables of the generated secrets, in
+// the order they are shown. The VAPID public key is apart: it is derived
+// from the private one.
+var GeneratedEnv = []string{
+	"SECRET_KEY_BASE", "VAPID_PRIVATE_KEY",
+	"ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY",
+	"OTP_SECRET", EnvDBPassword, EnvRedisPassword,
+}
+
+// Field is the value that the environment variable env (one of
+// GeneratedEnv, or VAPID_PUBLIC_KEY) holds, or nil.
+func (s *Secrets) Field(env string) *string {
+	switch env {
+	case "SECRET_KEY_BASE":
+		return &s.SecretKeyBase
+	case "VAPID_PRIVATE_KEY":
+		return &s.VapidPrivateKey
+	case "VAPID_PUBLIC_KEY":
+		return &s.VapidPublicKey
+	case "ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY":
+		return &s.EncryptionDeterministicKey
+	case "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT":
+		return &s.EncryptionKeyDerivationSalt
+	case "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY":
+		return &s.EncryptionPrimaryKey
+	case "OTP_SECRET":
+		return &s.OTPSecret
+	case EnvDBPassword:
+		return &s.DatabasePassword
+	case EnvRedisPassword:
+		return &s.RedisPassword
+	}
+	return nil
+}
+
 // SecretsFromEnv reads the generated secrets back from the instance's
-// Secret data (its environment variables).
+// Secret data (its environment variables). The database and Redis
+// passwords there are the embedded services' only while they are used.
 func SecretsFromEnv(data map[string]string, embeddedDatabase, embeddedRedis bool) Secrets {
-	s := Secrets{
-		SecretKeyBase:               data["SECRET_KEY_BASE"],
-		VapidPrivateKey:             data["VAPID_PRIVATE_KEY"],
-		VapidPublicKey:              data["VAPID_PUBLIC_KEY"],
-		EncryptionDeterministicKey:  data["ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY"],
-		EncryptionKeyDerivationSalt: data["ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT"],
-		EncryptionPrimaryKey:        data["ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"],
-		OTPSecret:                   data["OTP_SECRET"],
-	}
-	if embeddedDatabase {
-		s.DatabasePassword = data[EnvDBPassword]
-	}
-	if embeddedRedis {
-		s.RedisPassword = data[EnvRedisPassword]
+	var s Secrets
+	for _, env := range append(GeneratedEnv, "VAPID_PUBLIC_KEY") {
+		if (env == EnvDBPassword && !embeddedDatabase) || (env == EnvRedisPassword && !embeddedRedis) {
+			continue
+		}
+		*s.Field(env) = data[env]
 	}
 	return s
 }

@@ -164,6 +164,10 @@ type Settings struct {
 	TrustedProxyIP        string
 	ExtraEnv              map[string]string
 	ExtraSecretEnv        map[string]string
+	// ExtraSecretEnvWriteOnly are secret variables given write-only: their
+	// names are recorded on the Secret (AnnotationWriteOnlyKeys), so a
+	// refresh, which does not have their values, reads them back from it.
+	ExtraSecretEnvWriteOnly map[string]string
 }
 
 // Spec is everything that describes one instance.
@@ -545,6 +549,16 @@ func (s *Spec) Validate() []FieldError {
 	for k := range s.Settings.ExtraSecretEnv {
 		if !envNameRe.MatchString(k) {
 			add("settings.extra_secret_env", "%q is not an environment variable name", k)
+		}
+	}
+	for k := range s.Settings.ExtraSecretEnvWriteOnly {
+		_, inPlain := s.Settings.ExtraEnv[k]
+		_, inSecret := s.Settings.ExtraSecretEnv[k]
+		switch {
+		case !envNameRe.MatchString(k):
+			add("settings.extra_secret_env_wo", "%q is not an environment variable name", k)
+		case inPlain || inSecret:
+			add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
 		}
 	}
 	return errs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -88,8 +89,8 @@ func (r *adminUserResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			"disabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				Description: "The account is locked out (default false)."},
 			"password_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
-				Description: "A password you choose (8 to 72 characters), write-only: never stored in state. Without it the provider generates one."},
-			"password_wo_version": schema.Int64Attribute{Optional: true, Description: "Change it to set a new `password_wo`."},
+				Description: "A password you choose (8 to 72 characters), write-only: never stored in state. Requires `password_wo_version`. Without it the provider generates one."},
+			"password_wo_version": schema.Int64Attribute{Optional: true, Description: "Required with `password_wo`; change it to set a new `password_wo`."},
 			"rotate_password": schema.StringAttribute{Optional: true,
 				Description: "Any value; changing it generates a new password (for generated passwords)."},
 			"password": schema.StringAttribute{Computed: true, Sensitive: true,
@@ -135,6 +136,14 @@ func (r *adminUserResource) ValidateConfig(ctx context.Context, req resource.Val
 			resp.Diagnostics.AddAttributeError(path.Root("rotate_password"), "Conflicting settings",
 				"rotate_password rotates generated passwords; with password_wo, change password_wo_version instead.")
 		}
+	}
+	if !m.PasswordWO.IsNull() && m.PasswordWOVersion.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("password_wo_version"), "Missing version of a write-only value",
+			"password_wo needs password_wo_version: set it (to 1, say) and change it whenever you give a new password. "+
+				"Without it Terraform cannot tell when to apply a new one, and the password would have to be kept in state.")
+	}
+	if m.PasswordWO.IsNull() && !m.PasswordWOVersion.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Missing write-only value", "password_wo_version versions password_wo, which is not set.")
 	}
 }
 
@@ -317,6 +326,10 @@ func (r *adminUserResource) ensure(ctx context.Context, plan *adminUserModel, pa
 	}
 }
 
+// errInstanceGone says that the instance is verifiably gone: neither its
+// web Deployment nor its ConfigMap exists.
+var errInstanceGone = errors.New("the instance is gone")
+
 // instancePod is the Pod spec of the instance's web Deployment: the image,
 // configuration, volumes and sidecars every Rails process of it uses.
 func instancePod(ctx context.Context, c *kube.Client, ns, instance string) (corev1.PodSpec, error) {
@@ -326,7 +339,14 @@ func instancePod(ctx context.Context, c *kube.Client, ns, instance string) (core
 		return corev1.PodSpec{}, err
 	}
 	if u == nil {
-		return corev1.PodSpec{}, fmt.Errorf("the instance %s/%s has no web Deployment %s: create the instance first (reference mastodon_instance.x.id)", ns, instance, spec.WebName())
+		cm, err := c.Get(ctx, "ConfigMap", ns, spec.ConfigMapName())
+		if err != nil {
+			return corev1.PodSpec{}, err
+		}
+		if cm == nil {
+			return corev1.PodSpec{}, fmt.Errorf("%w: %s/%s has neither its web Deployment nor its ConfigMap", errInstanceGone, ns, instance)
+		}
+		return corev1.PodSpec{}, fmt.Errorf("the instance %s/%s has no web Deployment %s (apply the instance first; reference mastodon_instance.x.id)", ns, instance, spec.WebName())
 	}
 	var d appsv1.Deployment
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
@@ -430,13 +450,27 @@ func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteReque
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
 	secretName := mastodon.AccountSecretName(instance, state.Username.ValueString())
 	base, err := instancePod(ctx, c, ns, instance)
-	if err == nil {
+	switch {
+	case errors.Is(err, errInstanceGone):
+		// The account went with the instance's database: only its record is left.
+		tflog.Info(ctx, "the instance is gone: only the account's Secret is deleted", map[string]any{"error": err.Error()})
+	case err != nil:
+		resp.Diagnostics.AddError("Cannot delete the account",
+			"The account's instance cannot be reached, so the account is kept (and stays in state): "+err.Error())
+		return
+	default:
 		if err := runAccountJob(ctx, c, ns, instance, base, state.account(), mastodon.Delete, secretName); err != nil {
 			resp.Diagnostics.AddError("The account deletion Job failed", err.Error())
 			return
 		}
-	} else {
-		tflog.Info(ctx, "the instance's web Deployment is gone: only the account's Secret is deleted", map[string]any{"error": err.Error()})
+	}
+	sec, err := c.Get(ctx, "Secret", ns, secretName)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete the account's Secret", err.Error())
+		return
+	}
+	if sec == nil || !mastodon.OwnedByAccount(sec.GetLabels(), state.Username.ValueString()) {
+		return // nothing of ours to delete
 	}
 	if err := c.Delete(ctx, "Secret", ns, secretName); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the account's Secret", err.Error())

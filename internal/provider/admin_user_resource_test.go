@@ -240,6 +240,8 @@ func TestAccAdminUser_invalidInput(t *testing.T) {
   role  = "owner"`, `value must be one of`},
 		{`  email       = "alice@example.org"
   password_wo = "short"`, `password_wo must be 8 to 72 characters long`},
+		{`  email       = "alice@social.example"
+  password_wo = "a long enough password"`, `password_wo needs password_wo_version`},
 	}
 	var steps []resource.TestStep
 	for _, tc := range cases {

@@ -158,11 +158,25 @@ func attributePath(p string) path.Path {
 	return out
 }
 
-var secretsTypes = map[string]attr.Type{
-	"secret_key_base": types.StringType, "vapid_private_key": types.StringType,
-	"active_record_encryption_deterministic_key": types.StringType, "active_record_encryption_key_derivation_salt": types.StringType,
-	"active_record_encryption_primary_key": types.StringType, "otp_secret": types.StringType,
-	"embedded_database_password": types.StringType, "embedded_redis_password": types.StringType,
+// generatedSecrets is the one list of the generated secrets: their
+// attribute in `secrets`, their environment variable, their description.
+var generatedSecrets = []struct{ attr, env, desc string }{
+	{"secret_key_base", "SECRET_KEY_BASE", "`SECRET_KEY_BASE`."},
+	{"vapid_private_key", "VAPID_PRIVATE_KEY", "`VAPID_PRIVATE_KEY`."},
+	{"active_record_encryption_deterministic_key", "ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "`ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY`."},
+	{"active_record_encryption_key_derivation_salt", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "`ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT`."},
+	{"active_record_encryption_primary_key", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "`ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY`."},
+	{"otp_secret", "OTP_SECRET", "`OTP_SECRET`, only for instances that had one."},
+	{"embedded_database_password", mastodon.EnvDBPassword, "Password of the embedded PostgreSQL."},
+	{"embedded_redis_password", mastodon.EnvRedisPassword, "Password of the embedded Redis."},
+}
+
+func secretsAttrTypes() map[string]attr.Type {
+	out := map[string]attr.Type{}
+	for _, g := range generatedSecrets {
+		out[g.attr] = types.StringType
+	}
+	return out
 }
 
 func nullable(s string) types.String {
@@ -173,30 +187,23 @@ func nullable(s string) types.String {
 }
 
 func secretsObject(s mastodon.Secrets) types.Object {
-	return types.ObjectValueMust(secretsTypes, map[string]attr.Value{
-		"secret_key_base":                              types.StringValue(s.SecretKeyBase),
-		"vapid_private_key":                            types.StringValue(s.VapidPrivateKey),
-		"active_record_encryption_deterministic_key":   types.StringValue(s.EncryptionDeterministicKey),
-		"active_record_encryption_key_derivation_salt": types.StringValue(s.EncryptionKeyDerivationSalt),
-		"active_record_encryption_primary_key":         types.StringValue(s.EncryptionPrimaryKey),
-		"otp_secret":                                   nullable(s.OTPSecret),
-		"embedded_database_password":                   nullable(s.DatabasePassword),
-		"embedded_redis_password":                      nullable(s.RedisPassword),
-	})
+	values := map[string]attr.Value{}
+	for _, g := range generatedSecrets {
+		values[g.attr] = nullable(*s.Field(g.env))
+	}
+	return types.ObjectValueMust(secretsAttrTypes(), values)
 }
 
-func secretsFromObject(ctx context.Context, o types.Object, vapidPublic string) (mastodon.Secrets, diag.Diagnostics) {
-	var s mastodon.Secrets
+func secretsFromObject(o types.Object, vapidPublic string) mastodon.Secrets {
+	s := mastodon.Secrets{VapidPublicKey: vapidPublic}
 	if o.IsNull() || o.IsUnknown() {
-		return s, nil
+		return s
 	}
-	var m secretsModel
-	diags := o.As(ctx, &m, objectAsOptions)
-	s = mastodon.Secrets{
-		SecretKeyBase: m.SecretKeyBase.ValueString(), VapidPrivateKey: m.VapidPrivateKey.ValueString(), VapidPublicKey: vapidPublic,
-		EncryptionDeterministicKey: m.EncryptionDeterministicKey.ValueString(), EncryptionKeyDerivationSalt: m.EncryptionKeyDerivationSalt.ValueString(),
-		EncryptionPrimaryKey: m.EncryptionPrimaryKey.ValueString(), OTPSecret: m.OTPSecret.ValueString(),
-		DatabasePassword: m.DatabasePassword.ValueString(), RedisPassword: m.RedisPassword.ValueString(),
+	attrs := o.Attributes()
+	for _, g := range generatedSecrets {
+		if v, ok := attrs[g.attr].(types.String); ok {
+			*s.Field(g.env) = v.ValueString()
+		}
 	}
-	return s, diags
+	return s
 }

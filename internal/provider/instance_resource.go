@@ -2,9 +2,9 @@ package provider
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,10 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-	corev1 "k8s.io/api/core/v1"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -76,23 +74,10 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 		resp.Diagnostics.AddAttributeError(path.Root("embedded_redis"), "Conflicting Redis settings",
 			"embedded_redis configures the in-cluster Redis, which is not used when redis (an external Redis) is given: set one or the other.")
 	}
-	for block, w := range map[string]*writeOnlyPassword{"database": dbWO(m.Database), "smtp": smtpWO(m.SMTP)} {
-		if w == nil {
-			continue
-		}
-		var plain types.String
-		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(block).AtName("password"), &plain)...)
-		if !plain.IsNull() && !w.PasswordWO.IsNull() {
-			resp.Diagnostics.AddAttributeError(path.Root(block).AtName("password_wo"), "Conflicting passwords",
-				block+".password_wo conflicts with "+block+".password: give one of them.")
-		}
-		if !w.PasswordWOVersion.IsNull() && w.PasswordWO.IsNull() {
-			resp.Diagnostics.AddAttributeError(path.Root(block).AtName("password_wo_version"), "Missing write-only password",
-				block+".password_wo_version versions "+block+".password_wo, which is not set.")
-		}
-	}
+	validateWriteOnly(&m, &resp.Diagnostics)
 	s, diags := m.spec(ctx)
 	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(withWriteOnly(ctx, &m, s)...)
 	for _, e := range s.Validate() {
 		resp.Diagnostics.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}
@@ -101,57 +86,191 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	}
 }
 
-func dbWO(d *databaseModel) *writeOnlyPassword {
-	if d == nil {
-		return nil
-	}
-	return &d.writeOnlyPassword
-}
-
-func smtpWO(m *smtpModel) *writeOnlyPassword {
-	if m == nil {
-		return nil
-	}
-	return &m.writeOnlyPassword
-}
-
-// ModifyPlan plans an update when the last refresh found drift or
-// unready workloads, and keeps what an apply always makes true.
+// ModifyPlan plans what an apply will make true, and refuses at plan time
+// what the API server or Mastodon would refuse at apply time.
 func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		// Destroy: refuse it at plan time while protected.
 		var state instanceModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if state.DeletionProtection.ValueBool() {
+		if protected(&state) {
 			resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
 				fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
 		}
 		return
 	}
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready"), types.BoolValue(true))...)
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ListValueMust(types.StringType, []attr.Value{}))...)
+	set := func(p path.Path, v attr.Value) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }
+	set(path.Root("ready"), types.BoolValue(true))
+	set(path.Root("drift"), types.ListValueMust(types.StringType, []attr.Value{}))
 	var version types.String
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("version"), &version)...)
 	// After an apply, every migration of the configured version has run: a
 	// state that says otherwise (an upgrade that failed half way) plans an
 	// update that resumes it.
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("migrated_version"), version)...)
+	set(path.Root("migrated_version"), version)
 	if req.State.Raw.IsNull() && !version.IsUnknown() {
 		if err := mastodon.CheckNewInstanceVersion(version.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
 		}
 	}
-	if req.State.Raw.IsNull() || version.IsUnknown() {
-		return
+
+	var database, redis, ingress, stateSecrets, stateIngress types.Object
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("database"), &database)...)
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("redis"), &redis)...)
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("ingress"), &ingress)...)
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("secrets"), &stateSecrets)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("ingress"), &stateIngress)...)
 	}
-	var running types.String
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("version"), &running)...)
-	if running.ValueString() != version.ValueString() {
-		if err := mastodon.CheckUpgrade(running.ValueString(), version.ValueString()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported version change",
-				fmt.Sprintf("version: %s -> %s: %v.", running.ValueString(), version.ValueString(), err))
+	// Generated secrets never change: an update plans those of state, and
+	// only a password of an embedded service that is new is generated.
+	secrets := types.ObjectUnknown(secretsAttrTypes())
+	if !stateSecrets.IsNull() && !stateSecrets.IsUnknown() {
+		attrs := stateSecrets.Attributes()
+		needs := func(block types.Object, attr string) bool {
+			return block.IsUnknown() || (block.IsNull() && attrs[attr].IsNull())
+		}
+		if !needs(database, "embedded_database_password") && !needs(redis, "embedded_redis_password") {
+			secrets = stateSecrets
 		}
 	}
+	set(path.Root("secrets"), secrets)
+	// The load balancer's address: none without an Ingress; learnt by the
+	// apply that adds one; else what the last refresh read.
+	switch {
+	case ingress.IsNull():
+		set(path.Root("load_balancer_ip"), types.StringNull())
+		set(path.Root("load_balancer_hostname"), types.StringNull())
+	case stateIngress.IsNull():
+		set(path.Root("load_balancer_ip"), types.StringUnknown())
+		set(path.Root("load_balancer_hostname"), types.StringUnknown())
+	default:
+		for _, a := range []string{"load_balancer_ip", "load_balancer_hostname"} {
+			var v types.String
+			resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(a), &v)...)
+			set(path.Root(a), v)
+		}
+	}
+	if req.State.Raw.IsNull() {
+		return
+	}
+	var state instanceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !version.IsUnknown() && state.Version.ValueString() != version.ValueString() {
+		if err := mastodon.CheckUpgrade(state.Version.ValueString(), version.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported version change",
+				fmt.Sprintf("version: %s -> %s: %v.", state.Version.ValueString(), version.ValueString(), err))
+		}
+	}
+	r.refuseReplacement(ctx, req, &state, resp)
+	refuseImmutable(ctx, req.Plan, &state, &resp.Diagnostics)
+}
+
+// protected says whether deletion protection holds for an instance: on,
+// and the instance completed once (a create that failed half way leaves an
+// instance that its next apply replaces, protected or not).
+func protected(m *instanceModel) bool {
+	return m.DeletionProtection.ValueBool() && m.MigratedVersion.ValueString() != ""
+}
+
+// replacedBy are the attributes whose change creates a new instance.
+var replacedBy = []string{"name", "namespace", "local_domain", "web_domain"}
+
+// refuseReplacement refuses at plan time a replacement that deletion
+// protection would refuse at apply time, half way.
+func (r *instanceResource) refuseReplacement(ctx context.Context, req resource.ModifyPlanRequest, state *instanceModel, resp *resource.ModifyPlanResponse) {
+	if !protected(state) {
+		return
+	}
+	for _, a := range replacedBy {
+		var was, now types.String
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(a), &was)...)
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(a), &now)...)
+		if !now.IsUnknown() && !was.Equal(now) {
+			resp.Diagnostics.AddAttributeError(path.Root(a), "Change requires a new instance, and deletion protection is on",
+				fmt.Sprintf("%s: %s -> %s creates a new instance (Mastodon cannot change it in place), which would destroy %s first, "+
+					"but deletion_protection = true. Set deletion_protection = false and apply first if that is what you want.",
+					a, was, now, state.ID.ValueString()))
+		}
+	}
+}
+
+// refuseImmutable refuses at plan time the changes the API server refuses:
+// a StatefulSet's volume claim templates and a claim's class and access
+// mode cannot change, and a claim cannot shrink.
+func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel, diags *diag.Diagnostics) {
+	str := func(p path.Path) types.String {
+		var v types.String
+		diags.Append(plan.GetAttribute(ctx, p, &v)...)
+		return v
+	}
+	refuse := func(p path.Path, was, now types.String, why string) {
+		if now.IsUnknown() || was.ValueString() == now.ValueString() {
+			return
+		}
+		diags.AddAttributeError(p, "Cannot change "+p.String(), fmt.Sprintf("%s: %q -> %q: %s", p, was.ValueString(), now.ValueString(), why))
+	}
+	var database, redis, bucket types.Object
+	diags.Append(plan.GetAttribute(ctx, path.Root("database"), &database)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("redis"), &redis)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("media_bucket"), &bucket)...)
+	if state.Database == nil && database.IsNull() {
+		var size, class types.String
+		if e := state.EmbeddedDatabase; e != nil {
+			size, class = e.StorageSize, e.StorageClass
+		}
+		const why = "the embedded PostgreSQL's volume is made from its StatefulSet's volume claim template, which Kubernetes never lets change. " +
+			"Keep the old value; to grow the volume, expand its claim (data-%s-postgresql-0) where the storage class allows it."
+		p := path.Root("embedded_database")
+		refuse(p.AtName("storage_size"), size, str(p.AtName("storage_size")), fmt.Sprintf(why, state.Name.ValueString()))
+		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, state.Name.ValueString()))
+	}
+	if state.Redis == nil && redis.IsNull() {
+		var size, class types.String
+		if e := state.EmbeddedRedis; e != nil {
+			size, class = e.StorageSize, e.StorageClass
+		}
+		const why = "the embedded Redis's volume is made from its StatefulSet's volume claim template, which Kubernetes never lets change. " +
+			"Keep the old value; to grow the volume, expand its claim (data-%s-redis-0) where the storage class allows it."
+		p := path.Root("embedded_redis")
+		refuse(p.AtName("storage_size"), orDefault(size, "1Gi"), orDefault(str(p.AtName("storage_size")), "1Gi"), fmt.Sprintf(why, state.Name.ValueString()))
+		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, state.Name.ValueString()))
+	}
+	if state.MediaBucket == nil && bucket.IsNull() {
+		var size, class, mode types.String
+		if m := state.Media; m != nil {
+			size, class, mode = m.StorageSize, m.StorageClass, m.AccessMode
+		}
+		p := path.Root("media")
+		const why = "Kubernetes never lets a volume claim's %s change. Keep the old value (moving media to another volume or to media_bucket is yours to do)."
+		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, "storage class"))
+		refuse(p.AtName("access_mode"), orDefault(mode, "ReadWriteOnce"), orDefault(str(p.AtName("access_mode")), "ReadWriteOnce"), fmt.Sprintf(why, "access mode"))
+		now := str(p.AtName("storage_size"))
+		if a, b := quantity(orDefault(size, "10Gi")), quantity(orDefault(now, "10Gi")); a != nil && b != nil && b.Cmp(*a) < 0 {
+			refuse(p.AtName("storage_size"), size, now, "a volume claim can grow (where its storage class allows it) but never shrink.")
+		}
+	}
+}
+
+func orDefault(v types.String, d string) types.String {
+	if v.IsNull() {
+		return types.StringValue(d)
+	}
+	return v
+}
+
+func quantity(v types.String) *k8sresource.Quantity {
+	if v.IsUnknown() {
+		return nil
+	}
+	q, err := k8sresource.ParseQuantity(v.ValueString())
+	if err != nil {
+		return nil
+	}
+	return &q
 }
 
 func (r *instanceResource) client() (*kube.Client, diag.Diagnostics) { return r.clients.diagClient() }
@@ -166,9 +285,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	wo, diags := readWriteOnly(ctx, req.Config)
-	resp.Diagnostics.Append(diags...)
-	r.apply(ctx, &plan, nil, wo, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, req.Config, &plan, nil, &resp.State, &resp.Diagnostics)
 }
 
 func (r *instanceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -182,43 +299,38 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	wo, diags := readWriteOnly(ctx, req.Config)
-	resp.Diagnostics.Append(diags...)
-	r.apply(ctx, &plan, &state, wo, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, req.Config, &plan, &state, &resp.State, &resp.Diagnostics)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
 // Update, idempotent, so an apply interrupted half way is finished by the next.
-func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel, wo writeOnlyValues, out *tfsdk.State, diags *diag.Diagnostics) {
+func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan, prior *instanceModel, out *tfsdk.State, diags *diag.Diagnostics) {
 	c, d := r.client()
 	diags.Append(d...)
 	if diags.HasError() {
 		return
 	}
+	var cfg instanceModel
+	diags.Append(config.Get(ctx, &cfg)...)
 	spec, d := plan.spec(ctx)
 	diags.Append(d...)
+	diags.Append(withWriteOnly(ctx, &cfg, spec)...)
 	for _, e := range spec.Validate() {
 		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}
 	if diags.HasError() {
 		return
 	}
-	if spec.Database != nil && wo.database != "" {
-		spec.Database.Password = wo.database
-	}
-	if spec.SMTP != nil && wo.smtp != "" {
-		spec.SMTP.Password = wo.smtp
-	}
 	ns, name := spec.Namespace, spec.Name
 	plan.ID = types.StringValue(ns + "/" + name)
 	plan.URL = types.StringValue(spec.URL())
 
 	// Generated secrets: from state, else from the cluster (an earlier apply
-	// that failed half way), else new. Never regenerated.
+	// that failed half way, or an instance destroyed with its data kept),
+	// else new. Never regenerated, never cleared.
 	var secrets mastodon.Secrets
 	if prior != nil {
-		secrets, d = secretsFromObject(ctx, prior.Secrets, prior.VapidPublicKey.ValueString())
-		diags.Append(d...)
+		secrets = secretsFromObject(prior.Secrets, prior.VapidPublicKey.ValueString())
 	}
 	if secrets.SecretKeyBase == "" {
 		live, err := c.Get(ctx, "Secret", ns, spec.SecretName())
@@ -226,7 +338,7 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 			diags.AddError("Cannot read the instance's Secret", err.Error())
 			return
 		}
-		if live != nil {
+		if live != nil && mastodon.OwnedByInstance(live.GetLabels()) {
 			secrets = mastodon.SecretsFromEnv(kube.SecretData(live), spec.Database == nil, spec.Redis == nil)
 		}
 	}
@@ -234,190 +346,24 @@ func (r *instanceResource) apply(ctx context.Context, plan, prior *instanceModel
 		diags.AddError("Cannot generate secrets", err.Error())
 		return
 	}
-	if spec.Database != nil {
-		secrets.DatabasePassword = ""
-	}
-	if spec.Redis != nil {
-		secrets.RedisPassword = ""
-	}
 	plan.Secrets = secretsObject(secrets)
 	plan.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
-	plan.Ready = types.BoolValue(true)
 	plan.Drift = types.ListValueMust(types.StringType, []attr.Value{})
-	if plan.LoadBalancerIP.IsUnknown() {
-		plan.LoadBalancerIP = types.StringNull()
-	}
-	if plan.LoadBalancerHostname.IsUnknown() {
-		plan.LoadBalancerHostname = types.StringNull()
-	}
 
 	record, err := encodeRecord(ctx, plan, *out)
 	if err != nil {
 		diags.AddError("Cannot record the instance's configuration", err.Error())
 		return
 	}
-	objs := spec.Render(secrets, plan.CreateNamespace.ValueBool(), record)
-	var first, workloads []*unstructured.Unstructured
-	keep := map[string]bool{}
-	for _, o := range objs {
-		u := o.Unstructured()
-		keep[kube.Key(u)] = true
-		if o.RunsRails() {
-			workloads = append(workloads, u)
-		} else {
-			first = append(first, u)
-		}
+	log := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
+	a := newInstanceApply(c, spec, secrets, record, prior, plan, log)
+	state, failed := a.run(ctx)
+	if state != nil {
+		diags.Append(out.Set(ctx, state)...)
 	}
-
-	step := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
-	migrated := ""
-	if prior != nil {
-		migrated = prior.MigratedVersion.ValueString()
+	if failed != nil {
+		diags.AddError(failed.title, fmt.Sprintf("mastodon_instance %s/%s, step %q:\n%s\n\n%s", ns, name, failed.step, failed.detail, failed.advice(a)))
 	}
-	steps := spec.Plan(migrated)
-	if prior != nil && migrated != spec.Version {
-		step(fmt.Sprintf("upgrading from %s to %s: %d steps", migrated, spec.Version, len(steps)))
-	}
-	// keepPrior leaves state as it was: nothing changed in what runs.
-	keepPrior := func() {
-		if prior != nil {
-			diags.Append(out.Set(ctx, prior)...)
-		}
-	}
-	if hasStep(steps, mastodon.StepPreMigrate) {
-		// Before anything is applied, so that a failure leaves the running
-		// instance exactly as it was; the Job reads the instance's current
-		// ConfigMap and Secret.
-		step("step 1/3: " + string(mastodon.StepPreMigrate) + " with " + spec.Image())
-		if err := c.RunJobOnce(ctx, spec.MigrationJob(mastodon.PreDeployment).Unstructured()); err != nil {
-			diags.AddError("Step 1 of the upgrade to "+spec.Version+" failed: pre-deployment migrations",
-				err.Error()+"\n\nThe Deployments were not touched and still run "+migrated+". Fix the cause and apply again: a fresh Job is started.")
-			keepPrior()
-			return
-		}
-		step("step 1/3 done: pre-deployment migrations")
-	}
-	step("applying configuration, secrets and embedded services")
-	// An embedded Redis from before it had a volume: its StatefulSet must
-	// be replaced to gain one (what it held in memory was lost at every
-	// restart anyway).
-	replaced, err := c.ReplaceStatefulSetsGainingClaims(ctx, first)
-	if err != nil {
-		diags.AddError("Cannot replace a StatefulSet to give it a volume", err.Error())
-		return
-	}
-	if len(replaced) > 0 {
-		step("replaced to add a volume: " + strings.Join(replaced, ", "))
-	}
-	if err := c.Apply(ctx, first); err != nil {
-		diags.AddError("Cannot apply the instance's configuration", err.Error())
-		return
-	}
-	if err := c.WaitReady(ctx, first); err != nil {
-		diags.AddError("Embedded services did not become ready", err.Error())
-		return
-	}
-	if hasStep(steps, mastodon.StepPrepare) {
-		step("step: " + string(mastodon.StepPrepare))
-		if err := c.RunJobOnce(ctx, spec.PrepareJob().Unstructured()); err != nil {
-			diags.AddError("The db-prepare Job failed", err.Error()+"\n\nNo Deployment was started. Fix the cause and apply again: a fresh Job is started.")
-			return
-		}
-		step("step done: " + string(mastodon.StepPrepare))
-	}
-	step("rolling out web, streaming and Sidekiq")
-	if err := c.Apply(ctx, workloads); err != nil {
-		diags.AddError("Cannot apply the instance's workloads", err.Error())
-		return
-	}
-	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), kube.NamespacedKinds())
-	if err != nil {
-		diags.AddError("Cannot list the instance's objects", err.Error())
-		return
-	}
-	for key, o := range live {
-		if o.GetKind() == "Job" || o.GetKind() == "PersistentVolumeClaim" {
-			delete(live, key) // Jobs and data volumes are never pruned
-		}
-	}
-	pruned, err := c.Prune(ctx, live, keep)
-	if err != nil {
-		diags.AddError("Cannot remove objects no longer configured", err.Error())
-		return
-	}
-	if len(pruned) > 0 {
-		step("removed objects no longer configured: " + strings.Join(pruned, ", "))
-	}
-	if err := c.WaitReady(ctx, workloads); err != nil {
-		title := "The instance did not become ready"
-		if hasStep(steps, mastodon.StepPostMigrate) {
-			title = "Step 2 of the upgrade to " + spec.Version + " failed: the rollout did not become ready"
-		}
-		diags.AddError(title, err.Error()+"\n\nThe next apply continues from where the cluster is.")
-		if prior != nil {
-			// An update: record that the instance is not ready, so the next
-			// plan shows it and the next apply resumes. (A create that fails
-			// leaves no state, else Terraform would taint and replace the
-			// instance; the next apply's create continues from the cluster:
-			// same secrets, the prepare Job not run twice.)
-			plan.Ready = types.BoolValue(false)
-			plan.MigratedVersion = prior.MigratedVersion
-			diags.Append(out.Set(ctx, plan)...)
-		}
-		return
-	}
-	if ing := findKind(workloads, "Ingress"); ing != nil {
-		if cur, err := c.Get(ctx, "Ingress", ns, ing.GetName()); err == nil && cur != nil {
-			plan.LoadBalancerIP, plan.LoadBalancerHostname = loadBalancer(cur)
-		}
-	}
-	if hasStep(steps, mastodon.StepPostMigrate) {
-		step("step 2/3 done: every component runs " + spec.Version + " and is ready")
-		step("step 3/3: " + string(mastodon.StepPostMigrate))
-		if err := c.RunJobOnce(ctx, spec.MigrationJob(mastodon.PostDeployment).Unstructured()); err != nil {
-			diags.AddError("Step 3 of the upgrade to "+spec.Version+" failed: post-deployment migrations",
-				err.Error()+"\n\nEvery component runs "+spec.Version+". Fix the cause and apply again: the post-deployment migrations are retried with a fresh Job.")
-			// What runs is the new version; its migrations are not all done.
-			plan.MigratedVersion = prior.MigratedVersion
-			diags.Append(out.Set(ctx, plan)...)
-			return
-		}
-		step("step 3/3 done: upgrade to " + spec.Version + " complete")
-	}
-	plan.MigratedVersion = types.StringValue(spec.Version)
-	step("instance ready")
-	diags.Append(out.Set(ctx, plan)...)
-}
-
-// writeOnlyValues are the write-only attributes, read from the configuration.
-type writeOnlyValues struct{ database, smtp string }
-
-func readWriteOnly(ctx context.Context, config tfsdk.Config) (writeOnlyValues, diag.Diagnostics) {
-	var wo writeOnlyValues
-	var diags diag.Diagnostics
-	for _, x := range []struct {
-		block string
-		dst   *string
-	}{{"database", &wo.database}, {"smtp", &wo.smtp}} {
-		var block types.Object
-		diags.Append(config.GetAttribute(ctx, path.Root(x.block), &block)...)
-		if block.IsNull() || block.IsUnknown() {
-			continue
-		}
-		var v types.String
-		diags.Append(config.GetAttribute(ctx, path.Root(x.block).AtName("password_wo"), &v)...)
-		*x.dst = v.ValueString()
-	}
-	return wo, diags
-}
-
-func hasStep(steps []mastodon.Step, s mastodon.Step) bool {
-	for _, x := range steps {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // renderedKinds are the namespaced kinds of the objects a spec renders,
@@ -427,7 +373,7 @@ func hasStep(steps []mastodon.Step, s mastodon.Step) bool {
 func renderedKinds(spec *mastodon.Spec) []string {
 	seen := map[string]bool{}
 	var kinds []string
-	for _, o := range spec.Render(mastodon.Secrets{}, false, "") {
+	for _, o := range spec.Render(mastodon.Secrets{}, "") {
 		if !seen[o.Kind] && !unrefreshed[o.Kind] {
 			seen[o.Kind] = true
 			kinds = append(kinds, o.Kind)
@@ -472,7 +418,7 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}()
 	// A refresh lists only the kinds this configuration renders (one request
 	// each); an import, which has no configuration yet, lists them all.
-	kinds := kube.NamespacedKinds()
+	kinds := append(slices.Clone(mastodon.PrunableKinds), "PersistentVolumeClaim")
 	if !state.LocalDomain.IsNull() {
 		if spec, d := state.spec(ctx); !d.HasError() {
 			kinds = renderedKinds(spec)
@@ -483,6 +429,7 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddError("Cannot read the instance", err.Error())
 		return
 	}
+	maps.DeleteFunc(live, func(_ string, o *unstructured.Unstructured) bool { return !mastodon.OwnedByInstance(o.GetLabels()) })
 	if len(live) == 0 {
 		tflog.Info(ctx, "the instance's objects are all gone: removing it from state", map[string]any{"instance": ns + "/" + name})
 		resp.State.RemoveResource(ctx)
@@ -500,27 +447,16 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	spec, d := state.spec(ctx)
 	resp.Diagnostics.Append(d...)
-	// Write-only passwords are not in state: compare with what the Secret holds.
-	if sec := live["Secret/"+ns+"/"+spec.SecretName()]; sec != nil {
-		data := kube.SecretData(sec)
-		if state.Database != nil && !state.Database.PasswordWOVersion.IsNull() {
-			spec.Database.Password = data[mastodon.EnvDBPassword]
-		}
-		if state.SMTP != nil && !state.SMTP.PasswordWOVersion.IsNull() {
-			spec.SMTP.Password = data[mastodon.EnvSMTPPassword]
-		}
-	}
-	secrets, d := secretsFromObject(ctx, state.Secrets, state.VapidPublicKey.ValueString())
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
+	// Values given write-only are not in state: compare with what the
+	// cluster holds.
+	writeOnlyFromCluster(&state, spec, live)
+	secrets := secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString())
 	var drift []attr.Value
 	ready := true
 	// The recorded configuration (the ConfigMap's annotation) is not
 	// compared, so it is not rendered either: the objects it describes are.
-	for _, o := range spec.Render(secrets, state.CreateNamespace.ValueBool(), "") {
-		if o.Kind == "Namespace" || (unrefreshed[o.Kind] && !imported) {
+	for _, o := range spec.Render(secrets, "") {
+		if unrefreshed[o.Kind] && !imported {
 			continue
 		}
 		key := o.Key()
@@ -562,7 +498,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if state.DeletionProtection.ValueBool() {
+	if protected(&state) {
 		resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
 			fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
 		return
@@ -577,24 +513,34 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		return
 	}
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	spec := mastodon.Spec{Name: name, Namespace: ns}
 	sel := mastodon.InstanceSelector(name)
-	live, err := c.List(ctx, ns, sel, kube.NamespacedKinds())
+	live, err := c.List(ctx, ns, sel, append(slices.Clone(mastodon.PrunableKinds), "Job", "PersistentVolumeClaim"))
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
 		return
 	}
+	// Data outlives the instance unless the user said otherwise, and so do
+	// the generated secrets that read it: the embedded database's volume,
+	// or an external database (never ours to delete), needs the same keys
+	// (Active Record encryption, SECRET_KEY_BASE) and password when an
+	// instance of this name is created again.
 	keepDB := state.EmbeddedDatabase == nil || !state.EmbeddedDatabase.DeleteVolumeOnDestroy.ValueBool()
 	keepMedia := state.Media == nil || !state.Media.DeleteVolumeOnDestroy.ValueBool()
 	keepRedis := state.EmbeddedRedis == nil || !state.EmbeddedRedis.DeleteVolumeOnDestroy.ValueBool()
-	kept := []string{}
+	keepSecrets := keepDB || state.Database != nil
+	var kept []string
 	for _, o := range live {
-		if o.GetKind() == "PersistentVolumeClaim" {
-			component := o.GetLabels()[mastodon.LabelComponent]
-			if (component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
-				(component == mastodon.ComponentRedis && keepRedis) {
-				kept = append(kept, o.GetName())
-				continue
-			}
+		if !mastodon.OwnedByInstance(o.GetLabels()) {
+			continue
+		}
+		component := o.GetLabels()[mastodon.LabelComponent]
+		switch {
+		case o.GetKind() == "PersistentVolumeClaim" && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
+			(component == mastodon.ComponentRedis && keepRedis)),
+			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keepSecrets:
+			kept = append(kept, o.GetKind()+" "+o.GetName())
+			continue
 		}
 		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
 			resp.Diagnostics.AddError("Cannot delete the instance", err.Error())
@@ -605,18 +551,47 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		resp.Diagnostics.AddError("The instance's objects did not go away", err.Error())
 		return
 	}
+	slices.Sort(kept)
+	if len(kept) > 0 {
+		resp.Diagnostics.AddWarning("Data kept",
+			fmt.Sprintf("Kept in namespace %s: %s. An instance named %s created again in this namespace uses them; "+
+				"delete_volume_on_destroy = true (embedded_database, embedded_redis, media) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
+	}
 	if state.CreateNamespace.ValueBool() {
-		if len(kept) > 0 {
-			tflog.Info(ctx, "keeping the namespace, which holds the kept data volumes", map[string]any{"namespace": ns, "volumes": kept})
-			return
-		}
-		if err := c.Delete(ctx, "Namespace", "", ns); err != nil {
-			resp.Diagnostics.AddError("Cannot delete the namespace", err.Error())
-			return
-		}
-		if err := c.WaitDeleted(ctx, "Namespace", "", ns); err != nil {
-			resp.Diagnostics.AddError("The namespace did not go away", err.Error())
-		}
+		r.deleteNamespace(ctx, c, ns, name, &resp.Diagnostics)
+	}
+}
+
+// deleteNamespace deletes the instance's namespace, only when the instance
+// created it (its mark says so) and nothing else lives in it.
+func (r *instanceResource) deleteNamespace(ctx context.Context, c *kube.Client, ns, name string, diags *diag.Diagnostics) {
+	live, err := c.Get(ctx, "Namespace", "", ns)
+	if err != nil {
+		diags.AddWarning("Namespace kept", fmt.Sprintf("Cannot tell whether the instance created namespace %s, so it is kept: %v", ns, err))
+		return
+	}
+	if live == nil {
+		return
+	}
+	if !mastodon.NamespaceCreatedBy(live.GetAnnotations(), name) {
+		tflog.Info(ctx, "keeping the namespace: the instance did not create it", map[string]any{"namespace": ns})
+		return
+	}
+	others, err := c.NamespaceContents(ctx, ns)
+	if err != nil {
+		diags.AddWarning("Namespace kept", fmt.Sprintf("Cannot tell whether namespace %s is empty, so it is kept: %v", ns, err))
+		return
+	}
+	if len(others) > 0 {
+		tflog.Info(ctx, "keeping the namespace, which holds other objects", map[string]any{"namespace": ns, "objects": others})
+		return
+	}
+	if err := c.Delete(ctx, "Namespace", "", ns); err != nil {
+		diags.AddError("Cannot delete the namespace", err.Error())
+		return
+	}
+	if err := c.WaitDeleted(ctx, "Namespace", "", ns); err != nil {
+		diags.AddError("The namespace did not go away", err.Error())
 	}
 }
 
@@ -631,66 +606,6 @@ func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportS
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
 }
 
-// sensitivePaths are left out of the configuration recorded on the
-// ConfigMap; an import restores them from the Secrets.
-var sensitivePaths = [][]string{
-	{"secrets"}, {"database", "password"}, {"database", "cloud_sql", "credentials_json"}, {"redis", "password"}, {"smtp", "password"}, {"ingress", "private_key_pem"},
-	{"media_bucket", "secret_access_key"},
-	// and what is not configuration but the state of the cluster
-	{"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
-}
-
-// encodeRecord serialises the configuration (without secret values, and
-// with only the names of extra_secret_env) for the ConfigMap annotation.
-func encodeRecord(ctx context.Context, m *instanceModel, tmpl tfsdk.State) (string, error) {
-	st := tfsdk.State{Schema: tmpl.Schema}
-	if d := st.Set(ctx, m); d.HasError() {
-		return "", fmt.Errorf("%v", d)
-	}
-	val, err := tftypes.Transform(st.Raw, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
-		names := attributeNames(p)
-		for _, sp := range sensitivePaths {
-			if equalNames(names, sp) {
-				return tftypes.NewValue(v.Type(), nil), nil
-			}
-		}
-		if len(names) == 2 && names[0] == "settings" && names[1] == "extra_secret_env" && len(p.Steps()) == 3 && !v.IsNull() {
-			return tftypes.NewValue(tftypes.String, ""), nil
-		}
-		return v, nil
-	})
-	if err != nil {
-		return "", err
-	}
-	dv, err := tfprotov6.NewDynamicValue(tmpl.Schema.Type().TerraformType(ctx), val)
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(dv.MsgPack), nil
-}
-
-func attributeNames(p *tftypes.AttributePath) []string {
-	var names []string
-	for _, step := range p.Steps() {
-		if a, ok := step.(tftypes.AttributeName); ok {
-			names = append(names, string(a))
-		}
-	}
-	return names
-}
-
-func equalNames(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // importRecord rebuilds the model from the configuration recorded on the
 // ConfigMap and the values kept in the Secrets.
 func importRecord(ctx context.Context, live map[string]*unstructured.Unstructured, ns, name string, tmpl tfsdk.State) (*instanceModel, diag.Diagnostics) {
@@ -701,14 +616,7 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 		diags.AddError("Cannot import the instance", fmt.Sprintf("ConfigMap %s/%s, which records the instance's configuration, is missing.", ns, spec.ConfigMapName()))
 		return nil, diags
 	}
-	raw, err := base64.StdEncoding.DecodeString(cm.GetAnnotations()[mastodon.AnnotationSpec])
-	if err == nil && len(raw) == 0 {
-		err = errors.New("the annotation is missing")
-	}
-	var val tftypes.Value
-	if err == nil {
-		val, err = (&tfprotov6.DynamicValue{MsgPack: raw}).Unmarshal(tmpl.Schema.Type().TerraformType(ctx))
-	}
+	val, err := decodeRecord(ctx, cm.GetAnnotations()[mastodon.AnnotationSpec], tmpl)
 	if err != nil {
 		diags.AddError("Cannot import the instance", fmt.Sprintf("The annotation %s on ConfigMap %s/%s does not hold a configuration this provider wrote: %v",
 			mastodon.AnnotationSpec, ns, spec.ConfigMapName(), err))
@@ -719,6 +627,10 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	if diags.HasError() {
 		return nil, diags
 	}
+	m.Namespace, m.Name = types.StringValue(ns), types.StringValue(name)
+	m.ID = types.StringValue(ns + "/" + name)
+	full, d := m.spec(ctx)
+	diags.Append(d...)
 	data := map[string]string{}
 	if sec := live["Secret/"+ns+"/"+spec.SecretName()]; sec != nil {
 		data = kube.SecretData(sec)
@@ -726,34 +638,6 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	secrets := mastodon.SecretsFromEnv(data, m.Database == nil, m.Redis == nil)
 	m.Secrets = secretsObject(secrets)
 	m.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
-	if m.Database != nil && data[mastodon.EnvDBPassword] != "" {
-		m.Database.Password = types.StringValue(data[mastodon.EnvDBPassword])
-	}
-	if m.Database != nil && m.Database.CloudSQL != nil && m.Database.CloudSQL.WorkloadIdentityServiceAccount.IsNull() {
-		if key := live["Secret/"+ns+"/"+spec.CloudSQLSecretName()]; key != nil {
-			m.Database.CloudSQL.CredentialsJSON = types.StringValue(kube.SecretData(key)[mastodon.CloudSQLKeyFile])
-		}
-	}
-	if m.Redis != nil && data[mastodon.EnvRedisPassword] != "" {
-		m.Redis.Password = types.StringValue(data[mastodon.EnvRedisPassword])
-	}
-	if m.SMTP != nil && data[mastodon.EnvSMTPPassword] != "" {
-		m.SMTP.Password = types.StringValue(data[mastodon.EnvSMTPPassword])
-	}
-	if m.MediaBucket != nil {
-		m.MediaBucket.SecretAccessKey = types.StringValue(data[mastodon.EnvS3SecretKey])
-	}
-	if m.Settings != nil && !m.Settings.ExtraSecretEnv.IsNull() {
-		values := map[string]attr.Value{}
-		for k := range m.Settings.ExtraSecretEnv.Elements() {
-			values[k] = types.StringValue(data[k])
-		}
-		m.Settings.ExtraSecretEnv = types.MapValueMust(types.StringType, values)
-	}
-	if m.Ingress != nil && !m.Ingress.CertificatePEM.IsNull() {
-		if tls := live["Secret/"+ns+"/"+spec.TLSSecretName()]; tls != nil {
-			m.Ingress.PrivateKeyPEM = types.StringValue(kube.SecretData(tls)[corev1.TLSPrivateKeyKey])
-		}
-	}
+	clearFromCluster(&m, full, live)
 	return &m, diags
 }

@@ -503,7 +503,7 @@ func TestAccInstance_failingPrepareJob(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: instanceConfig(ns, ""),
-				ExpectError: regexp.MustCompile(`(?s)The db-prepare Job failed.*Job ` + ns + `/social-db-prepare-[0-9-]+.*BackoffLimitExceeded` +
+				ExpectError: regexp.MustCompile(`(?s)The db-prepare Job failed.*Job ` + ns + `/social-db-prepare-[0-9a-f]+.*BackoffLimitExceeded` +
 					`.*exit code 1.*relation-accounts-does-not-exist.*No Deployment was started`),
 			},
 			{
@@ -540,6 +540,16 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{fmt.Sprintf("  ingress = {\n    certificate_pem = %s\n    private_key_pem = %s\n  }", hclString(cert), hclString(otherKey)), `do not parse as a matching PEM certificate and key`},
 		{fmt.Sprintf("  ingress = {\n    certificate_pem = %s\n  }", hclString(cert)), `must be given together`},
 		{`  smtp = { server = "smtp.example", from_address = "not an address" }`, `smtp.from_address: "not an address" is not an email address`},
+		{`  redis = { host = "redis.internal", password_wo = "secret" }`, `redis.password_wo needs redis.password_wo_version`},
+		{`  redis = { host = "redis.internal", password = "a", password_wo = "b", password_wo_version = 1 }`, `redis.password_wo conflicts with redis.password`},
+		{`  smtp = { server = "smtp.example", password_wo_version = 1 }`, `smtp.password_wo_version versions smtp.password_wo, which is not set`},
+		{`  settings = { extra_secret_env_wo = { DEEPL_API_KEY = "x" } }`, `settings.extra_secret_env_wo needs settings.extra_secret_env_wo_version`},
+		{`  settings = {
+    extra_env                   = { DEEPL_API_KEY = "x" }
+    extra_secret_env_wo         = { DEEPL_API_KEY = "x" }
+    extra_secret_env_wo_version = 1
+  }`, `"DEEPL_API_KEY" is also in settings.extra_env`},
+		{`  media_bucket = { bucket = "media", endpoint = "https://storage.googleapis.com", access_key_id = "GOOG1E" }`, `media_bucket.secret_access_key: must be set`},
 	}
 	var steps []resource.TestStep
 	for _, tc := range cases {
@@ -562,41 +572,116 @@ func TestAccInstance_invalidInput(t *testing.T) {
 	}
 }
 
-func TestAccInstance_writeOnlyPasswords(t *testing.T) {
+// What the API server would refuse at apply time, half way, is refused at
+// plan time with the attribute named: a replacement under deletion
+// protection, a StatefulSet's claim template, a claim's class, access mode
+// or shrinking. Growing the media volume is an ordinary update.
+func TestAccInstance_refusedAtPlan(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-refuse-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	config := func(protected bool, extra string) string {
+		cfg := instanceConfig(ns, extra)
+		if protected {
+			cfg = strings.Replace(cfg, "deletion_protection = false", "deletion_protection = true", 1)
+		}
+		return cfg
+	}
+	const volumes = `  embedded_database = { storage_size = "5Gi" }
+  embedded_redis = { storage_size = "2Gi" }
+  media = { storage_size = "20Gi" }`
+	refused := func(cfg, want string) resource.TestStep {
+		return resource.TestStep{Config: cfg, PlanOnly: true, ExpectError: regexp.MustCompile(strings.ReplaceAll(want, " ", `\s+`))}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config(true, volumes)},
+			refused(strings.Replace(config(true, volumes), `"social.example"`, `"other.example"`, 1), `local_domain: "social.example" -> "other.example" creates a new instance`),
+			refused(config(true, strings.Replace(volumes, `"5Gi"`, `"8Gi"`, 1)), `embedded_database.storage_size: "5Gi" -> "8Gi"`),
+			refused(config(true, strings.Replace(volumes, `storage_size = "5Gi"`, `storage_size = "5Gi", storage_class = "fast"`, 1)), `embedded_database.storage_class: "" -> "fast"`),
+			refused(config(true, strings.Replace(volumes, `"2Gi"`, `"3Gi"`, 1)), `embedded_redis.storage_size: "2Gi" -> "3Gi"`),
+			refused(config(true, strings.Replace(volumes, `storage_size = "20Gi"`, `storage_size = "20Gi", access_mode = "ReadWriteMany"`, 1)), `media.access_mode: "ReadWriteOnce" -> "ReadWriteMany"`),
+			refused(config(true, strings.Replace(volumes, `"20Gi"`, `"10Gi"`, 1)), `media.storage_size: "20Gi" -> "10Gi": a volume claim can grow`),
+			{
+				Config: config(true, strings.Replace(volumes, `"20Gi"`, `"30Gi"`, 1)), PlanOnly: true, ExpectNonEmptyPlan: true,
+			},
+			{Config: config(false, volumes)},
+		},
+	})
+}
+
+// Every secret input has a write-only form: its value reaches the
+// instance's Secrets and never state, not even through an import; a
+// refresh compares with the cluster (the next plan is empty); a new
+// version applies a new value.
+func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
 	c := newTestCluster(t)
 	ns := "acc-wo-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	cert, key := testCertificatePEM(t)
 	config := func(password string, version int) string {
 		return instanceConfig(ns, fmt.Sprintf(`  database = {
-    host                = "db.example.internal"
     user                = "mastodon"
-    password_wo         = %q
-    password_wo_version = %d
+    password_wo         = %[1]q
+    password_wo_version = %[2]d
+    cloud_sql = {
+      instance_connection_name    = "my-project:europe-west1:mastodon"
+      credentials_json_wo         = "{\"key\": \"sql-%[1]s\"}"
+      credentials_json_wo_version = %[2]d
+    }
+  }
+  redis = {
+    host                = "redis.internal"
+    password_wo         = "redis-%[1]s"
+    password_wo_version = %[2]d
   }
   smtp = {
     server              = "smtp.sendgrid.net"
     port                = 2525
     login               = "apikey"
-    password_wo         = "smtp-%s"
-    password_wo_version = %d
-  }`, password, version, password, version))
+    password_wo         = "smtp-%[1]s"
+    password_wo_version = %[2]d
+  }
+  media_bucket = {
+    bucket                       = "media"
+    endpoint                     = "https://storage.googleapis.com"
+    access_key_id                = "GOOG1E"
+    secret_access_key_wo         = "s3-%[1]s"
+    secret_access_key_wo_version = %[2]d
+  }
+  ingress = {
+    certificate_pem            = %[3]q
+    private_key_pem_wo         = %[4]q
+    private_key_pem_wo_version = %[2]d
+  }
+  settings = {
+    extra_secret_env_wo         = { DEEPL_API_KEY = "deepl-%[1]s" }
+    extra_secret_env_wo_version = %[2]d
+  }`, password, version, cert, key))
 	}
-	secretHas := func(want map[string]string) resource.TestCheckFunc {
+	check := func(password string) resource.TestCheckFunc {
+		want := map[string]map[string]string{
+			"social-secrets": {"DB_PASS": password, "REDIS_PASSWORD": "redis-" + password, "SMTP_PASSWORD": "smtp-" + password,
+				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "DEEPL_API_KEY": "deepl-" + password},
+			"social-cloudsql": {mastodon.CloudSQLKeyFile: `{"key": "sql-` + password + `"}`},
+			"social-tls":      {"tls.key": key},
+		}
 		return func(s *terraform.State) error {
-			sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-secrets", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			for k, v := range want {
-				if string(sec.Data[k]) != v {
-					return fmt.Errorf("Secret %s = %q, want %q", k, sec.Data[k], v)
+			for name, keys := range want {
+				sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				for k, v := range keys {
+					if string(sec.Data[k]) != v {
+						return fmt.Errorf("Secret %s: %s = %q, want %q", name, k, sec.Data[k], v)
+					}
 				}
 			}
 			for k, v := range s.RootModule().Resources["mastodon_instance.test"].Primary.Attributes {
-				for _, pw := range want {
-					if strings.Contains(v, pw) {
-						return fmt.Errorf("state attribute %s holds a write-only password", k)
-					}
+				if strings.Contains(v, password) || strings.Contains(v, "PRIVATE KEY") {
+					return fmt.Errorf("state attribute %s holds a write-only value", k)
 				}
 			}
 			return nil
@@ -605,18 +690,28 @@ func TestAccInstance_writeOnlyPasswords(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
-			{
-				Config: config("first-password", 1),
-				Check:  secretHas(map[string]string{"DB_PASS": "first-password", "SMTP_PASSWORD": "smtp-first-password"}),
-			},
+			{Config: config("first-password", 1), Check: check("first-password")},
 			{
 				Config:           config("first-password", 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
-				Config: config("second-password", 2),
-				Check:  secretHas(map[string]string{"DB_PASS": "second-password", "SMTP_PASSWORD": "smtp-second-password"}),
+				// An import restores every attribute but the write-only
+				// values, whose clear twins stay null.
+				ResourceName:      "mastodon_instance.test",
+				ImportState:       true,
+				ImportStateId:     ns + "/social",
+				ImportStateVerify: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					for k, v := range states[0].Attributes {
+						if strings.Contains(v, "first-password") || strings.Contains(v, "PRIVATE KEY") {
+							return fmt.Errorf("import put a write-only value into %s", k)
+						}
+					}
+					return nil
+				},
 			},
+			{Config: config("second-password", 2), Check: check("second-password")},
 		},
 	})
 }
@@ -637,14 +732,15 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 					`/social-web did not become ready.*replicas: 1 wanted.*exit code 1.*puma-could-not-boot`),
 			},
 			{
-				// Once the cause is gone the next apply finishes, without
-				// running the prepare Job again.
+				// The failed create left a tainted instance: once the cause is
+				// gone the next apply replaces it, with the same generated
+				// secrets (kept with the data volume), and finishes.
 				PreConfig: func() {
-					jobs, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
-					if err != nil || len(jobs.Items) != 1 {
-						t.Fatalf("want the one prepare Job, got %v (%v)", len(jobs.Items), err)
+					sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-secrets", metav1.GetOptions{})
+					if err != nil {
+						t.Fatalf("the failed create left no Secret: %v", err)
 					}
-					prepared = string(jobs.Items[0].UID)
+					prepared = string(sec.Data["SECRET_KEY_BASE"])
 					heal()
 					// The failed Pods are not retried by the Deployment's
 					// ReplicaSet: remove them so new ones start.
@@ -653,12 +749,12 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 				},
 				Config: instanceConfig(ns, ""),
 				Check: func(*terraform.State) error {
-					jobs, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
+					sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-secrets", metav1.GetOptions{})
 					if err != nil {
 						return err
 					}
-					if len(jobs.Items) != 1 || string(jobs.Items[0].UID) != prepared {
-						return fmt.Errorf("the prepare Job ran again")
+					if string(sec.Data["SECRET_KEY_BASE"]) != prepared || prepared == "" {
+						return fmt.Errorf("the generated secrets changed when the tainted instance was replaced")
 					}
 					return nil
 				},

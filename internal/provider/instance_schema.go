@@ -7,8 +7,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -35,7 +33,7 @@ type instanceModel struct {
 	EmbeddedRedis        *embeddedRedisModel    `tfsdk:"embedded_redis"`
 	SMTP                 *smtpModel             `tfsdk:"smtp"`
 	Media                *mediaModel            `tfsdk:"media"`
-	MediaBucket          *mediaBucketModel      `tfsdk:"media_bucket"`
+	MediaBucket          *instanceBucketModel   `tfsdk:"media_bucket"`
 	Ingress              *ingressModel          `tfsdk:"ingress"`
 	Settings             *settingsModel         `tfsdk:"settings"`
 	DeletionProtection   types.Bool             `tfsdk:"deletion_protection"`
@@ -104,6 +102,8 @@ type cloudSQLModel struct {
 	ProxyImage                     types.String    `tfsdk:"proxy_image"`
 	ProxyResources                 *resourcesModel `tfsdk:"proxy_resources"`
 	CredentialsJSON                types.String    `tfsdk:"credentials_json"`
+	CredentialsJSONWO              types.String    `tfsdk:"credentials_json_wo"`
+	CredentialsJSONWOVersion       types.Int64     `tfsdk:"credentials_json_wo_version"`
 	WorkloadIdentityServiceAccount types.String    `tfsdk:"workload_identity_service_account"`
 }
 
@@ -131,6 +131,7 @@ type redisModel struct {
 	Port     types.Int64  `tfsdk:"port"`
 	User     types.String `tfsdk:"user"`
 	Password types.String `tfsdk:"password"`
+	writeOnlyPassword
 }
 
 type smtpModel struct {
@@ -161,6 +162,14 @@ type mediaBucketModel struct {
 	SecretAccessKey types.String `tfsdk:"secret_access_key"`
 }
 
+// instanceBucketModel is the instance's media_bucket: the settings, and the
+// secret key's write-only form.
+type instanceBucketModel struct {
+	mediaBucketModel
+	SecretAccessKeyWO        types.String `tfsdk:"secret_access_key_wo"`
+	SecretAccessKeyWOVersion types.Int64  `tfsdk:"secret_access_key_wo_version"`
+}
+
 // mediaBucketAttributes describe the connection to a media bucket, for the
 // instance's media_bucket and the bucket resource's settings.
 func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
@@ -177,7 +186,7 @@ func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
 			Description: "Address the bucket as `endpoint/bucket` (needed by MinIO, Ceph, Garage) rather than `bucket.endpoint`. " +
 				"Mastodon uses path style whenever `S3_ENDPOINT` is set unless `S3_OVERRIDE_PATH_STYLE` is `true`, so false renders `S3_OVERRIDE_PATH_STYLE=true` and true leaves it out."},
 		"access_key_id": str(true, "Access key ID (`AWS_ACCESS_KEY_ID`, in the instance's Secret)."),
-		"secret_access_key": schema.StringAttribute{Required: !computed, Computed: computed, Sensitive: true,
+		"secret_access_key": schema.StringAttribute{Optional: !computed, Computed: computed, Sensitive: true,
 			Description: "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret)."},
 	}
 }
@@ -194,6 +203,8 @@ type ingressModel struct {
 	Annotations    types.Map    `tfsdk:"annotations"`
 	CertificatePEM types.String `tfsdk:"certificate_pem"`
 	PrivateKeyPEM  types.String `tfsdk:"private_key_pem"`
+	PrivateKeyWO   types.String `tfsdk:"private_key_pem_wo"`
+	PrivateKeyWOV  types.Int64  `tfsdk:"private_key_pem_wo_version"`
 	TLSSecretName  types.String `tfsdk:"tls_secret_name"`
 	GKETimeout     types.Int64  `tfsdk:"gke_streaming_timeout_seconds"`
 }
@@ -206,17 +217,8 @@ type settingsModel struct {
 	TrustedProxyIP        types.String `tfsdk:"trusted_proxy_ip"`
 	ExtraEnv              types.Map    `tfsdk:"extra_env"`
 	ExtraSecretEnv        types.Map    `tfsdk:"extra_secret_env"`
-}
-
-type secretsModel struct {
-	SecretKeyBase               types.String `tfsdk:"secret_key_base"`
-	VapidPrivateKey             types.String `tfsdk:"vapid_private_key"`
-	EncryptionDeterministicKey  types.String `tfsdk:"active_record_encryption_deterministic_key"`
-	EncryptionKeyDerivationSalt types.String `tfsdk:"active_record_encryption_key_derivation_salt"`
-	EncryptionPrimaryKey        types.String `tfsdk:"active_record_encryption_primary_key"`
-	OTPSecret                   types.String `tfsdk:"otp_secret"`
-	DatabasePassword            types.String `tfsdk:"embedded_database_password"`
-	RedisPassword               types.String `tfsdk:"embedded_redis_password"`
+	ExtraSecretEnvWO      types.Map    `tfsdk:"extra_secret_env_wo"`
+	ExtraSecretEnvWOV     types.Int64  `tfsdk:"extra_secret_env_wo_version"`
 }
 
 const (
@@ -259,8 +261,21 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 	sensitive := func(d string) schema.StringAttribute {
 		return schema.StringAttribute{Optional: true, Sensitive: true, Description: d}
 	}
-	writeOnly := func(d string) schema.StringAttribute {
-		return schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true, Description: d}
+	// wo and woVersion are the write-only form of a secret input and the
+	// version that says when to apply a new value.
+	wo := func(what, clear string) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
+			Description: what + ", write-only: never stored in Terraform state (Terraform 1.11+). Requires the `_wo_version` beside it; conflicts with `" + clear + "`."}
+	}
+	woVersion := func(wo string) schema.Int64Attribute {
+		return schema.Int64Attribute{Optional: true, Description: "Required with `" + wo + "`; change it to apply a new `" + wo + "`."}
+	}
+	bucket := mediaBucketAttributes(false)
+	bucket["secret_access_key_wo"] = wo("Secret access key", "secret_access_key")
+	bucket["secret_access_key_wo_version"] = woVersion("secret_access_key_wo")
+	secrets := map[string]schema.Attribute{}
+	for _, g := range generatedSecrets {
+		secrets[g.attr] = schema.StringAttribute{Computed: true, Description: g.desc}
 	}
 	resp.Schema = schema.Schema{
 		Description: "A whole Mastodon instance on Kubernetes: configuration and secrets, the embedded PostgreSQL and Redis " +
@@ -273,8 +288,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"namespace": schema.StringAttribute{Required: true, PlanModifiers: replace,
 				Description: "The namespace of the instance's objects. Changing it creates a new instance."},
 			"create_namespace": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-				PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
-				Description:   "Create the namespace (default). Set to false to use an existing one."},
+				Description: "Create the namespace when it does not exist (default). A namespace the provider creates is marked as the instance's, " +
+					"and destroy deletes it when nothing else lives in it; a namespace that already existed is used as it is and never deleted. " +
+					"Set to false to require an existing namespace (for credentials limited to it)."},
 			"local_domain": schema.StringAttribute{Required: true, PlanModifiers: replace,
 				Description: "`LOCAL_DOMAIN`: the domain of users' handles. Mastodon cannot change it once federated, so changing it creates a new instance."},
 			"web_domain": schema.StringAttribute{Optional: true, PlanModifiers: replace,
@@ -331,14 +347,16 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 							"credentials_json": schema.StringAttribute{Optional: true, Sensitive: true,
 								Description: "A service-account key in JSON (`base64decode(google_service_account_key.x.private_key)`), kept in a Secret and mounted read-only. " +
 									"Conflicts with `workload_identity_service_account`, which is preferred."},
+							"credentials_json_wo":         wo("The service-account key in JSON", "credentials_json"),
+							"credentials_json_wo_version": woVersion("credentials_json_wo"),
 							"workload_identity_service_account": optString("The Google service account (email) that the instance's Kubernetes ServiceAccount " +
 								"acts as through Workload Identity: the ServiceAccount gets the `iam.gke.io/gcp-service-account` annotation. No key to leak or rotate."),
 						}},
 					"name":                optString("Database name, default `mastodon_production`."),
 					"user":                schema.StringAttribute{Required: true, Description: "User name."},
 					"password":            sensitive("Password. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
-					"password_wo":         writeOnly("Password, write-only: never stored in Terraform state (Terraform 1.11+). Change `password_wo_version` to set a new one."),
-					"password_wo_version": optInt("Change it to apply a new `password_wo`."),
+					"password_wo":         wo("Password", "password"),
+					"password_wo_version": woVersion("password_wo"),
 					"sslmode":             optString(sslmodeDescription),
 					"ca_certificate_pem":  optString(databaseCADescription),
 					"pool":                optInt("`DB_POOL` of web Pods (Sidekiq uses its concurrency)."),
@@ -362,10 +380,12 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"redis": schema.SingleNestedAttribute{Optional: true,
 				Description: "An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
 				Attributes: map[string]schema.Attribute{
-					"host":     schema.StringAttribute{Required: true, Description: "Host name or address."},
-					"port":     optInt("Port, default 6379."),
-					"user":     optString("ACL user name."),
-					"password": sensitive("Password. It reaches Pods through a Secret only."),
+					"host":                schema.StringAttribute{Required: true, Description: "Host name or address."},
+					"port":                optInt("Port, default 6379."),
+					"user":                optString("ACL user name."),
+					"password":            sensitive("Password. It reaches Pods through a Secret only."),
+					"password_wo":         wo("Password", "password"),
+					"password_wo_version": woVersion("password_wo"),
 				}},
 			"smtp": schema.SingleNestedAttribute{Optional: true, Description: "Outgoing mail.",
 				Attributes: map[string]schema.Attribute{
@@ -373,8 +393,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"port":                optInt("Port, default 587 (SendGrid also listens on 2525 where 25/465/587 are blocked)."),
 					"login":               optString("Login (`apikey` for SendGrid)."),
 					"password":            sensitive("Password or API key. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
-					"password_wo":         writeOnly("Password or API key, write-only: never stored in Terraform state (Terraform 1.11+). Change `password_wo_version` to set a new one."),
-					"password_wo_version": optInt("Change it to apply a new `password_wo`."),
+					"password_wo":         wo("Password or API key", "password"),
+					"password_wo_version": woVersion("password_wo"),
 					"from_address":        optString("Sender address, default `notifications@<local_domain>` (Mastodon's own default, `notifications@localhost`, is refused by relays)."),
 					"domain":              optString("HELO domain."),
 					"auth_method":         optString("plain (default), login, cram_md5 or none."),
@@ -394,15 +414,17 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"media_bucket": schema.SingleNestedAttribute{Optional: true,
 				Description: "Store media in an S3-compatible bucket instead of the `media` volume: usually `mastodon_media_bucket.x.settings`. " +
 					"Sets `S3_ENABLED` and the `S3_*` variables; the credentials go into the instance's Secret only. Conflicts with `media`.",
-				Attributes: mediaBucketAttributes(false)},
+				Attributes: bucket},
 			"ingress": schema.SingleNestedAttribute{Optional: true,
 				Description: "An Ingress routing the web domain to web, and `/api/v1/streaming` to streaming, with TLS.",
 				Attributes: map[string]schema.Attribute{
-					"class_name":      optString("The IngressClass."),
-					"annotations":     schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
-					"certificate_pem": optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
-					"private_key_pem": sensitive("PEM private key of `certificate_pem`."),
-					"tls_secret_name": optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
+					"class_name":                 optString("The IngressClass."),
+					"annotations":                schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
+					"certificate_pem":            optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
+					"private_key_pem":            sensitive("PEM private key of `certificate_pem`."),
+					"private_key_pem_wo":         wo("PEM private key of `certificate_pem`", "private_key_pem"),
+					"private_key_pem_wo_version": woVersion("private_key_pem_wo"),
+					"tls_secret_name":            optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
 					"gke_streaming_timeout_seconds": optInt("On GKE's Ingress (class `gce`): the load balancer's backend timeout for streaming, in seconds, " +
 						"as a BackendConfig attached to the streaming Service (`cloud.google.com/backend-config`). GKE's default, 30 s, cuts every websocket; 3600 keeps them an hour. " +
 						"Needs the BackendConfig resource, which GKE clusters serve."),
@@ -416,6 +438,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"trusted_proxy_ip":        optString("`TRUSTED_PROXY_IP`."),
 					"extra_env":               schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Any other environment variables (kept in the ConfigMap)."},
 					"extra_secret_env":        schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Description: "Any other secret environment variables (kept in the Secret)."},
+					"extra_secret_env_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType,
+						Description: "More secret environment variables, write-only: never stored in Terraform state (Terraform 1.11+). Requires `extra_secret_env_wo_version`; its names must not repeat those of `extra_secret_env` or `extra_env`."},
+					"extra_secret_env_wo_version": woVersion("extra_secret_env_wo"),
 				}},
 			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "While true (the default), destroying the instance is refused."},
@@ -423,27 +448,17 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"url":      schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The instance's public address."},
 			"vapid_public_key": schema.StringAttribute{Computed: true, PlanModifiers: keep,
 				Description: "The generated VAPID public key (web push)."},
-			"secrets": schema.SingleNestedAttribute{Computed: true, Sensitive: true,
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
-				Description:   "The secrets generated once for the instance and never changed afterwards.",
-				Attributes: map[string]schema.Attribute{
-					"secret_key_base":                              schema.StringAttribute{Computed: true, Description: "`SECRET_KEY_BASE`."},
-					"vapid_private_key":                            schema.StringAttribute{Computed: true, Description: "`VAPID_PRIVATE_KEY`."},
-					"active_record_encryption_deterministic_key":   schema.StringAttribute{Computed: true, Description: "`ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY`."},
-					"active_record_encryption_key_derivation_salt": schema.StringAttribute{Computed: true, Description: "`ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT`."},
-					"active_record_encryption_primary_key":         schema.StringAttribute{Computed: true, Description: "`ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY`."},
-					"otp_secret":                                   schema.StringAttribute{Computed: true, Description: "`OTP_SECRET`, only for instances that had one."},
-					"embedded_database_password":                   schema.StringAttribute{Computed: true, Description: "Password of the embedded PostgreSQL."},
-					"embedded_redis_password":                      schema.StringAttribute{Computed: true, Description: "Password of the embedded Redis."},
-				}},
+			"secrets": schema.SingleNestedAttribute{Computed: true, Sensitive: true, Attributes: secrets,
+				Description: "The secrets generated once for the instance and never changed afterwards, whatever else changes " +
+					"(an embedded password is kept while an external service is used, for the volume that was kept)."},
 			"ready": schema.BoolAttribute{Computed: true,
 				Description: "Whether every Deployment has rolled out and all its replicas are ready. An apply waits for it, so a plan shows false -> true when the cluster has drifted."},
 			"migrated_version": schema.StringAttribute{Computed: true,
 				Description: "The version whose database migrations have all run. It differs from `version` only while an upgrade is unfinished (a step failed); the next apply resumes it."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				Description: "What differs between the cluster and this configuration, as read by the last refresh (a deleted Secret, a Deployment scaled by hand, ...). An apply repairs it."},
-			"load_balancer_ip":       schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The Ingress's load balancer IP, for a DNS record."},
-			"load_balancer_hostname": schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The Ingress's load balancer host name, for a DNS record."},
+			"load_balancer_ip":       schema.StringAttribute{Computed: true, Description: "The Ingress's load balancer IP, for a DNS record."},
+			"load_balancer_hostname": schema.StringAttribute{Computed: true, Description: "The Ingress's load balancer host name, for a DNS record."},
 		},
 	}
 }

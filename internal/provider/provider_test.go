@@ -88,7 +88,7 @@ func (c *testCluster) namespace(t *testing.T, prefix string) string {
 func (c *testCluster) fakeInstance(t *testing.T, ns, name, domain, version string, ready bool) {
 	t.Helper()
 	ctx := context.Background()
-	cmLabels := mastodon.Labels(name, mastodon.ComponentConfig)
+	cmLabels := mastodon.Labels(name, mastodon.ComponentConfig, mastodon.OwnerInstance)
 	cmLabels[mastodon.LabelVersion] = version
 	_, err := c.cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: name + "-env", Labels: cmLabels},
@@ -97,7 +97,7 @@ func (c *testCluster) fakeInstance(t *testing.T, ns, name, domain, version strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	labels := mastodon.Labels(name, "web")
+	labels := mastodon.Labels(name, "web", mastodon.OwnerInstance)
 	replicas := int32(1)
 	if !ready {
 		replicas = 0

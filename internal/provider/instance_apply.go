@@ -1,0 +1,257 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// instanceCluster is what an apply of an instance needs of the cluster
+// (*kube.Client), so that its steps are tested without one.
+type instanceCluster interface {
+	Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
+	CreateIfMissing(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, bool, error)
+	Apply(ctx context.Context, objs []*unstructured.Unstructured) error
+	ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured) ([]string, error)
+	WaitReady(ctx context.Context, objs []*unstructured.Unstructured) error
+	RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error
+	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
+	Prune(ctx context.Context, live map[string]*unstructured.Unstructured, keep map[string]bool, kinds []string, owned func(map[string]string) bool) ([]string, error)
+}
+
+var _ instanceCluster = (*kube.Client)(nil)
+
+// failure says what a failed step leaves behind, and so what state is
+// recorded.
+type failure int
+
+const (
+	// untouched: nothing that runs changed. An update keeps the prior
+	// state; a create records nothing (nothing was created).
+	untouched failure = iota
+	// changed: the cluster holds some of the new configuration. The plan is
+	// recorded as not ready, with the prior migrated_version, so the next
+	// plan shows an update (a create: a tainted instance) that resumes.
+	changed
+)
+
+// applyStep is one step of an apply: what it does, and what its failure
+// leaves.
+type applyStep struct {
+	name   string
+	onFail failure
+	run    func(ctx context.Context) error
+	// failed is the title of its failure.
+	failed string
+}
+
+// instanceApply is one apply of an instance, decided before anything
+// changes: the objects, the steps, the state to record after each.
+type instanceApply struct {
+	c         instanceCluster
+	spec      *mastodon.Spec
+	prior     *instanceModel // nil on create
+	plan      *instanceModel
+	first     []*unstructured.Unstructured // configuration, secrets, embedded services
+	workloads []*unstructured.Unstructured // what runs Rails, or routes to it
+	keep      map[string]bool
+	log       func(string)
+}
+
+func newInstanceApply(c instanceCluster, spec *mastodon.Spec, secrets mastodon.Secrets, record string, prior, plan *instanceModel, log func(string)) *instanceApply {
+	a := &instanceApply{c: c, spec: spec, prior: prior, plan: plan, keep: map[string]bool{}, log: log}
+	for _, o := range spec.Render(secrets, record) {
+		u := o.Unstructured()
+		a.keep[kube.Key(u)] = true
+		if o.RunsRails() {
+			a.workloads = append(a.workloads, u)
+		} else {
+			a.first = append(a.first, u)
+		}
+	}
+	return a
+}
+
+// migrated is the version whose migrations have all run ("" on create).
+func (a *instanceApply) migrated() string {
+	if a.prior == nil {
+		return ""
+	}
+	return a.prior.MigratedVersion.ValueString()
+}
+
+// prepare says whether the database is to be prepared: a new instance, or
+// one that moves to another database (embedded <-> external).
+func (a *instanceApply) prepare(ctx context.Context) bool {
+	if slices.Contains(a.spec.Plan(a.migrated()), mastodon.StepPrepare) {
+		return true
+	}
+	if a.prior == nil {
+		return false
+	}
+	was, d := a.prior.spec(ctx)
+	return !d.HasError() && was.DatabaseTarget() != a.spec.DatabaseTarget()
+}
+
+// steps are the steps of this apply, in order.
+func (a *instanceApply) steps(ctx context.Context) []applyStep {
+	s := a.spec
+	plan := s.Plan(a.migrated())
+	var out []applyStep
+	if a.plan.CreateNamespace.ValueBool() {
+		out = append(out, applyStep{"namespace " + s.Namespace, untouched, func(ctx context.Context) error {
+			_, created, err := a.c.CreateIfMissing(ctx, s.NamespaceObject().Unstructured())
+			if err == nil && !created {
+				a.log("namespace " + s.Namespace + " exists: used as it is (the instance never deletes a namespace it did not create)")
+			}
+			return err
+		}, "Cannot create the namespace " + s.Namespace})
+	}
+	upgrade := "Step %d of the upgrade to " + s.Version + " failed: %s"
+	if slices.Contains(plan, mastodon.StepPreMigrate) {
+		// Before anything is applied, so that a failure leaves the running
+		// instance exactly as it was; the Job reads the instance's current
+		// ConfigMap and Secret.
+		out = append(out, applyStep{string(mastodon.StepPreMigrate) + " with " + s.Image(), untouched, func(ctx context.Context) error {
+			return a.c.RunJobOnce(ctx, s.MigrationJob(mastodon.PreDeployment).Unstructured())
+		}, fmt.Sprintf(upgrade, 1, "pre-deployment migrations")})
+	}
+	out = append(out, applyStep{"configuration, secrets and embedded services", changed, func(ctx context.Context) error {
+		// An embedded Redis from before it had a volume: its StatefulSet
+		// must be replaced to gain one (what it held in memory was lost at
+		// every restart anyway).
+		replaced, err := a.c.ReplaceStatefulSetsGainingClaims(ctx, a.first)
+		if err != nil {
+			return err
+		}
+		if len(replaced) > 0 {
+			a.log("replaced to add a volume: " + strings.Join(replaced, ", "))
+		}
+		if err := a.c.Apply(ctx, a.first); err != nil {
+			return err
+		}
+		return a.c.WaitReady(ctx, a.first)
+	}, "Cannot apply the instance's configuration and embedded services"})
+	if a.prepare(ctx) {
+		out = append(out, applyStep{string(mastodon.StepPrepare), changed, func(ctx context.Context) error {
+			return a.c.RunJobOnce(ctx, s.PrepareJob().Unstructured())
+		}, "The db-prepare Job failed"})
+	}
+	out = append(out, applyStep{string(mastodon.StepRollout), changed, func(ctx context.Context) error {
+		if err := a.c.Apply(ctx, a.workloads); err != nil {
+			return err
+		}
+		if err := a.prune(ctx); err != nil {
+			return err
+		}
+		if err := a.c.WaitReady(ctx, a.workloads); err != nil {
+			return err
+		}
+		if ing := findKind(a.workloads, "Ingress"); ing != nil && (a.plan.LoadBalancerIP.IsUnknown() || a.plan.LoadBalancerHostname.IsUnknown()) {
+			if cur, err := a.c.Get(ctx, "Ingress", s.Namespace, ing.GetName()); err == nil && cur != nil {
+				a.plan.LoadBalancerIP, a.plan.LoadBalancerHostname = loadBalancer(cur)
+			}
+		}
+		return nil
+	}, "The instance did not become ready"})
+	if slices.Contains(plan, mastodon.StepPostMigrate) {
+		out[len(out)-1].failed = fmt.Sprintf(upgrade, 2, "the rollout did not become ready")
+		out = append(out, applyStep{string(mastodon.StepPostMigrate), changed, func(ctx context.Context) error {
+			return a.c.RunJobOnce(ctx, s.MigrationJob(mastodon.PostDeployment).Unstructured())
+		}, fmt.Sprintf(upgrade, 3, "post-deployment migrations")})
+	}
+	return out
+}
+
+// prune deletes the instance's objects that are no longer rendered: only
+// kinds the renderer produces, only objects carrying the instance's owner
+// mark (its accounts' objects are theirs), never Jobs or volumes.
+func (a *instanceApply) prune(ctx context.Context) error {
+	live, err := a.c.List(ctx, a.spec.Namespace, mastodon.InstanceSelector(a.spec.Name), mastodon.PrunableKinds)
+	if err != nil {
+		return err
+	}
+	pruned, err := a.c.Prune(ctx, live, a.keep, mastodon.PrunableKinds, mastodon.OwnedByInstance)
+	if len(pruned) > 0 {
+		a.log("removed objects no longer configured: " + strings.Join(pruned, ", "))
+	}
+	return err
+}
+
+// applyError is a failed step, with the state to record.
+type applyError struct {
+	step, title, detail string
+	state               *instanceModel // nil: record nothing (create) or keep the prior state (update)
+}
+
+// run performs the steps in order. It returns the state to record: the
+// plan, completed, when every step succeeded; else what the failed step's
+// rule says.
+func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
+	steps := a.steps(ctx)
+	if a.prior != nil && a.migrated() != a.spec.Version {
+		a.log(fmt.Sprintf("upgrading from %s to %s", a.migrated(), a.spec.Version))
+	}
+	for i, st := range steps {
+		a.log(fmt.Sprintf("step %d/%d: %s", i+1, len(steps), st.name))
+		if err := st.run(ctx); err != nil {
+			e := &applyError{step: st.name, title: st.failed, detail: err.Error()}
+			if st.onFail == changed {
+				failed := *a.plan
+				failed.Ready = types.BoolValue(false)
+				failed.MigratedVersion = types.StringNull()
+				if a.prior != nil {
+					failed.MigratedVersion = a.prior.MigratedVersion
+				}
+				resolveUnknown(&failed)
+				e.state = &failed
+			} else if a.prior != nil {
+				e.state = a.prior
+			}
+			return e.state, e
+		}
+	}
+	done := *a.plan
+	done.MigratedVersion = types.StringValue(a.spec.Version)
+	done.Ready = types.BoolValue(true)
+	resolveUnknown(&done)
+	a.log("instance ready")
+	return &done, nil
+}
+
+// resolveUnknown makes the values an apply could not learn null.
+func resolveUnknown(m *instanceModel) {
+	if m.LoadBalancerIP.IsUnknown() {
+		m.LoadBalancerIP = types.StringNull()
+	}
+	if m.LoadBalancerHostname.IsUnknown() {
+		m.LoadBalancerHostname = types.StringNull()
+	}
+}
+
+// advice says how to go on after a failed step.
+func (e *applyError) advice(a *instanceApply) string {
+	s := a.spec
+	first := ""
+	if e.step == string(mastodon.StepPrepare) {
+		first = "No Deployment was started on the unprepared database. "
+	}
+	switch {
+	case a.prior == nil && e.state != nil:
+		return first + fmt.Sprintf("The instance's objects created so far are in namespace %s (labelled app.kubernetes.io/instance=%s). "+
+			"Terraform records the instance as tainted: the next terraform apply deletes them (keeping data volumes and the "+
+			"generated secrets) and creates the instance again once you fixed the cause; terraform destroy removes them.", s.Namespace, s.Name)
+	case a.prior == nil:
+		return "Nothing was created. Fix the cause and apply again."
+	case e.state == a.prior:
+		return "Nothing that runs was changed: the Deployments were not touched and still run " + a.migrated() + ". Fix the cause and apply again: a fresh Job is started."
+	}
+	return first + "Fix the cause and apply again: the next apply continues from where the cluster is (a failed Job is replaced by a fresh one, a finished one is not run again)."
+}

@@ -1,0 +1,263 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// lifecycleConfig is an instance (in a namespace that existed before it,
+// with create_namespace left at its default) and an account of it.
+func lifecycleConfig(ns, version, extra string) string {
+	return fmt.Sprintf(`
+resource "mastodon_instance" "test" {
+  name                = "social"
+  namespace           = %q
+  local_domain        = "social.example"
+  version             = %q
+  deletion_protection = false
+  timeouts = {
+    create = "3m"
+    update = "3m"
+    delete = "3m"
+  }
+%s
+}
+
+resource "mastodon_admin_user" "owner" {
+  instance = mastodon_instance.test.id
+  username = "alice"
+  email    = "alice@example.org"
+}
+`, ns, version, extra)
+}
+
+// snapshot is what must not change across a transition.
+type snapshot struct {
+	accountUIDs map[string]string // the account's objects
+	foreignUID  string            // an object of someone else in the namespace
+	volumes     map[string]string // data volumes: name -> UID
+	secrets     map[string]string // generated secrets in state
+}
+
+func (c *testCluster) snapshot(ns string, s *terraform.State) (snapshot, error) {
+	ctx := context.Background()
+	snap := snapshot{accountUIDs: map[string]string{}, volumes: map[string]string{}, secrets: map[string]string{}}
+	account := metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=account"}
+	secrets, err := c.cs.CoreV1().Secrets(ns).List(ctx, account)
+	if err != nil {
+		return snap, err
+	}
+	for _, o := range secrets.Items {
+		snap.accountUIDs["Secret/"+o.Name] = string(o.UID)
+	}
+	jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, account)
+	if err != nil {
+		return snap, err
+	}
+	for _, o := range jobs.Items {
+		snap.accountUIDs["Job/"+o.Name] = string(o.UID)
+	}
+	foreign, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "someone-elses", metav1.GetOptions{})
+	if err != nil {
+		return snap, fmt.Errorf("the ConfigMap of someone else: %w", err)
+	}
+	snap.foreignUID = string(foreign.UID)
+	pvcs, err := c.cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return snap, err
+	}
+	for _, o := range pvcs.Items {
+		snap.volumes[o.Name] = string(o.UID)
+	}
+	attrs := s.RootModule().Resources["mastodon_instance.test"].Primary.Attributes
+	for _, g := range generatedSecrets {
+		snap.secrets[g.attr] = attrs["secrets."+g.attr]
+	}
+	return snap, nil
+}
+
+// Every transition a user makes, applied one after the other with an
+// account present throughout: each apply succeeds and is followed by an
+// empty plan (the test framework checks it), nothing of the account or of
+// anyone else changes, the generated secrets stay, no data volume goes,
+// and the namespace, which existed before, is never claimed nor deleted.
+func TestAccInstance_lifecycleMatrix(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "acc-matrix")
+	ctx := context.Background()
+	if _, err := c.cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses",
+		Labels: map[string]string{"app.kubernetes.io/instance": "social"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		ingress  = "ingress = { class_name = \"nginx\" }\n"
+		redis    = "redis = { host = \"redis.internal\", password = \"redis-password\" }\n"
+		database = "database = { host = \"db.internal\", user = \"mastodon\", password = \"db-password\", sslmode = \"disable\" }\n"
+		bucket   = "media_bucket = { bucket = \"media\", endpoint = \"http://127.0.0.1:9\", access_key_id = \"key\", secret_access_key = \"secret\", path_style = true }\n"
+	)
+	transitions := []struct{ name, version, extra string }{
+		{"embedded everything, in an existing namespace", "v4.6.5", ""},
+		{"web replicas 1 -> 2", "v4.6.5", "web = { replicas = 2 }\n"},
+		{"add an ingress", "v4.6.5", "web = { replicas = 2 }\n" + ingress},
+		{"embedded -> external Redis", "v4.6.5", ingress + redis},
+		{"embedded -> external database", "v4.6.5", ingress + redis + database},
+		{"media volume -> bucket", "v4.6.5", ingress + redis + database + bucket},
+		{"remove the ingress", "v4.6.5", redis + database + bucket},
+		{"external -> embedded Redis", "v4.6.5", database + bucket},
+		{"external -> embedded database", "v4.6.5", bucket},
+		{"version upgrade", "v4.7.2", bucket},
+	}
+	var first snapshot
+	var prev map[string]string
+	var steps []resource.TestStep
+	for i, tr := range transitions {
+		steps = append(steps, resource.TestStep{
+			Config: lifecycleConfig(ns, tr.version, tr.extra),
+			Check: func(s *terraform.State) error {
+				snap, err := c.snapshot(ns, s)
+				if err != nil {
+					return err
+				}
+				if i == 0 {
+					first, prev = snap, snap.volumes
+					if len(snap.accountUIDs) == 0 {
+						return fmt.Errorf("%s: no account objects", tr.name)
+					}
+					return nil
+				}
+				if !maps.Equal(snap.accountUIDs, first.accountUIDs) {
+					return fmt.Errorf("%s: the account's objects changed: %v, were %v", tr.name, snap.accountUIDs, first.accountUIDs)
+				}
+				if snap.foreignUID != first.foreignUID {
+					return fmt.Errorf("%s: someone else's ConfigMap was replaced", tr.name)
+				}
+				if !maps.Equal(snap.secrets, first.secrets) {
+					var changed []string
+					for k, v := range first.secrets {
+						if snap.secrets[k] != v {
+							changed = append(changed, k)
+						}
+					}
+					return fmt.Errorf("%s: generated secrets changed: %v", tr.name, changed)
+				}
+				for name, uid := range prev {
+					if snap.volumes[name] != uid {
+						return fmt.Errorf("%s: data volume %s was deleted", tr.name, name)
+					}
+				}
+				prev = snap.volumes
+				nsObj, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if _, claimed := nsObj.Annotations[mastodon.AnnotationCreatedBy]; claimed || nsObj.Labels[mastodon.LabelManagedBy] != "" {
+					return fmt.Errorf("%s: the namespace that existed before was claimed: %v %v", tr.name, nsObj.Labels, nsObj.Annotations)
+				}
+				return nil
+			},
+		})
+	}
+	// Each database was prepared once: the embedded one (whose volume was
+	// kept, so coming back to it at the same version needs nothing) and
+	// the external one.
+	steps[len(steps)-1].Check = resource.ComposeAggregateTestCheckFunc(steps[len(steps)-1].Check, func(*terraform.State) error {
+		jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=db-prepare"})
+		if err != nil {
+			return err
+		}
+		if len(jobs.Items) != 2 {
+			return fmt.Errorf("want two prepare Jobs (embedded, external), got %d", len(jobs.Items))
+		}
+		return nil
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps:                    steps,
+		CheckDestroy: func(*terraform.State) error {
+			// The namespace existed before: it stays, with what else lives in it.
+			if _, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+				return fmt.Errorf("the namespace that existed before was deleted: %w", err)
+			}
+			if _, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "someone-elses", metav1.GetOptions{}); err != nil {
+				return fmt.Errorf("someone else's ConfigMap was deleted: %w", err)
+			}
+			deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+			if err != nil || len(deps.Items) > 0 {
+				return fmt.Errorf("Deployments left after destroy: %v (%w)", len(deps.Items), err)
+			}
+			return nil
+		},
+	})
+}
+
+// A namespace the instance created is deleted with it when nothing else
+// lives in it, and kept when something does.
+func TestAccInstance_namespaceCreatedAndDeleted(t *testing.T) {
+	c := newTestCluster(t)
+	ctx := context.Background()
+	for _, other := range []bool{false, true} {
+		ns := "acc-ownns-" + randomSuffix()
+		t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		config := instanceConfig(ns, `
+embedded_database = { delete_volume_on_destroy = true }
+embedded_redis    = { delete_volume_on_destroy = true }
+media             = { delete_volume_on_destroy = true }
+`)
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testAccProviders,
+			Steps: []resource.TestStep{{
+				Config: config,
+				Check: func(*terraform.State) error {
+					nsObj, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if nsObj.Annotations[mastodon.AnnotationCreatedBy] != "social" {
+						return fmt.Errorf("the namespace the instance created is not marked: %v", nsObj.Annotations)
+					}
+					if other {
+						_, err = c.cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "not-mastodons"}}, metav1.CreateOptions{})
+					}
+					return err
+				},
+			}},
+			CheckDestroy: func(*terraform.State) error {
+				nsObj, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+				gone := err != nil || nsObj.DeletionTimestamp != nil
+				switch {
+				case other && gone:
+					return fmt.Errorf("the namespace was deleted although it held someone else's Secret")
+				case !other && !gone:
+					return fmt.Errorf("the empty namespace the instance created was kept")
+				}
+				if other {
+					if _, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "not-mastodons", metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("someone else's Secret is gone: %w", err)
+					}
+					secrets, err := c.cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+					if err != nil {
+						return err
+					}
+					var names []string
+					for _, s := range secrets.Items {
+						names = append(names, s.Name)
+					}
+					if slices.Contains(names, "social-secrets") {
+						return fmt.Errorf("the generated secrets were kept although the data went: %v", names)
+					}
+				}
+				return nil
+			},
+		})
+	}
+}
