@@ -4,37 +4,51 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // ErrJobFailed marks a Job that failed (as opposed to one still running
 // when the time ran out).
 var ErrJobFailed = errors.New("job failed")
 
-// waitFor watches one object until done says so, the object's condition
-// fails, or ctx ends. It lists first, so an object already done returns at once.
-func (c *Client) waitFor(ctx context.Context, kind, namespace, name string, done func(*unstructured.Unstructured) (bool, error)) error {
+// waitFor follows one object until done says so, done fails, check (run
+// every CheckInterval, may be nil) finds the wait cannot succeed, or ctx
+// ends. It lists first, so an object already done returns at once.
+func (c *Client) waitFor(ctx context.Context, kind, namespace, name string, done func(*unstructured.Unstructured) (bool, error), check func(context.Context) error) error {
 	ri, err := c.resource(kind, namespace)
 	if err != nil {
 		return err
 	}
-	lw := listWatch(ri, fields.OneTermEqualSelector("metadata.name", name).String(), "")
-	var last *unstructured.Unstructured
-	_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, nil, func(ev watch.Event) (bool, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if check != nil {
+		go watchdog(ctx, cancel, check)
+	}
+	seen := false
+	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+	err = c.follow(ctx, ri, kind+" "+name, namespace, opts, func(items []unstructured.Unstructured) (bool, error) {
+		if len(items) == 0 {
+			return false, nil
+		}
+		seen = true
+		return done(&items[0])
+	}, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
 			return false, fmt.Errorf("%s %s/%s was deleted while waiting for it", kind, namespace, name)
 		}
@@ -42,19 +56,28 @@ func (c *Client) waitFor(ctx context.Context, kind, namespace, name string, done
 		if !ok {
 			return false, nil
 		}
-		last = o
+		seen = true
 		return done(o)
 	})
-	if err != nil && last == nil && ctx.Err() != nil {
-		return fmt.Errorf("%s %s/%s did not appear: %w", kind, namespace, name, ctx.Err())
+	if cause, ok := asFailFast(context.Cause(ctx)); ok {
+		return cause
+	}
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil && !seen && ctx.Err() != nil {
+		return fmt.Errorf("%s %s/%s did not appear: %w", kind, namespace, name, err)
 	}
 	return err
 }
 
 // WaitJob waits until a Job completes. A failed Job returns an error
-// wrapping ErrJobFailed with its diagnostics; a Job still running at the
-// deadline returns the deadline error with its diagnostics.
+// wrapping ErrJobFailed with its diagnostics; so does a Job whose Pods
+// cannot run or that nothing completes (see FailFastAfter); a Job still
+// running at the deadline returns the deadline error with its diagnostics.
 func (c *Client) WaitJob(ctx context.Context, namespace, name string) error {
+	selector := labels.SelectorFromSet(labels.Set{"job-name": name}).String()
+	stuck := persistent{}
 	err := c.waitFor(ctx, "Job", namespace, name, func(u *unstructured.Unstructured) (bool, error) {
 		var job batchv1.Job
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &job); err != nil {
@@ -72,6 +95,12 @@ func (c *Client) WaitJob(ctx context.Context, namespace, name string) error {
 			}
 		}
 		return false, nil
+	}, func(ctx context.Context) error {
+		err := c.podTrouble(ctx, namespace, selector, stuck, "the Job's Pods")
+		if err != nil {
+			return fmt.Errorf("%w: Job %s/%s cannot complete: %w", ErrJobFailed, namespace, name, err)
+		}
+		return nil
 	})
 	if err == nil {
 		return nil
@@ -79,7 +108,58 @@ func (c *Client) WaitJob(ctx context.Context, namespace, name string) error {
 	if !errors.Is(err, ErrJobFailed) {
 		err = fmt.Errorf("job %s/%s did not complete: %w", namespace, name, err)
 	}
-	return c.withDiagnostics(err, namespace, labels.SelectorFromSet(labels.Set{"job-name": name}).String())
+	return c.withDiagnostics(err, namespace, selector)
+}
+
+// badWaiting are the reasons a container waits that do not resolve by
+// themselves: an image that cannot be pulled, a configuration it lacks, a
+// process that keeps crashing.
+var badWaiting = map[string]bool{
+	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "CrashLoopBackOff": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+}
+
+// podTrouble says why the Pods matching selector will not get anywhere,
+// once that has lasted FailFastAfter: a container waiting for a reason
+// that does not resolve itself, a Pod that succeeded while its Job is not
+// marked complete, or no Pod at all (the controllers that make and track
+// them are not running). stuck remembers since when.
+func (c *Client) podTrouble(ctx context.Context, namespace, selector string, stuck persistent, what string) error {
+	pods, err := c.Clientset.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		if permanent(err) {
+			return c.Explain(err, "listing "+what, namespace)
+		}
+		return nil // the API server did not answer: the wait itself rides that out
+	}
+	now := time.Now()
+	seen := map[string]bool{}
+	if len(pods.Items) == 0 {
+		seen["none"] = true
+		if stuck.lasting("none", now) {
+			return fmt.Errorf("no Pod was created for %s: is kube-controller-manager running?", FailFastAfter)
+		}
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodSucceeded && p.Labels["job-name"] != "" {
+			key := "succeeded/" + p.Name
+			seen[key] = true
+			if stuck.lasting(key, now) {
+				return fmt.Errorf("pod %s succeeded %s ago, but the Job is not marked complete: is kube-controller-manager (its Job controller) running?", p.Name, FailFastAfter)
+			}
+		}
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			if w := cs.State.Waiting; w != nil && badWaiting[w.Reason] {
+				key := p.Name + "/" + cs.Name + "/" + w.Reason
+				seen[key] = true
+				if stuck.lasting(key, now) {
+					return fmt.Errorf("pod %s: container %s has been in %s for %s: %s", p.Name, cs.Name, w.Reason, FailFastAfter, w.Message)
+				}
+			}
+		}
+	}
+	stuck.keep(seen)
+	return nil
 }
 
 // JobState says whether a Job exists, completed, or failed.
@@ -178,29 +258,71 @@ func Ready(u *unstructured.Unstructured) (bool, error) {
 }
 
 // WaitReady waits until every Deployment and StatefulSet among objs is
-// ready; on timeout it says which are not, with their diagnostics.
+// ready. It fails as soon as that cannot happen (a Deployment past its
+// progress deadline, Pods that cannot run, a controller that does not act;
+// see FailFastAfter) and, at the deadline, says which are not ready, with
+// their diagnostics.
 func (c *Client) WaitReady(ctx context.Context, objs []*unstructured.Unstructured) error {
 	for _, o := range objs {
 		kind := o.GetKind()
 		if kind != "Deployment" && kind != "StatefulSet" {
 			continue
 		}
+		ns, name := o.GetNamespace(), o.GetName()
+		sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector", "matchLabels")
+		selector := labels.SelectorFromSet(sel).String()
+		var mu sync.Mutex
 		var last *unstructured.Unstructured
-		err := c.waitFor(ctx, kind, o.GetNamespace(), o.GetName(), func(u *unstructured.Unstructured) (bool, error) {
+		stuck := persistent{}
+		err := c.waitFor(ctx, kind, ns, name, func(u *unstructured.Unstructured) (bool, error) {
 			u.SetKind(kind)
+			mu.Lock()
 			last = u
+			mu.Unlock()
+			if reason := failedCondition(u); reason != "" {
+				return false, fmt.Errorf("%s: %s", kind, reason)
+			}
 			return Ready(u)
+		}, func(ctx context.Context) error {
+			mu.Lock()
+			cur := last
+			mu.Unlock()
+			if cur != nil && cur.GetGeneration() > 0 {
+				observed, _, _ := unstructured.NestedInt64(cur.Object, "status", "observedGeneration")
+				if observed < cur.GetGeneration() && stuck.lasting("unobserved", time.Now()) {
+					return fmt.Errorf("the %s controller has not acted on generation %d for %s: is kube-controller-manager running?", kind, cur.GetGeneration(), FailFastAfter)
+				}
+				if observed >= cur.GetGeneration() {
+					delete(stuck, "unobserved")
+				}
+			}
+			return c.podTrouble(ctx, ns, selector, stuck, kind+" "+name+"'s Pods")
 		})
 		if err != nil {
-			msg := fmt.Sprintf("%s %s/%s did not become ready: %v", kind, o.GetNamespace(), o.GetName(), err)
+			msg := fmt.Sprintf("%s %s/%s did not become ready: %v", kind, ns, name, err)
+			mu.Lock()
 			if last != nil {
 				msg += "\n" + describeWorkload(last)
 			}
-			sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector", "matchLabels")
-			return c.withDiagnostics(errors.New(msg), o.GetNamespace(), labels.SelectorFromSet(sel).String())
+			mu.Unlock()
+			return c.withDiagnostics(errors.New(msg), ns, selector)
 		}
 	}
 	return nil
+}
+
+// failedCondition is the reason a workload's conditions say it will not
+// become ready ("" when they do not): a Deployment past its progress
+// deadline.
+func failedCondition(u *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Progressing" && m["status"] == "False" && m["reason"] == "ProgressDeadlineExceeded" {
+			return fmt.Sprintf("progress deadline exceeded: %v", m["message"])
+		}
+	}
+	return ""
 }
 
 func describeWorkload(u *unstructured.Unstructured) string {
@@ -285,21 +407,27 @@ func lastEvents(events []corev1.Event, n int) []corev1.Event {
 }
 
 // lastLogLines reads the tail of a Pod's first container log through the
-// API server. Simulated (kwok) nodes have no kubelet to serve logs, so they
-// are not asked.
+// API server, which asks the Pod's node. It needs only the namespaced
+// `pods/log` permission; when the cluster cannot give the lines (no such
+// permission, a node that serves no logs) it says why in one line.
 func (c *Client) lastLogLines(ctx context.Context, p *corev1.Pod, n int64) string {
-	if p.Spec.NodeName == "" || len(p.Spec.Containers) == 0 {
+	if p.Spec.NodeName == "" || len(p.Spec.Containers) == 0 || p.Status.Phase == corev1.PodPending {
 		return ""
 	}
-	node, err := c.Clientset.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
-	if err != nil || node.Annotations["kwok.x-k8s.io/node"] == "fake" {
-		return ""
-	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	raw, err := c.Clientset.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{
 		Container: p.Spec.Containers[0].Name, TailLines: &n,
 	}).DoRaw(ctx)
 	if err != nil {
-		return ""
+		msg := err.Error()
+		if apierrors.IsForbidden(err) {
+			msg = "the credentials may not read pods/log"
+		}
+		if len(msg) > 160 {
+			msg = msg[:160] + "..."
+		}
+		return "(log lines unavailable: " + msg + ")"
 	}
 	return strings.TrimRight(string(raw), "\n")
 }
@@ -315,20 +443,12 @@ func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds
 		if err != nil {
 			return err
 		}
-		lw := listWatch(ri, "", selector)
-		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err != nil {
-			return c.Explain(err, "listing "+kind+"s", namespace)
-		}
-		if len(list.Items) == 0 {
-			continue
-		}
-		// What is left is the watch's own view: its store once synced, then
-		// every event after (an object gone before the sync never sends one).
+		// What is left is the last list, then every event after it.
 		left := map[string]bool{}
-		_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
-			for _, key := range store.ListKeys() {
-				left[key] = true
+		err = c.follow(ctx, ri, kind+"s", namespace, metav1.ListOptions{LabelSelector: selector}, func(items []unstructured.Unstructured) (bool, error) {
+			clear(left)
+			for _, o := range items {
+				left[o.GetName()] = true
 			}
 			return len(left) == 0, nil
 		}, func(ev watch.Event) (bool, error) {
@@ -336,20 +456,21 @@ func (c *Client) WaitGone(ctx context.Context, namespace, selector string, kinds
 			if !ok {
 				return false, nil
 			}
-			key := u.GetNamespace() + "/" + u.GetName()
 			if ev.Type == watch.Deleted {
-				delete(left, key)
+				delete(left, u.GetName())
 			} else {
-				left[key] = true
+				left[u.GetName()] = true
 			}
 			return len(left) == 0, nil
 		})
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		if err != nil {
-			names := make([]string, 0, len(left))
-			for key := range left {
-				names = append(names, key[strings.Index(key, "/")+1:])
+			names := slices.Sorted(maps.Keys(left))
+			if len(names) == 0 {
+				return err
 			}
-			sort.Strings(names)
 			return fmt.Errorf("%ss %s in namespace %s are still there: %w", kind, strings.Join(names, ", "), namespace, err)
 		}
 	}
@@ -362,28 +483,17 @@ func (c *Client) WaitDeleted(ctx context.Context, kind, namespace, name string) 
 	if err != nil {
 		return err
 	}
-	lw := listWatch(ri, fields.OneTermEqualSelector("metadata.name", name).String(), "")
-	_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, func(store cache.Store) (bool, error) {
-		return len(store.List()) == 0, nil
+	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+	err = c.follow(ctx, ri, kind+" "+name, namespace, opts, func(items []unstructured.Unstructured) (bool, error) {
+		return len(items) == 0, nil
 	}, func(ev watch.Event) (bool, error) {
 		return ev.Type == watch.Deleted, nil
 	})
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return fmt.Errorf("%s %s/%s is still there: %w", kind, namespace, name, err)
 	}
 	return nil
-}
-
-// listWatch lists and watches the objects matching a field and a label selector.
-func listWatch(ri dynamic.ResourceInterface, fieldSelector, labelSelector string) *cache.ListWatch {
-	return &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector, o.LabelSelector = fieldSelector, labelSelector
-			return ri.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector, o.LabelSelector = fieldSelector, labelSelector
-			return ri.Watch(ctx, o)
-		},
-	}
 }

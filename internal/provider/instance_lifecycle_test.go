@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
@@ -192,8 +196,11 @@ func TestAccInstance_lifecycleMatrix(t *testing.T) {
 				return fmt.Errorf("someone else's ConfigMap was deleted: %w", err)
 			}
 			deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
-			if err != nil || len(deps.Items) > 0 {
-				return fmt.Errorf("Deployments left after destroy: %v (%w)", len(deps.Items), err)
+			if err != nil {
+				return err
+			}
+			if len(deps.Items) > 0 {
+				return fmt.Errorf("%d Deployments left after destroy", len(deps.Items))
 			}
 			return nil
 		},
@@ -260,4 +267,108 @@ media             = { delete_volume_on_destroy = true }
 			},
 		})
 	}
+}
+
+// An instance applied by a release before owner marks (its objects and
+// its account's carry no owner label, its namespace no created-by mark)
+// keeps working: the next apply adds the marks without re-creating
+// anything or rolling a Pod, deletes nothing of the account's, and destroy
+// keeps the namespace, which it cannot prove it created.
+func TestAccInstance_objectsOfEarlierReleases(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-legacy-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ctx := context.Background()
+	dyn, err := dynamic.NewForConfig(c.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := map[string]string{}
+	strip := func() {
+		for _, k := range kube.Kinds {
+			if !k.Namespaced || k.Name == "Pod" {
+				continue
+			}
+			list, err := dyn.Resource(k.GVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range list.Items {
+				uids[k.Name+"/"+o.GetName()] = string(o.GetUID())
+				patch := []byte(`{"metadata":{"labels":{"mastodon.tootform.dev/owner":null}}}`)
+				if _, err := dyn.Resource(k.GVR).Namespace(ns).Patch(ctx, o.GetName(), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		patch := []byte(`{"metadata":{"annotations":{"mastodon.tootform.dev/created-by":null}}}`)
+		if _, err := c.cs.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config := func(extra string) string {
+		return instanceConfig(ns, extra) + `
+resource "mastodon_admin_user" "owner" {
+  instance = mastodon_instance.test.id
+  username = "alice"
+  email    = "alice@example.org"
+}
+`
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config("")},
+			{
+				PreConfig: strip,
+				Config:    config("  web = { replicas = 2 }"),
+				Check: func(*terraform.State) error {
+					for _, k := range kube.Kinds {
+						if !k.Namespaced || k.Name == "Pod" {
+							continue
+						}
+						list, err := dyn.Resource(k.GVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social"})
+						if err != nil {
+							return err
+						}
+						for _, o := range list.Items {
+							key := k.Name + "/" + o.GetName()
+							if was, ok := uids[key]; ok && was != string(o.GetUID()) {
+								return fmt.Errorf("%s was re-created", key)
+							}
+							delete(uids, key)
+							owner := o.GetLabels()[mastodon.LabelOwner]
+							// Jobs are never applied again, and a StatefulSet's
+							// claims carry its template's labels.
+							made := k.Name == "Job" || (k.Name == "PersistentVolumeClaim" && strings.HasPrefix(o.GetName(), "data-"))
+							if !made && o.GetLabels()[mastodon.LabelComponent] != mastodon.ComponentAccount && owner != mastodon.OwnerInstance {
+								return fmt.Errorf("%s did not gain the owner mark: %v", key, o.GetLabels())
+							}
+						}
+					}
+					if len(uids) > 0 {
+						return fmt.Errorf("deleted by the apply: %v", slices.Sorted(maps.Keys(uids)))
+					}
+					// Only web changed (its replicas): no other component rolled.
+					rs, err := c.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=streaming"})
+					if err != nil {
+						return err
+					}
+					if len(rs.Items) != 1 {
+						return fmt.Errorf("streaming rolled when it gained the marks: %d ReplicaSets", len(rs.Items))
+					}
+					return nil
+				},
+			},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			if _, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+				return fmt.Errorf("a namespace without the created-by mark was deleted: %w", err)
+			}
+			if _, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-account-alice", metav1.GetOptions{}); err == nil {
+				return fmt.Errorf("the account's Secret of an earlier release was not deleted with the account")
+			}
+			return nil
+		},
+	})
 }

@@ -312,6 +312,7 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 	var cfg instanceModel
 	diags.Append(config.Get(ctx, &cfg)...)
+	validateWriteOnly(&cfg, diags) // at plan time too, unless values were unknown then
 	spec, d := plan.spec(ctx)
 	diags.Append(d...)
 	diags.Append(withWriteOnly(ctx, &cfg, spec)...)

@@ -40,7 +40,10 @@ create() {
   # Everything binds to loopback; the Service range is a /16 so large tests
   # and benchmarks do not run out of ClusterIPs; authorization and admission
   # are on, as in a real cluster (RBAC, Pod Security); the controller-manager
-  # provisions host-path volumes for the default StorageClass.
+  # provisions host-path volumes for the default StorageClass. A single
+  # control plane needs no leader election: without it the controller-manager
+  # and scheduler survive an API server that stalls for longer than their
+  # lease (with it they exit by design, and nothing here restarts them).
   cat >"$config" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
@@ -72,6 +75,12 @@ componentsPatches:
     value: 10.96.0.0/16
   - key: enable-hostpath-provisioner
     value: "true"
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 EOF
   log "creating cluster $name"
   kwokctl create cluster --config "$config" --kubeconfig "" --wait 2m >&2
@@ -113,7 +122,10 @@ up() {
   have="$("$bin/kubectl" --kubeconfig "$kubeconfig" get nodes --no-headers 2>/dev/null | wc -l)"
   if [[ "$have" -lt "$nodes" ]]; then
     log "adding simulated nodes ($have -> $nodes)"
-    kwokctl scale node --replicas "$nodes" >&2
+    # Nodes report loopback addresses (127.0.0.1, .2, ...): the API server
+    # reaches "kubelets" (kwok's own server, which serves Pod logs) there
+    # and nowhere else.
+    kwokctl scale node --replicas "$nodes" --param '.nodeIPs=["127.0.0.1"]' >&2
   fi
   # A default StorageClass, so PersistentVolumeClaims bind: the
   # controller-manager's built-in host-path provisioner (for development
