@@ -37,7 +37,7 @@ if [[ "$simulated" -gt 0 ]]; then
   echo "demo: this cluster's nodes are simulated (kwok): every object was created and every Pod reports Running,"
   echo "demo: but no container runs, so there is nothing to log in to at $(terraform -chdir="$dir" output -raw url)."
   echo "demo: to run Mastodon for real, point KUBECONFIG at a real cluster (kind, k3s, GKE, ...) with a default"
-  echo "demo: storage class, an Ingress and DNS for the domain, and run make demo again with TF_VAR_domain and"
+  echo "demo: storage class, an Ingress controller and DNS for the domain, and run make demo again with TF_VAR_domain and"
   echo "demo: TF_VAR_owner_email set (the owner's address needs a domain that receives mail)."
 else
   echo "demo: log in at $(terraform -chdir="$dir" output -raw url) as $(terraform -chdir="$dir" output -raw owner_login)"
