@@ -30,8 +30,21 @@ echo "demo: outputs"
 terraform -chdir="$dir" output
 ns="$(terraform -chdir="$dir" output -raw namespace)"
 echo
-echo "demo: log in at $(terraform -chdir="$dir" output -raw url) as $(terraform -chdir="$dir" output -raw owner_login)"
-echo "demo: password: terraform -chdir=examples/quickstart output -raw owner_password"
+# kwok's simulated nodes carry kwok.x-k8s.io/node=fake (and type=kwok): they
+# report Pods Running without running any container.
+simulated="$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.annotations.kwok\.x-k8s\.io/node}{.metadata.labels.type}{"\n"}{end}' 2>/dev/null | grep -c -E 'fake|kwok' || true)"
+if [[ "$simulated" -gt 0 ]]; then
+  echo "demo: this cluster's nodes are simulated (kwok): every object was created and every Pod reports Running,"
+  echo "demo: but no container runs, so there is nothing to log in to at $(terraform -chdir="$dir" output -raw url)."
+  echo "demo: to run Mastodon for real, point KUBECONFIG at a real cluster (kind, k3s, GKE, ...) with a default"
+  echo "demo: storage class, an Ingress controller and DNS for the domain, and run make demo again with TF_VAR_domain and"
+  echo "demo: TF_VAR_owner_email set (the owner's address needs a domain that receives mail)."
+else
+  echo "demo: log in at $(terraform -chdir="$dir" output -raw url) as $(terraform -chdir="$dir" output -raw owner_login)"
+  echo "demo: password: terraform -chdir=examples/quickstart output -raw owner_password"
+  echo "demo: the quickstart renders no Ingress: give mastodon_instance.social an ingress block, or route HTTPS for the"
+  echo "demo: domain to Service social-web (port 3000) and /api/v1/streaming to social-streaming (port 4000) in $ns."
+fi
 echo
 echo "demo: kubectl get pods -n $ns"
 kubectl get pods -n "$ns" -o wide

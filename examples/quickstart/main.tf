@@ -18,6 +18,12 @@ variable "domain" {
   default     = "social.example"
 }
 
+variable "owner_email" {
+  description = "The owner's email address. Its domain must have MX or A records: in production Mastodon refuses others (so not @social.example)."
+  type        = string
+  default     = "owner@example.org"
+}
+
 resource "mastodon_instance" "social" {
   name         = "social"
   namespace    = "mastodon-quickstart"
@@ -26,6 +32,7 @@ resource "mastodon_instance" "social" {
   # A demo: let `make demo-destroy` remove it and its data.
   deletion_protection = false
   embedded_database   = { delete_volume_on_destroy = true }
+  embedded_redis      = { delete_volume_on_destroy = true }
   media               = { delete_volume_on_destroy = true }
 }
 
@@ -34,7 +41,7 @@ resource "mastodon_instance" "social" {
 resource "mastodon_admin_user" "owner" {
   instance = mastodon_instance.social.id
   username = "owner"
-  email    = "owner@${var.domain}"
+  email    = var.owner_email
 }
 
 data "mastodon_instances" "all" {

@@ -40,9 +40,15 @@ var Kinds = []Kind{
 	{"Deployment", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
 	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
 	{"Ingress", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, true},
+	{"BackendConfig", schema.GroupVersionResource{Group: "cloud.google.com", Version: "v1", Resource: "backendconfigs"}, true},
 	// Pods are never applied, only waited for.
 	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
 }
+
+// optionalKinds come from a CRD that not every cluster serves (GKE's
+// BackendConfig): a list that the cluster does not serve, or that the
+// credentials may not read, finds nothing.
+var optionalKinds = map[string]bool{"BackendConfig": true}
 
 // NamespacedKinds are the namespaced kinds the provider applies (all of
 // Kinds but the Namespace and the Pods, which are only waited for).
@@ -116,6 +122,9 @@ func (c *Client) List(ctx context.Context, namespace, selector string, kinds []s
 			return nil, err
 		}
 		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if optionalKinds[name] && (apierrors.IsNotFound(err) || apierrors.IsForbidden(err)) {
+			continue
+		}
 		if err != nil {
 			return nil, c.Explain(err, "listing "+name+"s", namespace)
 		}

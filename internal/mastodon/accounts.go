@@ -42,11 +42,24 @@ func ValidateUsername(u string) error {
 	return nil
 }
 
-// ValidateEmail checks an email address.
+// undeliverable are the special-use top-level domains (RFC 2606, RFC
+// 6761) that never have MX or A records in public DNS.
+var undeliverable = []string{"example", "test", "invalid", "localhost", "local"}
+
+// ValidateEmail checks an email address as a new local account's: in
+// production Mastodon refuses an address whose domain has neither MX nor A
+// records (app/validators/email_mx_validator.rb; tootctl accounts create
+// validates too), which a special-use domain never has.
 func ValidateEmail(e string) error {
 	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
+	domain := strings.ToLower(e[strings.LastIndex(e, "@")+1:])
+	if err != nil || a.Address != e || !strings.Contains(domain, ".") {
 		return fmt.Errorf("%q is not an email address", e)
+	}
+	for _, tld := range undeliverable {
+		if strings.HasSuffix(domain, "."+tld) {
+			return fmt.Errorf("%q cannot be an account's address: Mastodon refuses, in production, an email domain without MX or A records, and .%s never has any. Use an address at a domain that receives mail", e, tld)
+		}
 	}
 	return nil
 }
@@ -94,7 +107,9 @@ const (
 
 // ensureScript is the shell the Job runs. Every value comes from the
 // environment, quoted: nothing the user typed is ever parsed by the shell,
-// and the password never appears on a command line or in a log.
+// and the password never appears on a command line or in a log. The
+// password is set only when it differs: User#change_password! also ends
+// every session and revokes every app token and push subscription.
 const ensureScript = `set -e
 cd /opt/mastodon
 if bin/tootctl accounts modify "$ACCOUNT_USERNAME" --email "$ACCOUNT_EMAIL" --role "$ACCOUNT_ROLE" $ACCOUNT_MODIFY_FLAGS; then
@@ -104,7 +119,7 @@ else
   echo "account $ACCOUNT_USERNAME created"
   if [ -n "$ACCOUNT_DISABLE" ]; then bin/tootctl accounts modify "$ACCOUNT_USERNAME" --disable; fi
 fi
-bin/rails runner 'u = Account.find_local!(ENV.fetch("ACCOUNT_USERNAME")).user; u.change_password!(ENV.fetch("ACCOUNT_PASSWORD")); puts "password set"'
+bin/rails runner 'u = Account.find_local!(ENV.fetch("ACCOUNT_USERNAME")).user; p = ENV.fetch("ACCOUNT_PASSWORD"); if u.valid_password?(p) then puts "password unchanged" else u.change_password!(p); puts "password set" end'
 `
 
 const deleteScript = `set -e

@@ -3,9 +3,11 @@ package mastodon
 import (
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -33,6 +35,7 @@ const AnnotationWorkloadIdentity = "iam.gke.io/gcp-service-account"
 
 const (
 	cloudSQLPort      = 5432
+	cloudSQLHTTPPort  = 9801
 	cloudSQLKeyDir    = "/secrets/cloudsql"
 	CloudSQLKeyFile   = "key.json"
 	ComponentCloudSQL = "cloudsql"
@@ -69,7 +72,11 @@ func (c *CloudSQL) validate(add func(path, format string, args ...any)) {
 // keeps running, so Jobs still complete when their main container ends.
 func (s *Spec) cloudSQLSidecar() corev1.Container {
 	c := s.Database.CloudSQL
-	args := []string{"--port=5432", "--address=127.0.0.1", "--structured-logs", "--exit-zero-on-sigterm"}
+	// --health-check serves /startup and /liveness on the HTTP port; the
+	// kubelet probes them at the Pod's IP, so it listens on every address
+	// of the Pod (the database port stays on 127.0.0.1).
+	args := []string{"--port=5432", "--address=127.0.0.1", "--structured-logs", "--exit-zero-on-sigterm",
+		"--health-check", "--http-address=0.0.0.0", "--http-port=" + strconv.Itoa(cloudSQLHTTPPort)}
 	if c.PrivateIP {
 		args = append(args, "--private-ip")
 	}
@@ -82,6 +89,16 @@ func (s *Spec) cloudSQLSidecar() corev1.Container {
 		RestartPolicy:   ptr.To(corev1.ContainerRestartPolicyAlways),
 		Resources:       c.ProxyResources.requirements(),
 		SecurityContext: containerSecurity(),
+		// A native sidecar's startup probe holds the Pod's other containers
+		// until the proxy is up.
+		StartupProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/startup", Port: intstr.FromInt32(cloudSQLHTTPPort)}},
+			PeriodSeconds: 1, TimeoutSeconds: 5, FailureThreshold: 20,
+		},
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/liveness", Port: intstr.FromInt32(cloudSQLHTTPPort)}},
+			PeriodSeconds: 60, TimeoutSeconds: 30, FailureThreshold: 5,
+		},
 	}
 	container.SecurityContext.ReadOnlyRootFilesystem = ptr.To(true)
 	if c.CredentialsJSON != "" {

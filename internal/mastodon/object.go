@@ -89,4 +89,4 @@ func compact(v any) any {
 // deletes once they are no longer rendered (an Ingress switched off, an
 // embedded service replaced by an external one). Jobs are history and
 // volumes are data: neither is ever pruned. The namespace is apart.
-var PrunableKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Service", "StatefulSet", "Deployment", "PodDisruptionBudget", "Ingress"}
+var PrunableKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Service", "StatefulSet", "Deployment", "PodDisruptionBudget", "Ingress", "BackendConfig"}

@@ -34,6 +34,9 @@ const (
 	ComponentIngress   = "ingress"
 	ComponentPrepare   = "db-prepare"
 	ComponentInstance  = "instance"
+	// ComponentDatabaseCA marks the ConfigMap holding the external
+	// database's CA certificate.
+	ComponentDatabaseCA = "database-ca"
 
 	// AnnotationSpec on the ConfigMap holds the instance's configuration
 	// without its secret values, so an import restores every attribute.
@@ -48,6 +51,9 @@ const (
 	uid         = 991
 	mastodonTmp = "/opt/mastodon/tmp"
 	mediaPath   = "/opt/mastodon/public/system"
+	// databaseCADir holds the database's CA certificate (databaseCAFile).
+	databaseCADir  = "/etc/mastodon/database-ca"
+	databaseCAFile = "ca.crt"
 	// labelMedia marks the Pods that mount the media volume.
 	labelMedia = "mastodon.tootform.dev/media"
 )
@@ -58,6 +64,7 @@ func (s *Spec) SecretName() string          { return s.Name + "-secrets" }
 func (s *Spec) DatabaseName() string        { return s.Name + "-postgresql" }
 func (s *Spec) RedisName() string           { return s.Name + "-redis" }
 func (s *Spec) MediaName() string           { return s.Name + "-media" }
+func (s *Spec) DatabaseCAName() string      { return s.Name + "-database-ca" }
 func (s *Spec) WebName() string             { return s.Name + "-web" }
 func (s *Spec) StreamingName() string       { return s.Name + "-streaming" }
 func (s *Spec) SidekiqName(p string) string { return s.Name + "-sidekiq-" + p }
@@ -182,6 +189,11 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 		if d.Pool > 0 {
 			plain["DB_POOL"] = strconv.Itoa(int(d.Pool))
 		}
+		if d.CACertificatePEM != "" {
+			// libpq reads the CA from PGSSLROOTCERT when the connection
+			// string names none (config/database.yml names none).
+			plain["PGSSLROOTCERT"] = databaseCADir + "/" + databaseCAFile
+		}
 		secret[EnvDBPassword] = d.Password
 	} else {
 		plain["DB_HOST"] = s.DatabaseName()
@@ -258,7 +270,9 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 		if b.AliasHost != "" {
 			plain["S3_ALIAS_HOST"] = b.AliasHost
 		}
-		if b.PathStyle {
+		if !b.PathStyle {
+			// With S3_ENDPOINT set (always, here) Mastodon addresses the
+			// bucket path-style unless this is true (config/initializers/paperclip.rb).
 			plain["S3_OVERRIDE_PATH_STYLE"] = "true"
 		}
 		secret[EnvS3AccessKey] = b.AccessKeyID
@@ -344,6 +358,13 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 			},
 		})
 	}
+	if ca := s.databaseCA(); ca != "" {
+		add(&corev1.ConfigMap{
+			TypeMeta:   typeMeta("v1", "ConfigMap"),
+			ObjectMeta: s.meta(s.DatabaseCAName(), ComponentDatabaseCA),
+			Data:       map[string]string{databaseCAFile: ca},
+		})
+	}
 	if s.Database == nil {
 		out = append(out, s.renderDatabase()...)
 	}
@@ -362,6 +383,9 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 		})
 	}
 	checksum := hashOf(plain, secret)
+	if ca := s.databaseCA(); ca != "" {
+		checksum = hashOf(checksum, ca)
+	}
 	if s.Database != nil && s.Database.CloudSQL != nil {
 		checksum = hashOf(checksum, s.Database.CloudSQL)
 	}
@@ -376,6 +400,9 @@ func (s *Spec) podSecurity() *corev1.PodSecurityContext {
 		RunAsGroup:     ptr.To[int64](uid),
 		FSGroup:        ptr.To[int64](uid),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		// Volumes whose root already belongs to the group are not
+		// re-chowned file by file at every start (a large media volume).
+		FSGroupChangePolicy: ptr.To(corev1.FSGroupChangeOnRootMismatch),
 	}
 }
 
@@ -438,10 +465,12 @@ func (s *Spec) railsPod(name string, command []string, res Resources) corev1.Pod
 			EnvFrom:         s.envFrom(),
 			Resources:       res.requirements(),
 			SecurityContext: containerSecurity(),
-			VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: mastodonTmp}},
 		}},
-		Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 	}
+	// No volume over /opt/mastodon/tmp: it would hide the bootsnap cache
+	// the image precompiles there, and the image gives the directory to
+	// the mastodon user already (no root filesystem here is read-only).
+	s.withDatabaseCA(&pod)
 	if s.MediaBucket != nil {
 		s.withCloudSQL(&pod)
 		return pod
@@ -574,18 +603,24 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	streaming := s.railsPod("streaming", []string{"node", "./streaming"}, s.StreamResources)
 	c := &streaming.Containers[0]
 	c.Image = s.StreamingImage()
-	c.VolumeMounts = nil
 	streaming.Affinity = nil
-	// Streaming needs neither the media volume nor a writable tmp: keep
-	// only the Cloud SQL key, if any.
+	// Streaming needs no media volume: keep the database CA and the Cloud
+	// SQL key, if any.
 	var volumes []corev1.Volume
 	for _, v := range streaming.Volumes {
-		if v.Name != "tmp" && v.Name != "media" {
+		if v.Name != "media" {
 			volumes = append(volumes, v)
 		}
 	}
 	streaming.Volumes = volumes
-	c.Env = []corev1.EnvVar{{Name: "PORT", Value: "4000"}}
+	var mounts []corev1.VolumeMount
+	for _, m := range c.VolumeMounts {
+		if m.Name != "media" {
+			mounts = append(mounts, m)
+		}
+	}
+	c.VolumeMounts = mounts
+	c.Env = append([]corev1.EnvVar{{Name: "PORT", Value: "4000"}}, s.streamingDatabaseEnv()...)
 	c.Ports = []corev1.ContainerPort{{Name: "streaming", ContainerPort: 4000, Protocol: corev1.ProtocolTCP}}
 	c.ReadinessProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/api/v1/streaming/health", Port: intstr.FromString("streaming")}},
@@ -622,7 +657,12 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	}
 
 	add(s.service(s.WebName(), ComponentWeb, "http", 3000))
-	add(s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000))
+	streamingService := s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000)
+	if bc := s.gkeBackendConfig(); bc != nil {
+		add(bc)
+		streamingService.Annotations = map[string]string{AnnotationGKEBackendConfig: `{"default":"` + bc.Name + `"}`}
+	}
+	add(streamingService)
 
 	pdb := func(name, component string, replicas int32) {
 		if replicas < 2 {
@@ -640,31 +680,8 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	pdb(s.WebName(), ComponentWeb, s.WebReplicas)
 	pdb(s.StreamingName(), ComponentStreaming, s.StreamReplicas)
 
-	if in := s.Ingress; in != nil {
-		prefix := networkingv1.PathTypePrefix
-		backend := func(name, port string) networkingv1.IngressBackend {
-			return networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-				Name: name, Port: networkingv1.ServiceBackendPort{Name: port}}}
-		}
-		ing := &networkingv1.Ingress{
-			TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
-			ObjectMeta: s.meta(s.Name, ComponentIngress),
-			Spec: networkingv1.IngressSpec{
-				IngressClassName: optional(in.ClassName),
-				TLS:              []networkingv1.IngressTLS{{Hosts: []string{s.Domain()}, SecretName: s.TLSSecretName()}},
-				Rules: []networkingv1.IngressRule{{
-					Host: s.Domain(),
-					IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
-						{Path: "/api/v1/streaming", PathType: &prefix, Backend: backend(s.StreamingName(), "streaming")},
-						{Path: "/", PathType: &prefix, Backend: backend(s.WebName(), "http")},
-					}}},
-				}},
-			},
-		}
-		if len(in.Annotations) > 0 {
-			ing.Annotations = in.Annotations
-		}
-		add(ing)
+	if s.Ingress != nil {
+		add(s.renderIngress())
 	}
 	return out
 }
@@ -768,7 +785,7 @@ func (s *Spec) renderDatabase() []Object {
 			{Name: "run", MountPath: "/var/run/postgresql"},
 		},
 		ReadinessProbe: &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"pg_isready", "-U", "mastodon", "-d", "mastodon_production"}}},
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"pg_isready", "-h", "127.0.0.1", "-U", "mastodon", "-d", "mastodon_production"}}},
 			PeriodSeconds: 5,
 		},
 	}
@@ -787,18 +804,81 @@ func (s *Spec) renderDatabase() []Object {
 
 func (s *Spec) renderRedis() []Object {
 	c := corev1.Container{
-		Name:    "redis",
-		Image:   RedisImage,
-		Command: []string{"redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "no"},
-		Env:     []corev1.EnvVar{secretEnv("REDIS_PASSWORD", s.SecretName(), EnvRedisPassword)},
+		Name:  "redis",
+		Image: RedisImage,
+		// Redis holds Sidekiq's queues, scheduled jobs and retries: keep
+		// them on the volume, in the append-only file and in snapshots.
+		Command: []string{"redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--dir", "/data",
+			"--appendonly", "yes", "--save", "3600", "1", "300", "100", "60", "10000"},
+		Env: []corev1.EnvVar{secretEnv("REDIS_PASSWORD", s.SecretName(), EnvRedisPassword)},
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(6379)}},
 			PeriodSeconds: 5,
 		},
-		VolumeMounts: []corev1.VolumeMount{{Name: "run", MountPath: "/data"}},
+		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+	}
+	claim := corev1.PersistentVolumeClaim{
+		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.templateLabels(ComponentRedis)},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: optional(s.EmbeddedRedis.StorageClass),
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(s.EmbeddedRedis.StorageSize)}},
+		},
 	}
 	// The redis image's alpine variant runs as uid 999.
-	return s.statefulService(s.RedisName(), ComponentRedis, 6379, 999, c, nil)
+	return s.statefulService(s.RedisName(), ComponentRedis, 6379, 999, c, []corev1.PersistentVolumeClaim{claim})
+}
+
+// databaseCA is the external database's CA certificate, or "".
+func (s *Spec) databaseCA() string {
+	if s.Database == nil {
+		return ""
+	}
+	return s.Database.CACertificatePEM
+}
+
+// withDatabaseCA mounts the database's CA certificate, if any.
+func (s *Spec) withDatabaseCA(pod *corev1.PodSpec) {
+	if s.databaseCA() == "" {
+		return
+	}
+	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "database-ca", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: s.DatabaseCAName()}}}})
+	for i := range pod.Containers {
+		pod.Containers[i].VolumeMounts = append(pod.Containers[i].VolumeMounts,
+			corev1.VolumeMount{Name: "database-ca", MountPath: databaseCADir, ReadOnly: true})
+	}
+}
+
+// StreamingSSLMode is the DB_SSLMODE the streaming server needs for a
+// libpq sslmode. streaming/database.js reads the variable its own way:
+// disable (or empty) means no TLS, no-verify TLS without verification, and
+// any other value TLS verified against Node's CAs, host name included.
+// libpq refuses no-verify, so streaming gets its own value.
+func StreamingSSLMode(libpq string) string {
+	switch libpq {
+	case "", "disable":
+		return "disable"
+	case "verify-ca", "verify-full":
+		return "verify-full"
+	}
+	return "no-verify"
+}
+
+// streamingDatabaseEnv overrides the ConfigMap's DB_SSLMODE for streaming
+// and gives Node the database's CA.
+func (s *Spec) streamingDatabaseEnv() []corev1.EnvVar {
+	mode := "disable" // the embedded PostgreSQL
+	if s.Database != nil {
+		mode = StreamingSSLMode(s.Database.SSLMode)
+	}
+	env := []corev1.EnvVar{{Name: "DB_SSLMODE", Value: mode}}
+	if s.databaseCA() != "" {
+		// Node adds these to its CAs at start.
+		env = append(env, corev1.EnvVar{Name: "NODE_EXTRA_CA_CERTS", Value: databaseCADir + "/" + databaseCAFile})
+	}
+	return env
 }
 
 func typeMeta(apiVersion, kind string) metav1.TypeMeta {

@@ -254,7 +254,7 @@ func TestRenderMediaBucket(t *testing.T) {
 	}
 	s.MediaBucket.PathStyle, s.MediaBucket.Permission, s.MediaBucket.Endpoint = true, S3Permission(false), "http://127.0.0.1:9000"
 	plain, _ = s.Environment(fixedSecrets)
-	if plain["S3_OVERRIDE_PATH_STYLE"] != "true" || plain["S3_HOSTNAME"] != "127.0.0.1:9000" || plain["S3_PROTOCOL"] != "http" {
+	if _, set := plain["S3_OVERRIDE_PATH_STYLE"]; set || plain["S3_HOSTNAME"] != "127.0.0.1:9000" || plain["S3_PROTOCOL"] != "http" {
 		t.Errorf("path-style MinIO: %v", plain)
 	}
 	if v, ok := plain["S3_PERMISSION"]; !ok || v != "" {

@@ -2,19 +2,21 @@ package mastodon
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // DefaultVersion is the Mastodon release a new instance runs unless told
 // otherwise: the newest stable 4.x tag. Bump it here alone.
-const DefaultVersion = "v4.7.2"
+const DefaultVersion = "v4.7.3"
 
 // Default images.
 const (
@@ -26,6 +28,11 @@ const (
 
 // Queues are the Sidekiq queues Mastodon uses.
 var Queues = []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}
+
+// QueueWeights are the weights of Mastodon's config/sidekiq.yml, which any
+// -q on the command line replaces: queues given without weights are served
+// in strict order, so under load the later ones starve.
+var QueueWeights = map[string]int{"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 1, "scheduler": 1, "fasp": 1}
 
 // Resources are a container's requests and limits, as Kubernetes quantities.
 type Resources struct {
@@ -56,6 +63,9 @@ type Database struct {
 	Password string
 	SSLMode  string
 	Pool     int32
+	// CACertificatePEM is the CA that signed the database's certificate,
+	// for databases with a private CA ("" for none).
+	CACertificatePEM string
 	// CloudSQL, when set, reaches the database through the Cloud SQL Auth
 	// Proxy on 127.0.0.1 (Host is then not used).
 	CloudSQL *CloudSQL
@@ -69,6 +79,13 @@ type EmbeddedDatabase struct {
 	Resources    Resources
 	// KeepVolumeOnDestroy keeps the data volume when the instance is destroyed.
 	KeepVolumeOnDestroy bool
+}
+
+// EmbeddedRedis configures the in-cluster Redis used when no external
+// Redis is given.
+type EmbeddedRedis struct {
+	StorageSize  string
+	StorageClass string
 }
 
 // Redis is an external Redis.
@@ -132,6 +149,10 @@ type Ingress struct {
 	CertificatePEM string
 	PrivateKeyPEM  string
 	TLSSecretName  string
+	// GKEStreamingTimeout, when set, is the backend timeout (seconds) of
+	// GKE's load balancer for streaming: a BackendConfig attached to the
+	// streaming Service. GKE's default, 30 s, cuts every websocket.
+	GKEStreamingTimeout int32
 }
 
 // Settings are Mastodon's common options and free-form environment.
@@ -170,6 +191,7 @@ type Spec struct {
 	Database        *Database // nil: embedded
 	Embedded        EmbeddedDatabase
 	Redis           *Redis // nil: embedded
+	EmbeddedRedis   EmbeddedRedis
 	SMTP            *SMTP
 	Media           Media
 	MediaBucket     *MediaBucket // nil: the media volume
@@ -191,6 +213,7 @@ func (s *Spec) Defaults() {
 	def(&s.Media.StorageSize, "10Gi")
 	def(&s.Media.AccessMode, "ReadWriteOnce")
 	def(&s.Embedded.StorageSize, "10Gi")
+	def(&s.EmbeddedRedis.StorageSize, "1Gi")
 	if s.WebConcurrency == 0 {
 		s.WebConcurrency = 2
 	}
@@ -227,7 +250,17 @@ func (s *Spec) Defaults() {
 			s.SMTP.Port = 587
 		}
 		def(&s.SMTP.AuthMethod, "plain")
+		if s.SMTP.TLS || s.SMTP.SSL {
+			// Implicit TLS: STARTTLS must be off, else the mail gem
+			// refuses every delivery (config/environments/production.rb).
+			def(&s.SMTP.EnableStartTLS, "never")
+		}
 		def(&s.SMTP.EnableStartTLS, "auto")
+		if s.LocalDomain != "" {
+			// Mastodon's own default is notifications@localhost, which
+			// relays refuse.
+			def(&s.SMTP.FromAddress, "notifications@"+s.LocalDomain)
+		}
 		def(&s.SMTP.OpenSSLVerifyMode, "peer")
 		def(&s.SMTP.DeliveryMethod, "smtp")
 	}
@@ -237,7 +270,7 @@ func (s *Spec) Defaults() {
 func DefaultSidekiq() SidekiqProcess {
 	p := SidekiqProcess{Name: "all", Replicas: 1, Concurrency: 5}
 	for _, q := range Queues {
-		p.Queues = append(p.Queues, Queue{Name: q})
+		p.Queues = append(p.Queues, Queue{Name: q, Weight: QueueWeights[q]})
 	}
 	return p
 }
@@ -262,7 +295,7 @@ var (
 	verifyMode = []string{"none", "peer", "client_once", "fail_if_no_peer_cert"}
 	delivery   = []string{"smtp", "sendmail", "file", "letter_opener"}
 	pullPols   = []string{"Always", "IfNotPresent", "Never"}
-	accessMode = []string{"ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"}
+	accessMode = []string{"ReadWriteOnce", "ReadWriteMany"}
 )
 
 func oneOf(v string, allowed []string) bool {
@@ -303,6 +336,8 @@ func (s *Spec) Validate() []FieldError {
 	checkDomain("web_domain", s.WebDomain)
 	if v, ok := Parse(s.Version); s.Version != "" && !ok {
 		add("version", "%q is not a Mastodon version such as %s", s.Version, DefaultVersion)
+	} else if ok && !strings.HasPrefix(s.Version, "v") {
+		add("version", "%q is not an image tag: Mastodon's tags start with v, write %q", s.Version, "v"+s.Version)
 	} else if ok && s.Repository == DefaultRepository {
 		if v.Major < 4 || (v.Major == 4 && v.Minor < 3) {
 			add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
@@ -395,10 +430,22 @@ func (s *Spec) Validate() []FieldError {
 		if d.Pool < 0 {
 			add("database.pool", "must not be negative")
 		}
+		if d.CACertificatePEM != "" {
+			if d.CloudSQL != nil {
+				add("database.ca_certificate_pem", "conflicts with database.cloud_sql: the proxy encrypts the connection itself")
+			} else if !x509.NewCertPool().AppendCertsFromPEM([]byte(d.CACertificatePEM)) {
+				add("database.ca_certificate_pem", "holds no PEM certificate")
+			}
+		}
 	}
 	if s.Embedded.StorageSize != "" {
 		if _, err := resource.ParseQuantity(s.Embedded.StorageSize); err != nil {
 			add("embedded_database.storage_size", "%q is not a Kubernetes quantity (such as 10Gi)", s.Embedded.StorageSize)
+		}
+	}
+	if s.EmbeddedRedis.StorageSize != "" {
+		if _, err := resource.ParseQuantity(s.EmbeddedRedis.StorageSize); err != nil {
+			add("embedded_redis.storage_size", "%q is not a Kubernetes quantity (such as 1Gi)", s.EmbeddedRedis.StorageSize)
 		}
 	}
 	if r := s.Redis; r != nil {
@@ -437,6 +484,12 @@ func (s *Spec) Validate() []FieldError {
 		if m.TLS && m.SSL {
 			add("smtp.tls", "conflicts with smtp.ssl: both mean implicit TLS, set one")
 		}
+		if (m.TLS || m.SSL) && m.EnableStartTLS != "" && m.EnableStartTLS != "never" {
+			add("smtp.enable_starttls", "must be never (or unset) with implicit TLS (smtp.tls or smtp.ssl): the mail gem refuses every delivery that asks for both, not %q", m.EnableStartTLS)
+		}
+		if m.DeliveryMethod == "letter_opener" {
+			add("smtp.delivery_method", "letter_opener is Mastodon's development-only delivery method (it writes mails to files nobody reads): use smtp, sendmail or file")
+		}
 	}
 	if b := s.MediaBucket; b != nil {
 		if b.Bucket == "" {
@@ -457,7 +510,9 @@ func (s *Spec) Validate() []FieldError {
 			add("media.storage_size", "%q is not a Kubernetes quantity (such as 10Gi)", s.Media.StorageSize)
 		}
 	}
-	if s.Media.AccessMode != "" && !oneOf(s.Media.AccessMode, accessMode) {
+	if s.Media.AccessMode == string(corev1.ReadWriteOncePod) {
+		add("media.access_mode", "ReadWriteOncePod lets one Pod mount the volume, but web, Sidekiq and every Job mount it: use ReadWriteOnce (one node) or ReadWriteMany")
+	} else if s.Media.AccessMode != "" && !oneOf(s.Media.AccessMode, accessMode) {
 		add("media.access_mode", "must be one of %s, not %q", strings.Join(accessMode, ", "), s.Media.AccessMode)
 	}
 	if in := s.Ingress; in != nil {
@@ -470,6 +525,9 @@ func (s *Spec) Validate() []FieldError {
 			if _, err := tls.X509KeyPair([]byte(in.CertificatePEM), []byte(in.PrivateKeyPEM)); err != nil {
 				add("ingress.certificate_pem", "and ingress.private_key_pem do not parse as a matching PEM certificate and key: %v", err)
 			}
+		}
+		if in.GKEStreamingTimeout < 0 {
+			add("ingress.gke_streaming_timeout_seconds", "must not be negative")
 		}
 		if in.TLSSecretName != "" {
 			if msgs := validation.IsDNS1123Subdomain(in.TLSSecretName); len(msgs) > 0 {
@@ -504,4 +562,21 @@ func (s *Spec) Validate() []FieldError {
 		}
 	}
 	return errs
+}
+
+// OldestNewVersion is the oldest version a new instance may start on: 4.3
+// cannot boot without an OTP_SECRET, which new instances do not get, and
+// reached its end of life in May 2026 (MASTODON.md).
+const OldestNewVersion = "v4.4.0"
+
+// CheckNewInstanceVersion refuses a version too old for a new instance;
+// existing instances keep their OTP secret and may stay on or upgrade from
+// older versions.
+func CheckNewInstanceVersion(tag string) error {
+	v, ok := Parse(tag)
+	oldest, _ := Parse(OldestNewVersion)
+	if !ok || v.Compare(oldest) >= 0 {
+		return nil
+	}
+	return fmt.Errorf("%s is older than %s, the oldest version a new instance can start on: 4.3 needs an OTP_SECRET and is end-of-life; use %s", tag, OldestNewVersion, DefaultVersion)
 }

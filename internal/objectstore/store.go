@@ -80,16 +80,17 @@ func (c Config) EffectiveEndpoint() string {
 	return strings.TrimSuffix(c.Endpoint, "/")
 }
 
-// BucketURL is the bucket's own address at the store, ending in "/".
+// BucketURL is the address Mastodon links the bucket's objects under when
+// no alias host is set, ending in "/": with S3_ENDPOINT set (the instance
+// always sets it) Mastodon builds ':s3_path_url' links,
+// endpoint/bucket/key, whatever the path style of its own requests
+// (config/initializers/paperclip.rb). The proof reads there.
 func (c Config) BucketURL() string {
 	u, err := url.Parse(c.EffectiveEndpoint())
 	if err != nil {
 		return ""
 	}
-	if c.PathStyle {
-		return u.Scheme + "://" + u.Host + "/" + c.Bucket + "/"
-	}
-	return u.Scheme + "://" + c.Bucket + "." + u.Host + "/"
+	return u.Scheme + "://" + u.Host + "/" + c.Bucket + "/"
 }
 
 // Store is a client for one bucket.

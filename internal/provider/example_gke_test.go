@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -10,8 +12,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 )
 
 // The Mastodon part of examples/gke-cloudsql, applied on the local cluster
@@ -45,9 +53,10 @@ func TestAccExample_gkeCloudSQL(t *testing.T) {
 		"tls_certificate_pem":               config.StringVariable(cert),
 		"tls_private_key_pem":               config.StringVariable(key),
 		"sendgrid_api_key":                  config.StringVariable("SG.example"),
-		"owner_email":                       config.StringVariable("owner@social.example"),
+		"owner_email":                       config.StringVariable("owner@example.org"),
 		"deletion_protection":               config.BoolVariable(false),
 	}
+	c.installBackendConfigCRD(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
@@ -58,7 +67,68 @@ func TestAccExample_gkeCloudSQL(t *testing.T) {
 				statecheck.ExpectKnownValue("mastodon_admin_user.owner", tfjsonpath.New("role"), knownvalue.StringExact("Owner")),
 				statecheck.ExpectKnownValue("mastodon_media_bucket.media", tfjsonpath.New("created"), knownvalue.Bool(false)),
 			},
-			Check: c.checkCloudSQL(ns, false),
+			Check: resource.ComposeAggregateTestCheckFunc(c.checkCloudSQL(ns, false), c.checkStreamingBackendConfig(ns)),
 		}},
 	})
+}
+
+// backendConfigs is GKE's BackendConfig resource, which the local cluster
+// serves once installBackendConfigCRD has run.
+var backendConfigs = schema.GroupVersionResource{Group: "cloud.google.com", Version: "v1", Resource: "backendconfigs"}
+
+// installBackendConfigCRD makes the local cluster serve BackendConfigs, as
+// GKE clusters do (a schema that keeps every field).
+func (c *testCluster) installBackendConfigCRD(t *testing.T) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(c.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "backendconfigs.cloud.google.com"},
+		"spec": map[string]any{
+			"group": "cloud.google.com", "scope": "Namespaced",
+			"names": map[string]any{"plural": "backendconfigs", "singular": "backendconfig", "kind": "BackendConfig", "listKind": "BackendConfigList"},
+			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
+		},
+	}}
+	ctx := context.Background()
+	if _, err := dyn.Resource(crds).Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	// Served once established.
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := dyn.Resource(backendConfigs).Namespace("default").List(ctx, metav1.ListOptions{})
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("BackendConfig CRD not served: %v", err)
+	}
+}
+
+func (c *testCluster) checkStreamingBackendConfig(ns string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		dyn, err := dynamic.NewForConfig(c.rest)
+		if err != nil {
+			return err
+		}
+		bc, err := dyn.Resource(backendConfigs).Namespace(ns).Get(ctx, "social-streaming", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if v, _, _ := unstructured.NestedInt64(bc.Object, "spec", "timeoutSec"); v != 3600 {
+			return fmt.Errorf("BackendConfig timeoutSec = %d", v)
+		}
+		svc, err := c.cs.CoreV1().Services(ns).Get(ctx, "social-streaming", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := svc.Annotations["cloud.google.com/backend-config"]; got != `{"default":"social-streaming"}` {
+			return fmt.Errorf("streaming Service annotation %q", got)
+		}
+		return nil
+	}
 }

@@ -19,6 +19,7 @@ type instanceCluster interface {
 	Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
 	CreateIfMissing(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, bool, error)
 	Apply(ctx context.Context, objs []*unstructured.Unstructured) error
+	ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured) ([]string, error)
 	WaitReady(ctx context.Context, objs []*unstructured.Unstructured) error
 	RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error
 	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
@@ -123,6 +124,16 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		}, fmt.Sprintf(upgrade, 1, "pre-deployment migrations")})
 	}
 	out = append(out, applyStep{"configuration, secrets and embedded services", changed, func(ctx context.Context) error {
+		// An embedded Redis from before it had a volume: its StatefulSet
+		// must be replaced to gain one (what it held in memory was lost at
+		// every restart anyway).
+		replaced, err := a.c.ReplaceStatefulSetsGainingClaims(ctx, a.first)
+		if err != nil {
+			return err
+		}
+		if len(replaced) > 0 {
+			a.log("replaced to add a volume: " + strings.Join(replaced, ", "))
+		}
 		if err := a.c.Apply(ctx, a.first); err != nil {
 			return err
 		}

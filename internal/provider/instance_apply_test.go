@@ -115,6 +115,9 @@ func (f *fakeCluster) CreateIfMissing(_ context.Context, o *unstructured.Unstruc
 func (f *fakeCluster) Apply(_ context.Context, objs []*unstructured.Unstructured) error {
 	return f.do("apply " + objs[0].GetKind())
 }
+func (f *fakeCluster) ReplaceStatefulSetsGainingClaims(context.Context, []*unstructured.Unstructured) ([]string, error) {
+	return nil, nil
+}
 func (f *fakeCluster) WaitReady(context.Context, []*unstructured.Unstructured) error { return nil }
 func (f *fakeCluster) RunJobOnce(_ context.Context, job *unstructured.Unstructured) error {
 	return f.do("job " + job.GetLabels()[mastodon.LabelComponent])

@@ -70,6 +70,7 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		s.Database = &mastodon.Database{
 			Host: d.Host.ValueString(), Port: int32Or(d.Port, 0), Name: d.Name.ValueString(), User: d.User.ValueString(),
 			Password: d.Password.ValueString(), SSLMode: d.SSLMode.ValueString(), Pool: int32Or(d.Pool, 0),
+			CACertificatePEM: d.CACert.ValueString(),
 		}
 		if c := d.CloudSQL; c != nil {
 			s.Database.CloudSQL = &mastodon.CloudSQL{
@@ -83,6 +84,9 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 	if e := m.EmbeddedDatabase; e != nil {
 		s.Embedded = mastodon.EmbeddedDatabase{StorageSize: e.StorageSize.ValueString(), StorageClass: e.StorageClass.ValueString(),
 			Resources: e.Resources.resources()}
+	}
+	if e := m.EmbeddedRedis; e != nil {
+		s.EmbeddedRedis = mastodon.EmbeddedRedis{StorageSize: e.StorageSize.ValueString(), StorageClass: e.StorageClass.ValueString()}
 	}
 	if r := m.Redis; r != nil {
 		s.Redis = &mastodon.Redis{Host: r.Host.ValueString(), Port: int32Or(r.Port, 0), User: r.User.ValueString(), Password: r.Password.ValueString()}
@@ -107,7 +111,7 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 	}
 	if in := m.Ingress; in != nil {
 		s.Ingress = &mastodon.Ingress{ClassName: in.ClassName.ValueString(), CertificatePEM: in.CertificatePEM.ValueString(),
-			PrivateKeyPEM: in.PrivateKeyPEM.ValueString(), TLSSecretName: in.TLSSecretName.ValueString()}
+			PrivateKeyPEM: in.PrivateKeyPEM.ValueString(), TLSSecretName: in.TLSSecretName.ValueString(), GKEStreamingTimeout: int32Or(in.GKETimeout, 0)}
 		diags.Append(in.Annotations.ElementsAs(ctx, &s.Ingress.Annotations, false)...)
 	}
 	if st := m.Settings; st != nil {

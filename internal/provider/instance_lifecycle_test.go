@@ -217,6 +217,7 @@ func TestAccInstance_namespaceCreatedAndDeleted(t *testing.T) {
 		t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 		config := instanceConfig(ns, `
 embedded_database = { delete_volume_on_destroy = true }
+embedded_redis    = { delete_volume_on_destroy = true }
 media             = { delete_volume_on_destroy = true }
 `)
 		resource.Test(t, resource.TestCase{

@@ -84,12 +84,19 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	if m.Version.IsNull() {
 		m.Version = types.StringValue(mastodon.DefaultVersion)
 	}
+	if set("redis") && set("embedded_redis") {
+		resp.Diagnostics.AddAttributeError(path.Root("embedded_redis"), "Conflicting Redis settings",
+			"embedded_redis configures the in-cluster Redis, which is not used when redis (an external Redis) is given: set one or the other.")
+	}
 	validateWriteOnly(&m, unknown, &resp.Diagnostics)
 	s, d := m.spec(ctx)
 	diags.Append(d...)
 	diags.Append(withWriteOnly(ctx, &m, s)...)
 	for _, e := range s.Validate() {
 		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
+	}
+	for _, w := range s.Warnings() {
+		diags.AddAttributeWarning(attributePath(w.Path), "Check "+w.Path, w.Path+": "+w.Message)
 	}
 }
 
@@ -115,6 +122,11 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	// state that says otherwise (an upgrade that failed half way) plans an
 	// update that resumes it.
 	set(path.Root("migrated_version"), version)
+	if req.State.Raw.IsNull() && !version.IsUnknown() {
+		if err := mastodon.CheckNewInstanceVersion(version.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
+		}
+	}
 
 	var database, redis, ingress, stateSecrets, stateIngress types.Object
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("database"), &database)...)
@@ -215,8 +227,9 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 		}
 		diags.AddAttributeError(p, "Cannot change "+p.String(), fmt.Sprintf("%s: %q -> %q: %s", p, was.ValueString(), now.ValueString(), why))
 	}
-	var database, bucket types.Object
+	var database, redis, bucket types.Object
 	diags.Append(plan.GetAttribute(ctx, path.Root("database"), &database)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("redis"), &redis)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("media_bucket"), &bucket)...)
 	if state.Database == nil && database.IsNull() {
 		var size, class types.String
@@ -227,6 +240,17 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 			"Keep the old value; to grow the volume, expand its claim (data-%s-postgresql-0) where the storage class allows it."
 		p := path.Root("embedded_database")
 		refuse(p.AtName("storage_size"), size, str(p.AtName("storage_size")), fmt.Sprintf(why, state.Name.ValueString()))
+		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, state.Name.ValueString()))
+	}
+	if state.Redis == nil && redis.IsNull() {
+		var size, class types.String
+		if e := state.EmbeddedRedis; e != nil {
+			size, class = e.StorageSize, e.StorageClass
+		}
+		const why = "the embedded Redis's volume is made from its StatefulSet's volume claim template, which Kubernetes never lets change. " +
+			"Keep the old value; to grow the volume, expand its claim (data-%s-redis-0) where the storage class allows it."
+		p := path.Root("embedded_redis")
+		refuse(p.AtName("storage_size"), orDefault(size, "1Gi"), orDefault(str(p.AtName("storage_size")), "1Gi"), fmt.Sprintf(why, state.Name.ValueString()))
 		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, state.Name.ValueString()))
 	}
 	if state.MediaBucket == nil && bucket.IsNull() {
@@ -518,6 +542,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	// instance of this name is created again.
 	keepDB := state.EmbeddedDatabase == nil || !state.EmbeddedDatabase.DeleteVolumeOnDestroy.ValueBool()
 	keepMedia := state.Media == nil || !state.Media.DeleteVolumeOnDestroy.ValueBool()
+	keepRedis := state.EmbeddedRedis == nil || !state.EmbeddedRedis.DeleteVolumeOnDestroy.ValueBool()
 	keepSecrets := keepDB || state.Database != nil
 	var kept []string
 	for _, o := range live {
@@ -526,7 +551,8 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		}
 		component := o.GetLabels()[mastodon.LabelComponent]
 		switch {
-		case o.GetKind() == "PersistentVolumeClaim" && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia)),
+		case o.GetKind() == "PersistentVolumeClaim" && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
+			(component == mastodon.ComponentRedis && keepRedis)),
 			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keepSecrets:
 			kept = append(kept, o.GetKind()+" "+o.GetName())
 			continue
@@ -544,7 +570,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if len(kept) > 0 {
 		resp.Diagnostics.AddWarning("Data kept",
 			fmt.Sprintf("Kept in namespace %s: %s. An instance named %s created again in this namespace uses them; "+
-				"delete_volume_on_destroy = true (embedded_database, media) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
+				"delete_volume_on_destroy = true (embedded_database, embedded_redis, media) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
 	}
 	if state.CreateNamespace.ValueBool() {
 		r.deleteNamespace(ctx, c, ns, name, &resp.Diagnostics)

@@ -373,7 +373,7 @@ func TestAccInstance_deletionProtection(t *testing.T) {
 			},
 			{
 				// Unprotected, the instance is destroyed and waited for; the
-				// embedded database's volume is kept.
+				// embedded database's and Redis's volumes are kept.
 				Config: instanceConfig(ns, ""),
 			},
 		},
@@ -390,8 +390,8 @@ func TestAccInstance_deletionProtection(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(pvcs.Items) != 2 {
-				return fmt.Errorf("want the database and media volumes kept, got %d claims", len(pvcs.Items))
+			if len(pvcs.Items) != 3 {
+				return fmt.Errorf("want the database, Redis and media volumes kept, got %d claims", len(pvcs.Items))
 			}
 			return nil
 		},
@@ -527,6 +527,13 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  sidekiq = [{ name = "a", queues = ["defaults"] }]`, `unknown queue "defaults"`},
 		{`  version = "latest"`, `"latest" is not a Mastodon version`},
 		{`  version = "v4.2.10"`, `older than v4.3.0`},
+		{`  version = "4.6.5"`, `write "v4.6.5"`},
+		{`  version = "v4.3.9"`, `v4.3.9 is older than v4.4.0, the oldest version a new instance can start on`},
+		{`  media = { access_mode = "ReadWriteOncePod" }`, `media.access_mode: ReadWriteOncePod lets one Pod mount the volume`},
+		{`  smtp = { server = "smtp.example", port = 465, tls = true, enable_starttls = "auto" }`, `smtp.enable_starttls: must be never (or unset) with implicit TLS`},
+		{`  smtp = { server = "smtp.example", delivery_method = "letter_opener" }`, `letter_opener is Mastodon's development-only delivery method`},
+		{`  redis = { host = "redis" }
+  embedded_redis = { storage_size = "5Gi" }`, `embedded_redis configures the in-cluster Redis`},
 		{`  web_domain = "https://social.example/"`, `web_domain: "https://social.example/" is not a domain name`},
 		{`  database = { host = "db", user = "mastodon" }
   embedded_database = { storage_size = "5Gi" }`, `embedded_database configures the in-cluster PostgreSQL`},
@@ -581,6 +588,7 @@ func TestAccInstance_refusedAtPlan(t *testing.T) {
 		return cfg
 	}
 	const volumes = `  embedded_database = { storage_size = "5Gi" }
+  embedded_redis = { storage_size = "2Gi" }
   media = { storage_size = "20Gi" }`
 	refused := func(cfg, want string) resource.TestStep {
 		return resource.TestStep{Config: cfg, PlanOnly: true, ExpectError: regexp.MustCompile(strings.ReplaceAll(want, " ", `\s+`))}
@@ -592,6 +600,7 @@ func TestAccInstance_refusedAtPlan(t *testing.T) {
 			refused(strings.Replace(config(true, volumes), `"social.example"`, `"other.example"`, 1), `local_domain: "social.example" -> "other.example" creates a new instance`),
 			refused(config(true, strings.Replace(volumes, `"5Gi"`, `"8Gi"`, 1)), `embedded_database.storage_size: "5Gi" -> "8Gi"`),
 			refused(config(true, strings.Replace(volumes, `storage_size = "5Gi"`, `storage_size = "5Gi", storage_class = "fast"`, 1)), `embedded_database.storage_class: "" -> "fast"`),
+			refused(config(true, strings.Replace(volumes, `"2Gi"`, `"3Gi"`, 1)), `embedded_redis.storage_size: "2Gi" -> "3Gi"`),
 			refused(config(true, strings.Replace(volumes, `storage_size = "20Gi"`, `storage_size = "20Gi", access_mode = "ReadWriteMany"`, 1)), `media.access_mode: "ReadWriteOnce" -> "ReadWriteMany"`),
 			refused(config(true, strings.Replace(volumes, `"20Gi"`, `"10Gi"`, 1)), `media.storage_size: "20Gi" -> "10Gi": a volume claim can grow`),
 			{

@@ -30,6 +30,7 @@ type instanceModel struct {
 	Database             *databaseModel         `tfsdk:"database"`
 	EmbeddedDatabase     *embeddedDatabaseModel `tfsdk:"embedded_database"`
 	Redis                *redisModel            `tfsdk:"redis"`
+	EmbeddedRedis        *embeddedRedisModel    `tfsdk:"embedded_redis"`
 	SMTP                 *smtpModel             `tfsdk:"smtp"`
 	Media                *mediaModel            `tfsdk:"media"`
 	MediaBucket          *instanceBucketModel   `tfsdk:"media_bucket"`
@@ -90,6 +91,7 @@ type databaseModel struct {
 	SSLMode  types.String   `tfsdk:"sslmode"`
 	Pool     types.Int64    `tfsdk:"pool"`
 	CloudSQL *cloudSQLModel `tfsdk:"cloud_sql"`
+	CACert   types.String   `tfsdk:"ca_certificate_pem"`
 	writeOnlyPassword
 }
 
@@ -116,6 +118,12 @@ type embeddedDatabaseModel struct {
 	StorageClass          types.String    `tfsdk:"storage_class"`
 	Resources             *resourcesModel `tfsdk:"resources"`
 	DeleteVolumeOnDestroy types.Bool      `tfsdk:"delete_volume_on_destroy"`
+}
+
+type embeddedRedisModel struct {
+	StorageSize           types.String `tfsdk:"storage_size"`
+	StorageClass          types.String `tfsdk:"storage_class"`
+	DeleteVolumeOnDestroy types.Bool   `tfsdk:"delete_volume_on_destroy"`
 }
 
 type redisModel struct {
@@ -175,7 +183,8 @@ func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
 		"alias_host": str(false, "The public host that serves the bucket's objects, such as a CDN (`S3_ALIAS_HOST`)."),
 		"permission": str(false, "The canned ACL written with each object (`S3_PERMISSION`): `public-read` when objects are made public by ACL, empty otherwise."),
 		"path_style": schema.BoolAttribute{Optional: !computed, Computed: computed,
-			Description: "Address the bucket as `endpoint/bucket` rather than `bucket.endpoint` (`S3_OVERRIDE_PATH_STYLE`); needed by MinIO."},
+			Description: "Address the bucket as `endpoint/bucket` (needed by MinIO, Ceph, Garage) rather than `bucket.endpoint`. " +
+				"Mastodon uses path style whenever `S3_ENDPOINT` is set unless `S3_OVERRIDE_PATH_STYLE` is `true`, so false renders `S3_OVERRIDE_PATH_STYLE=true` and true leaves it out."},
 		"access_key_id": str(true, "Access key ID (`AWS_ACCESS_KEY_ID`, in the instance's Secret)."),
 		"secret_access_key": schema.StringAttribute{Optional: !computed, Computed: computed, Sensitive: true,
 			Description: "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret)."},
@@ -197,6 +206,7 @@ type ingressModel struct {
 	PrivateKeyWO   types.String `tfsdk:"private_key_pem_wo"`
 	PrivateKeyWOV  types.Int64  `tfsdk:"private_key_pem_wo_version"`
 	TLSSecretName  types.String `tfsdk:"tls_secret_name"`
+	GKETimeout     types.Int64  `tfsdk:"gke_streaming_timeout_seconds"`
 }
 
 type settingsModel struct {
@@ -210,6 +220,14 @@ type settingsModel struct {
 	ExtraSecretEnvWO      types.Map    `tfsdk:"extra_secret_env_wo"`
 	ExtraSecretEnvWOV     types.Int64  `tfsdk:"extra_secret_env_wo_version"`
 }
+
+const (
+	sslmodeDescription = "`DB_SSLMODE` of Rails (libpq): disable, allow, prefer (default), require, verify-ca or verify-full. " +
+		"The streaming server reads `DB_SSLMODE` differently, so its container gets its own: `disable` for disable, `no-verify` (TLS without verification) " +
+		"for allow, prefer and require, and full verification (host name included) for verify-ca and verify-full."
+	databaseCADescription = "PEM CA certificate of a database with a private CA, kept in a ConfigMap and mounted into every Pod: " +
+		"Rails reads it through `PGSSLROOTCERT`, streaming through `NODE_EXTRA_CA_CERTS`. Use it with sslmode verify-ca or verify-full. Not with `cloud_sql`."
+)
 
 func resourcesAttribute(what string) schema.SingleNestedAttribute {
 	q := func(d string) schema.StringAttribute {
@@ -278,7 +296,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"web_domain": schema.StringAttribute{Optional: true, PlanModifiers: replace,
 				Description: "`WEB_DOMAIN`: where the web interface is served, when it differs from `local_domain`. Changing it creates a new instance."},
 			"version": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(mastodon.DefaultVersion),
-				Description: "The Mastodon version (image tag), default `" + mastodon.DefaultVersion + "`."},
+				Description: "The Mastodon version (image tag, with its `v`: `v4.7.3`, not `4.7.3`), default `" + mastodon.DefaultVersion + "`. " +
+					"A new instance needs " + mastodon.OldestNewVersion + " or newer (4.3 is end-of-life and cannot boot without an `OTP_SECRET`); an existing instance keeps its OTP secret."},
 			"image": schema.SingleNestedAttribute{Optional: true, Description: "Where the images come from.",
 				Attributes: map[string]schema.Attribute{
 					"repository":           optString("The web/Sidekiq image repository, default `" + mastodon.DefaultRepository + "`."),
@@ -338,7 +357,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"password":            sensitive("Password. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
 					"password_wo":         wo("Password", "password"),
 					"password_wo_version": woVersion("password_wo"),
-					"sslmode":             optString("`DB_SSLMODE`: disable, allow, prefer (default), require, verify-ca or verify-full."),
+					"sslmode":             optString(sslmodeDescription),
+					"ca_certificate_pem":  optString(databaseCADescription),
 					"pool":                optInt("`DB_POOL` of web Pods (Sidekiq uses its concurrency)."),
 				}},
 			"embedded_database": schema.SingleNestedAttribute{Optional: true,
@@ -348,6 +368,14 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)."),
 					"resources":                resourcesAttribute("the PostgreSQL Pod"),
 					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept."),
+				}},
+			"embedded_redis": schema.SingleNestedAttribute{Optional: true,
+				Description: "Settings of the embedded Redis used when `redis` is not given. It keeps Sidekiq's queues, scheduled jobs and retries " +
+					"(federation deliveries, mails) on a volume, in an append-only file and in snapshots, so they survive a restart.",
+				Attributes: map[string]schema.Attribute{
+					"storage_size":             optString("Volume size, default `1Gi`."),
+					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)."),
+					"delete_volume_on_destroy": optBool("Delete the Redis volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept."),
 				}},
 			"redis": schema.SingleNestedAttribute{Optional: true,
 				Description: "An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
@@ -367,20 +395,20 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"password":            sensitive("Password or API key. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
 					"password_wo":         wo("Password or API key", "password"),
 					"password_wo_version": woVersion("password_wo"),
-					"from_address":        optString("Sender address, e.g. `notifications@example.org`."),
+					"from_address":        optString("Sender address, default `notifications@<local_domain>` (Mastodon's own default, `notifications@localhost`, is refused by relays)."),
 					"domain":              optString("HELO domain."),
 					"auth_method":         optString("plain (default), login, cram_md5 or none."),
-					"enable_starttls":     optString("auto (default), always or never."),
+					"enable_starttls":     optString("auto (default), always or never; never (the default then) with `tls` or `ssl`, which the mail gem refuses to combine with STARTTLS."),
 					"openssl_verify_mode": optString("peer (default), none, client_once or fail_if_no_peer_cert."),
-					"tls":                 optBool("Implicit TLS (`SMTP_TLS`)."),
+					"tls":                 optBool("Implicit TLS (`SMTP_TLS`, port 465)."),
 					"ssl":                 optBool("Implicit SSL (`SMTP_SSL`)."),
-					"delivery_method":     optString("smtp (default), sendmail, file or letter_opener."),
+					"delivery_method":     optString("smtp (default), sendmail or file (letter_opener is development-only and refused)."),
 				}},
 			"media": schema.SingleNestedAttribute{Optional: true, Description: "The volume holding uploaded media.",
 				Attributes: map[string]schema.Attribute{
 					"storage_size":             optString("Volume size, default `10Gi`."),
 					"storage_class":            optString("Storage class (the cluster's default when unset)."),
-					"access_mode":              optString("ReadWriteOnce (default), ReadWriteMany (needed to spread web and Sidekiq over nodes) or ReadWriteOncePod."),
+					"access_mode":              optString("ReadWriteOnce (default) or ReadWriteMany (needed to spread web and Sidekiq over nodes). ReadWriteOncePod is refused: web, Sidekiq and every Job mount the volume."),
 					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false."),
 				}},
 			"media_bucket": schema.SingleNestedAttribute{Optional: true,
@@ -397,6 +425,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"private_key_pem_wo":         wo("PEM private key of `certificate_pem`", "private_key_pem"),
 					"private_key_pem_wo_version": woVersion("private_key_pem_wo"),
 					"tls_secret_name":            optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
+					"gke_streaming_timeout_seconds": optInt("On GKE's Ingress (class `gce`): the load balancer's backend timeout for streaming, in seconds, " +
+						"as a BackendConfig attached to the streaming Service (`cloud.google.com/backend-config`). GKE's default, 30 s, cuts every websocket; 3600 keeps them an hour. " +
+						"Needs the BackendConfig resource, which GKE clusters serve."),
 				}},
 			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
 				Attributes: map[string]schema.Attribute{

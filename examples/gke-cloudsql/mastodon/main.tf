@@ -133,7 +133,7 @@ resource "mastodon_instance" "social" {
   streaming = { replicas = 2 }
   sidekiq = [
     { name = "scheduler", queues = ["scheduler"] },
-    { name = "main", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull", "fasp"], concurrency = 10, replicas = 2 },
+    { name = "main", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull,1", "fasp,1"], concurrency = 10, replicas = 2 },
   ]
 
   database = {
@@ -165,6 +165,9 @@ resource "mastodon_instance" "social" {
     }
     certificate_pem = var.tls_certificate_pem
     private_key_pem = var.tls_private_key_pem
+    # GKE's load balancer cuts connections after 30 s, streaming's
+    # websockets included, unless a BackendConfig raises the timeout.
+    gke_streaming_timeout_seconds = 3600
   }
 }
 

@@ -12,13 +12,13 @@ resource "mastodon_instance" "big" {
   namespace    = "big"
   local_domain = "example.org"
   web_domain   = "social.example.org"
-  version      = "v4.7.2"
+  version      = "v4.7.3"
 
   web       = { replicas = 3, resources = { cpu_request = "500m", memory_request = "1Gi", memory_limit = "2Gi" } }
   streaming = { replicas = 2 }
   sidekiq = [
     { name = "scheduler", queues = ["scheduler"], concurrency = 5 },
-    { name = "main", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull", "fasp"], concurrency = 25, replicas = 2 },
+    { name = "main", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull,1", "fasp,1"], concurrency = 25, replicas = 2 },
   ]
 
   database = {

@@ -1,0 +1,422 @@
+package mastodon
+
+// Contract tests: each pins a setting we render because Mastodon or an
+// image needs it, states what it means there and names the source.
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/testcert"
+)
+
+// find returns the rendered object of that kind and name, converted to T.
+func find[T any](t *testing.T, objs []Object, kind, name string) *T {
+	t.Helper()
+	for _, o := range objs {
+		if o.Kind == kind && o.Name == name {
+			out := new(T)
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Unstructured().Object, out); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+	}
+	t.Fatalf("no %s %s rendered", kind, name)
+	return nil
+}
+
+func envOf(c corev1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.Env {
+		out[e.Name] = e.Value
+	}
+	return out
+}
+
+func errorPaths(errs []FieldError) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+// config/initializers/paperclip.rb: with S3_ENDPOINT set, Mastodon passes
+// force_path_style: ENV['S3_OVERRIDE_PATH_STYLE'] != 'true' to the S3
+// client, so the variable set to true means virtual-host addressing
+// (bucket.endpoint), which MinIO, Ceph and Garage do not serve.
+func TestS3PathStyleContract(t *testing.T) {
+	for _, tc := range []struct {
+		pathStyle bool
+		want      string // "" for absent
+	}{{true, ""}, {false, "true"}} {
+		s := defaultSpec()
+		s.MediaBucket = &MediaBucket{Bucket: "media", Endpoint: "http://127.0.0.1:9000", PathStyle: tc.pathStyle, AccessKeyID: "a", SecretAccessKey: "b"}
+		plain, _ := s.Environment(fixedSecrets)
+		got, set := plain["S3_OVERRIDE_PATH_STYLE"]
+		if got != tc.want || set != (tc.want != "") {
+			t.Errorf("path_style=%v: S3_OVERRIDE_PATH_STYLE=%q (set %v), want %q", tc.pathStyle, got, set, tc.want)
+		}
+		if plain["S3_ENDPOINT"] == "" {
+			t.Error("S3_ENDPOINT must be set: path style depends on it")
+		}
+	}
+}
+
+// streaming/database.js: DB_SSLMODE disable (or empty) means no TLS,
+// no-verify TLS without verification, any other value TLS verified
+// against Node's CAs (NODE_EXTRA_CA_CERTS adds ours). libpq (Rails)
+// refuses no-verify and reads its CA from PGSSLROOTCERT when
+// config/database.yml names none. MASTODON.md: "DB_SSLMODE means two
+// different things".
+func TestStreamingDatabaseTLSContract(t *testing.T) {
+	for libpq, want := range map[string]string{"disable": "disable", "allow": "no-verify", "prefer": "no-verify", "require": "no-verify", "verify-ca": "verify-full", "verify-full": "verify-full"} {
+		if got := StreamingSSLMode(libpq); got != want {
+			t.Errorf("sslmode %s: streaming DB_SSLMODE %q, want %q", libpq, got, want)
+		}
+	}
+	cert, _ := testcert.SelfSigned(t, "db.internal", 0)
+	s := defaultSpec()
+	s.Database = &Database{Host: "db.internal", User: "mastodon", Password: "p", SSLMode: "verify-full", CACertificatePEM: cert}
+	s.Defaults()
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	objs := s.Render(fixedSecrets, "")
+	plain, _ := s.Environment(fixedSecrets)
+	if plain["DB_SSLMODE"] != "verify-full" || plain["PGSSLROOTCERT"] != "/etc/mastodon/database-ca/ca.crt" {
+		t.Errorf("Rails (libpq) settings: %v", plain)
+	}
+	ca := find[corev1.ConfigMap](t, objs, "ConfigMap", s.DatabaseCAName())
+	if ca.Data["ca.crt"] != cert {
+		t.Error("the CA ConfigMap does not hold the certificate")
+	}
+	streaming := find[appsv1.Deployment](t, objs, "Deployment", s.StreamingName()).Spec.Template.Spec
+	env := envOf(streaming.Containers[0])
+	if env["DB_SSLMODE"] != "verify-full" || env["NODE_EXTRA_CA_CERTS"] != "/etc/mastodon/database-ca/ca.crt" {
+		t.Errorf("streaming env: %v", env)
+	}
+	for _, name := range []string{s.StreamingName(), s.WebName(), s.SidekiqName("all")} {
+		pod := find[appsv1.Deployment](t, objs, "Deployment", name).Spec.Template.Spec
+		if !slices.ContainsFunc(pod.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/etc/mastodon/database-ca" }) {
+			t.Errorf("%s does not mount the CA", name)
+		}
+	}
+	// The default sslmode (prefer) must not make streaming verify.
+	s.Database.SSLMode, s.Database.CACertificatePEM = "", ""
+	s.Defaults()
+	streaming = find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.StreamingName()).Spec.Template.Spec
+	if env := envOf(streaming.Containers[0]); env["DB_SSLMODE"] != "no-verify" {
+		t.Errorf("streaming with sslmode prefer: %v", env)
+	}
+	s.Database.CACertificatePEM = "not a certificate"
+	if p := errorPaths(s.Validate()); !slices.Contains(p, "database.ca_certificate_pem") {
+		t.Errorf("a bad CA is accepted: %v", p)
+	}
+}
+
+// MASTODON.md: tags carry the v (v4.7.3; 4.7.3 does not exist); 4.3 needs
+// OTP_SECRET, which 4.4+ do not read for new installs, and is end-of-life.
+func TestVersionContract(t *testing.T) {
+	s := defaultSpec()
+	s.Version = "4.6.5"
+	errs := s.Validate()
+	if len(errs) != 1 || errs[0].Path != "version" || !strings.Contains(errs[0].Message, `"v4.6.5"`) {
+		t.Errorf("a tag without v: %v", errs)
+	}
+	for v, ok := range map[string]bool{"v4.3.9": false, "v4.4.0-rc.1": false, "v4.4.0": true, DefaultVersion: true} {
+		if err := CheckNewInstanceVersion(v); (err == nil) != ok {
+			t.Errorf("new instance on %s: %v", v, err)
+		}
+	}
+	if !strings.HasPrefix(DefaultVersion, "v4.7.") {
+		t.Errorf("DefaultVersion %s is not the newest 4.7", DefaultVersion)
+	}
+}
+
+// The media volume is mounted by web, Sidekiq and every Job at once:
+// ReadWriteOncePod admits a single Pod.
+func TestMediaAccessModeContract(t *testing.T) {
+	s := defaultSpec()
+	s.Media.AccessMode = "ReadWriteOncePod"
+	if p := errorPaths(s.Validate()); len(p) != 1 || p[0] != "media.access_mode" {
+		t.Errorf("ReadWriteOncePod: %v", p)
+	}
+}
+
+// config/environments/production.rb: SMTP_ENABLE_STARTTLS auto sets
+// enable_starttls_auto, and unset leaves it true; the mail gem refuses
+// every delivery that asks for it together with tls/ssl; never sets
+// enable_starttls false and nothing else. config/email.yml: without
+// SMTP_FROM_ADDRESS the sender is notifications@localhost. letter_opener
+// is a development gem (MASTODON.md).
+func TestSMTPContract(t *testing.T) {
+	s := defaultSpec()
+	s.SMTP = &SMTP{Server: "smtp.example.org", Port: 465, TLS: true}
+	s.Defaults()
+	plain, _ := s.Environment(fixedSecrets)
+	if plain["SMTP_ENABLE_STARTTLS"] != "never" || plain["SMTP_TLS"] != "true" {
+		t.Errorf("implicit TLS: %v", plain)
+	}
+	if plain["SMTP_FROM_ADDRESS"] != "notifications@social.example" {
+		t.Errorf("SMTP_FROM_ADDRESS = %q", plain["SMTP_FROM_ADDRESS"])
+	}
+	s.SMTP.EnableStartTLS = "auto"
+	if p := errorPaths(s.Validate()); len(p) != 1 || p[0] != "smtp.enable_starttls" {
+		t.Errorf("tls with STARTTLS auto: %v", p)
+	}
+	s.SMTP = &SMTP{Server: "smtp.example.org", DeliveryMethod: "letter_opener"}
+	s.Defaults()
+	if p := errorPaths(s.Validate()); len(p) != 1 || p[0] != "smtp.delivery_method" {
+		t.Errorf("letter_opener: %v", p)
+	}
+	s.SMTP = &SMTP{Server: "smtp.example.org"}
+	s.Defaults()
+	if plain, _ := s.Environment(fixedSecrets); plain["SMTP_ENABLE_STARTTLS"] != "auto" {
+		t.Errorf("STARTTLS on port 587: %v", plain["SMTP_ENABLE_STARTTLS"])
+	}
+}
+
+// config/sidekiq.yml weights default 8, push 6, ingress 4, mailers 2, the
+// rest 1; any -q replaces the file, and queues without weights are served
+// in strict order (MASTODON.md).
+func TestSidekiqWeightsContract(t *testing.T) {
+	s := defaultSpec()
+	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.SidekiqName("all"))
+	got := strings.Join(d.Spec.Template.Spec.Containers[0].Command, " ")
+	want := "bundle exec sidekiq -c 5 -q default,8 -q push,6 -q ingress,4 -q mailers,2 -q pull,1 -q scheduler,1 -q fasp,1"
+	if got != want {
+		t.Errorf("sidekiq command\n got %s\nwant %s", got, want)
+	}
+}
+
+// MASTODON.md: Redis holds Sidekiq's queues, scheduled jobs and retries;
+// an embedded Redis needs a persistent volume and persistence on (AOF or
+// RDB). The redis image's working directory, /data, is where it writes.
+func TestEmbeddedRedisPersistenceContract(t *testing.T) {
+	s := defaultSpec()
+	sts := find[appsv1.StatefulSet](t, s.Render(fixedSecrets, ""), "StatefulSet", s.RedisName())
+	cmd := strings.Join(sts.Spec.Template.Spec.Containers[0].Command, " ")
+	for _, want := range []string{"--appendonly yes", "--save 3600 1 300 100 60 10000", "--dir /data"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("redis command %q lacks %q", cmd, want)
+		}
+	}
+	if len(sts.Spec.VolumeClaimTemplates) != 1 || sts.Spec.VolumeClaimTemplates[0].Name != "data" {
+		t.Fatalf("claim templates: %v", sts.Spec.VolumeClaimTemplates)
+	}
+	if m := sts.Spec.Template.Spec.Containers[0].VolumeMounts; len(m) != 1 || m[0].Name != "data" || m[0].MountPath != "/data" {
+		t.Errorf("mounts: %v", m)
+	}
+	if q := sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage]; q.String() != "1Gi" {
+		t.Errorf("default size %s", q.String())
+	}
+	if sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
+		t.Error("the Redis volume is not retained when its StatefulSet goes")
+	}
+}
+
+// MASTODON.md: the postgres image runs a temporary server on the Unix
+// socket only while it initialises; pg_isready without -h 127.0.0.1
+// reports ready before the real server listens on TCP.
+func TestEmbeddedPostgresReadinessContract(t *testing.T) {
+	s := defaultSpec()
+	sts := find[appsv1.StatefulSet](t, s.Render(fixedSecrets, ""), "StatefulSet", s.DatabaseName())
+	cmd := strings.Join(sts.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " ")
+	if !strings.HasPrefix(cmd, "pg_isready -h 127.0.0.1 ") {
+		t.Errorf("readiness probe %q does not check TCP", cmd)
+	}
+}
+
+// The image precompiles bootsnap's cache into /opt/mastodon/tmp and gives
+// the directory to the mastodon user (Mastodon's Dockerfile): a volume
+// there hides the cache. The Sidekiq readiness file lives there too
+// (MASTODON.md). fsGroupChangePolicy OnRootMismatch spares a large media
+// volume a recursive chown at every start.
+func TestPodFilesystemContract(t *testing.T) {
+	s := defaultSpec()
+	for _, o := range s.Render(fixedSecrets, "") {
+		if o.Kind != "Deployment" && o.Kind != "StatefulSet" {
+			continue
+		}
+		y := renderYAML(t, []Object{o})
+		if strings.Contains(y, "mountPath: "+mastodonTmp) {
+			t.Errorf("%s mounts a volume over %s", o.Key(), mastodonTmp)
+		}
+		if !strings.Contains(y, "fsGroupChangePolicy: OnRootMismatch") {
+			t.Errorf("%s lacks fsGroupChangePolicy OnRootMismatch", o.Key())
+		}
+	}
+	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.SidekiqName("all"))
+	if probe := strings.Join(d.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " "); !strings.Contains(probe, mastodonTmp+"/sidekiq_process_has_started_and_will_begin_processing_jobs") {
+		t.Errorf("sidekiq readiness: %s", probe)
+	}
+}
+
+// MASTODON.md and app/models/user.rb: User#change_password! ends every
+// session and revokes every app token and push subscription, so the
+// ensure Job sets the password only when Devise's valid_password? says it
+// differs.
+func TestAccountPasswordContract(t *testing.T) {
+	i, j := strings.Index(ensureScript, "valid_password?(p)"), strings.Index(ensureScript, "change_password!(p)")
+	if i < 0 || j < i || !strings.Contains(ensureScript[i:j], "else") {
+		t.Errorf("the ensure script changes the password without checking it first:\n%s", ensureScript)
+	}
+}
+
+// app/validators/email_mx_validator.rb: outside development and test, a
+// new user's email domain must have MX or A records; special-use domains
+// (RFC 2606, 6761) have none, so tootctl accounts create would fail.
+func TestAccountEmailContract(t *testing.T) {
+	for e, ok := range map[string]bool{"owner@social.example": false, "a@mail.test": false, "a@host.localhost": false, "owner@example.org": true, "owner@mastodon.social": true} {
+		if err := ValidateEmail(e); (err == nil) != ok {
+			t.Errorf("%s: %v", e, err)
+		}
+	}
+}
+
+// Cloud SQL Auth Proxy v2 (its examples/k8s-health-check/README.md):
+// --health-check serves /startup (200 once started) and /liveness on
+// --http-address:--http-port, localhost by default, which the kubelet
+// cannot reach: it probes the Pod's IP.
+func TestCloudSQLProxyHealthContract(t *testing.T) {
+	s := cloudSQLSpec(CloudSQL{InstanceConnectionName: "my-project:europe-west1:mastodon", CredentialsJSON: "{}"})
+	d := find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.WebName())
+	proxy := d.Spec.Template.Spec.InitContainers[0]
+	args := strings.Join(proxy.Args, " ")
+	for _, want := range []string{"--health-check", "--http-address=0.0.0.0", "--http-port=9801", "--address=127.0.0.1"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("proxy args %q lack %s", args, want)
+		}
+	}
+	if p := proxy.StartupProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/startup" || p.HTTPGet.Port.IntValue() != 9801 {
+		t.Errorf("startup probe: %+v", proxy.StartupProbe)
+	}
+	if p := proxy.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/liveness" || p.HTTPGet.Port.IntValue() != 9801 {
+		t.Errorf("liveness probe: %+v", proxy.LivenessProbe)
+	}
+}
+
+// MASTODON.md: with WEB_DOMAIN different from LOCAL_DOMAIN, remote servers
+// resolve user@LOCAL_DOMAIN through https://LOCAL_DOMAIN/.well-known/
+// (webfinger, host-meta, nodeinfo), and Mastodon accepts the local domain
+// as a host. An Ingress without a TLS section gets the controller's
+// placeholder certificate. ingress-nginx limits bodies to 1 MiB unless
+// proxy-body-size is raised; Mastodon's dist/nginx.conf allows 99m.
+func TestIngressContract(t *testing.T) {
+	split := func(in *Ingress) *Spec {
+		s := &Spec{Name: "social", Namespace: "fediverse", LocalDomain: "example.org", WebDomain: "social.example.org", WebReplicas: 1, StreamReplicas: 1, Ingress: in}
+		s.Defaults()
+		return s
+	}
+	ingressOf := func(s *Spec) *networkingv1.Ingress {
+		return find[networkingv1.Ingress](t, s.Render(fixedSecrets, ""), "Ingress", s.Name)
+	}
+
+	s := split(&Ingress{Annotations: map[string]string{"cert-manager.io/cluster-issuer": "letsencrypt"}})
+	ing := ingressOf(s)
+	if len(ing.Spec.Rules) != 2 || ing.Spec.Rules[1].Host != "example.org" {
+		t.Fatalf("rules: %+v", ing.Spec.Rules)
+	}
+	var paths []string
+	for _, p := range ing.Spec.Rules[1].HTTP.Paths {
+		if p.Backend.Service.Name != s.WebName() {
+			t.Errorf("%s goes to %s", p.Path, p.Backend.Service.Name)
+		}
+		paths = append(paths, p.Path)
+	}
+	if strings.Join(paths, " ") != "/.well-known/webfinger /.well-known/host-meta /.well-known/nodeinfo" {
+		t.Errorf("local domain paths: %v", paths)
+	}
+	if len(ing.Spec.TLS) != 1 || strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org example.org" || ing.Spec.TLS[0].SecretName != "social-tls" {
+		t.Errorf("cert-manager issues for every TLS host: %+v", ing.Spec.TLS)
+	}
+	if ing.Annotations[AnnotationProxyBodySize] != "99m" {
+		t.Errorf("body size: %v", ing.Annotations)
+	}
+	if w := s.Warnings(); len(w) != 0 {
+		t.Errorf("warnings: %v", w)
+	}
+
+	// cert-manager fills a Secret named by tls_secret_name for every host.
+	s = split(&Ingress{TLSSecretName: "social-example-org-tls", Annotations: map[string]string{"cert-manager.io/issuer": "ca"}})
+	if ing = ingressOf(s); strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org example.org" || ing.Spec.TLS[0].SecretName != "social-example-org-tls" {
+		t.Errorf("cert-manager with a named Secret: %+v", ing.Spec.TLS)
+	}
+	// An existing Secret: only the web domain is known to be covered.
+	s = split(&Ingress{TLSSecretName: "existing"})
+	if ing = ingressOf(s); strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org" {
+		t.Errorf("an existing Secret: %+v", ing.Spec.TLS)
+	}
+	if w := s.Warnings(); len(w) != 1 {
+		t.Errorf("warnings: %v", w)
+	}
+
+	// Our certificate covers the local domain only if it says so.
+	cert, key := testcert.SelfSigned(t, "social.example.org", time.Hour)
+	s = split(&Ingress{CertificatePEM: cert, PrivateKeyPEM: key, Annotations: map[string]string{AnnotationProxyBodySize: "200m"}})
+	ing = ingressOf(s)
+	if len(ing.Spec.TLS) != 1 || strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org" {
+		t.Errorf("a certificate for the web domain only: %+v", ing.Spec.TLS)
+	}
+	if ing.Annotations[AnnotationProxyBodySize] != "200m" {
+		t.Error("the user's annotation does not win")
+	}
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0].Message, "local_domain example.org") {
+		t.Errorf("warnings: %v", w)
+	}
+	cert, key = testcert.SelfSigned(t, "example.org", time.Hour)
+	s = split(&Ingress{CertificatePEM: cert, PrivateKeyPEM: key})
+	if ing = ingressOf(s); strings.Join(ing.Spec.TLS[0].Hosts, " ") != "social.example.org example.org" {
+		t.Errorf("a certificate covering the local domain: %+v", ing.Spec.TLS)
+	}
+
+	// No certificate: no TLS section, and a warning.
+	s = defaultSpec()
+	s.Ingress = &Ingress{ClassName: "nginx"}
+	if ing = ingressOf(s); ing.Spec.TLS != nil {
+		t.Errorf("TLS without a certificate: %+v", ing.Spec.TLS)
+	}
+	if w := s.Warnings(); len(w) != 1 || w[0].Path != "ingress" {
+		t.Errorf("warnings: %v", w)
+	}
+}
+
+// MASTODON.md: GCE's load balancer closes connections after its backend
+// timeout (30 s by default), websockets included, unless a BackendConfig
+// attached to the Service (cloud.google.com/backend-config) raises it.
+func TestGKEStreamingTimeoutContract(t *testing.T) {
+	s := defaultSpec()
+	s.Ingress = &Ingress{ClassName: "gce", GKEStreamingTimeout: 3600}
+	objs := s.Render(fixedSecrets, "")
+	svc := find[corev1.Service](t, objs, "Service", s.StreamingName())
+	if got := svc.Annotations[AnnotationGKEBackendConfig]; got != `{"default":"social-streaming"}` {
+		t.Errorf("streaming Service annotation %q", got)
+	}
+	var timeout any
+	for _, o := range objs {
+		if o.Kind == "BackendConfig" && o.Name == s.StreamingName() && o.APIVersion == "cloud.google.com/v1" {
+			timeout = o.Body["spec"].(map[string]any)["timeoutSec"]
+		}
+	}
+	if timeout != float64(3600) {
+		t.Errorf("BackendConfig timeoutSec %v", timeout)
+	}
+	if web := find[corev1.Service](t, objs, "Service", s.WebName()); web.Annotations != nil {
+		t.Errorf("web Service annotations %v", web.Annotations)
+	}
+	s.Ingress.GKEStreamingTimeout = 0
+	for _, o := range s.Render(fixedSecrets, "") {
+		if o.Kind == "BackendConfig" {
+			t.Error("a BackendConfig without gke_streaming_timeout_seconds")
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package mastodon
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Annotations the Ingress reads or sets.
+const (
+	// AnnotationProxyBodySize is ingress-nginx's request body limit, 1 MiB
+	// unless raised.
+	AnnotationProxyBodySize = "nginx.ingress.kubernetes.io/proxy-body-size"
+	// MaxUploadSize is the body limit Mastodon's own reverse-proxy
+	// configuration sets (dist/nginx.conf: client_max_body_size 99m), the
+	// size of its largest media (app/models/media_attachment.rb).
+	MaxUploadSize = "99m"
+)
+
+// AnnotationGKEBackendConfig attaches a BackendConfig to a Service's
+// backends of GKE's load balancer.
+const AnnotationGKEBackendConfig = "cloud.google.com/backend-config"
+
+// backendConfig is GKE's BackendConfig (cloud.google.com/v1), the part we set.
+type backendConfig struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		TimeoutSec int32 `json:"timeoutSec"`
+	} `json:"spec"`
+}
+
+// gkeBackendConfig is the streaming Service's BackendConfig, or nil.
+func (s *Spec) gkeBackendConfig() *backendConfig {
+	if s.Ingress == nil || s.Ingress.GKEStreamingTimeout == 0 {
+		return nil
+	}
+	bc := &backendConfig{TypeMeta: typeMeta("cloud.google.com/v1", "BackendConfig"), ObjectMeta: s.meta(s.StreamingName(), ComponentStreaming)}
+	bc.Spec.TimeoutSec = s.Ingress.GKEStreamingTimeout
+	return bc
+}
+
+// certificateAnnotations make a certificate appear without our TLS Secret:
+// cert-manager fills the Secret the Ingress names; GKE attaches managed or
+// pre-shared certificates itself.
+var certificateAnnotations = map[string]bool{
+	"cert-manager.io/cluster-issuer":            true,
+	"cert-manager.io/issuer":                    true,
+	"networking.gke.io/managed-certificates":    true,
+	"ingress.gcp.kubernetes.io/pre-shared-cert": true,
+}
+
+// wellKnownPaths are where remote servers look up users of the local
+// domain (MASTODON.md: webfinger, host-meta, nodeinfo).
+var wellKnownPaths = []string{"/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo"}
+
+// ingressTLS says how the Ingress gets a certificate: "ours" (the
+// certificate given, in our Secret), "secret" (an existing Secret),
+// "cert-manager", "gke" (a certificate the load balancer attaches itself)
+// or "" (none: the controller would serve its own placeholder).
+func (in *Ingress) ingressTLS() string {
+	switch {
+	case in.CertificatePEM != "":
+		return "ours"
+	case in.Annotations["cert-manager.io/cluster-issuer"] != "" || in.Annotations["cert-manager.io/issuer"] != "":
+		// cert-manager fills the Secret named (tls_secret_name or ours).
+		return "cert-manager"
+	case in.TLSSecretName != "":
+		return "secret"
+	}
+	for k := range in.Annotations {
+		if certificateAnnotations[k] {
+			return "gke"
+		}
+	}
+	return ""
+}
+
+// splitDomains says whether the handle domain differs from the web domain.
+func (s *Spec) splitDomains() bool { return s.WebDomain != "" && s.WebDomain != s.LocalDomain }
+
+// tlsHosts are the hosts the Ingress's TLS section covers: the web domain,
+// and the local domain when the certificate covers it too (ours, checked;
+// cert-manager's, which is issued for every host listed).
+func (s *Spec) tlsHosts() []string {
+	hosts := []string{s.Domain()}
+	if !s.splitDomains() {
+		return hosts
+	}
+	switch s.Ingress.ingressTLS() {
+	case "cert-manager":
+		hosts = append(hosts, s.LocalDomain)
+	case "ours":
+		if certificateCovers(s.Ingress.CertificatePEM, s.LocalDomain) {
+			hosts = append(hosts, s.LocalDomain)
+		}
+	}
+	return hosts
+}
+
+func certificateCovers(certPEM, host string) bool {
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil {
+		return false
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	return err == nil && cert.VerifyHostname(host) == nil
+}
+
+func (s *Spec) renderIngress() *networkingv1.Ingress {
+	in := s.Ingress
+	prefix := networkingv1.PathTypePrefix
+	backend := func(name, port string) networkingv1.IngressBackend {
+		return networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+			Name: name, Port: networkingv1.ServiceBackendPort{Name: port}}}
+	}
+	rules := []networkingv1.IngressRule{{
+		Host: s.Domain(),
+		IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
+			{Path: "/api/v1/streaming", PathType: &prefix, Backend: backend(s.StreamingName(), "streaming")},
+			{Path: "/", PathType: &prefix, Backend: backend(s.WebName(), "http")},
+		}}},
+	}}
+	if s.splitDomains() {
+		// Remote servers resolve user@LOCAL_DOMAIN at the local domain;
+		// Mastodon accepts it as a host.
+		var paths []networkingv1.HTTPIngressPath
+		for _, p := range wellKnownPaths {
+			paths = append(paths, networkingv1.HTTPIngressPath{Path: p, PathType: &prefix, Backend: backend(s.WebName(), "http")})
+		}
+		rules = append(rules, networkingv1.IngressRule{Host: s.LocalDomain,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: paths}}})
+	}
+	ing := &networkingv1.Ingress{
+		TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
+		ObjectMeta: s.meta(s.Name, ComponentIngress),
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: optional(in.ClassName),
+			Rules:            rules,
+		},
+	}
+	switch in.ingressTLS() {
+	case "ours", "secret", "cert-manager":
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: s.tlsHosts(), SecretName: s.TLSSecretName()}}
+	}
+	ing.Annotations = map[string]string{AnnotationProxyBodySize: MaxUploadSize}
+	for k, v := range in.Annotations {
+		ing.Annotations[k] = v
+	}
+	return ing
+}
+
+// Warnings are what the spec allows but will likely not work as meant,
+// each naming its attribute.
+func (s *Spec) Warnings() []FieldError {
+	var out []FieldError
+	in := s.Ingress
+	if in == nil {
+		return nil
+	}
+	tls := in.ingressTLS()
+	if tls == "" {
+		out = append(out, FieldError{Path: "ingress", Message: "no certificate: give certificate_pem and private_key_pem, tls_secret_name, or a cert-manager issuer annotation " +
+			"(cert-manager.io/cluster-issuer). Without one the Ingress has no TLS section and the controller serves its own placeholder certificate, which browsers and other servers refuse."})
+	}
+	if s.splitDomains() && (tls == "secret" || tls == "gke" || (tls == "ours" && !certificateCovers(in.CertificatePEM, s.LocalDomain))) {
+		out = append(out, FieldError{Path: "ingress", Message: "the certificate is not known to cover local_domain " + s.LocalDomain +
+			": its /.well-known/ paths (webfinger, host-meta, nodeinfo) are routed to Mastodon, but remote servers reach them over HTTPS, " +
+			"so the certificate must cover " + s.LocalDomain + " too (or serve those paths from " + s.LocalDomain + " elsewhere)."})
+	}
+	return out
+}
