@@ -9,6 +9,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 )
 
@@ -179,6 +180,13 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 			},
 		},
 	})
+}
+
+// AccountSelector selects the objects of one account (its Secret and Jobs,
+// old marks or new); OwnedByAccount decides.
+func AccountSelector(instance, username string) string {
+	return labels.SelectorFromSet(labels.Set{LabelName: AppName, LabelManagedBy: ManagedBy, LabelInstance: instance,
+		LabelComponent: ComponentAccount, LabelUsername: strings.ToLower(username)}).String()
 }
 
 func accountLabels(instance, username string) map[string]string {

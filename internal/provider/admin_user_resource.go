@@ -464,16 +464,26 @@ func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteReque
 			return
 		}
 	}
-	sec, err := c.Get(ctx, "Secret", ns, secretName)
+	// The account's own objects: its Secret and its finished Jobs (with
+	// their Pods, waited for, so an instance destroyed next finds its
+	// namespace empty).
+	sel := mastodon.AccountSelector(instance, state.Username.ValueString())
+	live, err := c.List(ctx, ns, sel, []string{"Secret", "Job"})
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot delete the account's Secret", err.Error())
+		resp.Diagnostics.AddError("Cannot delete the account's objects", err.Error())
 		return
 	}
-	if sec == nil || !mastodon.OwnedByAccount(sec.GetLabels(), state.Username.ValueString()) {
-		return // nothing of ours to delete
+	for _, o := range live {
+		if !mastodon.OwnedByAccount(o.GetLabels(), state.Username.ValueString()) {
+			continue
+		}
+		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
+			resp.Diagnostics.AddError("Cannot delete the account's objects", err.Error())
+			return
+		}
 	}
-	if err := c.Delete(ctx, "Secret", ns, secretName); err != nil {
-		resp.Diagnostics.AddError("Cannot delete the account's Secret", err.Error())
+	if err := c.WaitGone(ctx, ns, sel, []string{"Job", "Pod"}); err != nil {
+		resp.Diagnostics.AddError("The account's Jobs did not go away", err.Error())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -85,6 +86,7 @@ func TestAccAdminUser_lifecycle(t *testing.T) {
 	ns := "acc-admin-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	var firstPassword string
+	var deleted func() []batchv1.Job
 	secretPassword := func() (string, error) {
 		sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-account-alice", metav1.GetOptions{})
 		if err != nil {
@@ -160,20 +162,60 @@ func TestAccAdminUser_lifecycle(t *testing.T) {
 				),
 			},
 			{
-				// Removing the account runs a delete Job.
-				Config: instanceConfig(ns, ""),
-				Check: resource.ComposeAggregateTestCheckFunc(
-					c.checkLastJob(ns, 4, "bin/tootctl accounts delete \"$ACCOUNT_USERNAME\"", map[string]string{"ACCOUNT_USERNAME": "alice"}),
-					func(*terraform.State) error {
-						if _, err := secretPassword(); err == nil {
-							return fmt.Errorf("the account's Secret is still there")
+				// Removing the account runs a delete Job that completes, then
+				// removes the account's objects: its Secret and its Jobs.
+				PreConfig: func() { deleted = c.watchJobs(t, ns) },
+				Config:    instanceConfig(ns, ""),
+				Check: func(*terraform.State) error {
+					if _, err := secretPassword(); err == nil {
+						return fmt.Errorf("the account's Secret is still there")
+					}
+					jobs, err := c.accountJobs(ns)
+					if err != nil || len(jobs) > 0 {
+						return fmt.Errorf("%d account Jobs left (%v)", len(jobs), err)
+					}
+					for _, j := range deleted() {
+						if strings.Contains(strings.Join(j.Spec.Template.Spec.Containers[0].Command, " "), "bin/tootctl accounts delete") &&
+							env(j)["ACCOUNT_USERNAME"] == "alice" && j.Status.Succeeded > 0 {
+							return nil
 						}
-						return nil
-					},
-				),
+					}
+					return fmt.Errorf("no delete Job for alice completed")
+				},
 			},
 		},
 	})
+}
+
+// watchJobs records the account Jobs of a namespace, as last seen, until
+// the test ends: the returned func lists them.
+func (c *testCluster) watchJobs(t *testing.T, ns string) func() []batchv1.Job {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := c.cs.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=account"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]batchv1.Job{}
+	go func() {
+		for ev := range w.ResultChan() {
+			if j, ok := ev.Object.(*batchv1.Job); ok {
+				mu.Lock()
+				seen[j.Name] = *j
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []batchv1.Job {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []batchv1.Job
+		for _, j := range seen {
+			out = append(out, j)
+		}
+		return out
+	}
 }
 
 func TestAccAdminUser_writeOnlyPassword(t *testing.T) {

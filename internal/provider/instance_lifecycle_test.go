@@ -215,11 +215,18 @@ func TestAccInstance_namespaceCreatedAndDeleted(t *testing.T) {
 	for _, other := range []bool{false, true} {
 		ns := "acc-ownns-" + randomSuffix()
 		t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		// With an account, whose finished Jobs go with it.
 		config := instanceConfig(ns, `
 embedded_database = { delete_volume_on_destroy = true }
 embedded_redis    = { delete_volume_on_destroy = true }
 media             = { delete_volume_on_destroy = true }
-`)
+`) + `
+resource "mastodon_admin_user" "owner" {
+  instance = mastodon_instance.test.id
+  username = "alice"
+  email    = "alice@example.org"
+}
+`
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testAccProviders,
 			Steps: []resource.TestStep{{
