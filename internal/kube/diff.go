@@ -38,6 +38,28 @@ func diffValue(path string, want, got any, hide bool, out *[]string) {
 		}
 	case []any:
 		g, ok := got.([]any)
+		if names := namesOf(w); names != nil && ok {
+			// Named entries (containers, volumes, env, ports) match by name:
+			// entries others add (an injected sidecar, a mounted
+			// certificate) are theirs, and not drift.
+			live := map[string]any{}
+			for _, e := range g {
+				if m, ok := e.(map[string]any); ok {
+					if n, ok := m["name"].(string); ok {
+						live[n] = e
+					}
+				}
+			}
+			for i, n := range names {
+				l, found := live[n]
+				if !found {
+					*out = append(*out, fmt.Sprintf("%s[name=%s] is missing", path, n))
+					continue
+				}
+				diffValue(path+"[name="+n+"]", w[i], l, hide, out)
+			}
+			return
+		}
 		if !ok || len(g) != len(w) {
 			*out = append(*out, fmt.Sprintf("%s has %d entries, want %d", path, len(g), len(w)))
 			return
@@ -58,6 +80,29 @@ func diffValue(path string, want, got any, hide bool, out *[]string) {
 			*out = append(*out, fmt.Sprintf("%s is %v, want %v", path, got, want))
 		}
 	}
+}
+
+// namesOf returns the names of a list's entries when every entry is an
+// object with a distinct name, else nil.
+func namesOf(l []any) []string {
+	names := make([]string, 0, len(l))
+	seen := map[string]bool{}
+	for _, e := range l {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil
+		}
+		n, ok := m["name"].(string)
+		if !ok || seen[n] {
+			return nil
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return names
 }
 
 func orRoot(p string) string {

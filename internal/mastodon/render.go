@@ -567,7 +567,7 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas),
+			Replicas: managedReplicas(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
@@ -598,7 +598,7 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
 		PeriodSeconds: 5, FailureThreshold: 60,
 	}
-	add(s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas > 0), web))
+	add(s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas != 0), web))
 
 	streaming := s.railsPod("streaming", []string{"node", "./streaming"}, s.StreamResources)
 	c := &streaming.Containers[0]
@@ -684,6 +684,15 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		add(s.renderIngress())
 	}
 	return out
+}
+
+// managedReplicas is a Deployment's replicas, or nil when another
+// controller sets them (ScaledElsewhere).
+func managedReplicas(n int32) *int32 {
+	if n == ScaledElsewhere {
+		return nil
+	}
+	return ptr.To(n)
 }
 
 func (p SidekiqProcess) serves(queue string) bool {

@@ -39,6 +39,11 @@ type Resources struct {
 	CPURequest, MemoryRequest, CPULimit, MemoryLimit string
 }
 
+// ScaledElsewhere as a number of replicas leaves them to another controller
+// (an autoscaler): the Deployment is rendered without replicas, so the
+// provider neither sets them nor reports them as drift.
+const ScaledElsewhere int32 = -1
+
 // Queue is a Sidekiq queue with an optional weight (0: none).
 type Queue struct {
 	Name   string
@@ -181,7 +186,7 @@ type Spec struct {
 	StreamingRepo   string
 	PullPolicy      string
 	PullSecrets     []string
-	WebReplicas     int32
+	WebReplicas     int32 // or ScaledElsewhere
 	WebResources    Resources
 	WebConcurrency  int32
 	MaxThreads      int32
@@ -347,7 +352,7 @@ func (s *Spec) Validate() []FieldError {
 		add("image.pull_policy", "must be one of %s, not %q", strings.Join(pullPols, ", "), s.PullPolicy)
 	}
 	checkReplicas := func(path string, n int32) {
-		if n < 0 {
+		if n < 0 && n != ScaledElsewhere {
 			add(path, "must not be negative (got %d)", n)
 		}
 	}
@@ -408,6 +413,9 @@ func (s *Spec) Validate() []FieldError {
 					add(path+".queues", "the scheduler queue is already served by process %q: exactly one process may serve it", scheduler)
 				}
 				scheduler = p.Name
+				if p.Replicas == ScaledElsewhere {
+					add(path+".external_scaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot be scaled by another controller", p.Name)
+				}
 				if p.Replicas > 1 {
 					add(path+".replicas", "process %q serves the scheduler queue, so it must have at most 1 replica (got %d)", p.Name, p.Replicas)
 				}

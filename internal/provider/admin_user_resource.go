@@ -97,7 +97,7 @@ func (r *adminUserResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Description: "The generated password (null when `password_wo` is used)."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				Description: "What the last refresh found changed behind Terraform's back; an apply repairs it."},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
 }
@@ -380,6 +380,10 @@ func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
 	spec := mastodon.Spec{Name: instance, Namespace: ns}
 	cm, err := c.Get(ctx, "ConfigMap", ns, spec.ConfigMapName())

@@ -33,20 +33,20 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		diags.Append(i.PullSecrets.ElementsAs(ctx, &s.PullSecrets, false)...)
 	}
 	if w := m.Web; w != nil {
-		s.WebReplicas = int32Or(w.Replicas, 1)
+		s.WebReplicas = replicas(w.Replicas, w.ExternalScaling, path.Root("web"), &diags)
 		s.WebResources = w.Resources.resources()
 		s.WebConcurrency = int32Or(w.Concurrency, 0)
 		s.MaxThreads = int32Or(w.MaxThreads, 0)
 	}
 	if st := m.Streaming; st != nil {
-		s.StreamReplicas = int32Or(st.Replicas, 1)
+		s.StreamReplicas = replicas(st.Replicas, st.ExternalScaling, path.Root("streaming"), &diags)
 		s.StreamResources = st.Resources.resources()
 	}
 	for i, p := range m.Sidekiq {
 		proc := mastodon.SidekiqProcess{
 			Name:        p.Name.ValueString(),
 			Concurrency: int32Or(p.Concurrency, 0),
-			Replicas:    int32Or(p.Replicas, 1),
+			Replicas:    replicas(p.Replicas, p.ExternalScaling, path.Root("sidekiq").AtListIndex(i), &diags),
 			Resources:   p.Resources.resources(),
 		}
 		var queues []string
@@ -125,6 +125,19 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 	}
 	s.Defaults()
 	return s, diags
+}
+
+// replicas is a component's number of Pods (default 1), or
+// mastodon.ScaledElsewhere when another controller sets it.
+func replicas(n types.Int64, external types.Bool, block path.Path, diags *diag.Diagnostics) int32 {
+	if !external.ValueBool() {
+		return int32Or(n, 1)
+	}
+	if !n.IsNull() {
+		diags.AddAttributeError(block.AtName("external_scaling"), "Conflicting settings",
+			block.String()+".external_scaling leaves the number of Pods to another controller: remove "+block.String()+".replicas.")
+	}
+	return mastodon.ScaledElsewhere
 }
 
 func int32Or(v types.Int64, d int32) int32 {

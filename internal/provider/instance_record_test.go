@@ -102,7 +102,7 @@ func TestImportRecordRoundTrip(t *testing.T) {
 
 // nullModel sets the typed nulls that a model's zero values lack.
 func nullModel(m *instanceModel) {
-	m.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})}
+	m.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "read": types.StringType, "update": types.StringType, "delete": types.StringType})}
 	m.Secrets = types.ObjectNull(secretsAttrTypes())
 	m.Drift = types.ListNull(types.StringType)
 	if s := m.Settings; s != nil {

@@ -1,12 +1,17 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // In the GKE configuration the cluster, and so the provider's settings, and
@@ -69,4 +74,67 @@ resource "mastodon_instance" "test" {
 	// database's host, unknown, is not reported as missing.
 	steps = append(steps, resource.TestStep{Config: config(""), PlanOnly: true, ExpectNonEmptyPlan: true})
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProviders, Steps: steps})
+}
+
+// What other controllers legitimately own is not fought over: the replicas
+// of a component scaled elsewhere, a sidecar a mesh injects, labels and
+// annotations a policy engine adds. None shows as drift, and an apply
+// leaves them alone. A Pod that is briefly unready plans nothing either.
+func TestAccInstance_othersFieldsNotFought(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-others-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ctx := context.Background()
+	config := instanceConfig(ns, `  web = { external_scaling = true }`)
+	empty := resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig: func() {
+					// An autoscaler scales web; a mesh injects a sidecar and
+					// a volume; a policy engine labels and annotates.
+					patch := []byte(`{"metadata":{"labels":{"policy.example/team":"social"},"annotations":{"policy.example/checked":"yes"}},` +
+						`"spec":{"template":{"spec":{"containers":[{"name":"mesh-proxy","image":"mesh/proxy:1"}],"volumes":[{"name":"mesh-certs","emptyDir":{}}]}}}}`)
+					if _, err := c.cs.AppsV1().Deployments(ns).Patch(ctx, "social-web", types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: "mesh"}); err != nil {
+						t.Fatal(err)
+					}
+					scale := []byte(`{"spec":{"replicas":3}}`)
+					if _, err := c.cs.AppsV1().Deployments(ns).Patch(ctx, "social-web", types.MergePatchType, scale, metav1.PatchOptions{FieldManager: "autoscaler"}, "scale"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:           config,
+				ConfigPlanChecks: empty,
+			},
+			{
+				// An apply for another reason leaves them as they are.
+				Config: instanceConfig(ns, `  web = { external_scaling = true }
+  streaming = { replicas = 2 }`),
+				Check: func(*terraform.State) error {
+					d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-web", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if *d.Spec.Replicas != 3 || len(d.Spec.Template.Spec.Containers) != 2 || d.Labels["policy.example/team"] != "social" {
+						return fmt.Errorf("the apply fought over others' fields: replicas %d, %d containers, labels %v",
+							*d.Spec.Replicas, len(d.Spec.Template.Spec.Containers), d.Labels)
+					}
+					return nil
+				},
+			},
+			{
+				// A web Pod that stops being ready is no reason for an update.
+				PreConfig: func() {
+					c.failPods(t, ns, "web", "crashed-for-a-moment")
+					_ = c.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
+				},
+				Config: instanceConfig(ns, `  web = { external_scaling = true }
+  streaming = { replicas = 2 }`),
+				ConfigPlanChecks: empty,
+				Check:            resource.TestCheckResourceAttr("mastodon_instance.test", "ready", "false"),
+			},
+		},
+	})
 }

@@ -26,6 +26,9 @@ const (
 	defaultCreateTimeout = 20 * time.Minute
 	defaultUpdateTimeout = 20 * time.Minute
 	defaultDeleteTimeout = 10 * time.Minute
+	// defaultReadTimeout bounds a refresh (an API server that does not
+	// answer holds a plan no longer than this).
+	defaultReadTimeout = 2 * time.Minute
 )
 
 var (
@@ -167,6 +170,16 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	if req.State.Raw.IsNull() {
 		return
+	}
+	// A Pod that is briefly unready is no reason for an update: unless
+	// something else changes, ready stays as the refresh read it (drift,
+	// an unfinished upgrade or a configuration change plan the update that
+	// makes it true).
+	var wasReady types.Bool
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("ready"), &wasReady)...)
+	set(path.Root("ready"), wasReady)
+	if !resp.Plan.Raw.Equal(req.State.Raw) {
+		set(path.Root("ready"), types.BoolValue(true))
 	}
 	var state instanceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -426,6 +439,10 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
 	ctx, requests := kube.CountRequests(ctx)
 	defer func() {

@@ -242,7 +242,7 @@ func TestAccInstance_driftShownAndRepaired(t *testing.T) {
 						plancheck.ExpectResourceAction("mastodon_instance.test", plancheck.ResourceActionUpdate),
 						expectDrift{
 							"Deployment social-web: spec.replicas is 3, want 1",
-							"Deployment social-streaming: spec.template.spec.containers[0].image is ghcr.io/mastodon/mastodon-streaming:v4.4.0",
+							"Deployment social-streaming: spec.template.spec.containers[name=streaming].image is ghcr.io/mastodon/mastodon-streaming:v4.4.0",
 							"Service social-web is missing",
 							"Secret social-secrets is missing",
 						},

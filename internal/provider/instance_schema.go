@@ -63,23 +63,26 @@ type resourcesModel struct {
 }
 
 type webModel struct {
-	Replicas    types.Int64     `tfsdk:"replicas"`
-	Resources   *resourcesModel `tfsdk:"resources"`
-	Concurrency types.Int64     `tfsdk:"concurrency"`
-	MaxThreads  types.Int64     `tfsdk:"max_threads"`
+	Replicas        types.Int64     `tfsdk:"replicas"`
+	ExternalScaling types.Bool      `tfsdk:"external_scaling"`
+	Resources       *resourcesModel `tfsdk:"resources"`
+	Concurrency     types.Int64     `tfsdk:"concurrency"`
+	MaxThreads      types.Int64     `tfsdk:"max_threads"`
 }
 
 type streamingModel struct {
-	Replicas  types.Int64     `tfsdk:"replicas"`
-	Resources *resourcesModel `tfsdk:"resources"`
+	Replicas        types.Int64     `tfsdk:"replicas"`
+	ExternalScaling types.Bool      `tfsdk:"external_scaling"`
+	Resources       *resourcesModel `tfsdk:"resources"`
 }
 
 type sidekiqModel struct {
-	Name        types.String    `tfsdk:"name"`
-	Queues      types.List      `tfsdk:"queues"`
-	Concurrency types.Int64     `tfsdk:"concurrency"`
-	Replicas    types.Int64     `tfsdk:"replicas"`
-	Resources   *resourcesModel `tfsdk:"resources"`
+	Name            types.String    `tfsdk:"name"`
+	Queues          types.List      `tfsdk:"queues"`
+	Concurrency     types.Int64     `tfsdk:"concurrency"`
+	Replicas        types.Int64     `tfsdk:"replicas"`
+	ExternalScaling types.Bool      `tfsdk:"external_scaling"`
+	Resources       *resourcesModel `tfsdk:"resources"`
 }
 
 type databaseModel struct {
@@ -270,6 +273,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 	woVersion := func(wo string) schema.Int64Attribute {
 		return schema.Int64Attribute{Optional: true, Description: "Required with `" + wo + "`; change it to apply a new `" + wo + "`."}
 	}
+	externalScaling := optBool("Another controller (an autoscaler you run, KEDA, ...) sets the number of Pods: the provider neither sets " +
+		"`replicas` nor reports a change of them as drift. Conflicts with `replicas`.")
 	bucket := mediaBucketAttributes(false)
 	bucket["secret_access_key_wo"] = wo("Secret access key", "secret_access_key")
 	bucket["secret_access_key_wo_version"] = woVersion("secret_access_key_wo")
@@ -307,15 +312,17 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				}},
 			"web": schema.SingleNestedAttribute{Optional: true, Description: "The web (Puma) processes.",
 				Attributes: map[string]schema.Attribute{
-					"replicas":    optInt("Number of Pods, default 1."),
-					"resources":   resourcesAttribute("each web Pod"),
-					"concurrency": optInt("`WEB_CONCURRENCY`: Puma workers per Pod, default 2."),
-					"max_threads": optInt("`MAX_THREADS`: threads per worker, default 5."),
+					"replicas":         optInt("Number of Pods, default 1."),
+					"external_scaling": externalScaling,
+					"resources":        resourcesAttribute("each web Pod"),
+					"concurrency":      optInt("`WEB_CONCURRENCY`: Puma workers per Pod, default 2."),
+					"max_threads":      optInt("`MAX_THREADS`: threads per worker, default 5."),
 				}},
 			"streaming": schema.SingleNestedAttribute{Optional: true, Description: "The streaming (Node) processes.",
 				Attributes: map[string]schema.Attribute{
-					"replicas":  optInt("Number of Pods, default 1."),
-					"resources": resourcesAttribute("each streaming Pod"),
+					"replicas":         optInt("Number of Pods, default 1."),
+					"external_scaling": externalScaling,
+					"resources":        resourcesAttribute("each streaming Pod"),
 				}},
 			"sidekiq": schema.ListNestedAttribute{Optional: true,
 				Description: "Sidekiq processes, each a Deployment. Default: one process `all` serving every queue. Exactly one process may serve `scheduler`, with at most one replica.",
@@ -323,9 +330,10 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"name": schema.StringAttribute{Required: true, Description: "The process's name (a DNS label of at most 20 characters)."},
 					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType,
 						Description: "Queues, optionally weighted as Sidekiq writes it: `default,8`. Known queues: default, push, ingress, mailers, pull, scheduler, fasp."},
-					"concurrency": optInt("Threads (`-c`), default 5; also its `DB_POOL`."),
-					"replicas":    optInt("Number of Pods, default 1."),
-					"resources":   resourcesAttribute("each Pod"),
+					"concurrency":      optInt("Threads (`-c`), default 5; also its `DB_POOL`."),
+					"replicas":         optInt("Number of Pods, default 1."),
+					"external_scaling": externalScaling,
+					"resources":        resourcesAttribute("each Pod"),
 				}},
 			},
 			"database": schema.SingleNestedAttribute{Optional: true,
@@ -444,7 +452,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				}},
 			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "While true (the default), destroying the instance is refused."},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 			"url":      schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The instance's public address."},
 			"vapid_public_key": schema.StringAttribute{Computed: true, PlanModifiers: keep,
 				Description: "The generated VAPID public key (web push)."},

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -47,29 +48,30 @@ type mediaBucketResource struct{}
 func newMediaBucketResource() resource.Resource { return &mediaBucketResource{} }
 
 type mediaBucketResourceModel struct {
-	ID                       types.String `tfsdk:"id"`
-	Bucket                   types.String `tfsdk:"bucket"`
-	Endpoint                 types.String `tfsdk:"endpoint"`
-	Region                   types.String `tfsdk:"region"`
-	AccessKeyID              types.String `tfsdk:"access_key_id"`
-	SecretAccessKey          types.String `tfsdk:"secret_access_key"`
-	SecretAccessKeyWO        types.String `tfsdk:"secret_access_key_wo"`
-	SecretAccessKeyWOVersion types.Int64  `tfsdk:"secret_access_key_wo_version"`
-	PathStyle                types.Bool   `tfsdk:"path_style"`
-	Create                   types.Bool   `tfsdk:"create"`
-	ForceDestroy             types.Bool   `tfsdk:"force_destroy"`
-	PublicAccess             types.String `tfsdk:"public_access"`
-	AliasHost                types.String `tfsdk:"alias_host"`
-	CORSAllowedOrigins       types.List   `tfsdk:"cors_allowed_origins"`
-	Created                  types.Bool   `tfsdk:"created"`
-	Settings                 types.Object `tfsdk:"settings"`
+	ID                       types.String   `tfsdk:"id"`
+	Bucket                   types.String   `tfsdk:"bucket"`
+	Endpoint                 types.String   `tfsdk:"endpoint"`
+	Region                   types.String   `tfsdk:"region"`
+	AccessKeyID              types.String   `tfsdk:"access_key_id"`
+	SecretAccessKey          types.String   `tfsdk:"secret_access_key"`
+	SecretAccessKeyWO        types.String   `tfsdk:"secret_access_key_wo"`
+	SecretAccessKeyWOVersion types.Int64    `tfsdk:"secret_access_key_wo_version"`
+	PathStyle                types.Bool     `tfsdk:"path_style"`
+	Create                   types.Bool     `tfsdk:"create"`
+	ForceDestroy             types.Bool     `tfsdk:"force_destroy"`
+	PublicAccess             types.String   `tfsdk:"public_access"`
+	AliasHost                types.String   `tfsdk:"alias_host"`
+	CORSAllowedOrigins       types.List     `tfsdk:"cors_allowed_origins"`
+	Created                  types.Bool     `tfsdk:"created"`
+	Settings                 types.Object   `tfsdk:"settings"`
+	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *mediaBucketResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_media_bucket"
 }
 
-func (r *mediaBucketResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *mediaBucketResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
 		Description: "An S3-compatible bucket (GCS, S3, R2, MinIO) made ready for Mastodon's media and proven to work: " +
@@ -112,6 +114,7 @@ func (r *mediaBucketResource) Schema(_ context.Context, _ resource.SchemaRequest
 					"An empty list removes the rule; unset leaves CORS alone."},
 			"created": schema.BoolAttribute{Computed: true,
 				Description: "Whether this resource created the bucket (only then does `force_destroy` delete it)."},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Read: true}),
 			"settings": schema.SingleNestedAttribute{Computed: true, Sensitive: true,
 				Description: "Everything `mastodon_instance.media_bucket` needs.",
 				Attributes:  mediaBucketAttributes(true)},
@@ -407,6 +410,10 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	s, d := state.settings(ctx, "")
 	resp.Diagnostics.Append(d...)
 	if s.cfg.SecretAccessKey == "" {
@@ -476,6 +483,10 @@ func (r *mediaBucketResource) Delete(ctx context.Context, req resource.DeleteReq
 			"force_destroy": state.ForceDestroy.ValueBool(), "created": state.Created.ValueBool()})
 		return
 	}
+	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	s, d := state.settings(ctx, "")
 	resp.Diagnostics.Append(d...)
 	if s.cfg.SecretAccessKey == "" {
