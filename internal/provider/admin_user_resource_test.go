@@ -171,8 +171,11 @@ func TestAccAdminUser_lifecycle(t *testing.T) {
 						return fmt.Errorf("the account's Secret is still there")
 					}
 					jobs, err := c.accountJobs(ns)
-					if err != nil || len(jobs) > 0 {
-						return fmt.Errorf("%d account Jobs left (%v)", len(jobs), err)
+					if err != nil {
+						return err
+					}
+					if len(jobs) > 0 {
+						return fmt.Errorf("%d account Jobs left", len(jobs))
 					}
 					for _, j := range deleted() {
 						if strings.Contains(strings.Join(j.Spec.Template.Spec.Containers[0].Command, " "), "bin/tootctl accounts delete") &&
