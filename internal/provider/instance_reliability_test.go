@@ -6,12 +6,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 )
 
 // In the GKE configuration the cluster, and so the provider's settings, and
@@ -136,5 +139,40 @@ func TestAccInstance_othersFieldsNotFought(t *testing.T) {
 				Check:            resource.TestCheckResourceAttr("mastodon_instance.test", "ready", "false"),
 			},
 		},
+	})
+}
+
+// A wait that cannot succeed ends as soon as that is certain, with the
+// cause: here an image that cannot be pulled, long before the timeout.
+func TestAccInstance_failsFast(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-failfast-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	kube.FailFastAfter, kube.CheckInterval = 3*time.Second, time.Second
+	t.Cleanup(func() { kube.FailFastAfter, kube.CheckInterval = time.Minute, 5*time.Second })
+	c.stagePods(t, "pull-"+ns, ns, "web", `{{ $now := Now }}
+phase: Pending
+conditions:
+- lastTransitionTime: {{ $now | Quote }}
+  status: "False"
+  type: Ready
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: false
+  restartCount: 0
+  state:
+    waiting:
+      reason: ImagePullBackOff
+      message: Back-off pulling image {{ .image | Quote }}
+{{ end }}
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      strings.Replace(instanceConfig(ns, `  version = "v4.7.3"`), `create = "3m"`, `create = "10m"`, 1),
+			ExpectError: regexp.MustCompile(`(?s)social-web\s+did\s+not\s+become\s+ready:.*container\s+web\s+has\s+been\s+in\s+ImagePullBackOff.*Back-off\s+pulling\s+image`),
+		}},
 	})
 }

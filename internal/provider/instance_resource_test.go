@@ -431,28 +431,7 @@ func TestAccInstance_restrictedNamespace(t *testing.T) {
 // failPods makes kwok fail the Pods of one component in one namespace, as a
 // container exiting with an error would, until the returned func removes it.
 func (c *testCluster) failPods(t *testing.T, ns, component, message string) func() {
-	t.Helper()
-	dyn, err := dynamic.NewForConfig(c.rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gvr := schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "stages"}
-	name := "fail-" + ns + "-" + component
-	stage := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "kwok.x-k8s.io/v1alpha1",
-		"kind":       "Stage",
-		"metadata":   map[string]any{"name": name},
-		"spec": map[string]any{
-			"resourceRef": map[string]any{"apiGroup": "v1", "kind": "Pod"},
-			"selector": map[string]any{"matchExpressions": []any{
-				map[string]any{"key": ".metadata.namespace", "operator": "In", "values": []any{ns}},
-				map[string]any{"key": `.metadata.labels["app.kubernetes.io/component"]`, "operator": "In", "values": []any{component}},
-				map[string]any{"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-				map[string]any{"key": ".status.phase", "operator": "In", "values": []any{"Pending"}},
-			}},
-			// A weight makes this Stage win over kwok's default pod-ready.
-			"weight": int64(1),
-			"next": map[string]any{"statusTemplate": `{{ $now := Now }}
+	return c.stagePods(t, "fail-"+ns+"-"+component, ns, component, `{{ $now := Now }}
 phase: Failed
 conditions:
 - lastTransitionTime: {{ $now | Quote }}
@@ -468,11 +447,37 @@ containerStatuses:
     terminated:
       exitCode: 1
       reason: Error
-      message: ` + message + `
+      message: `+message+`
       startedAt: {{ $now | Quote }}
       finishedAt: {{ $now | Quote }}
 {{ end }}
-`},
+`)
+}
+
+// stagePods makes kwok give the new Pods of one component in one namespace
+// the status statusTemplate renders, until the returned func removes it.
+func (c *testCluster) stagePods(t *testing.T, name, ns, component, statusTemplate string) func() {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(c.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvr := schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "stages"}
+	stage := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1",
+		"kind":       "Stage",
+		"metadata":   map[string]any{"name": name},
+		"spec": map[string]any{
+			"resourceRef": map[string]any{"apiGroup": "v1", "kind": "Pod"},
+			"selector": map[string]any{"matchExpressions": []any{
+				map[string]any{"key": ".metadata.namespace", "operator": "In", "values": []any{ns}},
+				map[string]any{"key": `.metadata.labels["app.kubernetes.io/component"]`, "operator": "In", "values": []any{component}},
+				map[string]any{"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+				map[string]any{"key": ".status.phase", "operator": "In", "values": []any{"Pending"}},
+			}},
+			// A weight makes this Stage win over kwok's default pod-ready.
+			"weight": int64(1),
+			"next":   map[string]any{"statusTemplate": statusTemplate},
 		},
 	}}
 	ctx := context.Background()
