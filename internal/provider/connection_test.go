@@ -13,11 +13,13 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 )
 
 // credentials of the test cluster, for configurations that do not use the kubeconfig.
@@ -375,5 +377,87 @@ cluster_ca_certificate = "-----BEGIN CERTIFICATE-----"`, `kubernetes.insecure co
 			step(`host = "https://127.0.0.1:6443"
 client_key = "x"`, `kubernetes.client_key requires client_certificate`),
 		},
+	})
+}
+
+// roleToken binds the Role of examples/least-privilege/role.yaml, exactly as
+// documented, to a new ServiceAccount in namespace ns and returns its token.
+func (c *testCluster) roleToken(t *testing.T, ns string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../examples/least-privilege/role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.Role
+	if err := yaml.Unmarshal([]byte(strings.Split(string(raw), "\n---\n")[0]), &role); err != nil || role.Kind != "Role" {
+		t.Fatalf("reading the documented Role: %v", err)
+	}
+	ctx := context.Background()
+	name := role.Name
+	if _, err := c.cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.cs.RbacV1().Roles(ns).Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}},
+	}
+	if _, err := c.cs.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(3600))},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Status.Token
+}
+
+// With nothing but the documented Role in the instance's namespace, every
+// resource works: an instance and an account are created, updated,
+// refreshed, imported and destroyed. What needs more fails with a message
+// that names the missing permission and the way around it.
+func TestAccLeastPrivilege_namespaceRole(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "acc-leastpriv")
+	cred := c.credentials(t)
+	provider := fmt.Sprintf(`
+provider "mastodon" {
+  kubernetes = {
+    host                   = %q
+    token                  = %q
+    cluster_ca_certificate = %s
+  }
+}
+`, cred.host, c.roleToken(t, ns), hclString(cred.ca))
+	config := func(extra, email string) string {
+		return provider + instanceConfig(ns, "  create_namespace = false\n"+extra) + fmt.Sprintf(`
+resource "mastodon_admin_user" "owner" {
+  instance = mastodon_instance.test.id
+  username = "alice"
+  email    = %q
+}
+`, email)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config("", "alice@example.org")},
+			{Config: config("", "alice@example.org"), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{ResourceName: "mastodon_instance.test", ImportState: true, ImportStateId: ns + "/social", ImportStateVerify: true},
+			{Config: config("  web = { replicas = 2 }\n  ingress = { class_name = \"nginx\" }", "alice@example.net")},
+		},
+	})
+	// Creating a namespace needs more than the Role.
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      provider + instanceConfig(ns+"-new", ""),
+			ExpectError: regexp.MustCompile(`(?s)forbidden.*cannot\s+get\s+resource\s+"secrets".*cluster-wide\s+permissions.*set\s+create_namespace\s+=\s+false`),
+		}},
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -108,6 +109,10 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 	if a.plan.CreateNamespace.ValueBool() {
 		out = append(out, applyStep{"namespace " + s.Namespace, untouched, func(ctx context.Context) error {
 			_, created, err := a.c.CreateIfMissing(ctx, s.NamespaceObject().Unstructured())
+			if apierrors.IsForbidden(err) {
+				return fmt.Errorf("%w\n\nCreating a namespace needs cluster-wide permissions (the ClusterRole of the least-privilege guide); "+
+					"with permissions in an existing namespace only, set create_namespace = false", err)
+			}
 			if err == nil && !created {
 				a.log("namespace " + s.Namespace + " exists: used as it is (the instance never deletes a namespace it did not create)")
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -363,7 +364,12 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	if secrets.SecretKeyBase == "" {
 		live, err := c.Get(ctx, "Secret", ns, spec.SecretName())
 		if err != nil {
-			diags.AddError("Cannot read the instance's Secret", err.Error())
+			msg := err.Error()
+			if apierrors.IsForbidden(err) && plan.CreateNamespace.ValueBool() {
+				msg += "\n\nIf namespace " + ns + " does not exist yet: creating it needs cluster-wide permissions (the ClusterRole of the " +
+					"least-privilege guide); with permissions in an existing namespace only, create it first and set create_namespace = false."
+			}
+			diags.AddError("Cannot read the instance's Secret", msg)
 			return
 		}
 		if live != nil && mastodon.OwnedByInstance(live.GetLabels()) {
