@@ -23,7 +23,10 @@ func TestAccIdentity(t *testing.T) {
 	config := adminConfig(ns, `  email = "alice@social.example"`) + m.bucketConfig(bucket, "")
 	importStep := func(name string) resource.TestStep {
 		return resource.TestStep{
-			Config: config, ResourceName: name, ImportState: true,
+			// The import block's working directory gets no generated
+			// required_providers: name the provider under test.
+			Config:       "terraform {\n  required_providers {\n    mastodon = { source = \"tootform/mastodon\" }\n  }\n}\n" + config,
+			ResourceName: name, ImportState: true,
 			ImportStateKind: resource.ImportBlockWithResourceIdentity,
 			// Imported state has no timeouts, and a bucket's credentials
 			// come from the configuration: the plan updates those in place.
