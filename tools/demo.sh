@@ -18,6 +18,27 @@ provider_installation {
 }
 RC
 export TF_CLI_CONFIG_FILE="$rc"
+# Which cluster: $KUBECONFIG when set; else kind (real images) when Docker
+# and kind are there or MASTODON_DEMO_CLUSTER=kind; else the local simulated one.
+cache="${MASTODON_DEV_CACHE:-$HOME/.cache/terraform-provider-mastodon}"
+cluster="${MASTODON_DEMO_CLUSTER:-}"
+if [[ -n "${KUBECONFIG:-}" ]]; then
+  cluster=given
+elif [[ -z "$cluster" ]]; then
+  cluster=local
+  if command -v kind >/dev/null && command -v docker >/dev/null && docker info >/dev/null 2>&1; then cluster=kind; fi
+fi
+case "$cluster" in
+  kind)
+    export KUBECONFIG="$cache/kind-demo-kubeconfig"
+    if ! kind get clusters 2>/dev/null | grep -qx mastodon-demo; then
+      [[ "$action" == destroy ]] && { echo "demo: no kind cluster mastodon-demo"; exit 0; }
+      kind create cluster --name mastodon-demo --kubeconfig "$KUBECONFIG" --wait 5m
+    fi
+    kind get kubeconfig --name mastodon-demo >"$KUBECONFIG"
+    ;;
+  local) KUBECONFIG="$("$root/tools/cluster/cluster.sh" up | tail -1)"; export KUBECONFIG ;;
+esac
 export TF_IN_AUTOMATION=1
 echo "demo: KUBECONFIG=$KUBECONFIG"
 if [[ "$action" == destroy ]]; then
@@ -48,3 +69,16 @@ fi
 echo
 echo "demo: kubectl get pods -n $ns"
 kubectl get pods -n "$ns" -o wide
+domain="${TF_VAR_domain:-social.example}"
+if [[ "$cluster" == local ]]; then
+  echo
+  echo "demo: this is the simulated local cluster: its nodes run no container, so there is no Mastodon to open."
+  echo "demo: with Docker and kind on PATH (or MASTODON_DEMO_CLUSTER=kind), make demo runs it on kind with real images."
+else
+  echo
+  echo "demo: open it through the API server (Mastodon answers only its domain, and redirects plain HTTP to https):"
+  echo "  kubectl -n $ns port-forward svc/social-web 3000:3000 &"
+  echo "  curl -H 'Host: $domain' -H 'X-Forwarded-Proto: https' http://127.0.0.1:3000/api/v2/instance"
+  echo "demo: in a browser, map $domain to 127.0.0.1 (/etc/hosts) and put a TLS proxy before the port-forward, e.g."
+  echo "  caddy reverse-proxy --from $domain --to 127.0.0.1:3000   # then https://$domain"
+fi

@@ -34,6 +34,10 @@ resource "mastodon_instance" "social" {
   embedded_database   = { delete_volume_on_destroy = true }
   embedded_redis      = { delete_volume_on_destroy = true }
   media               = { delete_volume_on_destroy = true }
+
+  # On a real cluster Mastodon refuses an owner address whose domain has no
+  # MX or A record; a demo domain is allowed explicitly.
+  settings = { extra_env = { EMAIL_DOMAIN_ALLOWLIST = var.domain } }
 }
 
 # The instance's owner. Log in at the URL with this email and the password

@@ -35,6 +35,7 @@ import (
 var (
 	_ resource.ResourceWithConfigure      = (*adminUserResource)(nil)
 	_ resource.ResourceWithImportState    = (*adminUserResource)(nil)
+	_ resource.ResourceWithIdentity       = (*adminUserResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*adminUserResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*adminUserResource)(nil)
 )
@@ -94,12 +95,25 @@ func (r *adminUserResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			"rotate_password": schema.StringAttribute{Optional: true,
 				Description: "Any value; changing it generates a new password (for generated passwords)."},
 			"password": schema.StringAttribute{Computed: true, Sensitive: true,
-				Description: "The generated password (null when `password_wo` is used)."},
+				Description: "The generated password; null when `password_wo_version` is set (the password is then the write-only `password_wo`, never in state)."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				Description: "What the last refresh found changed behind Terraform's back; an apply repairs it."},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
+}
+
+func (r *adminUserResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identitySchema(
+		identityAttr{name: "namespace", description: "The instance's namespace."},
+		identityAttr{name: "instance", description: "The instance's name."},
+		identityAttr{name: "username", description: "The account's username."})
+}
+
+// identity is the account's resource identity.
+func (m *adminUserModel) identity() []any {
+	ns, instance, _ := splitInstanceID(m.Instance.ValueString())
+	return []any{"namespace", ns, "instance", instance, "username", m.Username.ValueString()}
 }
 
 func (r *adminUserResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -216,6 +230,7 @@ func (r *adminUserResource) Create(ctx context.Context, req resource.CreateReque
 	r.ensure(ctx, &plan, password, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 	}
 }
 
@@ -261,6 +276,7 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 	r.ensure(ctx, &plan, password, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 	}
 }
 
@@ -372,6 +388,7 @@ func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.identity()...)...)
 	if r.clients != nil && !r.clients.Known() {
 		return
 	}
@@ -491,7 +508,11 @@ func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteReque
 	}
 }
 
+// ImportState takes `namespace/instance/username`, or an import block's identity.
 func (r *adminUserResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if id, ok := identityValues(ctx, req.Identity, &resp.Diagnostics, "namespace", "instance", "username"); ok {
+		req.ID = id["namespace"].ValueString() + "/" + id["instance"].ValueString() + "/" + id["username"].ValueString()
+	}
 	parts := strings.Split(req.ID, "/")
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a mastodon_admin_user by namespace/instance/username, not %q.", req.ID))

@@ -35,6 +35,7 @@ const (
 var (
 	_ resource.ResourceWithConfigure      = (*instanceResource)(nil)
 	_ resource.ResourceWithImportState    = (*instanceResource)(nil)
+	_ resource.ResourceWithIdentity       = (*instanceResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*instanceResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*instanceResource)(nil)
 )
@@ -47,6 +48,12 @@ func newInstanceResource() resource.Resource { return &instanceResource{} }
 
 func (r *instanceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_instance"
+}
+
+func (r *instanceResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identitySchema(
+		identityAttr{name: "namespace", description: "The instance's namespace."},
+		identityAttr{name: "name", description: "The instance's name."})
 }
 
 func (r *instanceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -314,6 +321,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r.apply(ctx, req.Config, &plan, nil, &resp.State, &resp.Diagnostics)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
 }
 
 func (r *instanceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -328,6 +336,7 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r.apply(ctx, req.Config, &plan, &state, &resp.State, &resp.Diagnostics)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
@@ -437,6 +446,7 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", state.Namespace, "name", state.Name)...)
 	if r.clients != nil && !r.clients.Known() {
 		return // the cluster is not known yet: keep what state says
 	}
@@ -633,7 +643,11 @@ func (r *instanceResource) deleteNamespace(ctx context.Context, c *kube.Client, 
 	}
 }
 
+// ImportState takes `namespace/name`, or an import block's identity.
 func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if id, ok := identityValues(ctx, req.Identity, &resp.Diagnostics, "namespace", "name"); ok {
+		req.ID = id["namespace"].ValueString() + "/" + id["name"].ValueString()
+	}
 	ns, name, ok := splitInstanceID(req.ID)
 	if !ok {
 		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a mastodon_instance by namespace/name, not %q.", req.ID))

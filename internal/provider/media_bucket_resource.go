@@ -30,6 +30,7 @@ import (
 
 var (
 	_ resource.ResourceWithImportState    = (*mediaBucketResource)(nil)
+	_ resource.ResourceWithIdentity       = (*mediaBucketResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*mediaBucketResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*mediaBucketResource)(nil)
 )
@@ -69,6 +70,12 @@ type mediaBucketResourceModel struct {
 
 func (r *mediaBucketResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_media_bucket"
+}
+
+func (r *mediaBucketResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identitySchema(
+		identityAttr{name: "endpoint", description: "The store's URL; null for AWS S3.", optional: true},
+		identityAttr{name: "bucket", description: "The bucket name."})
 }
 
 func (r *mediaBucketResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -372,16 +379,16 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 }
 
 func (r *mediaBucketResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	r.write(ctx, req.Plan, req.Config, nil, &resp.State, &resp.Diagnostics)
+	r.write(ctx, req.Plan, req.Config, nil, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *mediaBucketResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var state mediaBucketResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	r.write(ctx, req.Plan, req.Config, &state, &resp.State, &resp.Diagnostics)
+	r.write(ctx, req.Plan, req.Config, &state, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
-func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, config tfsdk.Config, prior *mediaBucketResourceModel, out *tfsdk.State, diags *diag.Diagnostics) {
+func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, config tfsdk.Config, prior *mediaBucketResourceModel, out *tfsdk.State, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
 	var plan mediaBucketResourceModel
 	diags.Append(planned.Get(ctx, &plan)...)
 	var wo types.String
@@ -402,6 +409,7 @@ func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, con
 	plan.ID = plan.Bucket
 	plan.Settings = s.instanceSettings()
 	diags.Append(out.Set(ctx, &plan)...)
+	diags.Append(setIdentity(ctx, identity, plan.identity()...)...)
 }
 
 func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -410,6 +418,7 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.identity()...)...)
 	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -498,10 +507,22 @@ func (r *mediaBucketResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 }
 
+// identity is the bucket's resource identity.
+func (m *mediaBucketResourceModel) identity() []any {
+	return []any{"endpoint", m.Endpoint, "bucket", m.Bucket}
+}
+
 // ImportState takes a bucket name, or the endpoint URL followed by the
-// bucket name (https://storage.googleapis.com/my-media). Credentials come
+// bucket name (https://storage.googleapis.com/my-media), or an import
+// block's identity. Credentials come
 // from the environment until the configuration gives them.
 func (r *mediaBucketResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if id, ok := identityValues(ctx, req.Identity, &resp.Diagnostics, "endpoint", "bucket"); ok {
+		req.ID = id["bucket"].ValueString()
+		if !id["endpoint"].IsNull() {
+			req.ID = strings.TrimRight(id["endpoint"].ValueString(), "/") + "/" + req.ID
+		}
+	}
 	bucket, endpoint := req.ID, types.StringNull()
 	if u, err := url.Parse(req.ID); err == nil && u.Scheme != "" && u.Host != "" {
 		bucket = strings.Trim(u.Path, "/")

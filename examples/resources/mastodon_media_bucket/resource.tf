@@ -1,34 +1,14 @@
-# GCS through its S3 interface: a bucket with fine-grained access control and
-# an HMAC key of a service account that may manage its objects.
-resource "google_storage_bucket" "media" {
-  name                        = "example-mastodon-media"
-  location                    = "EU"
-  uniform_bucket_level_access = false
-}
-
-resource "google_service_account" "media" {
-  account_id = "mastodon-media"
-}
-
-resource "google_storage_bucket_iam_member" "media" {
-  bucket = google_storage_bucket.media.name
-  role   = "roles/storage.objectAdmin"
-  member = "serviceAccount:${google_service_account.media.email}"
-}
-
-resource "google_storage_hmac_key" "media" {
-  service_account_email = google_service_account.media.email
-}
-
+# GCS through its S3 interface: a bucket with fine-grained access control
+# (google_storage_bucket with uniform_bucket_level_access = false) and an HMAC
+# key of a service account that may manage its objects
+# (google_storage_hmac_key). The GKE guide shows the google resources.
 resource "mastodon_media_bucket" "gcs" {
-  bucket            = google_storage_bucket.media.name
+  bucket            = "example-mastodon-media"
   endpoint          = "https://storage.googleapis.com"
   create            = false # google_storage_bucket owns it
   public_access     = "acl"
-  access_key_id     = google_storage_hmac_key.media.access_id
-  secret_access_key = google_storage_hmac_key.media.secret
-
-  depends_on = [google_storage_bucket_iam_member.media]
+  access_key_id     = var.gcs_hmac_access_id
+  secret_access_key = var.gcs_hmac_secret
 }
 
 # AWS S3: created here, public through a bucket policy, served by a CDN.
@@ -57,4 +37,33 @@ resource "mastodon_instance" "social" {
   local_domain = "social.example.com"
 
   media_bucket = mastodon_media_bucket.gcs.settings
+}
+
+variable "gcs_hmac_access_id" {
+  description = "google_storage_hmac_key.media.access_id"
+  type        = string
+}
+
+variable "gcs_hmac_secret" {
+  description = "google_storage_hmac_key.media.secret"
+  type        = string
+  sensitive   = true
+}
+
+variable "aws_access_key_id" {
+  type = string
+}
+
+variable "aws_secret_access_key" {
+  type      = string
+  sensitive = true
+}
+
+variable "minio_access_key" {
+  type = string
+}
+
+variable "minio_secret_key" {
+  type      = string
+  sensitive = true
 }

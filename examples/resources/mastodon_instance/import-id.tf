@@ -1,0 +1,4 @@
+import {
+  to = mastodon_instance.social
+  id = "mastodon/social" # namespace/name
+}

@@ -1,0 +1,7 @@
+import {
+  to = mastodon_instance.social
+  identity = {
+    namespace = "mastodon"
+    name      = "social"
+  }
+}
