@@ -125,7 +125,10 @@ func (r *terraformRun) interrupt(ready func() bool) string {
 		r.t.Fatal(err)
 	}
 	select {
-	case <-exited: // a non-zero exit is expected
+	case err := <-exited:
+		if err == nil {
+			r.t.Fatalf("the interrupted apply succeeded:\n%s", out)
+		}
 	case <-time.After(time.Minute):
 		_ = cmd.Process.Kill()
 		r.t.Fatalf("terraform did not stop within a minute of Ctrl-C (the waits must stop when Terraform asks):\n%s", out)
