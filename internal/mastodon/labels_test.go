@@ -118,3 +118,24 @@ func ready(d *appsv1.Deployment) bool {
 	return d.Status.ObservedGeneration >= d.Generation && d.Status.ReadyReplicas == *d.Spec.Replicas &&
 		d.Status.UpdatedReplicas == *d.Spec.Replicas && d.Status.AvailableReplicas == *d.Spec.Replicas
 }
+
+// A component scaled elsewhere is rendered without replicas (so server-side
+// apply leaves them to that controller); a negative count is refused.
+func TestScaledElsewhere(t *testing.T) {
+	s := defaultSpec()
+	s.WebReplicas = ScaledElsewhere
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, o := range s.Render(Secrets{}, "") {
+		if o.Kind == "Deployment" && o.Name == s.WebName() {
+			if _, has := o.Body["spec"].(map[string]any)["replicas"]; has {
+				t.Error("web scaled elsewhere still renders replicas")
+			}
+		}
+	}
+	s.WebReplicas = -1
+	if errs := s.Validate(); len(errs) != 1 || errs[0].Path != "web.replicas" {
+		t.Errorf("replicas -1: %v", errs)
+	}
+}

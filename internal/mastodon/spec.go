@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -42,7 +43,7 @@ type Resources struct {
 // ScaledElsewhere as a number of replicas leaves them to another controller
 // (an autoscaler): the Deployment is rendered without replicas, so the
 // provider neither sets them nor reports them as drift.
-const ScaledElsewhere int32 = -1
+const ScaledElsewhere int32 = math.MinInt32
 
 // Queue is a Sidekiq queue with an optional weight (0: none).
 type Queue struct {

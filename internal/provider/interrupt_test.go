@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -166,6 +169,21 @@ func (r *terraformRun) state() map[string]any {
 	return nil
 }
 
+// hangingPod is the status of a Pod that keeps starting (not a failure).
+const hangingPod = `{{ $now := Now }}
+phase: Pending
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: false
+  restartCount: 0
+  state:
+    waiting:
+      reason: ContainerCreating
+{{ end }}
+`
+
 // Ctrl-C during an apply: every wait stops at once, the state says as far
 // as the apply got, and the next apply resumes and finishes. Interrupted
 // mid-migration (the pre-deployment migrations of an upgrade), nothing that
@@ -186,19 +204,7 @@ func TestAccInstance_interrupted(t *testing.T) {
 		}
 	}
 	hang := func(component string) func() {
-		return c.stagePods(t, "hang-"+ns+"-"+component, ns, component, `{{ $now := Now }}
-phase: Pending
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  restartCount: 0
-  state:
-    waiting:
-      reason: ContainerCreating
-{{ end }}
-`)
+		return c.stagePods(t, "hang-"+ns+"-"+component, ns, component, hangingPod)
 	}
 	r.write(config("v4.6.5", ""))
 	r.run(ctx, "apply", "-auto-approve", "-input=false")
@@ -240,4 +246,77 @@ containerStatuses:
 		t.Errorf("the plan after the resuming apply is not empty (%v):\n%s", err, plan)
 	}
 	r.run(ctx, "destroy", "-auto-approve", "-input=false")
+}
+
+// localProcess finds the process of this machine whose command is name and
+// whose command line holds arg, or skips the test.
+func localProcess(t *testing.T, name, arg string) int {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmdline, err := os.ReadFile(d + "/cmdline")
+		argv0, _, _ := bytes.Cut(cmdline, []byte{0})
+		if err != nil || filepath.Base(string(argv0)) != name || !bytes.Contains(cmdline, []byte(arg)) {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "%d", &pid); err == nil {
+			return pid
+		}
+	}
+	t.Skipf("no %s process with %s on this machine: the cluster is not the local control plane, so its API server cannot be stalled", name, arg)
+	return 0
+}
+
+// The API server stalls for longer than a controller's leader lease while
+// an apply waits for the rollout: the apply rides it out (its watches
+// resume) and succeeds, and the local control plane's controllers survive.
+func TestAccInstance_apiServerStall(t *testing.T) {
+	c := newTestCluster(t)
+	u, err := url.Parse(c.rest.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := localProcess(t, "kube-apiserver", "--secure-port="+u.Port())
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) }) // never leave it stopped
+	ns := "acc-stall-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ctx := context.Background()
+	unhang := c.stagePods(t, "hang-"+ns+"-web", ns, "web", hangingPod)
+	stalled := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-web", metav1.GetOptions{}); err == nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			stalled <- err
+			return
+		}
+		time.Sleep(25 * time.Second) // longer than a leader lease (15 s)
+		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+			stalled <- err
+			return
+		}
+		unhang()
+		stalled <- c.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
+	}()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: instanceConfig(ns, ""),
+			Check: func(*terraform.State) error {
+				if err := <-stalled; err != nil {
+					return fmt.Errorf("stalling the API server: %w", err)
+				}
+				for _, name := range []string{"kube-controller-manager", "kube-scheduler"} {
+					localProcess(t, name, "--kubeconfig")
+				}
+				return nil
+			},
+		}},
+	})
 }

@@ -11,11 +11,26 @@ import (
 // splitUnknown reads a configuration that may hold unknown values (a value
 // computed by another resource in the same apply): it returns the paths of
 // the unknown values ("database.host", "sidekiq[1].queues"; a map is one
-// path) and the configuration with each of them null.
+// path) and the configuration with each of them null. A list, set or map
+// with an unknown element is null as a whole (Go values cannot hold a null
+// element) and its path counts as unknown.
 func splitUnknown(config tftypes.Value) (map[string]bool, tftypes.Value, error) {
+	collections := map[string]bool{}
+	_, err := tftypes.Transform(config, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+		if !v.IsKnown() && len(p.Steps()) > 0 {
+			switch p.Steps()[len(p.Steps())-1].(type) {
+			case tftypes.ElementKeyInt, tftypes.ElementKeyString, tftypes.ElementKeyValue:
+				collections[tftypes.NewAttributePathWithSteps(p.Steps()[:len(p.Steps())-1]).String()] = true
+			}
+		}
+		return v, nil
+	})
+	if err != nil {
+		return nil, config, err
+	}
 	unknown := map[string]bool{}
 	known, err := tftypes.Transform(config, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
-		if v.IsKnown() {
+		if v.IsKnown() && !collections[p.String()] {
 			return v, nil
 		}
 		unknown[pathString(p)] = true

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
 // A problem is reported unless an unknown value could change it.
@@ -30,5 +31,32 @@ func TestKnownOnly(t *testing.T) {
 		if got := len(knownOnly(diags, unknown)) == 1; got != kept {
 			t.Errorf("%s: kept %v, want %v", p, got, kept)
 		}
+	}
+}
+
+// A collection with an unknown element is read as null as a whole, and
+// counted unknown; other unknown values are null.
+func TestSplitUnknown(t *testing.T) {
+	str := tftypes.String
+	m := tftypes.Map{ElementType: str}
+	l := tftypes.List{ElementType: str}
+	obj := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"host": str, "annotations": m, "queues": l, "name": str}}
+	v := tftypes.NewValue(obj, map[string]tftypes.Value{
+		"host":        tftypes.NewValue(str, tftypes.UnknownValue),
+		"annotations": tftypes.NewValue(m, map[string]tftypes.Value{"a": tftypes.NewValue(str, tftypes.UnknownValue), "b": tftypes.NewValue(str, "x")}),
+		"queues":      tftypes.NewValue(l, []tftypes.Value{tftypes.NewValue(str, "default")}),
+		"name":        tftypes.NewValue(str, "social"),
+	})
+	unknown, known, err := splitUnknown(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !unknown["host"] || !unknown["annotations"] || unknown["queues"] || unknown["name"] || !known.IsFullyKnown() {
+		t.Errorf("unknown %v", unknown)
+	}
+	var got map[string]tftypes.Value
+	_ = known.As(&got)
+	if !got["annotations"].IsNull() || !got["host"].IsNull() || got["queues"].IsNull() || got["name"].IsNull() {
+		t.Errorf("known %v", known)
 	}
 }
