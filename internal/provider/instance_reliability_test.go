@@ -150,24 +150,9 @@ func TestAccInstance_failsFast(t *testing.T) {
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	kube.FailFastAfter, kube.CheckInterval = 3*time.Second, time.Second
 	t.Cleanup(func() { kube.FailFastAfter, kube.CheckInterval = time.Minute, 5*time.Second })
-	c.stagePods(t, "pull-"+ns, ns, "web", `{{ $now := Now }}
-phase: Pending
-conditions:
-- lastTransitionTime: {{ $now | Quote }}
-  status: "False"
-  type: Ready
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  restartCount: 0
-  state:
-    waiting:
+	c.stagePods(t, "pull-"+ns, ns, "web", podStatus("Pending", `    waiting:
       reason: ImagePullBackOff
-      message: Back-off pulling image {{ .image | Quote }}
-{{ end }}
-`)
+      message: Back-off pulling image {{ .image | Quote }}`))
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{

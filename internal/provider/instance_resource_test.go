@@ -451,8 +451,19 @@ func (c *testCluster) simulated(t *testing.T) bool {
 // On real nodes (kind) a container's exit code and message cannot be chosen
 // from outside, and heals cannot be timed: the test is skipped there.
 func (c *testCluster) failPods(t *testing.T, ns, component, message string) func() {
-	return c.stagePods(t, "fail-"+ns+"-"+component, ns, component, `{{ $now := Now }}
-phase: Failed
+	return c.stagePods(t, "fail-"+ns+"-"+component, ns, component, podStatus("Failed", `    terminated:
+      exitCode: 1
+      reason: Error
+      message: `+message+`
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}`))
+}
+
+// podStatus is a kwok status template: the Pod in phase, not ready, every
+// container in state (YAML, indented under "state:").
+func podStatus(phase, state string) string {
+	return `{{ $now := Now }}
+phase: ` + phase + `
 conditions:
 - lastTransitionTime: {{ $now | Quote }}
   status: "False"
@@ -464,14 +475,9 @@ containerStatuses:
   ready: false
   restartCount: 0
   state:
-    terminated:
-      exitCode: 1
-      reason: Error
-      message: `+message+`
-      startedAt: {{ $now | Quote }}
-      finishedAt: {{ $now | Quote }}
+` + state + `
 {{ end }}
-`)
+`
 }
 
 // stagePods makes kwok give the new Pods of one component in one namespace

@@ -170,19 +170,8 @@ func (r *terraformRun) state() map[string]any {
 }
 
 // hangingPod is the status of a Pod that keeps starting (not a failure).
-const hangingPod = `{{ $now := Now }}
-phase: Pending
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  restartCount: 0
-  state:
-    waiting:
-      reason: ContainerCreating
-{{ end }}
-`
+var hangingPod = podStatus("Pending", `    waiting:
+      reason: ContainerCreating`)
 
 // Ctrl-C during an apply: every wait stops at once, the state says as far
 // as the apply got, and the next apply resumes and finishes. Interrupted
