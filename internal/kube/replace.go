@@ -26,8 +26,9 @@ func ClaimTemplatesAdded(live, desired *unstructured.Unstructured) bool {
 // ReplaceStatefulSetsGainingClaims deletes each StatefulSet of objs that
 // lives without claim templates while objs gives it some (see
 // ClaimTemplatesAdded), with its Pods, and waits until it is gone, so that
-// the next Apply creates it anew. It returns the keys of those it deleted.
-func (c *Client) ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured) ([]string, error) {
+// the next Apply creates it anew. Only a live StatefulSet whose labels
+// owned accepts is deleted. It returns the keys of those it deleted.
+func (c *Client) ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured, owned func(labels map[string]string) bool) ([]string, error) {
 	var replaced []string
 	for _, o := range objs {
 		if o.GetKind() != "StatefulSet" {
@@ -37,7 +38,7 @@ func (c *Client) ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*u
 		if err != nil {
 			return replaced, err
 		}
-		if !ClaimTemplatesAdded(live, o) {
+		if !ClaimTemplatesAdded(live, o) || !owned(live.GetLabels()) {
 			continue
 		}
 		ri, err := c.resource("StatefulSet", o.GetNamespace())

@@ -20,7 +20,7 @@ type instanceCluster interface {
 	Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
 	CreateIfMissing(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, bool, error)
 	Apply(ctx context.Context, objs []*unstructured.Unstructured) error
-	ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured) ([]string, error)
+	ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured, owned func(map[string]string) bool) ([]string, error)
 	WaitReady(ctx context.Context, objs []*unstructured.Unstructured) error
 	RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error
 	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
@@ -132,7 +132,7 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		// An embedded Redis from before it had a volume: its StatefulSet
 		// must be replaced to gain one (what it held in memory was lost at
 		// every restart anyway).
-		replaced, err := a.c.ReplaceStatefulSetsGainingClaims(ctx, a.first)
+		replaced, err := a.c.ReplaceStatefulSetsGainingClaims(ctx, a.first, mastodon.OwnedByInstance)
 		if err != nil {
 			return err
 		}

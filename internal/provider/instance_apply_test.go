@@ -115,7 +115,7 @@ func (f *fakeCluster) CreateIfMissing(_ context.Context, o *unstructured.Unstruc
 func (f *fakeCluster) Apply(_ context.Context, objs []*unstructured.Unstructured) error {
 	return f.do("apply " + objs[0].GetKind())
 }
-func (f *fakeCluster) ReplaceStatefulSetsGainingClaims(context.Context, []*unstructured.Unstructured) ([]string, error) {
+func (f *fakeCluster) ReplaceStatefulSetsGainingClaims(context.Context, []*unstructured.Unstructured, func(map[string]string) bool) ([]string, error) {
 	return nil, nil
 }
 func (f *fakeCluster) WaitReady(context.Context, []*unstructured.Unstructured) error { return nil }
