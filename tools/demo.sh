@@ -70,9 +70,8 @@ echo
 echo "demo: kubectl get pods -n $ns"
 kubectl get pods -n "$ns" -o wide
 domain="${TF_VAR_domain:-social.example}"
-if [[ "$cluster" == local ]]; then
+if [[ "$simulated" -gt 0 ]]; then
   echo
-  echo "demo: this is the simulated local cluster: its nodes run no container, so there is no Mastodon to open."
   echo "demo: with Docker and kind on PATH (or MASTODON_DEMO_CLUSTER=kind), make demo runs it on kind with real images."
 else
   echo
