@@ -47,6 +47,7 @@ func (b *bench) applyFloor(n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	cfg.QPS, cfg.Burst = kube.DefaultQPS, kube.DefaultBurst // as the provider's
 	c, err := kube.NewClientFromREST(cfg)
 	if err != nil {
 		return 0, err

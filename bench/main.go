@@ -254,6 +254,7 @@ resource "mastodon_instance" "fleet" {
   ]
   ingress           = { class_name = "nginx", tls_secret_name = "social-tls" }
   embedded_database = { delete_volume_on_destroy = true }
+  embedded_redis    = { delete_volume_on_destroy = true }
   media             = { delete_volume_on_destroy = true }
 }
 `, n, prefix)
