@@ -51,7 +51,16 @@ type view struct {
 type viewList struct {
 	writes uint64 // the write count when it was listed
 	at     time.Time
-	byNS   map[string][]*unstructured.Unstructured
+	byNS   map[string][]viewObject
+}
+
+// viewObject is a listed object as the view keeps it: its labels, to
+// select it, and its JSON, decoded only by the refresh that picks it (a
+// decoded object takes several times the memory of its JSON, and a fleet's
+// objects are many).
+type viewObject struct {
+	labels labels.Set
+	json   []byte
 }
 
 func newView(writes *atomic.Uint64) *view {
@@ -64,8 +73,7 @@ func newView(writes *atomic.Uint64) *view {
 // managed-by labels): the view lists each kind across all namespaces with
 // it, once for every refresh of the process. Where the credentials may not
 // list a kind across namespaces, that kind is listed in the namespace, as
-// List does, from then on. The objects returned are shared: read them,
-// never change them.
+// List does, from then on.
 func (c *Client) ListShared(ctx context.Context, scope, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error) {
 	if c.view == nil { // a client not built by NewClientFromREST (tests)
 		return c.List(ctx, namespace, selector, kinds)
@@ -102,10 +110,15 @@ func (c *Client) ListShared(ctx context.Context, scope, namespace, selector stri
 		case r.err != nil:
 			firstErr = cmpErr(firstErr, c.Explain(r.err, "listing "+r.kind+"s", ""))
 		default:
-			for _, o := range r.list.byNS[namespace] {
-				if sel.Matches(labels.Set(o.GetLabels())) {
-					out[Key(o)] = o
+			for _, vo := range r.list.byNS[namespace] {
+				if !sel.Matches(vo.labels) {
+					continue
 				}
+				o := &unstructured.Unstructured{}
+				if err := o.UnmarshalJSON(vo.json); err != nil {
+					return nil, fmt.Errorf("decoding a listed %s: %w", r.kind, err)
+				}
+				out[Key(o)] = o
 			}
 		}
 	}
@@ -193,7 +206,7 @@ func (c *Client) listAll(ctx context.Context, kind, selector string) (*viewList,
 	if err != nil {
 		return nil, err
 	}
-	l := &viewList{at: time.Now(), byNS: map[string][]*unstructured.Unstructured{}}
+	l := &viewList{at: time.Now(), byNS: map[string][]viewObject{}}
 	opts := metav1.ListOptions{LabelSelector: selector, Limit: viewPageSize}
 	for {
 		page, err := ri.List(ctx, opts)
@@ -205,7 +218,11 @@ func (c *Client) listAll(ctx context.Context, kind, selector string) (*viewList,
 		}
 		for i := range page.Items {
 			o := listed(&page.Items[i], kind)
-			l.byNS[o.GetNamespace()] = append(l.byNS[o.GetNamespace()], o)
+			data, err := o.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			l.byNS[o.GetNamespace()] = append(l.byNS[o.GetNamespace()], viewObject{labels: o.GetLabels(), json: data})
 		}
 		if opts.Continue = page.GetContinue(); opts.Continue == "" {
 			return l, nil
