@@ -28,13 +28,18 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 )
 
 // Row is one size's measurements.
 type Row struct {
 	Instances int `json:"instances"`
-	// ApplySeconds is the apply that brought the fleet to this size.
-	ApplySeconds float64 `json:"apply_seconds"`
+	// ApplySeconds is the apply that brought the fleet to this size;
+	// ApplyFloorSeconds the cluster's floor for it: the objects of as many
+	// instances as that apply added, applied at once and waited for.
+	ApplySeconds      float64 `json:"apply_seconds"`
+	ApplyFloorSeconds float64 `json:"apply_floor_seconds,omitempty"`
 	// Refresh requests of one instance, counted by the provider (a counting
 	// round-tripper per refresh): the largest and the mean over instances.
 	RefreshRequestsMax  int64   `json:"refresh_requests_max"`
@@ -66,12 +71,48 @@ type Report struct {
 	Date        time.Time `json:"date"`
 	Parallelism int       `json:"parallelism"`
 	PlanRuns    int       `json:"plan_runs"`
-	Rows        []Row     `json:"rows"`
+	// NamespacedLists: the provider listed per namespace, as it does when
+	// the credentials may not list across namespaces.
+	NamespacedLists bool    `json:"namespaced_lists"`
+	Rows            []Row   `json:"rows"`
+	Slopes          []Slope `json:"slopes"`
+}
+
+// Slope is what one more instance costs between two sizes.
+type Slope struct {
+	From, To           int
+	PlanWallSeconds    float64 `json:"plan_wall_seconds_per_instance"`
+	PlanCPUSeconds     float64 `json:"plan_cpu_seconds_per_instance"`
+	ClientRequests     float64 `json:"client_requests_per_instance"`
+	ProviderPeakRSSMB  float64 `json:"provider_peak_rss_mb_per_instance"`
+	ProviderCPUSeconds float64 `json:"provider_cpu_seconds_per_instance"`
+}
+
+// slopes are the costs per instance between consecutive sizes, and from the
+// first size to the last.
+func slopes(rows []Row) []Slope {
+	var out []Slope
+	slope := func(a, b Row) Slope {
+		n := float64(b.Instances - a.Instances)
+		per := func(x, y float64) float64 { return float64(int64((y-x)/n*1e6)) / 1e6 }
+		return Slope{From: a.Instances, To: b.Instances,
+			PlanWallSeconds: per(a.PlanWallSeconds, b.PlanWallSeconds), PlanCPUSeconds: per(a.PlanCPUSeconds, b.PlanCPUSeconds),
+			ClientRequests:    per(float64(a.ClientRequests), float64(b.ClientRequests)),
+			ProviderPeakRSSMB: per(a.ProviderPeakRSSMB, b.ProviderPeakRSSMB), ProviderCPUSeconds: per(a.ProviderCPUSeconds, b.ProviderCPUSeconds)}
+	}
+	for i := 1; i < len(rows); i++ {
+		out = append(out, slope(rows[i-1], rows[i]))
+	}
+	if len(rows) > 2 {
+		out = append(out, slope(rows[0], rows[len(rows)-1]))
+	}
+	return out
 }
 
 type bench struct {
 	work, providerDir string
 	parallelism       int
+	floor             bool
 	env               []string
 	cs                kubernetes.Interface
 }
@@ -83,6 +124,8 @@ func main() {
 	out := flag.String("out", "bench-results.json", "where to write the JSON report")
 	providerDir := flag.String("provider-dir", "bin", "folder holding the built terraform-provider-mastodon")
 	keep := flag.Bool("keep", false, "keep the fleet (skip the final destroy)")
+	floor := flag.Bool("floor", true, "measure the cluster's floor for each apply (the same objects applied at once)")
+	namespaced := flag.Bool("namespaced-lists", false, "make the provider list per namespace, as it does when the credentials may not list across namespaces (sets "+kube.NamespacedListsEnv+"=1)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
@@ -97,14 +140,18 @@ func main() {
 	check(err)
 	rc := filepath.Join(work, "terraformrc")
 	check(os.WriteFile(rc, fmt.Appendf(nil, "provider_installation {\n  dev_overrides {\n    \"tootform/mastodon\" = %q\n  }\n  direct {}\n}\n", abs), 0o600))
-	b := &bench{work: work, providerDir: abs, parallelism: *parallelism, cs: cs,
+	b := &bench{work: work, providerDir: abs, parallelism: *parallelism, cs: cs, floor: *floor,
 		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")}
 
-	report := Report{Commit: gitCommit(), Date: time.Now().UTC(), Parallelism: *parallelism, PlanRuns: *runs}
+	if *namespaced {
+		b.env = append(b.env, kube.NamespacedListsEnv+"=1")
+	}
+	report := Report{Commit: gitCommit(), Date: time.Now().UTC(), Parallelism: *parallelism, PlanRuns: *runs, NamespacedLists: *namespaced}
 	fleet := filepath.Join(work, "fleet")
 	check(os.MkdirAll(fleet, 0o755))
 	err = b.measure(fleet, *sizes, *runs, &report)
 	if len(report.Rows) > 0 {
+		report.Slopes = slopes(report.Rows)
 		printTable(report)
 		data, jerr := json.MarshalIndent(report, "", "  ")
 		check(jerr)
@@ -126,6 +173,7 @@ func main() {
 
 // measure grows the fleet to each size and measures it.
 func (b *bench) measure(fleet, sizes string, runs int, report *Report) error {
+	prev := 0
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -170,6 +218,13 @@ func (b *bench) measure(fleet, sizes string, runs int, report *Report) error {
 		if err := b.timeToReady(&row, n); err != nil {
 			return err
 		}
+		if b.floor {
+			log.Printf("N=%d: the apply floor: %d instances applied at once", n, n-prev)
+			if row.ApplyFloorSeconds, err = b.applyFloor(n - prev); err != nil {
+				return err
+			}
+		}
+		prev = n
 		report.Rows = append(report.Rows, row)
 	}
 	return nil
@@ -199,6 +254,7 @@ resource "mastodon_instance" "fleet" {
   ]
   ingress           = { class_name = "nginx", tls_secret_name = "social-tls" }
   embedded_database = { delete_volume_on_destroy = true }
+  embedded_redis    = { delete_volume_on_destroy = true }
   media             = { delete_volume_on_destroy = true }
 }
 `, n, prefix)
@@ -447,14 +503,28 @@ func gitCommit() string {
 
 func printTable(r Report) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	_, _ = fmt.Fprintf(w, "N\tapply s\trefresh req/inst (max)\tclient req\tserver LISTs\tplan wall s\tplan CPU s\tprovider CPU s\tprovider RSS MB\ttime-to-ready s\tconvergence s\toverhead %%\t\n")
+	_, _ = fmt.Fprintf(w, "N\tapply s\tfloor s\trefresh req/inst (max)\tclient req\tserver LISTs\tplan wall s\tplan CPU s\tprovider CPU s\tprovider RSS MB\ttime-to-ready s\tconvergence s\toverhead %%\t\n")
 	for _, x := range r.Rows {
-		_, _ = fmt.Fprintf(w, "%d\t%.1f\t%.1f (%d)\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.2f\t%.0f\t\n",
-			x.Instances, x.ApplySeconds, x.RefreshRequestsMean, x.RefreshRequestsMax, x.ClientRequests, x.ServerLists,
+		_, _ = fmt.Fprintf(w, "%d\t%.1f\t%.1f\t%.1f (%d)\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.2f\t%.0f\t\n",
+			x.Instances, x.ApplySeconds, x.ApplyFloorSeconds, x.RefreshRequestsMean, x.RefreshRequestsMax, x.ClientRequests, x.ServerLists,
 			x.PlanWallSeconds, x.PlanCPUSeconds, x.ProviderCPUSeconds, x.ProviderPeakRSSMB, x.TimeToReadySeconds, x.ConvergenceSeconds, x.TimeToReadyOverheadP)
 	}
 	_ = w.Flush()
-	fmt.Printf("commit %s, -parallelism=%d, plan: median of %d runs\n", r.Commit, r.Parallelism, r.PlanRuns)
+	if len(r.Slopes) > 0 {
+		fmt.Println("\nper instance, between sizes:")
+		w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		_, _ = fmt.Fprintf(w, "N\tplan wall ms\tplan CPU ms\tclient req\tprovider CPU ms\tprovider RSS MB\t\n")
+		for _, x := range r.Slopes {
+			_, _ = fmt.Fprintf(w, "%d-%d\t%.1f\t%.1f\t%.2f\t%.1f\t%.3f\t\n", x.From, x.To,
+				x.PlanWallSeconds*1000, x.PlanCPUSeconds*1000, x.ClientRequests, x.ProviderCPUSeconds*1000, x.ProviderPeakRSSMB)
+		}
+		_ = w.Flush()
+	}
+	mode := "cluster-wide lists where allowed"
+	if r.NamespacedLists {
+		mode = "per-namespace lists (" + kube.NamespacedListsEnv + "=1)"
+	}
+	fmt.Printf("commit %s, -parallelism=%d, plan: median of %d runs, %s\n", r.Commit, r.Parallelism, r.PlanRuns, mode)
 }
 
 func check(err error) {

@@ -129,8 +129,7 @@ func (c *Client) List(ctx context.Context, namespace, selector string, kinds []s
 			return nil, c.Explain(err, "listing "+name+"s", namespace)
 		}
 		for i := range list.Items {
-			o := &list.Items[i]
-			o.SetKind(name) // list items may come without it
+			o := listed(&list.Items[i], name)
 			out[Key(o)] = o
 		}
 	}

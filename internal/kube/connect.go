@@ -252,6 +252,9 @@ type Client struct {
 	Dynamic   dynamic.Interface
 	// Requests counts the HTTP requests made through this client.
 	Requests *atomic.Int64
+	// view is the listing that refreshes share (ListShared); every write
+	// through this client makes it stale.
+	view *view
 }
 
 // NewClient builds the shared clients. It makes no request.
@@ -268,12 +271,13 @@ func NewClient(c Config) (*Client, error) {
 func NewClientFromREST(cfg *rest.Config) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
 	var n atomic.Int64
+	writes := new(atomic.Uint64)
 	prev := cfg.WrapTransport
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		if prev != nil {
 			rt = prev(rt)
 		}
-		return countingRoundTripper{next: rt, n: &n}
+		return countingRoundTripper{next: rt, n: &n, writes: writes}
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -283,16 +287,22 @@ func NewClientFromREST(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
 	}
-	return &Client{REST: cfg, Clientset: cs, Dynamic: dyn, Requests: &n}, nil
+	return &Client{REST: cfg, Clientset: cs, Dynamic: dyn, Requests: &n, view: newView(writes)}, nil
 }
 
 type countingRoundTripper struct {
-	next http.RoundTripper
-	n    *atomic.Int64
+	next   http.RoundTripper
+	n      *atomic.Int64
+	writes *atomic.Uint64
 }
 
 func (c countingRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		c.writes.Add(1) // anything listed before is stale
+	}
 	if n, ok := r.Context().Value(requestCounterKey{}).(*atomic.Int64); ok {
 		n.Add(1)
 	}

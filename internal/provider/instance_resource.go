@@ -472,7 +472,16 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 			kinds = renderedKinds(spec)
 		}
 	}
-	live, err := c.List(ctx, ns, mastodon.InstanceSelector(name), kinds)
+	// A refresh reads the view every refresh of this process shares (one
+	// listing per kind for the whole fleet); an import reads the cluster.
+	imported := state.LocalDomain.IsNull()
+	list := func(ctx context.Context, ns, sel string, kinds []string) (map[string]*unstructured.Unstructured, error) {
+		return c.ListShared(ctx, mastodon.AllInstancesSelector(), ns, sel, kinds)
+	}
+	if imported {
+		list = c.List
+	}
+	live, err := list(ctx, ns, mastodon.InstanceSelector(name), kinds)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the instance", err.Error())
 		return
@@ -483,7 +492,6 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	imported := state.LocalDomain.IsNull()
 	if imported {
 		// Just imported: the configuration recorded on the ConfigMap.
 		rec, d := importRecord(ctx, live, ns, name, req.State)
