@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -132,12 +133,7 @@ bin/tootctl accounts delete "$ACCOUNT_USERNAME" || bin/tootctl accounts delete "
 // is the Pod spec of the instance's web Deployment (image, configuration,
 // volumes, sidecars); secret is the account's Secret holding its password.
 func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account, action AccountAction, secret string) Object {
-	pod := *base.DeepCopy()
-	pod.RestartPolicy = corev1.RestartPolicyNever
-	c := &pod.Containers[0]
-	c.Name = "tootctl"
-	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil
-	c.Env = []corev1.EnvVar{{Name: "ACCOUNT_USERNAME", Value: a.Username}}
+	env := []corev1.EnvVar{{Name: "ACCOUNT_USERNAME", Value: a.Username}}
 	script := deleteScript
 	if action == Ensure {
 		script = ensureScript
@@ -155,7 +151,7 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 		if a.Disabled {
 			disable = "true"
 		}
-		c.Env = append(c.Env,
+		env = append(env,
 			corev1.EnvVar{Name: "ACCOUNT_EMAIL", Value: a.Email},
 			corev1.EnvVar{Name: "ACCOUNT_ROLE", Value: a.Role},
 			corev1.EnvVar{Name: "ACCOUNT_MODIFY_FLAGS", Value: strings.Join(modify, " ")},
@@ -164,20 +160,30 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 			secretEnv("ACCOUNT_PASSWORD", secret, KeyPassword),
 		)
 	}
-	c.Command = []string{"/bin/sh", "-c", script}
-	labels := accountLabels(instance, a.Username)
-	podLabels := accountLabels(instance, a.Username)
+	return webPodJob(namespace, name, "tootctl", base, env, script, accountLabels(instance, a.Username), 1)
+}
+
+// webPodJob is a Job that runs script once in a copy of the instance's web
+// Pod (same image, configuration, volumes and sidecars), without its ports
+// and probes. Its Pods carry labels but the owner mark (Pods are never
+// selected by owner).
+func webPodJob(namespace, name, container string, base corev1.PodSpec, env []corev1.EnvVar, script string, labels map[string]string, backoff int32) Object {
+	pod := *base.DeepCopy()
+	pod.RestartPolicy = corev1.RestartPolicyNever
+	c := &pod.Containers[0]
+	c.Name = container
+	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil
+	c.Env = env
+	c.Command, c.Args = []string{"/bin/sh", "-c", script}, nil
+	podLabels := maps.Clone(labels)
 	delete(podLabels, LabelOwner)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
 		Spec: batchv1.JobSpec{
-			BackoffLimit:            ptr.To[int32](1),
+			BackoffLimit:            ptr.To(backoff),
 			TTLSecondsAfterFinished: ptr.To[int32](600),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
-				Spec:       pod,
-			},
+			Template:                corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod},
 		},
 	})
 }

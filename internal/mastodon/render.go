@@ -798,17 +798,23 @@ func (s *Spec) renderDatabase() []Object {
 			PeriodSeconds: 5,
 		},
 	}
-	claim := corev1.PersistentVolumeClaim{
-		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
-		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.templateLabels(ComponentDatabase)},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: optional(s.Embedded.StorageClass),
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(s.Embedded.StorageSize)}},
-		},
-	}
+	claim := s.dataClaim(ComponentDatabase, s.Embedded.StorageClass, s.Embedded.StorageSize)
 	// The postgres image's alpine variant runs as uid 70.
 	return s.statefulService(s.DatabaseName(), ComponentDatabase, 5432, 70, c, []corev1.PersistentVolumeClaim{claim})
+}
+
+// dataClaim is the claim template "data" of an embedded service's
+// StatefulSet (its labels are template labels: claim templates never change).
+func (s *Spec) dataClaim(component, class, size string) corev1.PersistentVolumeClaim {
+	return corev1.PersistentVolumeClaim{
+		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.templateLabels(component)},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: optional(class),
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
+		},
+	}
 }
 
 func (s *Spec) renderRedis() []Object {
@@ -826,15 +832,7 @@ func (s *Spec) renderRedis() []Object {
 		},
 		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
 	}
-	claim := corev1.PersistentVolumeClaim{
-		TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
-		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: s.templateLabels(ComponentRedis)},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: optional(s.EmbeddedRedis.StorageClass),
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(s.EmbeddedRedis.StorageSize)}},
-		},
-	}
+	claim := s.dataClaim(ComponentRedis, s.EmbeddedRedis.StorageClass, s.EmbeddedRedis.StorageSize)
 	// The redis image's alpine variant runs as uid 999.
 	return s.statefulService(s.RedisName(), ComponentRedis, 6379, 999, c, []corev1.PersistentVolumeClaim{claim})
 }

@@ -40,6 +40,13 @@ type Resources struct {
 	CPURequest, MemoryRequest, CPULimit, MemoryLimit string
 }
 
+// Default sizes of the volumes.
+const (
+	DefaultMediaSize    = "10Gi"
+	DefaultDatabaseSize = "10Gi"
+	DefaultRedisSize    = "1Gi"
+)
+
 // ScaledElsewhere as a number of replicas leaves them to another controller
 // (an autoscaler): the Deployment is rendered without replicas, so the
 // provider neither sets them nor reports them as drift.
@@ -216,10 +223,10 @@ func (s *Spec) Defaults() {
 	def(&s.Repository, DefaultRepository)
 	def(&s.StreamingRepo, DefaultStreamingRepository)
 	def(&s.PullPolicy, "IfNotPresent")
-	def(&s.Media.StorageSize, "10Gi")
+	def(&s.Media.StorageSize, DefaultMediaSize)
 	def(&s.Media.AccessMode, "ReadWriteOnce")
-	def(&s.Embedded.StorageSize, "10Gi")
-	def(&s.EmbeddedRedis.StorageSize, "1Gi")
+	def(&s.Embedded.StorageSize, DefaultDatabaseSize)
+	def(&s.EmbeddedRedis.StorageSize, DefaultRedisSize)
 	if s.WebConcurrency == 0 {
 		s.WebConcurrency = 2
 	}

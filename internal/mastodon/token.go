@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"regexp"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 )
 
 // ComponentToken labels the Job that makes an access token (smoke tests).
@@ -32,24 +29,8 @@ puts "access-token: #{token.token}"
 // volumes, sidecars). The token is in the Job's log: use it only on
 // throwaway instances.
 func TokenJob(namespace, instance, name string, base corev1.PodSpec, username, app string) Object {
-	pod := *base.DeepCopy()
-	pod.RestartPolicy = corev1.RestartPolicyNever
-	c := &pod.Containers[0]
-	c.Name = "token"
-	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil
-	c.Env = []corev1.EnvVar{{Name: "TOKEN_USERNAME", Value: username}, {Name: "TOKEN_APP", Value: app}}
-	c.Command = []string{"/bin/sh", "-c", tokenScript}
-	c.Args = nil
-	labels := Labels(instance, ComponentToken, OwnerInstance)
-	return NewObject(&batchv1.Job{
-		TypeMeta:   typeMeta("batch/v1", "Job"),
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
-		Spec: batchv1.JobSpec{
-			BackoffLimit:            ptr.To[int32](0),
-			TTLSecondsAfterFinished: ptr.To[int32](600),
-			Template:                corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod},
-		},
-	})
+	env := []corev1.EnvVar{{Name: "TOKEN_USERNAME", Value: username}, {Name: "TOKEN_APP", Value: app}}
+	return webPodJob(namespace, name, "token", base, env, tokenScript, Labels(instance, ComponentToken, OwnerInstance), 0)
 }
 
 var tokenLine = regexp.MustCompile(`(?m)^access-token: ([A-Za-z0-9_-]{20,})\s*$`)

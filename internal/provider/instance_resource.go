@@ -252,27 +252,28 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 	diags.Append(plan.GetAttribute(ctx, path.Root("database"), &database)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("redis"), &redis)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("media_bucket"), &bucket)...)
+	// The embedded services' volumes come from their StatefulSets' claim
+	// templates, which Kubernetes never lets change.
+	embedded := func(block, service, claim string, size, class types.String, def string) {
+		p := path.Root(block)
+		why := fmt.Sprintf("the embedded %s's volume is made from its StatefulSet's volume claim template, which Kubernetes never lets change. "+
+			"Keep the old value; to grow the volume, expand its claim (%s) where the storage class allows it.", service, claim)
+		refuse(p.AtName("storage_size"), orDefault(size, def), orDefault(str(p.AtName("storage_size")), def), why)
+		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), why)
+	}
 	if state.Database == nil && database.IsNull() {
 		var size, class types.String
 		if e := state.EmbeddedDatabase; e != nil {
 			size, class = e.StorageSize, e.StorageClass
 		}
-		const why = "the embedded PostgreSQL's volume is made from its StatefulSet's volume claim template, which Kubernetes never lets change. " +
-			"Keep the old value; to grow the volume, expand its claim (data-%s-postgresql-0) where the storage class allows it."
-		p := path.Root("embedded_database")
-		refuse(p.AtName("storage_size"), size, str(p.AtName("storage_size")), fmt.Sprintf(why, state.Name.ValueString()))
-		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, state.Name.ValueString()))
+		embedded("embedded_database", "PostgreSQL", "data-"+state.Name.ValueString()+"-postgresql-0", size, class, mastodon.DefaultDatabaseSize)
 	}
 	if state.Redis == nil && redis.IsNull() {
 		var size, class types.String
 		if e := state.EmbeddedRedis; e != nil {
 			size, class = e.StorageSize, e.StorageClass
 		}
-		const why = "the embedded Redis's volume is made from its StatefulSet's volume claim template, which Kubernetes never lets change. " +
-			"Keep the old value; to grow the volume, expand its claim (data-%s-redis-0) where the storage class allows it."
-		p := path.Root("embedded_redis")
-		refuse(p.AtName("storage_size"), orDefault(size, "1Gi"), orDefault(str(p.AtName("storage_size")), "1Gi"), fmt.Sprintf(why, state.Name.ValueString()))
-		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, state.Name.ValueString()))
+		embedded("embedded_redis", "Redis", "data-"+state.Name.ValueString()+"-redis-0", size, class, mastodon.DefaultRedisSize)
 	}
 	if state.MediaBucket == nil && bucket.IsNull() {
 		var size, class, mode types.String
@@ -284,7 +285,7 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 		refuse(p.AtName("storage_class"), class, str(p.AtName("storage_class")), fmt.Sprintf(why, "storage class"))
 		refuse(p.AtName("access_mode"), orDefault(mode, "ReadWriteOnce"), orDefault(str(p.AtName("access_mode")), "ReadWriteOnce"), fmt.Sprintf(why, "access mode"))
 		now := str(p.AtName("storage_size"))
-		if a, b := quantity(orDefault(size, "10Gi")), quantity(orDefault(now, "10Gi")); a != nil && b != nil && b.Cmp(*a) < 0 {
+		if a, b := quantity(orDefault(size, mastodon.DefaultMediaSize)), quantity(orDefault(now, mastodon.DefaultMediaSize)); a != nil && b != nil && b.Cmp(*a) < 0 {
 			refuse(p.AtName("storage_size"), size, now, "a volume claim can grow (where its storage class allows it) but never shrink.")
 		}
 	}

@@ -623,8 +623,8 @@ func TestAccInstance_refusedAtPlan(t *testing.T) {
 		}
 		return cfg
 	}
-	const volumes = `  embedded_database = { storage_size = "5Gi" }
-  embedded_redis = { storage_size = "2Gi" }
+	// The database's volume has its default size.
+	const volumes = `  embedded_redis = { storage_size = "2Gi" }
   media = { storage_size = "20Gi" }`
 	refused := func(cfg, want string) resource.TestStep {
 		return resource.TestStep{Config: cfg, PlanOnly: true, ExpectError: regexp.MustCompile(strings.ReplaceAll(want, " ", `\s+`))}
@@ -634,8 +634,12 @@ func TestAccInstance_refusedAtPlan(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: config(true, volumes)},
 			refused(strings.Replace(config(true, volumes), `"social.example"`, `"other.example"`, 1), `local_domain: "social.example" -> "other.example" creates a new instance`),
-			refused(config(true, strings.Replace(volumes, `"5Gi"`, `"8Gi"`, 1)), `embedded_database.storage_size: "5Gi" -> "8Gi"`),
-			refused(config(true, strings.Replace(volumes, `storage_size = "5Gi"`, `storage_size = "5Gi", storage_class = "fast"`, 1)), `embedded_database.storage_class: "" -> "fast"`),
+			refused(config(true, volumes+"\n  embedded_database = { storage_size = \"8Gi\" }"), `embedded_database.storage_size: "10Gi" -> "8Gi"`),
+			refused(config(true, volumes+"\n  embedded_database = { storage_class = \"fast\" }"), `embedded_database.storage_class: "" -> "fast"`),
+			{
+				// The default size spelled out changes no volume.
+				Config: config(true, volumes+"\n  embedded_database = { storage_size = \"10Gi\" }"), PlanOnly: true, ExpectNonEmptyPlan: true,
+			},
 			refused(config(true, strings.Replace(volumes, `"2Gi"`, `"3Gi"`, 1)), `embedded_redis.storage_size: "2Gi" -> "3Gi"`),
 			refused(config(true, strings.Replace(volumes, `storage_size = "20Gi"`, `storage_size = "20Gi", access_mode = "ReadWriteMany"`, 1)), `media.access_mode: "ReadWriteOnce" -> "ReadWriteMany"`),
 			refused(config(true, strings.Replace(volumes, `"20Gi"`, `"10Gi"`, 1)), `media.storage_size: "20Gi" -> "10Gi": a volume claim can grow`),
