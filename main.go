@@ -5,8 +5,12 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -21,6 +25,7 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 	quietUnlessRead()
+	defer profile()()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/tootform/mastodon",
@@ -47,5 +52,27 @@ func quietUnlessRead() {
 	}
 	for _, v := range vars[3:] {
 		_ = os.Setenv(v, "OFF")
+	}
+}
+
+// profile writes the provider's CPU profile and, when it exits, its
+// allocation profile into the folder provider.ProfileEnv names, if any.
+func profile() (stop func()) {
+	dir := os.Getenv(provider.ProfileEnv)
+	if dir == "" {
+		return func() {}
+	}
+	cpu, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", os.Getpid())))
+	if err != nil || pprof.StartCPUProfile(cpu) != nil {
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = cpu.Close()
+		runtime.GC()
+		if heap, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", os.Getpid()))); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(heap, 0)
+			_ = heap.Close()
+		}
 	}
 }
