@@ -531,6 +531,9 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		if ok, _ := kube.Ready(cur); !ok {
 			ready = false
 		}
+		if msg := scheduledFailure(cur); msg != "" {
+			resp.Diagnostics.AddWarning("A scheduled Job of the instance failed", fmt.Sprintf("mastodon_instance %s/%s: %s", ns, name, msg))
+		}
 		if o.Kind == "Ingress" {
 			state.LoadBalancerIP, state.LoadBalancerHostname = loadBalancer(cur)
 		}
@@ -585,6 +588,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	keepDB := state.EmbeddedDatabase == nil || !state.EmbeddedDatabase.DeleteVolumeOnDestroy.ValueBool()
 	keepMedia := state.Media == nil || !state.Media.DeleteVolumeOnDestroy.ValueBool()
 	keepRedis := state.EmbeddedRedis == nil || !state.EmbeddedRedis.DeleteVolumeOnDestroy.ValueBool()
+	keepBackup := state.Backup == nil || !state.Backup.DeleteVolumeOnDestroy.ValueBool()
 	keepSecrets := keepDB || state.Database != nil
 	var kept []string
 	for _, o := range live {
@@ -594,7 +598,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		component := o.GetLabels()[mastodon.LabelComponent]
 		switch {
 		case o.GetKind() == "PersistentVolumeClaim" && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
-			(component == mastodon.ComponentRedis && keepRedis)),
+			(component == mastodon.ComponentRedis && keepRedis) || (component == mastodon.ComponentBackup && keepBackup)),
 			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keepSecrets:
 			kept = append(kept, o.GetKind()+" "+o.GetName())
 			continue
@@ -612,7 +616,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if len(kept) > 0 {
 		resp.Diagnostics.AddWarning("Data kept",
 			fmt.Sprintf("Kept in namespace %s: %s. An instance named %s created again in this namespace uses them; "+
-				"delete_volume_on_destroy = true (embedded_database, embedded_redis, media) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
+				"delete_volume_on_destroy = true (embedded_database, embedded_redis, media, backup) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
 	}
 	if state.CreateNamespace.ValueBool() {
 		r.deleteNamespace(ctx, c, ns, name, &resp.Diagnostics)
