@@ -76,8 +76,14 @@ keep = Integer(ENV.fetch("BACKUP_KEEP"))
 dump = /\A#{Regexp.escape(name)}-\d{8}T\d{6}Z(-[0-9a-f]{32})?\.dump\z/
 files = Dir.children(dir).grep(dump).sort
 abort "no dump in #{dir}" if files.empty?
-s3 = Aws::S3::Client.new(region: ENV.fetch("S3_REGION", "us-east-1"), endpoint: ENV.fetch("S3_ENDPOINT"),
-                         force_path_style: ENV["S3_OVERRIDE_PATH_STYLE"] != "true")
+opts = { region: ENV.fetch("S3_REGION", "us-east-1"), endpoint: ENV.fetch("S3_ENDPOINT"), force_path_style: ENV["S3_OVERRIDE_PATH_STYLE"] != "true" }
+s3 = begin
+  # aws-sdk-s3 1.178 and later add checksums to every upload, which some
+  # S3-compatible stores refuse; earlier versions know no such option.
+  Aws::S3::Client.new(**opts, request_checksum_calculation: "when_required", response_checksum_validation: "when_required")
+rescue ArgumentError
+  Aws::S3::Client.new(**opts)
+end
 bucket = Aws::S3::Resource.new(client: s3).bucket(ENV.fetch("S3_BUCKET"))
 files.each do |f|
   key = "#{prefix}/#{f.delete_suffix(".dump")}-#{SecureRandom.hex(16)}.dump"
