@@ -131,7 +131,7 @@ func (s *Spec) validateBackup(add func(path, format string, args ...any)) {
 		add("backup.schedule", "%q is not a cron schedule of five fields (minute hour day-of-month month day-of-week, such as %q) or a macro such as @daily", b.Schedule, DefaultBackupSchedule)
 	}
 	if b.Keep < 0 {
-		add("backup.keep", "must be at least 1 (got %d)", b.Keep)
+		add("backup.keep", "must be at least 1")
 	}
 	if b.Prefix != "" && (!prefixRe.MatchString(b.Prefix) || strings.Contains("/"+b.Prefix+"/", "/../") || strings.Contains("/"+b.Prefix+"/", "/./")) {
 		// At most 4 parts, so a dump's key never has the 7 or 10 parts of

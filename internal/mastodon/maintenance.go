@@ -168,7 +168,7 @@ func (m *Maintenance) validate(add func(path, format string, args ...any)) {
 		if t.RetentionDays != 0 && task.Days == 0 {
 			add(path+".retention_days", "%s has no retention: it takes no number of days", name)
 		} else if t.RetentionDays < 0 {
-			add(path+".retention_days", "must be at least 1 (got %d)", t.RetentionDays)
+			add(path+".retention_days", "must be at least 1")
 		}
 	}
 }

@@ -586,6 +586,12 @@ func TestAccInstance_invalidInput(t *testing.T) {
     extra_secret_env_wo_version = 1
   }`, `"DEEPL_API_KEY" is also in settings.extra_env`},
 		{`  media_bucket = { bucket = "media", endpoint = "https://storage.googleapis.com", access_key_id = "GOOG1E" }`, `media_bucket.secret_access_key: must be set`},
+		{`  database = { host = "db", user = "mastodon", password = "p" }
+  backup = {}`, `backup: backs up the embedded PostgreSQL only, and this instance uses an external PostgreSQL (database): use that database's own backups`},
+		{`  backup = { keep = 0 }`, `backup.keep: must be at least 1`},
+		{`  backup = { prefix = "a/b/c/d/e" }`, `backup.prefix: "a/b/c/d/e" must be one to four path segments`},
+		{`  maintenance = { remote_media = { schedule = "nightly" } }`, `maintenance.remote_media.schedule: "nightly" is not a cron schedule`},
+		{`  maintenance = { statuses = { retention_days = 0 } }`, `maintenance.statuses.retention_days: must be at least 1`},
 	}
 	var steps []resource.TestStep
 	for _, tc := range cases {
