@@ -165,7 +165,6 @@ func TestAccInstance_maintenanceOnOffOn(t *testing.T) {
 				),
 			},
 			{
-				Config:       lifecycleConfig(ns, mastodon.DefaultVersion, failing),
 				RefreshState: true,
 				Check:        resource.TestCheckResourceAttr("mastodon_instance.test", "ready", "false"),
 			},
