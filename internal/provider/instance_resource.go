@@ -275,6 +275,21 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 		}
 		embedded("embedded_redis", "Redis", "data-"+state.Name.ValueString()+"-redis-0", size, class, mastodon.DefaultRedisSize)
 	}
+	if b := state.Backup; b != nil && state.MediaBucket == nil && bucket.IsNull() {
+		// The backup volume, when the plan keeps it (a plan without the
+		// block keeps the volume as it is).
+		var backup types.Object
+		diags.Append(plan.GetAttribute(ctx, path.Root("backup"), &backup)...)
+		if !backup.IsNull() && !backup.IsUnknown() {
+			p := path.Root("backup")
+			refuse(p.AtName("storage_class"), b.StorageClass, str(p.AtName("storage_class")),
+				"Kubernetes never lets a volume claim's storage class change. Keep the old value (or delete the claim "+state.Name.ValueString()+"-db-backup and its dumps first).")
+			now := str(p.AtName("storage_size"))
+			if a, c := quantity(orDefault(b.StorageSize, mastodon.DefaultBackupSize)), quantity(orDefault(now, mastodon.DefaultBackupSize)); a != nil && c != nil && c.Cmp(*a) < 0 {
+				refuse(p.AtName("storage_size"), b.StorageSize, now, "a volume claim can grow (where its storage class allows it) but never shrink.")
+			}
+		}
+	}
 	if state.MediaBucket == nil && bucket.IsNull() {
 		var size, class, mode types.String
 		if m := state.Media; m != nil {

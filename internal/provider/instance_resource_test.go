@@ -652,6 +652,9 @@ func TestAccInstance_refusedAtPlan(t *testing.T) {
 			{
 				Config: config(true, strings.Replace(volumes, `"20Gi"`, `"30Gi"`, 1)), PlanOnly: true, ExpectNonEmptyPlan: true,
 			},
+			{Config: config(true, volumes+"\n  backup = { storage_size = \"5Gi\" }")},
+			refused(config(true, volumes+"\n  backup = { storage_size = \"4Gi\" }"), `backup.storage_size: "5Gi" -> "4Gi": a volume claim can grow`),
+			refused(config(true, volumes+"\n  backup = { storage_size = \"5Gi\", storage_class = \"fast\" }"), `backup.storage_class: "" -> "fast"`),
 			{Config: config(false, volumes)},
 		},
 	})
