@@ -65,7 +65,7 @@ var MaintenanceTasks = []maintenanceTask{
 	{Name: "remote_media", suffix: "mt-media", Enabled: true, Schedule: "17 3 * * *", Days: 30,
 		command: func(d int32) []string { return []string{"bin/tootctl", "media", "remove", "--days", days(d)} },
 		Description: "`tootctl media remove --days N`: removes the cached copies of other servers' media attachments older than N days " +
-			"(they are fetched again when needed). Mastodon does this by itself only when an admin sets Administration > Content retention > " +
+			"(their originals stay on their servers, from which Mastodon can fetch them again). Mastodon does this by itself only when an admin sets Administration > Content retention > " +
 			"Media cache retention period (unset by default)."},
 	{Name: "preview_cards", suffix: "mt-cards", Enabled: true, Schedule: "47 3 * * *", Days: 180,
 		command: func(d int32) []string { return []string{"bin/tootctl", "preview_cards", "remove", "--days", days(d)} },
@@ -77,7 +77,7 @@ var MaintenanceTasks = []maintenanceTask{
 			return []string{"bin/tootctl", "media", "remove", "--prune-profiles", "--days", days(d)}
 		},
 		Description: "`tootctl media remove --prune-profiles --days N`: removes the cached avatars and headers of remote accounts that nobody here " +
-			"follows or is followed by, not fetched or updated for N days. Off by default."},
+			"follows or is followed by, not fetched or updated for N days."},
 	{Name: "orphaned_media", suffix: "mt-orphans", Enabled: true, Schedule: "47 4 * * 0",
 		command: func(int32) []string { return []string{"bin/tootctl", "media", "remove-orphans"} },
 		Description: "`tootctl media remove-orphans`: removes stored files that belong to no media attachment. It walks every file " +
@@ -87,12 +87,12 @@ var MaintenanceTasks = []maintenanceTask{
 	{Name: "statuses", suffix: "mt-statuses", Enabled: false, Schedule: "17 5 * * 0", Days: 90,
 		command: func(d int32) []string { return []string{"bin/tootctl", "statuses", "remove", "--days", days(d)} },
 		Description: "`tootctl statuses remove --days N`: deletes remote posts older than N days that nobody here interacted with, then " +
-			"vacuums the table. Heavy (it builds temporary indexes) and it deletes data: off by default. Mastodon's content retention " +
+			"vacuums the table. Heavy (it builds temporary indexes) and it deletes data. Mastodon's content retention " +
 			"(content cache retention period) deletes remote posts by itself when an admin sets it."},
 	{Name: "remote_accounts", suffix: "mt-accounts", Enabled: false, Schedule: "47 5 * * 0",
 		command: func(int32) []string { return []string{"bin/tootctl", "accounts", "prune"} },
 		Description: "`tootctl accounts prune`: deletes remote accounts that never interacted with local users (no follows, mentions, " +
-			"favourites, blocks or mutes; bots, groups, suspended and silenced accounts are kept). It deletes data: off by default."},
+			"favourites, blocks or mutes; bots, groups, suspended and silenced accounts are kept). It deletes data."},
 }
 
 // maintenanceTaskOf finds a task by name.

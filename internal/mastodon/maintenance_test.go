@@ -209,7 +209,7 @@ func TestMaintenanceAndBackupValidation(t *testing.T) {
 	if errs := s.Validate(); len(errs) != 0 || s.Backup.Prefix != "mastodon/db-dumps" {
 		t.Errorf("a prefix with slashes around: %v, %q", errs, s.Backup.Prefix)
 	}
-	if !strings.Contains(validateMessage(t, func(s *Spec) {
+	if !strings.Contains(validateMessage(func(s *Spec) {
 		s.Database = &Database{User: "u", Password: "p", CloudSQL: &CloudSQL{InstanceConnectionName: "my-project:europe-west1:db", CredentialsJSON: "{}"}}
 		s.Backup = &Backup{}
 	}), "Cloud SQL's automated backups") {
@@ -223,7 +223,7 @@ func TestMaintenanceAndBackupValidation(t *testing.T) {
 	}
 }
 
-func validateMessage(t *testing.T, edit func(*Spec)) string {
+func validateMessage(edit func(*Spec)) string {
 	s := &Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example"}
 	edit(s)
 	s.Defaults()
