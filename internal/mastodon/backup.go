@@ -171,7 +171,6 @@ func (s *Spec) renderBackup() []Object {
 			secretEnv("PGPASSWORD", s.SecretName(), EnvDBPassword),
 		}, env...),
 		Command:         []string{"/bin/sh", "-c"},
-		Resources:       s.Embedded.Resources.requirements(),
 		SecurityContext: containerSecurity(),
 		VolumeMounts:    []corev1.VolumeMount{{Name: "backup", MountPath: backupDir}},
 	}

@@ -296,3 +296,23 @@ func TestBackupContract(t *testing.T) {
 		}
 	}
 }
+
+// The backup's objects, to a volume and to a bucket.
+func TestRenderBackup(t *testing.T) {
+	var objs []Object
+	for _, bucket := range []*MediaBucket{nil, {Bucket: "media", Endpoint: "https://s3.example", AccessKeyID: "a", SecretAccessKey: "s"}} {
+		s := defaultSpec()
+		s.MediaBucket = bucket
+		s.Backup = &Backup{Keep: 14, StorageSize: "20Gi"}
+		s.Defaults()
+		if errs := s.Validate(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		for _, o := range s.Render(fixedSecrets, "") {
+			if o.Unstructured().GetLabels()[LabelComponent] == ComponentBackup {
+				objs = append(objs, o)
+			}
+		}
+	}
+	golden(t, "backup.yaml", renderYAML(t, objs))
+}
