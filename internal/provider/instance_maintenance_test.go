@@ -280,6 +280,24 @@ func TestAccInstance_backupOnOffOn(t *testing.T) {
 				Check:  resource.ComposeAggregateTestCheckFunc(c.checkCronJobs(ns, "social-db-backup"), backupJob, backupVolume, c.checkUnchanged(ns, &first)),
 			},
 			{
+				// With a bucket: dumped by the postgres image into a scratch
+				// volume, uploaded by Mastodon's; the backup volume is kept.
+				Config: lifecycleConfig(ns, mastodon.DefaultVersion, withoutMaintenance+`backup = {}
+  media_bucket = { bucket = "media", endpoint = "http://127.0.0.1:9", access_key_id = "key", secret_access_key = "secret", path_style = true }`),
+				Check: resource.ComposeAggregateTestCheckFunc(c.checkCronJobs(ns, "social-db-backup"), backupVolume, func(*terraform.State) error {
+					cj, err := c.cs.BatchV1().CronJobs(ns).Get(ctx, "social-db-backup", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					pod := cj.Spec.JobTemplate.Spec.Template.Spec
+					if len(pod.InitContainers) != 1 || pod.InitContainers[0].Image != mastodon.PostgresImage || pod.Containers[0].Name != "upload" ||
+						pod.Containers[0].Image != "ghcr.io/mastodon/mastodon:"+mastodon.DefaultVersion || pod.Volumes[len(pod.Volumes)-1].EmptyDir == nil {
+						return fmt.Errorf("backup to the bucket: %+v", pod)
+					}
+					return nil
+				}),
+			},
+			{
 				ResourceName:      "mastodon_instance.test",
 				ImportState:       true,
 				ImportStateId:     ns + "/social",
