@@ -210,6 +210,8 @@ type Spec struct {
 	MediaBucket     *MediaBucket // nil: the media volume
 	Ingress         *Ingress
 	Settings        Settings
+	Maintenance     Maintenance
+	Backup          *Backup // nil: no backup
 }
 
 // Defaults fills what the user left empty.
@@ -232,6 +234,10 @@ func (s *Spec) Defaults() {
 	}
 	if s.MaxThreads == 0 {
 		s.MaxThreads = 5
+	}
+	s.Maintenance.defaults()
+	if s.Backup != nil {
+		s.Backup.defaults()
 	}
 	if len(s.Sidekiq) == 0 {
 		s.Sidekiq = []SidekiqProcess{DefaultSidekiq()}
@@ -551,6 +557,8 @@ func (s *Spec) Validate() []FieldError {
 			}
 		}
 	}
+	s.Maintenance.validate(add)
+	s.validateBackup(add)
 	if l := s.Settings.DefaultLocale; l != "" && !localeRe.MatchString(l) {
 		add("settings.default_locale", "%q is not a locale such as en or pt-BR", l)
 	}

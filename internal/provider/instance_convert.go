@@ -123,6 +123,8 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		diags.Append(st.ExtraEnv.ElementsAs(ctx, &s.Settings.ExtraEnv, false)...)
 		diags.Append(st.ExtraSecretEnv.ElementsAs(ctx, &s.Settings.ExtraSecretEnv, false)...)
 	}
+	m.Maintenance.spec(s)
+	s.Backup = m.Backup.spec()
 	s.Defaults()
 	return s, diags
 }
