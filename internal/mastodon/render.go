@@ -600,7 +600,10 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
 		PeriodSeconds: 5, FailureThreshold: 60,
 	}
-	add(s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas != 0), web))
+	s.exportMetrics(&web)
+	webDeployment := s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas != 0), web)
+	s.scrape(webDeployment, MetricsPort)
+	add(webDeployment)
 
 	streaming := s.railsPod("streaming", []string{"node", "./streaming"}, s.StreamResources)
 	c := &streaming.Containers[0]
@@ -632,7 +635,9 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("streaming")}},
 		PeriodSeconds: 10, FailureThreshold: 6,
 	}
-	add(s.deployment(s.StreamingName(), ComponentStreaming, s.StreamReplicas, hashOf(checksum, s.StreamingImage(), s.StreamResources), streaming))
+	streamingDeployment := s.deployment(s.StreamingName(), ComponentStreaming, s.StreamReplicas, hashOf(checksum, s.StreamingImage(), s.StreamResources), streaming)
+	s.scrape(streamingDeployment, StreamingPort)
+	add(streamingDeployment)
 
 	for _, p := range s.Sidekiq {
 		cmd := []string{"bundle", "exec", "sidekiq", "-c", strconv.Itoa(int(p.Concurrency))}
@@ -650,7 +655,9 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 				"test", "-f", mastodonTmp + "/sidekiq_process_has_started_and_will_begin_processing_jobs"}}},
 			PeriodSeconds: 5, FailureThreshold: 3,
 		}
-		d := s.deployment(s.SidekiqName(p.Name), ComponentSidekiq, p.Replicas, hashOf(checksum, s.Image(), p), pod)
+		s.exportMetrics(&pod)
+		d := s.deployment(s.SidekiqName(p.Name), ComponentSidekiq, p.Replicas, hashOf(checksum, s.Image(), p.podInputs()), pod)
+		s.scrape(d, MetricsPort)
 		if p.serves("scheduler") {
 			// Never two scheduler processes, not even during a rollout.
 			d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
@@ -658,7 +665,10 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		add(d)
 	}
 
-	add(s.service(s.WebName(), ComponentWeb, "http", 3000))
+	out = append(out, s.renderAutoscalers()...)
+	webService := s.service(s.WebName(), ComponentWeb, "http", 3000)
+	s.withMetricsPort(webService)
+	add(webService)
 	streamingService := s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000)
 	if bc := s.gkeBackendConfig(); bc != nil {
 		add(bc)
@@ -679,8 +689,9 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 			},
 		})
 	}
-	pdb(s.WebName(), ComponentWeb, s.WebReplicas)
-	pdb(s.StreamingName(), ComponentStreaming, s.StreamReplicas)
+	pdb(s.WebName(), ComponentWeb, floor(s.WebReplicas, s.WebAutoscaling))
+	pdb(s.StreamingName(), ComponentStreaming, floor(s.StreamReplicas, s.StreamAutoscaling))
+	out = append(out, s.renderMetrics()...)
 
 	if s.Ingress != nil {
 		add(s.renderIngress())

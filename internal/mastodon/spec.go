@@ -65,6 +65,10 @@ type SidekiqProcess struct {
 	Concurrency int32
 	Replicas    int32
 	Resources   Resources
+
+	// Autoscaling, when set, scales the process (Replicas is then
+	// ScaledElsewhere).
+	Autoscaling *Autoscaling `json:",omitempty"`
 }
 
 // Database is an external PostgreSQL.
@@ -212,6 +216,12 @@ type Spec struct {
 	Settings        Settings
 	Maintenance     Maintenance
 	Backup          *Backup // nil: no backup
+
+	// WebAutoscaling and StreamAutoscaling, when set, scale web and
+	// streaming (their replicas are then ScaledElsewhere).
+	WebAutoscaling, StreamAutoscaling *Autoscaling
+	// Metrics, when set, switches Mastodon's Prometheus exporter on.
+	Metrics *Metrics
 }
 
 // Defaults fills what the user left empty.
@@ -247,6 +257,7 @@ func (s *Spec) Defaults() {
 			s.Sidekiq[i].Concurrency = 5
 		}
 	}
+	s.autoscaled()
 	if s.Database != nil {
 		if s.Database.Port == 0 {
 			s.Database.Port = 5432
@@ -392,6 +403,9 @@ func (s *Spec) Validate() []FieldError {
 	checkResources("web.resources", s.WebResources)
 	checkResources("streaming.resources", s.StreamResources)
 	checkResources("embedded_database.resources", s.Embedded.Resources)
+	s.WebAutoscaling.validate("web", s.WebResources, add)
+	s.StreamAutoscaling.validate("streaming", s.StreamResources, add)
+	s.Metrics.validate(add)
 
 	scheduler := ""
 	names := map[string]bool{}
@@ -406,6 +420,7 @@ func (s *Spec) Validate() []FieldError {
 		checkReplicas(path+".replicas", p.Replicas)
 		checkPositive(path+".concurrency", p.Concurrency)
 		checkResources(path+".resources", p.Resources)
+		p.Autoscaling.validate(path, p.Resources, add)
 		if len(p.Queues) == 0 {
 			add(path+".queues", "must name at least one queue")
 		}
@@ -427,7 +442,9 @@ func (s *Spec) Validate() []FieldError {
 					add(path+".queues", "the scheduler queue is already served by process %q: exactly one process may serve it", scheduler)
 				}
 				scheduler = p.Name
-				if p.Replicas == ScaledElsewhere {
+				if p.Autoscaling != nil {
+					add(path+".autoscaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot autoscale (serve the scheduler queue from a process of its own)", p.Name)
+				} else if p.Replicas == ScaledElsewhere {
 					add(path+".external_scaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot be scaled by another controller", p.Name)
 				}
 				if p.Replicas > 1 {

@@ -1,0 +1,137 @@
+package mastodon
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+)
+
+// Autoscaling is a HorizontalPodAutoscaler (autoscaling/v2) for one
+// Deployment. While it is on, the Deployment's replicas are the
+// autoscaler's: the Deployment is rendered without them (ScaledElsewhere).
+type Autoscaling struct {
+	MinReplicas int32
+	MaxReplicas int32
+	// TargetCPU and TargetMemory are the average utilization, in percent of
+	// the container's request, that the autoscaler keeps; 0 for none.
+	TargetCPU    int32
+	TargetMemory int32
+}
+
+// validate checks an autoscaler against the resources of the container it
+// measures: a utilization target is a percentage of the container's
+// request, so the autoscaler cannot compute it without one.
+func (a *Autoscaling) validate(block string, res Resources, add func(path, format string, args ...any)) {
+	if a == nil {
+		return
+	}
+	path := block + ".autoscaling"
+	if a.MinReplicas < 1 {
+		add(path+".min_replicas", "must be at least 1 (got %d): an autoscaler never scales to zero", a.MinReplicas)
+	}
+	if a.MaxReplicas < a.MinReplicas {
+		add(path+".max_replicas", "must be at least min_replicas (%d), got %d", a.MinReplicas, a.MaxReplicas)
+	}
+	if a.TargetCPU == 0 && a.TargetMemory == 0 {
+		add(path, "needs target_cpu_utilization or target_memory_utilization (or both): the autoscaler has nothing to measure")
+	}
+	for _, t := range []struct {
+		name, request, value string
+		target               int32
+	}{
+		{"target_cpu_utilization", "cpu_request", res.CPURequest, a.TargetCPU},
+		{"target_memory_utilization", "memory_request", res.MemoryRequest, a.TargetMemory},
+	} {
+		switch {
+		case t.target < 0:
+			add(path+"."+t.name, "must be a positive percentage (got %d)", t.target)
+		case t.target > 0 && t.value == "":
+			add(path+"."+t.name, "needs %s.resources.%s: the autoscaler measures utilization as a percentage of the container's request, and cannot without one", block, t.request)
+		}
+	}
+}
+
+// floor is the fewest Pods a component runs: its replicas, or its
+// autoscaler's minimum. A PodDisruptionBudget is rendered from two on.
+func floor(replicas int32, a *Autoscaling) int32 {
+	if a != nil {
+		return a.MinReplicas
+	}
+	return replicas
+}
+
+// horizontalPodAutoscaler scales a Deployment on the utilization of one of
+// its containers. It measures that container only (ContainerResource), so
+// a sidecar (the Cloud SQL Auth Proxy, a mesh's proxy), with or without
+// requests, neither blocks nor skews it.
+func (s *Spec) horizontalPodAutoscaler(deployment, component, container string, a *Autoscaling) *autoscalingv2.HorizontalPodAutoscaler {
+	var metrics []autoscalingv2.MetricSpec
+	target := func(name corev1.ResourceName, percent int32) {
+		if percent == 0 {
+			return
+		}
+		metrics = append(metrics, autoscalingv2.MetricSpec{
+			Type: autoscalingv2.ContainerResourceMetricSourceType,
+			ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+				Name:      name,
+				Container: container,
+				Target:    autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(percent)},
+			},
+		})
+	}
+	target(corev1.ResourceCPU, a.TargetCPU)
+	target(corev1.ResourceMemory, a.TargetMemory)
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   typeMeta("autoscaling/v2", "HorizontalPodAutoscaler"),
+		ObjectMeta: s.meta(deployment, component),
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: deployment},
+			MinReplicas:    ptr.To(a.MinReplicas),
+			MaxReplicas:    a.MaxReplicas,
+			Metrics:        metrics,
+		},
+	}
+}
+
+// podInputs is what a Sidekiq process's Pods read, for their checksum: not
+// their number (only whether it is zero, as for web), which an autoscaler
+// or a change of replicas sets without restarting any Pod.
+func (p SidekiqProcess) podInputs() SidekiqProcess {
+	p.Autoscaling = nil
+	if p.Replicas != 0 {
+		p.Replicas = 1
+	}
+	return p
+}
+
+// renderAutoscalers are the autoscalers of web, streaming and the Sidekiq
+// processes that have one.
+func (s *Spec) renderAutoscalers() []Object {
+	var out []Object
+	add := func(deployment, component, container string, a *Autoscaling) {
+		if a != nil {
+			out = append(out, NewObject(s.horizontalPodAutoscaler(deployment, component, container, a)))
+		}
+	}
+	add(s.WebName(), ComponentWeb, "web", s.WebAutoscaling)
+	add(s.StreamingName(), ComponentStreaming, "streaming", s.StreamAutoscaling)
+	for _, p := range s.Sidekiq {
+		add(s.SidekiqName(p.Name), ComponentSidekiq, "sidekiq", p.Autoscaling)
+	}
+	return out
+}
+
+// autoscaled leaves the replicas of what autoscales to its autoscaler.
+func (s *Spec) autoscaled() {
+	if s.WebAutoscaling != nil {
+		s.WebReplicas = ScaledElsewhere
+	}
+	if s.StreamAutoscaling != nil {
+		s.StreamReplicas = ScaledElsewhere
+	}
+	for i := range s.Sidekiq {
+		if s.Sidekiq[i].Autoscaling != nil {
+			s.Sidekiq[i].Replicas = ScaledElsewhere
+		}
+	}
+}
