@@ -38,18 +38,21 @@ var Kinds = []Kind{
 	{"StatefulSet", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, true},
 	{"Job", schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, true},
 	{"Deployment", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
+	{"HorizontalPodAutoscaler", schema.GroupVersionResource{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"}, true},
 	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
 	{"Ingress", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, true},
 	{"BackendConfig", schema.GroupVersionResource{Group: "cloud.google.com", Version: "v1", Resource: "backendconfigs"}, true},
 	{"CronJob", schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, true},
+	{"ServiceMonitor", schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "servicemonitors"}, true},
 	// Pods are never applied, only waited for.
 	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
 }
 
 // optionalKinds come from a CRD that not every cluster serves (GKE's
-// BackendConfig): a list that the cluster does not serve, or that the
-// credentials may not read, finds nothing.
-var optionalKinds = map[string]bool{"BackendConfig": true}
+// BackendConfig, the Prometheus Operator's ServiceMonitor): a list that the
+// cluster does not serve, or that the credentials may not read, finds
+// nothing.
+var optionalKinds = map[string]bool{"BackendConfig": true, "ServiceMonitor": true}
 
 // NamespacedKinds are the namespaced kinds the provider applies (all of
 // Kinds but the Namespace and the Pods, which are only waited for).
@@ -100,8 +103,18 @@ func (c *Client) Apply(ctx context.Context, objs []*unstructured.Unstructured) e
 	return nil
 }
 
-// ApplyOne server-side applies one object.
+// ApplyOne server-side applies one object. An optional kind the cluster
+// does not serve is skipped where that is its rule (appliedWhereServed); a
+// Deployment applied without replicas keeps its current ones (keepReplicas).
 func (c *Client) ApplyOne(ctx context.Context, o *unstructured.Unstructured) error {
+	if appliedWhereServed[o.GetKind()] {
+		if served, err := c.Serves(ctx, o.GetKind()); err != nil || !served {
+			return err
+		}
+	}
+	if err := c.keepReplicas(ctx, o); err != nil {
+		return err
+	}
 	ri, err := c.resource(o.GetKind(), o.GetNamespace())
 	if err != nil {
 		return err

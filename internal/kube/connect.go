@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -255,6 +256,8 @@ type Client struct {
 	// view is the listing that refreshes share (ListShared); every write
 	// through this client makes it stale.
 	view *view
+	// served keeps what discovery said of optional kinds (Serves).
+	served sync.Map
 }
 
 // NewClient builds the shared clients. It makes no request.

@@ -33,21 +33,24 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		diags.Append(i.PullSecrets.ElementsAs(ctx, &s.PullSecrets, false)...)
 	}
 	if w := m.Web; w != nil {
-		s.WebReplicas = replicas(w.Replicas, w.ExternalScaling, path.Root("web"), &diags)
+		s.WebAutoscaling = w.Autoscaling.autoscaling()
+		s.WebReplicas = replicas(w.Replicas, w.ExternalScaling, s.WebAutoscaling, path.Root("web"), &diags)
 		s.WebResources = w.Resources.resources()
 		s.WebConcurrency = int32Or(w.Concurrency, 0)
 		s.MaxThreads = int32Or(w.MaxThreads, 0)
 	}
 	if st := m.Streaming; st != nil {
-		s.StreamReplicas = replicas(st.Replicas, st.ExternalScaling, path.Root("streaming"), &diags)
+		s.StreamAutoscaling = st.Autoscaling.autoscaling()
+		s.StreamReplicas = replicas(st.Replicas, st.ExternalScaling, s.StreamAutoscaling, path.Root("streaming"), &diags)
 		s.StreamResources = st.Resources.resources()
 	}
 	for i, p := range m.Sidekiq {
 		proc := mastodon.SidekiqProcess{
 			Name:        p.Name.ValueString(),
 			Concurrency: int32Or(p.Concurrency, 0),
-			Replicas:    replicas(p.Replicas, p.ExternalScaling, path.Root("sidekiq").AtListIndex(i), &diags),
+			Replicas:    replicas(p.Replicas, p.ExternalScaling, p.Autoscaling.autoscaling(), path.Root("sidekiq").AtListIndex(i), &diags),
 			Resources:   p.Resources.resources(),
+			Autoscaling: p.Autoscaling.autoscaling(),
 		}
 		var queues []string
 		diags.Append(p.Queues.ElementsAs(ctx, &queues, false)...)
@@ -125,13 +128,28 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 	}
 	m.Maintenance.spec(s)
 	s.Backup = m.Backup.spec()
+	s.Metrics = m.Metrics.metrics(ctx, &diags)
 	s.Defaults()
 	return s, diags
 }
 
 // replicas is a component's number of Pods (default 1), or
-// mastodon.ScaledElsewhere when another controller sets it.
-func replicas(n types.Int64, external types.Bool, block path.Path, diags *diag.Diagnostics) int32 {
+// mastodon.ScaledElsewhere when another controller sets it: its autoscaler,
+// or one of the user's (external_scaling).
+func replicas(n types.Int64, external types.Bool, autoscaling *mastodon.Autoscaling, block path.Path, diags *diag.Diagnostics) int32 {
+	if autoscaling != nil {
+		for _, other := range []struct {
+			name string
+			set  bool
+		}{{"replicas", !n.IsNull()}, {"external_scaling", external.ValueBool()}} {
+			if other.set {
+				diags.AddAttributeError(block.AtName("autoscaling"), "Conflicting settings",
+					block.String()+".autoscaling conflicts with "+block.String()+"."+other.name+": its HorizontalPodAutoscaler sets the number of Pods; remove "+
+						block.String()+"."+other.name+".")
+			}
+		}
+		return mastodon.ScaledElsewhere
+	}
 	if !external.ValueBool() {
 		return int32Or(n, 1)
 	}

@@ -586,6 +586,9 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		key := o.Key()
 		cur, ok := live[key]
 		if !ok {
+			if served, err := c.Serves(ctx, o.Kind); err == nil && !served {
+				continue // an optional kind the cluster does not serve: not applied either
+			}
 			drift = append(drift, types.StringValue(fmt.Sprintf("%s %s is missing", o.Kind, o.Name)))
 			if o.Kind == "Deployment" {
 				ready = false

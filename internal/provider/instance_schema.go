@@ -48,6 +48,7 @@ type instanceModel struct {
 	Drift                types.List             `tfsdk:"drift"`
 	LoadBalancerIP       types.String           `tfsdk:"load_balancer_ip"`
 	LoadBalancerHostname types.String           `tfsdk:"load_balancer_hostname"`
+	Metrics              *metricsModel          `tfsdk:"metrics"`
 }
 
 type imageModel struct {
@@ -65,26 +66,29 @@ type resourcesModel struct {
 }
 
 type webModel struct {
-	Replicas        types.Int64     `tfsdk:"replicas"`
-	ExternalScaling types.Bool      `tfsdk:"external_scaling"`
-	Resources       *resourcesModel `tfsdk:"resources"`
-	Concurrency     types.Int64     `tfsdk:"concurrency"`
-	MaxThreads      types.Int64     `tfsdk:"max_threads"`
+	Replicas        types.Int64       `tfsdk:"replicas"`
+	ExternalScaling types.Bool        `tfsdk:"external_scaling"`
+	Resources       *resourcesModel   `tfsdk:"resources"`
+	Concurrency     types.Int64       `tfsdk:"concurrency"`
+	MaxThreads      types.Int64       `tfsdk:"max_threads"`
+	Autoscaling     *autoscalingModel `tfsdk:"autoscaling"`
 }
 
 type streamingModel struct {
-	Replicas        types.Int64     `tfsdk:"replicas"`
-	ExternalScaling types.Bool      `tfsdk:"external_scaling"`
-	Resources       *resourcesModel `tfsdk:"resources"`
+	Replicas        types.Int64       `tfsdk:"replicas"`
+	ExternalScaling types.Bool        `tfsdk:"external_scaling"`
+	Resources       *resourcesModel   `tfsdk:"resources"`
+	Autoscaling     *autoscalingModel `tfsdk:"autoscaling"`
 }
 
 type sidekiqModel struct {
-	Name            types.String    `tfsdk:"name"`
-	Queues          types.List      `tfsdk:"queues"`
-	Concurrency     types.Int64     `tfsdk:"concurrency"`
-	Replicas        types.Int64     `tfsdk:"replicas"`
-	ExternalScaling types.Bool      `tfsdk:"external_scaling"`
-	Resources       *resourcesModel `tfsdk:"resources"`
+	Name            types.String      `tfsdk:"name"`
+	Queues          types.List        `tfsdk:"queues"`
+	Concurrency     types.Int64       `tfsdk:"concurrency"`
+	Replicas        types.Int64       `tfsdk:"replicas"`
+	ExternalScaling types.Bool        `tfsdk:"external_scaling"`
+	Resources       *resourcesModel   `tfsdk:"resources"`
+	Autoscaling     *autoscalingModel `tfsdk:"autoscaling"`
 }
 
 type databaseModel struct {
@@ -316,6 +320,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Attributes: map[string]schema.Attribute{
 					"replicas":         optInt("Number of Pods, default 1."),
 					"external_scaling": externalScaling,
+					"autoscaling":      autoscalingAttribute("web", "`web.resources`"),
 					"resources":        resourcesAttribute("each web Pod"),
 					"concurrency":      optInt("`WEB_CONCURRENCY`: Puma workers per Pod, default 2."),
 					"max_threads":      optInt("`MAX_THREADS`: threads per worker, default 5."),
@@ -324,6 +329,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Attributes: map[string]schema.Attribute{
 					"replicas":         optInt("Number of Pods, default 1."),
 					"external_scaling": externalScaling,
+					"autoscaling":      autoscalingAttribute("streaming", "`streaming.resources`"),
 					"resources":        resourcesAttribute("each streaming Pod"),
 				}},
 			"sidekiq": schema.ListNestedAttribute{Optional: true,
@@ -335,6 +341,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"concurrency":      optInt("Threads (`-c`), default 5; also its `DB_POOL`."),
 					"replicas":         optInt("Number of Pods, default 1."),
 					"external_scaling": externalScaling,
+					"autoscaling":      autoscalingAttribute("the process", "its `resources`; a process serving `scheduler` cannot autoscale"),
 					"resources":        resourcesAttribute("each Pod"),
 				}},
 			},
@@ -473,6 +480,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Description: "What differs between the cluster and this configuration, as read by the last refresh (a deleted Secret, a Deployment scaled by hand, ...). An apply repairs it."},
 			"load_balancer_ip":       schema.StringAttribute{Computed: true, Description: "The Ingress's load balancer IP, for a DNS record."},
 			"load_balancer_hostname": schema.StringAttribute{Computed: true, Description: "The Ingress's load balancer host name, for a DNS record."},
+			"metrics":                metricsAttribute(),
 		},
 	}
 }

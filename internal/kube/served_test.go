@@ -1,0 +1,29 @@
+package kube
+
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestAppliesReplicas(t *testing.T) {
+	entry := func(manager string, op metav1.ManagedFieldsOperationType, fields string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+	}
+	const withReplicas = `{"f:spec":{"f:replicas":{},"f:template":{}}}`
+	const without = `{"f:spec":{"f:template":{}}}`
+	for name, tc := range map[string]struct {
+		fields []metav1.ManagedFieldsEntry
+		want   bool
+	}{
+		"ours":                  {[]metav1.ManagedFieldsEntry{entry(FieldManager, metav1.ManagedFieldsOperationApply, withReplicas)}, true},
+		"ours without replicas": {[]metav1.ManagedFieldsEntry{entry(FieldManager, metav1.ManagedFieldsOperationApply, without)}, false},
+		"an autoscaler's":       {[]metav1.ManagedFieldsEntry{entry(FieldManager, metav1.ManagedFieldsOperationApply, without), entry("kube-controller-manager", metav1.ManagedFieldsOperationUpdate, withReplicas)}, false},
+		"handed over":           {[]metav1.ManagedFieldsEntry{entry(ReplicasManager, metav1.ManagedFieldsOperationApply, withReplicas)}, false},
+		"none":                  {nil, false},
+	} {
+		if got := appliesReplicas(tc.fields); got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
+	}
+}
