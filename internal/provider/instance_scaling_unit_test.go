@@ -1,0 +1,49 @@
+package provider
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// What autoscaling and metrics cost a refresh: one list request each for
+// the fleet (HorizontalPodAutoscalers; ServiceMonitors, whose Services are
+// listed anyway), only for the configurations that use them, plus one
+// discovery request per process, only where ServiceMonitors are not served.
+func TestRefreshCostOfScalingAndMetrics(t *testing.T) {
+	base := renderedKinds(benchSpec())
+	for name, tc := range map[string]struct {
+		change func(*mastodon.Spec)
+		extra  []string
+	}{
+		"autoscaling": {func(s *mastodon.Spec) {
+			s.WebResources.CPURequest = "500m"
+			s.WebAutoscaling = &mastodon.Autoscaling{MinReplicas: 2, MaxReplicas: 5, TargetCPU: 70}
+			s.Sidekiq[0].Autoscaling = &mastodon.Autoscaling{MinReplicas: 1, MaxReplicas: 5, TargetCPU: 70}
+		}, []string{"HorizontalPodAutoscaler"}},
+		"metrics": {func(s *mastodon.Spec) {
+			s.Metrics = &mastodon.Metrics{ServiceMonitor: true}
+		}, []string{"ServiceMonitor"}},
+		"metrics without ServiceMonitor": {func(s *mastodon.Spec) {
+			s.Metrics = &mastodon.Metrics{}
+		}, nil},
+	} {
+		s := benchSpec()
+		tc.change(s)
+		s.Defaults()
+		got := renderedKinds(s)
+		var added []string
+		for _, k := range got {
+			if !slices.Contains(base, k) {
+				added = append(added, k)
+			}
+		}
+		if !slices.Equal(added, tc.extra) {
+			t.Errorf("%s: a refresh lists %v more kinds, want %v", name, added, tc.extra)
+		}
+		if len(got) > 10 {
+			t.Errorf("%s: a refresh lists %d kinds: %v", name, len(got), got)
+		}
+	}
+}
