@@ -97,7 +97,7 @@ func appliesReplicas(fields []metav1.ManagedFieldsEntry) bool {
 		var set struct {
 			Spec map[string]any `json:"f:spec"`
 		}
-		if json.Unmarshal(f.FieldsV1.Raw, &set) == nil {
+		if json.Unmarshal(f.FieldsV1.GetRawBytes(), &set) == nil {
 			if _, ok := set.Spec["f:replicas"]; ok {
 				return true
 			}

@@ -8,7 +8,7 @@ import (
 
 func TestAppliesReplicas(t *testing.T) {
 	entry := func(manager string, op metav1.ManagedFieldsOperationType, fields string) metav1.ManagedFieldsEntry {
-		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	const withReplicas = `{"f:spec":{"f:replicas":{},"f:template":{}}}`
 	const without = `{"f:spec":{"f:template":{}}}`

@@ -83,7 +83,7 @@ func (c *testCluster) templates(ns string) (map[string]string, error) {
 func ownsReplicas(d *appsv1.Deployment) bool {
 	for _, f := range d.ManagedFields {
 		if f.Manager == kube.FieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.FieldsV1 != nil &&
-			strings.Contains(string(f.FieldsV1.Raw), `"f:replicas"`) {
+			strings.Contains(f.FieldsV1.GetRawString(), `"f:replicas"`) {
 			return true
 		}
 	}
@@ -179,7 +179,7 @@ func TestAccInstance_autoscaling(t *testing.T) {
 			return nil
 		}
 	}
-	notRolled := func(s *terraform.State) error {
+	notRolled := func(*terraform.State) error {
 		now, err := c.templates(ns)
 		if err != nil {
 			return err
@@ -386,7 +386,7 @@ func TestAccInstance_metrics(t *testing.T) {
 			}
 			_, err := c.cs.CoreV1().Services(ns).Get(ctx, "social-sidekiq", metav1.GetOptions{})
 			if apierrors.IsNotFound(err) == want {
-				return fmt.Errorf("Service social-sidekiq: %v, want it present: %v", err, want)
+				return fmt.Errorf("Service social-sidekiq: %w, want it present: %v", err, want)
 			}
 			return nil
 		}

@@ -24,7 +24,8 @@ resource "mastodon_instance" "kept" {
 }
 
 # A larger one: external database and Redis, mail through SendGrid,
-# Sidekiq split by queue, an Ingress with cert-manager.
+# Sidekiq split by queue, web and Sidekiq autoscaled, Prometheus metrics,
+# an Ingress with cert-manager.
 resource "mastodon_instance" "big" {
   name         = "big"
   namespace    = "big"
@@ -32,12 +33,23 @@ resource "mastodon_instance" "big" {
   web_domain   = "social.example.org"
   version      = "v4.7.3"
 
-  web       = { replicas = 3, resources = { cpu_request = "500m", memory_request = "1Gi", memory_limit = "2Gi" } }
+  web = {
+    resources   = { cpu_request = "500m", memory_request = "1Gi", memory_limit = "2Gi" }
+    autoscaling = { min_replicas = 2, max_replicas = 8, target_cpu_utilization = 70 }
+  }
   streaming = { replicas = 2 }
   sidekiq = [
+    # The scheduler runs once: never autoscaled.
     { name = "scheduler", queues = ["scheduler"], concurrency = 5 },
-    { name = "main", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull,1", "fasp,1"], concurrency = 25, replicas = 2 },
+    {
+      name        = "main"
+      queues      = ["default,8", "push,6", "ingress,4", "mailers,2", "pull,1", "fasp,1"]
+      concurrency = 25
+      resources   = { cpu_request = "1", memory_request = "1Gi" }
+      autoscaling = { min_replicas = 2, max_replicas = 6, target_cpu_utilization = 80 }
+    },
   ]
+  metrics = { enabled = true, service_monitor_labels = { release = "kube-prometheus-stack" } }
 
   database = {
     host                = "10.20.0.3"
