@@ -303,3 +303,24 @@ func TestMetricsNotBlockedByOurNetworkPolicies(t *testing.T) {
 		}
 	}
 }
+
+// config/sidekiq.yml (v4.6.5, main at 4.7.0): sidekiq-scheduler runs with
+// `:listened_queues_only: true` and every schedule names `queue:
+// scheduler`, so the processes that serve the scheduler queue are the ones
+// that enqueue the recurring jobs: more than one such Pod enqueues them
+// twice. The process serving it can neither autoscale nor be scaled
+// elsewhere; every other process can.
+func TestSchedulerCannotAutoscaleContract(t *testing.T) {
+	s := scalingSpec()
+	s.Sidekiq = []SidekiqProcess{{Name: "all", Queues: []Queue{{Name: "default"}, {Name: "scheduler"}}, Resources: Resources{CPURequest: "1"},
+		Autoscaling: &Autoscaling{MinReplicas: 1, MaxReplicas: 1, TargetCPU: 50}}}
+	s.Defaults()
+	errs := s.Validate()
+	if len(errs) != 1 || errs[0].Path != "sidekiq[0].autoscaling" || !strings.Contains(errs[0].Message, "scheduler queue") {
+		t.Errorf("errors %v", errs)
+	}
+	s.Sidekiq[0].Queues = s.Sidekiq[0].Queues[:1]
+	if errs := s.Validate(); len(errs) != 0 {
+		t.Errorf("a process without the scheduler queue: %v", errs)
+	}
+}
