@@ -150,6 +150,13 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		}, "The db-prepare Job failed"})
 	}
 	out = append(out, applyStep{string(mastodon.StepRollout), changed, func(ctx context.Context) error {
+		// An autoscaler switched off goes first: it could otherwise scale
+		// its Deployment after the replicas are applied again.
+		if a.autoscalerSwitchedOff(ctx) {
+			if err := a.pruneKinds(ctx, []string{"HorizontalPodAutoscaler"}); err != nil {
+				return err
+			}
+		}
 		if err := a.c.Apply(ctx, a.workloads); err != nil {
 			return err
 		}
@@ -179,11 +186,34 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 // kinds the renderer produces, only objects carrying the instance's owner
 // mark (its accounts' objects are theirs), never Jobs or volumes.
 func (a *instanceApply) prune(ctx context.Context) error {
-	live, err := a.c.List(ctx, a.spec.Namespace, mastodon.InstanceSelector(a.spec.Name), mastodon.PrunableKinds)
+	return a.pruneKinds(ctx, mastodon.PrunableKinds)
+}
+
+// autoscalerSwitchedOff says whether the prior configuration had an
+// autoscaler that this one has not.
+func (a *instanceApply) autoscalerSwitchedOff(ctx context.Context) bool {
+	if a.prior == nil {
+		return false
+	}
+	was, d := a.prior.spec(ctx)
+	if d.HasError() {
+		return false
+	}
+	for _, o := range was.Render(mastodon.Secrets{}, "") {
+		if o.Kind == "HorizontalPodAutoscaler" && !a.keep[o.Key()] {
+			return true
+		}
+	}
+	return false
+}
+
+// pruneKinds prunes objects of some of the prunable kinds only.
+func (a *instanceApply) pruneKinds(ctx context.Context, kinds []string) error {
+	live, err := a.c.List(ctx, a.spec.Namespace, mastodon.InstanceSelector(a.spec.Name), kinds)
 	if err != nil {
 		return err
 	}
-	pruned, err := a.c.Prune(ctx, live, a.keep, mastodon.PrunableKinds, mastodon.OwnedByInstance)
+	pruned, err := a.c.Prune(ctx, live, a.keep, kinds, mastodon.OwnedByInstance)
 	if len(pruned) > 0 {
 		a.log("removed objects no longer configured: " + strings.Join(pruned, ", "))
 	}

@@ -1,8 +1,11 @@
 package provider
 
 import (
+	"context"
 	"slices"
 	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
@@ -44,6 +47,35 @@ func TestRefreshCostOfScalingAndMetrics(t *testing.T) {
 		}
 		if len(got) > 10 {
 			t.Errorf("%s: a refresh lists %d kinds: %v", name, len(got), got)
+		}
+	}
+}
+
+// An autoscaler switched off is deleted before its Deployment gets replicas
+// again (it could scale it meanwhile); otherwise the apply is as ever.
+func TestAutoscalerSwitchedOffGoesFirst(t *testing.T) {
+	autoscaled := model("v4.7.2", nil)
+	autoscaled.Web = &webModel{Resources: &resourcesModel{CPURequest: types.StringValue("500m")},
+		Autoscaling: &autoscalingModel{MaxReplicas: types.Int64Value(4), TargetCPU: types.Int64Value(70)}}
+	for name, tc := range map[string]struct {
+		prior, plan *instanceModel
+		steps       []string
+	}{
+		"switched off": {autoscaled, model("v4.7.2", nil), []string{"create Namespace", "apply ConfigMap", "prune", "apply Deployment", "prune"}},
+		"switched on":  {model("v4.7.2", nil), autoscaled, []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune"}},
+		"kept":         {autoscaled, autoscaled, []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune"}},
+	} {
+		ctx := context.Background()
+		f := &fakeCluster{}
+		spec, d := tc.plan.spec(ctx)
+		if d.HasError() {
+			t.Fatal(d)
+		}
+		if _, failed := newInstanceApply(f, spec, mastodon.Secrets{}, "", tc.prior, tc.plan, func(string) {}).run(ctx); failed != nil {
+			t.Fatal(failed.detail)
+		}
+		if !slices.Equal(f.did, tc.steps) {
+			t.Errorf("%s: did %q, want %q", name, f.did, tc.steps)
 		}
 	}
 }
