@@ -15,7 +15,7 @@ import (
 // listed anyway), only for the configurations that use them, plus one
 // discovery request per process, only where ServiceMonitors are not served.
 func TestRefreshCostOfScalingAndMetrics(t *testing.T) {
-	base := renderedKinds(benchSpec())
+	base := refreshedKinds(benchSpec().Render(mastodon.Secrets{}, ""))
 	for name, tc := range map[string]struct {
 		change func(*mastodon.Spec)
 		extra  []string
@@ -35,7 +35,7 @@ func TestRefreshCostOfScalingAndMetrics(t *testing.T) {
 		s := benchSpec()
 		tc.change(s)
 		s.Defaults()
-		got := renderedKinds(s)
+		got := refreshedKinds(s.Render(mastodon.Secrets{}, ""))
 		var added []string
 		for _, k := range got {
 			if !slices.Contains(base, k) {
