@@ -105,15 +105,23 @@ func (c *Client) Apply(ctx context.Context, objs []*unstructured.Unstructured) e
 
 // ApplyOne server-side applies one object. An optional kind the cluster
 // does not serve is skipped where that is its rule (appliedWhereServed); a
-// Deployment applied without replicas keeps its current ones (keepReplicas).
+// Deployment applied without replicas keeps its current ones, within its
+// autoscaler's bounds, and a new one starts at the lower bound
+// (replicasToKeep).
 func (c *Client) ApplyOne(ctx context.Context, o *unstructured.Unstructured) error {
 	if appliedWhereServed[o.GetKind()] {
 		if served, err := c.Serves(ctx, o.GetKind()); err != nil || !served {
 			return err
 		}
 	}
-	if err := c.keepReplicas(ctx, o); err != nil {
+	replicas, exists, handover, err := c.replicasToKeep(ctx, o)
+	if err != nil {
 		return err
+	}
+	if handover && exists {
+		if err := c.setReplicas(ctx, o, replicas); err != nil {
+			return err
+		}
 	}
 	ri, err := c.resource(o.GetKind(), o.GetNamespace())
 	if err != nil {
@@ -122,6 +130,9 @@ func (c *Client) ApplyOne(ctx context.Context, o *unstructured.Unstructured) err
 	_, err = ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
 		return c.Explain(err, "applying "+Key(o), o.GetNamespace())
+	}
+	if handover && !exists {
+		return c.setReplicas(ctx, o, replicas)
 	}
 	return nil
 }

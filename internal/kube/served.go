@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,31 +50,62 @@ func (c *Client) Serves(ctx context.Context, kind string) (bool, error) {
 	return served, nil
 }
 
-// ReplicasManager is the field manager that keeps a Deployment's replicas
+// ReplicasManager is the field manager that holds a Deployment's replicas
 // when the provider stops setting them (an autoscaler takes over).
 const ReplicasManager = FieldManager + "-replicas-handover"
 
-// keepReplicas hands a Deployment's current replicas to ReplicasManager
-// before it is applied without them, when the provider is their only
-// owner. Otherwise server-side apply deletes a field its last owner drops,
-// and the Deployment falls back to the default, one Pod, until the
-// autoscaler scales it up again (Kubernetes' server-side apply
-// documentation, "Transferring ownership").
-func (c *Client) keepReplicas(ctx context.Context, o *unstructured.Unstructured) error {
+// AnnotationReplicaBounds on a Deployment applied without replicas gives
+// the bounds its autoscaler keeps them in, "min-max".
+const AnnotationReplicaBounds = "mastodon.tootform.dev/replica-bounds"
+
+// replicasToKeep says what a Deployment applied without replicas must have,
+// read before the apply: its current number, within the bounds of its
+// autoscaler (AnnotationReplicaBounds), or the lower bound for a new one.
+// Server-side apply deletes a field its last owner drops, and the
+// Deployment would fall back to the default, one Pod, until the autoscaler
+// scales it up again (Kubernetes' server-side apply documentation,
+// "Transferring ownership"); a new Deployment would start with one Pod.
+// handover is false when nothing is to be set: the replicas are another
+// manager's already, within bounds.
+func (c *Client) replicasToKeep(ctx context.Context, o *unstructured.Unstructured) (n int64, exists, handover bool, err error) {
 	if o.GetKind() != "Deployment" {
-		return nil
+		return 0, false, false, nil
 	}
 	if _, set, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "replicas"); set {
-		return nil
+		return 0, false, false, nil
 	}
+	lo, hi, bounded := replicaBounds(o.GetAnnotations()[AnnotationReplicaBounds])
 	live, err := c.Get(ctx, "Deployment", o.GetNamespace(), o.GetName())
-	if err != nil || live == nil || !appliesReplicas(live.GetManagedFields()) {
-		return err
+	if err != nil {
+		return 0, false, false, err
+	}
+	if live == nil {
+		return lo, false, bounded, nil
 	}
 	n, found, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
 	if !found {
-		return nil
+		n = 1
 	}
+	handover = appliesReplicas(live.GetManagedFields())
+	if bounded && (n < lo || n > hi) {
+		n, handover = min(max(n, lo), hi), true
+	}
+	return n, true, handover, nil
+}
+
+// replicaBounds reads "min-max".
+func replicaBounds(v string) (lo, hi int64, ok bool) {
+	a, b, found := strings.Cut(v, "-")
+	lo, err1 := strconv.ParseInt(a, 10, 32)
+	hi, err2 := strconv.ParseInt(b, 10, 32)
+	if !found || err1 != nil || err2 != nil || lo < 1 || hi < lo {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+// setReplicas applies a Deployment's replicas as ReplicasManager.
+func (c *Client) setReplicas(ctx context.Context, o *unstructured.Unstructured, n int64) error {
 	handover := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
 		"metadata": map[string]any{"name": o.GetName(), "namespace": o.GetNamespace()},
@@ -83,7 +116,7 @@ func (c *Client) keepReplicas(ctx context.Context, o *unstructured.Unstructured)
 		return err
 	}
 	if _, err := ri.Apply(ctx, o.GetName(), handover, metav1.ApplyOptions{FieldManager: ReplicasManager, Force: true}); err != nil {
-		return c.Explain(err, "keeping the replicas of "+Key(o), o.GetNamespace())
+		return c.Explain(err, "setting the replicas of "+Key(o), o.GetNamespace())
 	}
 	return nil
 }

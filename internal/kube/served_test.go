@@ -27,3 +27,12 @@ func TestAppliesReplicas(t *testing.T) {
 		}
 	}
 }
+
+func TestReplicaBounds(t *testing.T) {
+	for v, want := range map[string][3]int64{"2-5": {2, 5, 1}, "1-1": {1, 1, 1}, "": {}, "3-2": {}, "0-4": {}, "x-4": {}, "4": {}} {
+		lo, hi, ok := replicaBounds(v)
+		if got := [3]int64{lo, hi, map[bool]int64{true: 1}[ok]}; got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package mastodon
 
 import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -49,6 +52,22 @@ func (a *Autoscaling) validate(block string, res Resources, add func(path, forma
 			add(path+"."+t.name, "needs %s.resources.%s: the autoscaler measures utilization as a percentage of the container's request, and cannot without one", block, t.request)
 		}
 	}
+}
+
+// AnnotationReplicaBounds on an autoscaled Deployment gives its
+// autoscaler's bounds, "min-max": the apply that hands the replicas over
+// keeps them within (a new Deployment starts at min, not at one Pod).
+const AnnotationReplicaBounds = "mastodon.tootform.dev/replica-bounds"
+
+// autoscaledBy marks a Deployment with its autoscaler's bounds.
+func autoscaledBy(d *appsv1.Deployment, a *Autoscaling) {
+	if a == nil {
+		return
+	}
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[AnnotationReplicaBounds] = fmt.Sprintf("%d-%d", a.MinReplicas, a.MaxReplicas)
 }
 
 // floor is the fewest Pods a component runs: its replicas, or its

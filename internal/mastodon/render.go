@@ -603,6 +603,7 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	s.exportMetrics(&web)
 	webDeployment := s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas != 0), web)
 	s.scrape(webDeployment, MetricsPort)
+	autoscaledBy(webDeployment, s.WebAutoscaling)
 	add(webDeployment)
 
 	streaming := s.railsPod("streaming", []string{"node", "./streaming"}, s.StreamResources)
@@ -637,6 +638,7 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	}
 	streamingDeployment := s.deployment(s.StreamingName(), ComponentStreaming, s.StreamReplicas, hashOf(checksum, s.StreamingImage(), s.StreamResources), streaming)
 	s.scrape(streamingDeployment, StreamingPort)
+	autoscaledBy(streamingDeployment, s.StreamAutoscaling)
 	add(streamingDeployment)
 
 	for _, p := range s.Sidekiq {
@@ -658,6 +660,7 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		s.exportMetrics(&pod)
 		d := s.deployment(s.SidekiqName(p.Name), ComponentSidekiq, p.Replicas, hashOf(checksum, s.Image(), p.podInputs()), pod)
 		s.scrape(d, MetricsPort)
+		autoscaledBy(d, p.Autoscaling)
 		if p.serves("scheduler") {
 			// Never two scheduler processes, not even during a rollout.
 			d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}

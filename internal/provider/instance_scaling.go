@@ -34,7 +34,7 @@ func autoscalingAttribute(what, requests string) schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{Optional: true,
 		Description: "Scale " + what + " with a HorizontalPodAutoscaler (autoscaling/v2) on the utilization of its Mastodon container " +
 			"(sidecars are not measured). While it is set the number of Pods is the autoscaler's: the Deployment is applied without replicas, " +
-			"a change of them is not drift, and switching it on keeps the current number of Pods. A PodDisruptionBudget is rendered when " +
+			"a change of them is not drift, switching it on keeps the current number of Pods (within the bounds) and a new Deployment starts at `min_replicas`. A PodDisruptionBudget is rendered when " +
 			"`min_replicas` is 2 or more. Conflicts with `replicas` and `external_scaling`. A utilization target needs the matching request in " +
 			requests + ". Needs a metrics server in the cluster (GKE has one).",
 		Attributes: map[string]schema.Attribute{

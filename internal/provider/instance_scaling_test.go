@@ -248,9 +248,10 @@ func TestAccInstance_autoscaling(t *testing.T) {
 					replicas("social-web", 3, true), replicas("social-sidekiq-main", 1, true), hpas(), pdbs("social-web")),
 			},
 			{
+				// On again: streaming, at 1, starts at its minimum, 2.
 				Config: lifecycleConfig(ns, "v4.7.3", autoscaled+"  settings = { default_locale = \"de\" }\n"),
 				Check: resource.ComposeAggregateTestCheckFunc(c.unchangedAccount(ns, &first), notRolled,
-					replicas("social-web", 3, false),
+					replicas("social-web", 3, false), replicas("social-streaming", 2, false),
 					hpas("social-sidekiq-main", "social-streaming", "social-web"), pdbs("social-streaming", "social-web")),
 			},
 			{
@@ -260,6 +261,34 @@ func TestAccInstance_autoscaling(t *testing.T) {
 				ImportStateVerify: true,
 			},
 		},
+	})
+}
+
+// An instance created with autoscalers starts each Deployment at its
+// autoscaler's minimum (not at one Pod), waits for those Pods, and the
+// replicas belong to the hand-over manager, not to the provider's apply.
+func TestAccInstance_autoscaledFromTheStart(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.scalingNamespace(t, "hpa-new")
+	ctx := context.Background()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: lifecycleConfig(ns, "v4.7.3", autoscaled),
+			Check: func(*terraform.State) error {
+				for name, want := range map[string]int32{"social-web": 2, "social-streaming": 2, "social-sidekiq-main": 1} {
+					d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if *d.Spec.Replicas != want || d.Status.ReadyReplicas != want || ownsReplicas(d) {
+						return fmt.Errorf("Deployment %s: %d replicas, %d ready, want %d; owned by the provider's apply: %v",
+							name, *d.Spec.Replicas, d.Status.ReadyReplicas, want, ownsReplicas(d))
+					}
+				}
+				return nil
+			},
+		}},
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
@@ -77,5 +78,13 @@ func TestAutoscalerSwitchedOffGoesFirst(t *testing.T) {
 		if !slices.Equal(f.did, tc.steps) {
 			t.Errorf("%s: did %q, want %q", name, f.did, tc.steps)
 		}
+	}
+}
+
+// The renderer marks an autoscaled Deployment with the annotation the
+// apply reads.
+func TestReplicaBoundsAnnotation(t *testing.T) {
+	if mastodon.AnnotationReplicaBounds != kube.AnnotationReplicaBounds {
+		t.Fatalf("%s != %s", mastodon.AnnotationReplicaBounds, kube.AnnotationReplicaBounds)
 	}
 }
