@@ -210,6 +210,8 @@ type Spec struct {
 	MediaBucket     *MediaBucket // nil: the media volume
 	Ingress         *Ingress
 	Settings        Settings
+	Search          *Search      // nil: no full-text search
+	Translation     *Translation // nil: no translation
 }
 
 // Defaults fills what the user left empty.
@@ -277,6 +279,8 @@ func (s *Spec) Defaults() {
 		def(&s.SMTP.OpenSSLVerifyMode, "peer")
 		def(&s.SMTP.DeliveryMethod, "smtp")
 	}
+	s.searchDefaults()
+	s.translationDefaults()
 }
 
 // DefaultSidekiq is the single process serving every queue.
@@ -577,6 +581,8 @@ func (s *Spec) Validate() []FieldError {
 			add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
 		}
 	}
+	s.validateSearch(add)
+	s.validateTranslation(add)
 	return errs
 }
 
