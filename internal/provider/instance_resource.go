@@ -133,6 +133,11 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	// state that says otherwise (an upgrade that failed half way) plans an
 	// update that resumes it.
 	set(path.Root("migrated_version"), version)
+	var builtIndex types.String
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("search_index"), &builtIndex)...)
+	}
+	set(path.Root("search_index"), planSearchIndex(ctx, resp.Plan, builtIndex, req.State.Raw.IsNull(), &resp.Diagnostics))
 	if req.State.Raw.IsNull() && !version.IsUnknown() {
 		if err := mastodon.CheckNewInstanceVersion(version.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
@@ -406,7 +411,11 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 		diags.Append(out.Set(ctx, state)...)
 	}
 	if failed != nil {
-		diags.AddError(failed.title, fmt.Sprintf("mastodon_instance %s/%s, step %q:\n%s\n\n%s", ns, name, failed.step, failed.detail, failed.advice(a)))
+		report := diags.AddError
+		if failed.warning {
+			report = diags.AddWarning
+		}
+		report(failed.title, fmt.Sprintf("mastodon_instance %s/%s, step %q:\n%s\n\n%s", ns, name, failed.step, failed.detail, failed.advice(a)))
 	}
 }
 
