@@ -1,0 +1,248 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+const (
+	searchOn = `  opensearch = {
+    host     = "opensearch.search.svc"
+    user     = "mastodon"
+    password = "es-password"
+    prefix   = "social"
+  }
+`
+	deeplOn = `  translation = { deepl = { api_key = "deepl-key", plan = "pro" } }
+`
+	libreOn = `  translation = { libre_translate = { endpoint = "http://libretranslate.translate:5000", api_key = "libre-key" } }
+`
+)
+
+// searchJobs are the instance's index build Jobs: name -> UID.
+func (c *testCluster) searchJobs(ns string) (map[string]string, error) {
+	jobs, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, j := range jobs.Items {
+		if j.Status.Succeeded != 1 {
+			return nil, fmt.Errorf("index build Job %s did not complete", j.Name)
+		}
+		out[j.Name] = string(j.UID)
+	}
+	return out, nil
+}
+
+// Search and translation switched on, off and on again, with an account
+// present: the variables appear in and disappear from the ConfigMap and the
+// Secret (secrets in the Secret only), every Rails Pod rolls when they
+// change and not otherwise, the index build runs once when search is
+// switched on, not again on an unrelated change, and again when search
+// comes back or its preset changes; the account's objects never change.
+func TestAccInstance_searchAndTranslation(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "search")
+	ctx := context.Background()
+	if _, err := c.cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var first snapshot
+	var jobs map[string]string
+	generations := map[string]int64{}
+	record := func() {
+		deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range deps.Items {
+			generations[d.Name] = d.Generation
+		}
+	}
+	rolled := func(want bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			for _, d := range deps.Items {
+				if got := d.Generation != generations[d.Name]; got != want {
+					return fmt.Errorf("Deployment %s: rolled = %v, want %v", d.Name, got, want)
+				}
+			}
+			return nil
+		}
+	}
+	env := func(plain, secret map[string]string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-env", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			sec, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for k, v := range plain {
+				if got, ok := cm.Data[k]; got != v || ok != (v != "") {
+					return fmt.Errorf("ConfigMap %s = %q (set %v), want %q", k, got, ok, v)
+				}
+				if _, ok := sec.Data[k]; ok {
+					return fmt.Errorf("%s is in the Secret", k)
+				}
+			}
+			for k, v := range secret {
+				if got, ok := sec.Data[k]; string(got) != v || ok != (v != "") {
+					return fmt.Errorf("Secret %s = %q (set %v), want %q", k, got, ok, v)
+				}
+				if _, ok := cm.Data[k]; ok {
+					return fmt.Errorf("secret %s is in the ConfigMap", k)
+				}
+			}
+			return nil
+		}
+	}
+	searchEnv := map[string]string{"ES_ENABLED": "true", "ES_HOST": "opensearch.search.svc", "ES_PORT": "9200", "ES_PRESET": "single_node_cluster",
+		"ES_PREFIX": "social", "ES_USER": "mastodon"}
+	noSearchEnv := map[string]string{}
+	for k := range searchEnv {
+		noSearchEnv[k] = ""
+	}
+	account := func(s *terraform.State) error {
+		snap, err := c.snapshot(ns, s)
+		if err != nil {
+			return err
+		}
+		if first.accountUIDs == nil {
+			first = snap
+			return nil
+		}
+		if !maps.Equal(snap.accountUIDs, first.accountUIDs) || !maps.Equal(snap.secrets, first.secrets) || snap.foreignUID != first.foreignUID {
+			return fmt.Errorf("the account's objects, someone else's or the generated secrets changed: %v, were %v", snap.accountUIDs, first.accountUIDs)
+		}
+		return nil
+	}
+	builds := func(n int, same bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			got, err := c.searchJobs(ns)
+			if err != nil {
+				return err
+			}
+			if len(got) != n {
+				return fmt.Errorf("%d index build Jobs, want %d: %v", len(got), n, got)
+			}
+			if same != maps.Equal(got, jobs) {
+				return fmt.Errorf("index build Jobs %v, were %v: want the same = %v", got, jobs, same)
+			}
+			jobs = got
+			return nil
+		}
+	}
+	index := func(want string) statecheck.StateCheck {
+		if want == "" {
+			return statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("search_index"), knownvalue.Null())
+		}
+		return statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("search_index"), knownvalue.StringExact(want))
+	}
+	built := mastodon.SearchIndexDefinitions(mastodon.DefaultVersion) + " http://opensearch.search.svc:9200/social single_node_cluster"
+	config := func(extra string) string { return lifecycleConfig(ns, mastodon.DefaultVersion, extra) }
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				// Created with both: the index built once, after the rollout.
+				Config: config(searchOn + deeplOn),
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(1, false),
+					env(searchEnv, map[string]string{"ES_PASS": "es-password", "DEEPL_API_KEY": "deepl-key"}),
+					env(map[string]string{"DEEPL_PLAN": "pro"}, nil)),
+				ConfigStateChecks: []statecheck.StateCheck{index(built)},
+			},
+			{
+				// An unrelated change: only web rolls, no index build.
+				PreConfig: record,
+				Config:    config(searchOn + deeplOn + "  web = { replicas = 2 }\n"),
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(1, true), func(s *terraform.State) error {
+					deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+					if err != nil {
+						return err
+					}
+					for _, d := range deps.Items {
+						if (d.Generation != generations[d.Name]) != (d.Name == "social-web") {
+							return fmt.Errorf("Deployment %s rolled = %v", d.Name, d.Generation != generations[d.Name])
+						}
+					}
+					return nil
+				}),
+				ConfigStateChecks: []statecheck.StateCheck{index(built)},
+			},
+			{
+				// DeepL -> LibreTranslate: every Rails Pod rolls, no index build.
+				PreConfig: record,
+				Config:    config(searchOn + libreOn),
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(1, true), rolled(true),
+					env(map[string]string{"DEEPL_PLAN": "", "LIBRE_TRANSLATE_ENDPOINT": "http://libretranslate.translate:5000"},
+						map[string]string{"DEEPL_API_KEY": "", "LIBRE_TRANSLATE_API_KEY": "libre-key"})),
+			},
+			{
+				// Both off: the variables and the build Jobs go.
+				PreConfig: record,
+				Config:    config(""),
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(0, false), rolled(true),
+					env(noSearchEnv, map[string]string{"ES_PASS": "", "LIBRE_TRANSLATE_API_KEY": ""}),
+					env(map[string]string{"LIBRE_TRANSLATE_ENDPOINT": ""}, nil)),
+				ConfigStateChecks: []statecheck.StateCheck{index("")},
+			},
+			{
+				// On again: built again (what was written meanwhile is not in the indexes).
+				PreConfig: record,
+				Config:    config(searchOn + deeplOn),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("search_index"), knownvalue.StringExact(built)),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(1, false), rolled(true),
+					env(searchEnv, map[string]string{"ES_PASS": "es-password", "DEEPL_API_KEY": "deepl-key"})),
+				ConfigStateChecks: []statecheck.StateCheck{index(built)},
+			},
+			{
+				// Another preset: every index rebuilt, Chewy's record reset;
+				// the earlier build Job goes.
+				Config: config(strings.Replace(searchOn, `prefix   = "social"`, `prefix = "social"
+    preset = "small_cluster"`, 1) + deeplOn),
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(1, false), func(*terraform.State) error {
+					for name := range jobs {
+						job, err := c.cs.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+						if err != nil {
+							return err
+						}
+						if cmd := strings.Join(job.Spec.Template.Spec.Containers[0].Command, " "); !strings.Contains(cmd, "tootctl search deploy --reset-chewy") {
+							return fmt.Errorf("Job %s runs %q", name, cmd)
+						}
+					}
+					return nil
+				}),
+				ConfigStateChecks: []statecheck.StateCheck{index(strings.Replace(built, "single_node_cluster", "small_cluster", 1))},
+			},
+			{
+				ResourceName:      "mastodon_instance.test",
+				ImportState:       true,
+				ImportStateId:     ns + "/social",
+				ImportStateVerify: true,
+			},
+		},
+	})
+}
