@@ -544,6 +544,12 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 			state.LoadBalancerIP, state.LoadBalancerHostname = loadBalancer(cur)
 		}
 	}
+	if msg, err := refreshBackgroundIndex(ctx, c, &state, spec); err != nil {
+		resp.Diagnostics.AddError("Cannot read the instance's index build", err.Error())
+		return
+	} else if msg != "" {
+		drift = append(drift, types.StringValue(msg))
+	}
 	if drift == nil {
 		drift = []attr.Value{}
 	}

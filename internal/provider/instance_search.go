@@ -2,12 +2,14 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
@@ -200,4 +202,42 @@ func planSearchIndex(ctx context.Context, plan tfsdk.Plan, state types.String, c
 		return types.StringValue(want)
 	}
 	return types.StringUnknown()
+}
+
+// jobGetter reads one object (*kube.Client).
+type jobGetter interface {
+	Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
+}
+
+// refreshBackgroundIndex learns, on refresh, whether the index build an
+// apply left running (wait_for_index = false) has completed, so the next
+// plan is empty once it has: one read of its Job, only while one is
+// pending. A failed build is drift (the next apply starts it again).
+func refreshBackgroundIndex(ctx context.Context, c jobGetter, state *instanceModel, spec *mastodon.Spec) (string, error) {
+	if state.Opensearch == nil || state.Opensearch.waits() || spec.Search == nil {
+		return "", nil
+	}
+	d := spec.PlanSearchDeploy(state.SearchIndex.ValueString())
+	if d == nil {
+		return "", nil
+	}
+	name := spec.SearchDeployJobName(d)
+	job, err := c.Get(ctx, "Job", spec.Namespace, name)
+	if err != nil || job == nil {
+		return "", err
+	}
+	conditions, _, _ := unstructured.NestedSlice(job.Object, "status", "conditions")
+	for _, cond := range conditions {
+		m, _ := cond.(map[string]any)
+		if m["status"] != "True" {
+			continue
+		}
+		switch m["type"] {
+		case "Complete":
+			state.SearchIndex = types.StringValue(d.Want)
+		case "Failed":
+			return fmt.Sprintf("the index build Job %s failed (%v): the next apply starts it again", name, m["message"]), nil
+		}
+	}
+	return "", nil
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
@@ -245,4 +247,57 @@ func TestAccInstance_searchAndTranslation(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A refresh learns that an index build left running (wait_for_index =
+// false) completed, with one read of its Job, and reports a failed one.
+func TestRefreshBackgroundIndex(t *testing.T) {
+	ctx := context.Background()
+	state := withSearch(model(mastodon.DefaultVersion, nil), false, "")
+	spec, d := state.spec(ctx)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	name := spec.SearchDeployJobName(spec.PlanSearchDeploy(""))
+	job := func(condition string) *unstructured.Unstructured {
+		u := obj("Job", name, mastodon.Labels("social", mastodon.ComponentSearchDeploy, mastodon.OwnerInstance))
+		u.Object["status"] = map[string]any{"conditions": []any{map[string]any{"type": condition, "status": "True", "message": "boom"}}}
+		return u
+	}
+	for _, tc := range []struct {
+		job         *unstructured.Unstructured
+		index, drift string
+	}{
+		{nil, "", ""},
+		{job("Complete"), spec.SearchIndex(), ""},
+		{job("Failed"), "", "failed (boom)"},
+	} {
+		s := *state
+		var objs []runtime.Object
+		if tc.job != nil {
+			objs = append(objs, tc.job)
+		}
+		msg, err := refreshBackgroundIndex(ctx, fakeClient(objs...), &s, spec)
+		if err != nil || s.SearchIndex.ValueString() != tc.index || (tc.drift == "") != (msg == "") || !strings.Contains(msg, tc.drift) {
+			t.Errorf("%v: search_index %q, drift %q, err %v", tc.job != nil, s.SearchIndex.ValueString(), msg, err)
+		}
+	}
+	// Waiting applies record what they built themselves: no read.
+	waiting := withSearch(model(mastodon.DefaultVersion, nil), true, "")
+	if msg, err := refreshBackgroundIndex(ctx, nil, waiting, spec); msg != "" || err != nil {
+		t.Error("a refresh read the Job of a waited-for build")
+	}
+}
+
+// Search (with its CA) and translation add no kind to what a refresh lists.
+func TestSearchAddsNoRefreshRequests(t *testing.T) {
+	s := testSpec()
+	plain := strings.Join(renderedKinds(s), ",")
+	ca, _ := testCertificatePEM(t)
+	s.Search = &mastodon.Search{Host: "es.internal", Scheme: "https", CACertificatePEM: ca}
+	s.Translation = &mastodon.Translation{DeepL: &mastodon.DeepL{APIKey: "k"}}
+	s.Defaults()
+	if got := strings.Join(renderedKinds(s), ","); got != plain {
+		t.Errorf("kinds listed by a refresh: %s, without search and translation %s", got, plain)
+	}
 }
