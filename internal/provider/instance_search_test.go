@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -300,4 +302,99 @@ func TestSearchAddsNoRefreshRequests(t *testing.T) {
 	if got := strings.Join(renderedKinds(s), ","); got != plain {
 		t.Errorf("kinds listed by a refresh: %s, without search and translation %s", got, plain)
 	}
+}
+
+// A failed index build: on create, a warning (the instance runs; an error
+// would taint it), and the next plan shows the build again; on update, an
+// error naming the Job, its Pods' events and log; the cause removed, the
+// next apply builds. Without waiting (wait_for_index = false), the apply
+// starts the build and goes on, and the refresh after it completes makes
+// the plan empty.
+func TestAccInstance_searchIndexBuildFailsOrRunsInBackground(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "search-fail")
+	ctx := context.Background()
+	heal := c.failPods(t, ns, mastodon.ComponentSearchDeploy, "index-build-boom")
+	config := func(extra string) string { return instanceConfig(ns, extra) }
+	built := mastodon.SearchIndexDefinitions(mastodon.DefaultVersion) + " http://opensearch.search.svc:9200/social single_node_cluster"
+	var unhang func()
+	background := strings.Replace(searchOn, `prefix   = "social"`, `prefix = "social2"
+    wait_for_index = false`, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:             config(searchOn),
+				ExpectNonEmptyPlan: true,
+				Check: func(*terraform.State) error {
+					deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+					if err != nil || len(deps.Items) != 3 {
+						return fmt.Errorf("want the instance running, %v", err)
+					}
+					jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy})
+					if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Failed == 0 {
+						return fmt.Errorf("want one failed index build Job, %v", err)
+					}
+					return nil
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("search_index"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("ready"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				Config: config(searchOn),
+				ExpectError: regexp.MustCompile(`(?s)The search index build failed.*Job ` + ns + `/social-search-deploy-[0-9a-f]+.*BackoffLimitExceeded` +
+					`.*index-build-boom.*Everything else is done`),
+			},
+			{
+				PreConfig:         heal,
+				Config:            config(searchOn),
+				Check:             func(*terraform.State) error { _, err := c.searchJobs(ns); return err },
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue("mastodon_instance.test", tfjsonpath.New("search_index"), knownvalue.StringExact(built))},
+			},
+			{
+				// Another prefix, without waiting: the build starts (it
+				// hangs here), the apply goes on; the plan shows it to do.
+				PreConfig: func() {
+					unhang = c.stagePods(t, "hang-"+ns+"-search", ns, mastodon.ComponentSearchDeploy, hangingPod)
+				},
+				Config:             config(background),
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue("mastodon_instance.test", tfjsonpath.New("search_index")),
+				}},
+				Check: func(*terraform.State) error {
+					jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy})
+					if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 0 {
+						return fmt.Errorf("want one unfinished index build Job (the earlier one removed), %v", err)
+					}
+					return nil
+				},
+			},
+			{
+				// It completes: a refresh learns it, and the plan is empty.
+				PreConfig: func() {
+					unhang()
+					if err := c.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{
+						LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy}); err != nil {
+						t.Fatal(err)
+					}
+					deadline := time.Now().Add(2 * time.Minute)
+					for {
+						jobs, err := c.searchJobs(ns)
+						if err == nil && len(jobs) == 1 {
+							return
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("the index build did not complete: %v %v", jobs, err)
+						}
+						time.Sleep(time.Second)
+					}
+				},
+				RefreshState: true,
+			},
+			{Config: config(background), PlanOnly: true},
+		},
+	})
 }
