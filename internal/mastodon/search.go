@@ -68,6 +68,9 @@ const searchBaseline = "v4.3.0"
 const (
 	ComponentSearchDeploy = "search-deploy"
 	ComponentSearchCA     = "search-ca"
+	// AnnotationSearchIndex on an index build Job is the SearchIndex it
+	// builds: an import learns from a complete one what was built.
+	AnnotationSearchIndex = "mastodon.tootform.dev/search-index"
 	EnvSearchPassword     = "ES_PASS"
 	searchCADir           = "/etc/mastodon/search-ca"
 	searchCAFile          = "ca.crt"
@@ -193,6 +196,8 @@ func (s *Spec) SearchDeployJob(d *SearchDeploy) Object {
 	o := webPodJob(s.Namespace, s.SearchDeployJobName(d), "search-deploy", web, nil, script, s.labels(ComponentSearchDeploy), 1)
 	spec, _ := o.Body["spec"].(map[string]any)
 	delete(spec, "ttlSecondsAfterFinished")
+	meta, _ := o.Body["metadata"].(map[string]any)
+	meta["annotations"] = map[string]any{AnnotationSearchIndex: d.Want}
 	return o
 }
 

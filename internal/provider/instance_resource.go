@@ -483,8 +483,12 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		}
 	}
 	// A refresh reads the view every refresh of this process shares (one
-	// listing per kind for the whole fleet); an import reads the cluster.
+	// listing per kind for the whole fleet); an import reads the cluster,
+	// its Jobs too (what the last index build built).
 	imported := state.LocalDomain.IsNull()
+	if imported {
+		kinds = append(kinds, "Job")
+	}
 	list := func(ctx context.Context, ns, sel string, kinds []string) (map[string]*unstructured.Unstructured, error) {
 		return c.ListShared(ctx, mastodon.AllInstancesSelector(), ns, sel, kinds)
 	}
@@ -715,5 +719,6 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	m.Secrets = secretsObject(secrets)
 	m.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
 	clearFromCluster(&m, full, live)
+	m.SearchIndex = importedSearchIndex(live)
 	return &m, diags
 }

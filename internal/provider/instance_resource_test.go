@@ -709,14 +709,21 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
     private_key_pem_wo_version = %[2]d
   }
   settings = {
-    extra_secret_env_wo         = { DEEPL_API_KEY = "deepl-%[1]s" }
+    extra_secret_env_wo         = { EXTRA_KEY = "extra-%[1]s" }
     extra_secret_env_wo_version = %[2]d
-  }`, password, version, cert, key))
+  }
+  opensearch = {
+    host                = "opensearch.search.svc"
+    user                = "mastodon"
+    password_wo         = "es-%[1]s"
+    password_wo_version = %[2]d
+  }
+  translation = { deepl = { api_key_wo = "deepl-%[1]s", api_key_wo_version = %[2]d } }`, password, version, cert, key))
 	}
 	check := func(password string) resource.TestCheckFunc {
 		want := map[string]map[string]string{
 			"social-secrets": {"DB_PASS": password, "REDIS_PASSWORD": "redis-" + password, "SMTP_PASSWORD": "smtp-" + password,
-				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "DEEPL_API_KEY": "deepl-" + password},
+				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password},
 			"social-cloudsql": {mastodon.CloudSQLKeyFile: `{"key": "sql-` + password + `"}`},
 			"social-tls":      {"tls.key": key},
 		}

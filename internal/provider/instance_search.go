@@ -115,7 +115,9 @@ func init() {
 			live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvLibreTranslateAPIKey },
 		},
 	)
-	sensitivePaths = append(sensitivePaths, []string{"opensearch", "password"},
+	// search_index is what the cluster holds (an import reads it from the
+	// index build Job), not configuration.
+	sensitivePaths = append(sensitivePaths, []string{"search_index"}, []string{"opensearch", "password"},
 		[]string{"translation", "deepl", "api_key"}, []string{"translation", "libre_translate", "api_key"})
 }
 
@@ -240,4 +242,21 @@ func refreshBackgroundIndex(ctx context.Context, c jobGetter, state *instanceMod
 		}
 	}
 	return "", nil
+}
+
+// importedSearchIndex is what the instance's complete index build Job
+// built (the instance keeps the Job of its last build only), or null.
+func importedSearchIndex(live map[string]*unstructured.Unstructured) types.String {
+	for _, o := range live {
+		if o.GetKind() != "Job" || o.GetLabels()[mastodon.LabelComponent] != mastodon.ComponentSearchDeploy {
+			continue
+		}
+		conditions, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+		for _, cond := range conditions {
+			if m, _ := cond.(map[string]any); m["type"] == "Complete" && m["status"] == "True" {
+				return nullable(o.GetAnnotations()[mastodon.AnnotationSearchIndex])
+			}
+		}
+	}
+	return types.StringNull()
 }
