@@ -267,7 +267,7 @@ func TestRefreshBackgroundIndex(t *testing.T) {
 		return u
 	}
 	for _, tc := range []struct {
-		job         *unstructured.Unstructured
+		job          *unstructured.Unstructured
 		index, drift string
 	}{
 		{nil, "", ""},
@@ -329,11 +329,11 @@ func TestAccInstance_searchIndexBuildFailsOrRunsInBackground(t *testing.T) {
 				Check: func(*terraform.State) error {
 					deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 					if err != nil || len(deps.Items) != 3 {
-						return fmt.Errorf("want the instance running, %v", err)
+						return fmt.Errorf("want the instance running, %w", err)
 					}
 					jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy})
 					if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Failed == 0 {
-						return fmt.Errorf("want one failed index build Job, %v", err)
+						return fmt.Errorf("want one failed index build Job, %w", err)
 					}
 					return nil
 				},
@@ -367,7 +367,7 @@ func TestAccInstance_searchIndexBuildFailsOrRunsInBackground(t *testing.T) {
 				Check: func(*terraform.State) error {
 					jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy})
 					if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 0 {
-						return fmt.Errorf("want one unfinished index build Job (the earlier one removed), %v", err)
+						return fmt.Errorf("want one unfinished index build Job (the earlier one removed), %w", err)
 					}
 					return nil
 				},
