@@ -165,6 +165,7 @@ func TestAccInstance_searchAndTranslation(t *testing.T) {
 	}
 	built := mastodon.SearchIndexDefinitions(mastodon.DefaultVersion) + " http://opensearch.search.svc:9200/social single_node_cluster"
 	config := func(extra string) string { return lifecycleConfig(ns, mastodon.DefaultVersion, extra) }
+	ca, _ := testCertificatePEM(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
@@ -246,6 +247,32 @@ func TestAccInstance_searchAndTranslation(t *testing.T) {
 				ImportState:       true,
 				ImportStateId:     ns + "/social",
 				ImportStateVerify: true,
+			},
+			{
+				// TLS with a private CA: a ConfigMap mounted into the Rails Pods.
+				Config: config(strings.Replace(searchOn, `prefix   = "social"`, fmt.Sprintf(`prefix = "social"
+    scheme = "https"
+    ca_certificate_pem = %s`, hclString(ca)), 1)),
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(1, false),
+					env(map[string]string{"ES_HOST": "https://opensearch.search.svc", "ES_CA_FILE": "/etc/mastodon/search-ca/ca.crt"}, nil),
+					func(*terraform.State) error {
+						cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-search-ca", metav1.GetOptions{})
+						if err != nil || cm.Data["ca.crt"] != ca {
+							return fmt.Errorf("the CA's ConfigMap: %v", err)
+						}
+						return nil
+					}),
+			},
+			{
+				// Off: the CA's ConfigMap goes too.
+				Config: config(""),
+				Check: resource.ComposeAggregateTestCheckFunc(account, builds(0, false), env(map[string]string{"ES_CA_FILE": ""}, nil),
+					func(*terraform.State) error {
+						if _, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-search-ca", metav1.GetOptions{}); err == nil {
+							return fmt.Errorf("the CA's ConfigMap is still there")
+						}
+						return nil
+					}),
 			},
 		},
 	})
