@@ -257,8 +257,11 @@ func TestAccInstance_searchAndTranslation(t *testing.T) {
 					env(map[string]string{"ES_HOST": "https://opensearch.search.svc", "ES_CA_FILE": "/etc/mastodon/search-ca/ca.crt"}, nil),
 					func(*terraform.State) error {
 						cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-search-ca", metav1.GetOptions{})
-						if err != nil || cm.Data["ca.crt"] != ca {
-							return fmt.Errorf("the CA's ConfigMap: %v", err)
+						if err != nil {
+							return err
+						}
+						if cm.Data["ca.crt"] != ca {
+							return fmt.Errorf("the CA's ConfigMap holds %q", cm.Data["ca.crt"])
 						}
 						return nil
 					}),
