@@ -358,12 +358,18 @@ func TestAccInstance_searchIndexBuildFailsOrRunsInBackground(t *testing.T) {
 				ExpectNonEmptyPlan: true,
 				Check: func(*terraform.State) error {
 					deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
-					if err != nil || len(deps.Items) != 3 {
-						return fmt.Errorf("want the instance running, %w", err)
+					if err != nil {
+						return err
+					}
+					if len(deps.Items) != 3 {
+						return fmt.Errorf("want the instance running: %d Deployments", len(deps.Items))
 					}
 					jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy})
-					if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Failed == 0 {
-						return fmt.Errorf("want one failed index build Job, %w", err)
+					if err != nil {
+						return err
+					}
+					if len(jobs.Items) != 1 || jobs.Items[0].Status.Failed == 0 {
+						return fmt.Errorf("want one failed index build Job, got %d", len(jobs.Items))
 					}
 					return nil
 				},
@@ -396,8 +402,11 @@ func TestAccInstance_searchIndexBuildFailsOrRunsInBackground(t *testing.T) {
 				}},
 				Check: func(*terraform.State) error {
 					jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentSearchDeploy})
-					if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 0 {
-						return fmt.Errorf("want one unfinished index build Job (the earlier one removed), %w", err)
+					if err != nil {
+						return err
+					}
+					if len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 0 {
+						return fmt.Errorf("want one unfinished index build Job (the earlier one removed), got %d", len(jobs.Items))
 					}
 					return nil
 				},
