@@ -3,6 +3,7 @@ package mastodon
 import (
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -285,11 +286,25 @@ func (s *Spec) searchDefaults() {
 	}
 }
 
+// refuseExtra refuses free-form variables that a block renders: they
+// would silently replace its values.
+func (s *Spec) refuseExtra(block string, rendered func(string) bool, add func(path, format string, args ...any)) {
+	for attr, env := range map[string]map[string]string{"settings.extra_env": s.Settings.ExtraEnv,
+		"settings.extra_secret_env": s.Settings.ExtraSecretEnv, "settings.extra_secret_env_wo": s.Settings.ExtraSecretEnvWriteOnly} {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			if rendered(k) {
+				add(attr, "%q is set by %s: set it there", k, block)
+			}
+		}
+	}
+}
+
 func (s *Spec) validateSearch(add func(path, format string, args ...any)) {
 	x := s.Search
 	if x == nil {
 		return
 	}
+	s.refuseExtra("opensearch", func(k string) bool { return strings.HasPrefix(k, "ES_") }, add)
 	switch {
 	case x.Host == "":
 		add("opensearch.host", "must be set")

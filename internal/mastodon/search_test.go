@@ -233,3 +233,38 @@ func TestSearchAndTranslationValidation(t *testing.T) {
 		}
 	}
 }
+
+// A free-form variable that opensearch or translation renders is refused:
+// it would silently replace the block's value.
+func TestSearchAndTranslationOwnTheirVariables(t *testing.T) {
+	s := defaultSpec()
+	s.Settings.ExtraEnv = map[string]string{"ES_ENABLED": "false", "DEEPL_PLAN": "pro"}
+	s.Settings.ExtraSecretEnv = map[string]string{"DEEPL_API_KEY": "x"}
+	if errs := s.Validate(); len(errs) != 0 {
+		t.Fatalf("without the blocks, extra variables are the user's: %v", errs)
+	}
+	s.Search = &Search{Host: "es.internal"}
+	s.Translation = &Translation{LibreTranslate: &LibreTranslate{Endpoint: "http://libretranslate:5000"}}
+	s.Defaults()
+	got := errorPaths(s.Validate())
+	slices.Sort(got)
+	if want := []string{"settings.extra_env", "settings.extra_env", "settings.extra_secret_env"}; !slices.Equal(got, want) {
+		t.Errorf("errors at %v, want %v (%v)", got, want, s.Validate())
+	}
+}
+
+func TestRenderSearch(t *testing.T) {
+	s := searchSpec()
+	ca, _ := fixedCertificate(t)
+	s.Search.Scheme, s.Search.CACertificatePEM = "https", ca
+	s.Translation = &Translation{DeepL: &DeepL{APIKey: "deepl-key", Plan: "pro"}}
+	s.Defaults()
+	var objs []Object
+	for _, o := range s.Render(fixedSecrets, "") {
+		if o.Kind == "ConfigMap" || (o.Kind == "Deployment" && o.Name == s.WebName()) {
+			objs = append(objs, o)
+		}
+	}
+	objs = append(objs, s.SearchDeployJob(s.PlanSearchDeploy("")))
+	golden(t, "search.yaml", renderYAML(t, objs))
+}

@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"net/url"
+	"strings"
 )
 
 // Translation is the service that translates posts: DeepL or
@@ -65,6 +66,9 @@ func (s *Spec) validateTranslation(add func(path, format string, args ...any)) {
 	if t == nil {
 		return
 	}
+	s.refuseExtra("translation", func(k string) bool {
+		return strings.HasPrefix(k, "DEEPL_") || strings.HasPrefix(k, "LIBRE_TRANSLATE_")
+	}, add)
 	switch {
 	case t.DeepL == nil && t.LibreTranslate == nil:
 		add("translation", "needs translation.deepl or translation.libre_translate")
