@@ -5,8 +5,14 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -21,6 +27,7 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 	quietUnlessRead()
+	defer profile()()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/tootform/mastodon",
@@ -47,5 +54,55 @@ func quietUnlessRead() {
 	}
 	for _, v := range vars[3:] {
 		_ = os.Setenv(v, "OFF")
+	}
+}
+
+// profile writes the provider's CPU profile, the heap profile of the moment
+// its live heap was largest, and, when it exits, its allocation profile
+// into the folder provider.ProfileEnv names, if any.
+func profile() (stop func()) {
+	dir := os.Getenv(provider.ProfileEnv)
+	if dir == "" {
+		return func() {}
+	}
+	cpu, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", os.Getpid())))
+	if err != nil || pprof.StartCPUProfile(cpu) != nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go peakHeapProfile(filepath.Join(dir, fmt.Sprintf("heap-peak-%d.pprof", os.Getpid())), done)
+	return func() {
+		close(done)
+		pprof.StopCPUProfile()
+		_ = cpu.Close()
+		runtime.GC()
+		if heap, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", os.Getpid()))); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(heap, 0)
+			_ = heap.Close()
+		}
+	}
+}
+
+// peakHeapProfile writes the heap profile each time the live heap (as the
+// last GC found it) is larger than ever before, until done.
+func peakHeapProfile(path string, done <-chan struct{}) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var peak uint64
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		metrics.Read(sample)
+		if live := sample[0].Value.Uint64(); live > peak+peak/20 {
+			peak = live
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}
 	}
 }

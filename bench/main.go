@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
+	"github.com/tootform/terraform-provider-mastodon/internal/provider"
 )
 
 // Row is one size's measurements.
@@ -113,6 +114,7 @@ type bench struct {
 	work, providerDir string
 	parallelism       int
 	floor             bool
+	profile           string // folder for profiles, "" for none
 	env               []string
 	cs                kubernetes.Interface
 }
@@ -125,6 +127,7 @@ func main() {
 	providerDir := flag.String("provider-dir", "bin", "folder holding the built terraform-provider-mastodon")
 	keep := flag.Bool("keep", false, "keep the fleet (skip the final destroy)")
 	floor := flag.Bool("floor", true, "measure the cluster's floor for each apply (the same objects applied at once)")
+	profileDir := flag.String("profile", "", "folder where one more plan at each size writes the provider's CPU and allocation profiles (n<size>/cpu-<pid>.pprof, heap-<pid>.pprof)")
 	namespaced := flag.Bool("namespaced-lists", false, "make the provider list per namespace, as it does when the credentials may not list across namespaces (sets "+kube.NamespacedListsEnv+"=1)")
 	flag.Parse()
 	log.SetFlags(0)
@@ -140,7 +143,7 @@ func main() {
 	check(err)
 	rc := filepath.Join(work, "terraformrc")
 	check(os.WriteFile(rc, fmt.Appendf(nil, "provider_installation {\n  dev_overrides {\n    \"tootform/mastodon\" = %q\n  }\n  direct {}\n}\n", abs), 0o600))
-	b := &bench{work: work, providerDir: abs, parallelism: *parallelism, cs: cs, floor: *floor,
+	b := &bench{work: work, providerDir: abs, parallelism: *parallelism, cs: cs, floor: *floor, profile: *profileDir,
 		env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")}
 
 	if *namespaced {
@@ -208,6 +211,11 @@ func (b *bench) measure(fleet, sizes string, runs int, report *Report) error {
 			return err
 		}
 		row.ProviderPeakRSSMB, row.ProviderCPUSeconds = prov.peakMB, round(prov.cpu)
+		if b.profile != "" {
+			if err := b.profilePlan(fleet, n); err != nil {
+				return err
+			}
+		}
 
 		log.Printf("N=%d: counting the requests of one refresh", n)
 		if err := b.countRequests(fleet, &row); err != nil {
@@ -226,6 +234,23 @@ func (b *bench) measure(fleet, sizes string, runs int, report *Report) error {
 		}
 		prev = n
 		report.Rows = append(report.Rows, row)
+	}
+	return nil
+}
+
+// profilePlan runs one more plan (not timed: profiling slows it) with the
+// provider writing its profiles into the size's folder.
+func (b *bench) profilePlan(fleet string, n int) error {
+	dir, err := filepath.Abs(filepath.Join(b.profile, fmt.Sprintf("n%d", n)))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	log.Printf("N=%d: one more plan, profiled into %s", n, dir)
+	if out, err := b.terraform(fleet, []string{provider.ProfileEnv + "=" + dir}, "plan", "-input=false", "-lock=false", fmt.Sprintf("-parallelism=%d", b.parallelism)); err != nil {
+		return fmt.Errorf("profiled plan: %w\n%s", err, tail(out, 40))
 	}
 	return nil
 }

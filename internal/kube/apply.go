@@ -221,6 +221,9 @@ func (c *Client) NamespaceContents(ctx context.Context, namespace string) ([]str
 			continue
 		}
 		list, err := c.Dynamic.Resource(k.GVR).Namespace(namespace).List(ctx, metav1.ListOptions{Limit: 5})
+		if optionalKinds[k.Name] && apierrors.IsNotFound(err) {
+			continue // a kind the cluster does not serve has no objects
+		}
 		if err != nil {
 			return nil, c.Explain(err, "listing "+k.Name+"s", namespace)
 		}

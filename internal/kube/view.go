@@ -2,15 +2,17 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -200,34 +202,153 @@ func (v *view) list(ctx context.Context, c *Client, kind, scope string) (*viewLi
 }
 
 // listAll lists a kind across all namespaces, page by page, and keeps of
-// each object what a refresh reads (listed).
+// each object what a refresh reads (keptJSON). Pages are read as a stream of
+// JSON items, never decoded into objects: a page of a fleet's Deployments
+// decoded whole, managedFields and all, takes many times the memory the
+// view keeps of it, and that transient is what set the provider's peak.
 func (c *Client) listAll(ctx context.Context, kind, selector string) (*viewList, error) {
-	ri, err := c.resource(kind, "")
-	if err != nil {
-		return nil, err
+	k, ok := KindOf(kind)
+	if !ok {
+		return nil, fmt.Errorf("kind %s is not one the provider manages", kind)
 	}
 	l := &viewList{at: time.Now(), byNS: map[string][]viewObject{}}
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: viewPageSize}
+	rc := c.Clientset.Discovery().RESTClient()
+	next := ""
 	for {
-		page, err := ri.List(ctx, opts)
+		req := rc.Get().AbsPath(k.listPath()).Param("labelSelector", selector).Param("limit", strconv.Itoa(viewPageSize))
+		if next != "" {
+			req = req.Param("continue", next)
+		}
+		body, err := req.Stream(ctx)
 		if optionalKinds[kind] && apierrors.IsNotFound(err) {
 			return l, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		for i := range page.Items {
-			o := listed(&page.Items[i], kind)
-			data, err := o.MarshalJSON()
-			if err != nil {
-				return nil, err
+		next, err = readPage(body, func(raw []byte) error {
+			ns, labels, data, err := keptJSON(raw, k)
+			if err == nil {
+				l.byNS[ns] = append(l.byNS[ns], viewObject{labels: labels, json: data})
 			}
-			l.byNS[o.GetNamespace()] = append(l.byNS[o.GetNamespace()], viewObject{labels: o.GetLabels(), json: data})
+			return err
+		})
+		_ = body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading a list of %ss: %w", kind, err)
 		}
-		if opts.Continue = page.GetContinue(); opts.Continue == "" {
+		if next == "" {
 			return l, nil
 		}
 	}
+}
+
+// listPath is the path that lists a kind across all namespaces.
+func (k Kind) listPath() string {
+	if k.GVR.Group == "" {
+		return "/api/" + k.GVR.Version + "/" + k.GVR.Resource
+	}
+	return "/apis/" + k.GVR.Group + "/" + k.GVR.Version + "/" + k.GVR.Resource
+}
+
+// readPage reads one page of a list, handing each item's JSON to item, and
+// returns the continue token.
+func readPage(r io.Reader, item func([]byte) error) (string, error) {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return "", err
+	}
+	next := ""
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		switch key {
+		case "metadata":
+			var meta struct {
+				Continue string `json:"continue"`
+			}
+			if err := dec.Decode(&meta); err != nil {
+				return "", err
+			}
+			next = meta.Continue
+		case "items":
+			if err := expectDelim(dec, '['); err != nil {
+				return "", err
+			}
+			for dec.More() {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					return "", err
+				}
+				if err := item(raw); err != nil {
+					return "", err
+				}
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return "", err
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", err
+			}
+		}
+	}
+	return next, expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("unexpected %v where %q was expected", t, want)
+	}
+	return nil
+}
+
+// keptJSON is a listed item as the view keeps it: with its kind and
+// apiVersion (list items may come without them), without the metadata
+// nothing reads (managedFields, kubectl's last applied configuration),
+// which is most of an object's size; and its namespace and labels.
+func keptJSON(raw []byte, k Kind) (string, labels.Set, []byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return "", nil, nil, err
+	}
+	var meta map[string]json.RawMessage
+	if err := json.Unmarshal(top["metadata"], &meta); err != nil {
+		return "", nil, nil, err
+	}
+	delete(meta, "managedFields")
+	var head struct {
+		Namespace   string            `json:"namespace"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(top["metadata"], &head); err != nil {
+		return "", nil, nil, err
+	}
+	if _, ok := head.Annotations[lastApplied]; ok {
+		delete(head.Annotations, lastApplied)
+		a, err := json.Marshal(head.Annotations)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		meta["annotations"] = a
+	}
+	m, err := json.Marshal(meta)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	top["metadata"] = m
+	top["kind"], _ = json.Marshal(k.Name)
+	top["apiVersion"], _ = json.Marshal(k.GVR.GroupVersion().String())
+	data, err := json.Marshal(top)
+	return head.Namespace, head.Labels, data, err
 }
 
 // lastApplied is kubectl's copy of what it applied: never read by a refresh.

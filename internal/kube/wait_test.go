@@ -146,3 +146,43 @@ func TestFailedCondition(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// A namespace holding only what Kubernetes puts in every namespace is empty,
+// on a cluster that does not serve the optional kinds (BackendConfig is
+// GKE's); one holding anything else is not; a kind that cannot be listed
+// for another reason leaves the question open.
+func TestNamespaceContentsWithoutOptionalKinds(t *testing.T) {
+	notServed := func(dyn *dynamicfake.FakeDynamicClient, resource string, err error) {
+		dyn.PrependReactor("list", resource, func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, err })
+	}
+	rootCA := configMap("kube-root-ca.crt")
+	for name, tc := range map[string]struct {
+		objs    []runtime.Object
+		refuse  string
+		want    string
+		wantErr bool
+	}{
+		"empty":         {objs: []runtime.Object{rootCA}},
+		"not empty":     {objs: []runtime.Object{rootCA, configMap("someone-elses")}, want: "ConfigMap someone-elses"},
+		"other refusal": {objs: []runtime.Object{rootCA}, refuse: "ingresses", wantErr: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dyn := fakeDynamic(tc.objs...)
+			for _, k := range Kinds {
+				if optionalKinds[k.Name] {
+					notServed(dyn, k.GVR.Resource, apierrors.NewNotFound(k.GVR.GroupResource(), ""))
+				}
+			}
+			if tc.refuse != "" {
+				notServed(dyn, tc.refuse, apierrors.NewForbidden(schema.GroupResource{Resource: tc.refuse}, "", nil))
+			}
+			got, err := (&Client{Dynamic: dyn, REST: &rest.Config{}}).NamespaceContents(context.Background(), "ns")
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want error %v", err, tc.wantErr)
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Fatalf("contents %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

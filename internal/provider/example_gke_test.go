@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,35 +78,53 @@ func TestAccExample_gkeCloudSQL(t *testing.T) {
 var backendConfigs = schema.GroupVersionResource{Group: "cloud.google.com", Version: "v1", Resource: "backendconfigs"}
 
 // installBackendConfigCRD makes the local cluster serve BackendConfigs, as
-// GKE clusters do (a schema that keeps every field).
+// GKE clusters do, until the test ends.
 func (c *testCluster) installBackendConfigCRD(t *testing.T) {
+	c.installCRD(t, backendConfigs, "BackendConfig")
+}
+
+// installCRD makes the local cluster serve a namespaced custom kind (a
+// schema that keeps every field) until the test ends: then the kind is
+// removed, so the tests that follow see a cluster that does not serve it,
+// as most do not.
+func (c *testCluster) installCRD(t *testing.T, gvr schema.GroupVersionResource, kind string) {
 	t.Helper()
 	dyn, err := dynamic.NewForConfig(c.rest)
 	if err != nil {
 		t.Fatal(err)
 	}
 	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	name := gvr.Resource + "." + gvr.Group
 	crd := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-		"metadata": map[string]any{"name": "backendconfigs.cloud.google.com"},
+		"metadata": map[string]any{"name": name},
 		"spec": map[string]any{
-			"group": "cloud.google.com", "scope": "Namespaced",
-			"names": map[string]any{"plural": "backendconfigs", "singular": "backendconfig", "kind": "BackendConfig", "listKind": "BackendConfigList"},
-			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+			"group": gvr.Group, "scope": "Namespaced",
+			"names": map[string]any{"plural": gvr.Resource, "singular": strings.ToLower(kind), "kind": kind, "listKind": kind + "List"},
+			"versions": []any{map[string]any{"name": gvr.Version, "served": true, "storage": true,
 				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
 		},
 	}}
 	ctx := context.Background()
+	served := func(want bool) {
+		t.Helper()
+		if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := dyn.Resource(gvr).Namespace("default").List(ctx, metav1.ListOptions{})
+			return (err == nil) == want, nil
+		}); err != nil {
+			t.Fatalf("%s served is not %v: %v", name, want, err)
+		}
+	}
 	if _, err := dyn.Resource(crds).Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	// Served once established.
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := dyn.Resource(backendConfigs).Namespace("default").List(ctx, metav1.ListOptions{})
-		return err == nil, nil
-	}); err != nil {
-		t.Fatalf("BackendConfig CRD not served: %v", err)
-	}
+	served(true)
+	t.Cleanup(func() {
+		if err := dyn.Resource(crds).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("removing %s: %v", name, err)
+		}
+		served(false)
+	})
 }
 
 func (c *testCluster) checkStreamingBackendConfig(ns string) resource.TestCheckFunc {

@@ -124,6 +124,9 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 		return
 	}
+	if unchangedPlan(ctx, req.State, req.Plan) {
+		return
+	}
 	set := func(p path.Path, v attr.Value) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }
 	set(path.Root("ready"), types.BoolValue(true))
 	set(path.Root("drift"), types.ListValueMust(types.StringType, []attr.Value{}))
@@ -207,6 +210,45 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	r.refuseReplacement(ctx, req, &state, resp)
 	refuseImmutable(ctx, req.Plan, &state, &resp.Diagnostics)
+}
+
+// unchangedPlan says whether a plan changes nothing: the configuration is
+// the one state records, the last refresh found no drift, every migration
+// of the version ran and state holds every generated secret the instance
+// uses. Then every value ModifyPlan sets is already state's and every check
+// compares state with itself, so the usual plan of a fleet skips them.
+func unchangedPlan(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) bool {
+	if state.Raw.IsNull() || !plan.Raw.Equal(state.Raw) {
+		return false
+	}
+	var m struct {
+		drift                 types.List
+		version, migrated     types.String
+		lbIP, lbHost          types.String
+		database, redis, ingr types.Object
+		secrets               types.Object
+	}
+	for name, v := range map[string]any{"drift": &m.drift, "version": &m.version, "migrated_version": &m.migrated,
+		"load_balancer_ip": &m.lbIP, "load_balancer_hostname": &m.lbHost, "database": &m.database, "redis": &m.redis,
+		"ingress": &m.ingr, "secrets": &m.secrets} {
+		if state.GetAttribute(ctx, path.Root(name), v).HasError() {
+			return false
+		}
+	}
+	if m.drift.IsNull() || m.drift.IsUnknown() || len(m.drift.Elements()) > 0 || m.migrated.ValueString() != m.version.ValueString() {
+		return false
+	}
+	if m.ingr.IsNull() && (!m.lbIP.IsNull() || !m.lbHost.IsNull()) {
+		return false
+	}
+	if m.secrets.IsNull() || m.secrets.IsUnknown() {
+		return false
+	}
+	attrs := m.secrets.Attributes()
+	missing := func(external types.Object, password string) bool {
+		return external.IsNull() && attrs[password].IsNull()
+	}
+	return !missing(m.database, "embedded_database_password") && !missing(m.redis, "embedded_redis_password")
 }
 
 // protected says whether deletion protection holds for an instance: on,
@@ -419,14 +461,14 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 }
 
-// renderedKinds are the namespaced kinds of the objects a spec renders,
-// which a refresh lists (one request each). Data volumes are left out: they
-// are never changed or pruned, and a deleted one shows as Pods that are not
+// refreshedKinds are the namespaced kinds of rendered objects, which a
+// refresh lists (one request each). Data volumes are left out: they are
+// never changed or pruned, and a deleted one shows as Pods that are not
 // ready.
-func renderedKinds(spec *mastodon.Spec) []string {
+func refreshedKinds(objs []mastodon.Object) []string {
 	seen := map[string]bool{}
 	var kinds []string
-	for _, o := range spec.Render(mastodon.Secrets{}, "") {
+	for _, o := range objs {
 		if !seen[o.Kind] && !unrefreshed[o.Kind] {
 			seen[o.Kind] = true
 			kinds = append(kinds, o.Kind)
@@ -475,25 +517,32 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": ns + "/" + name, "api_requests": requests.Load()})
 	}()
 	// A refresh lists only the kinds this configuration renders (one request
-	// each); an import, which has no configuration yet, lists them all.
+	// each); an import, which has no configuration yet, lists them all. The
+	// recorded configuration (the ConfigMap's annotation) is not compared,
+	// so it is not rendered either: the objects it describes are.
+	imported := state.LocalDomain.IsNull()
 	kinds := append(slices.Clone(mastodon.PrunableKinds), "PersistentVolumeClaim")
-	if !state.LocalDomain.IsNull() {
-		if spec, d := state.spec(ctx); !d.HasError() {
-			kinds = renderedKinds(spec)
+	var spec *mastodon.Spec
+	var rendered []mastodon.Object
+	if !imported {
+		var d diag.Diagnostics
+		spec, d = state.spec(ctx)
+		resp.Diagnostics.Append(d...)
+		if resp.Diagnostics.HasError() {
+			return
 		}
+		rendered = spec.Render(secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString()), "")
+		kinds = refreshedKinds(rendered)
 	}
 	// A refresh reads the view every refresh of this process shares (one
 	// listing per kind for the whole fleet); an import reads the cluster,
 	// its Jobs too (what the last index build built).
-	imported := state.LocalDomain.IsNull()
-	if imported {
-		kinds = append(kinds, "Job")
-	}
 	list := func(ctx context.Context, ns, sel string, kinds []string) (map[string]*unstructured.Unstructured, error) {
 		return c.ListShared(ctx, mastodon.AllInstancesSelector(), ns, sel, kinds)
 	}
 	if imported {
 		list = c.List
+		kinds = append(kinds, "Job")
 	}
 	live, err := list(ctx, ns, mastodon.InstanceSelector(name), kinds)
 	if err != nil {
@@ -514,18 +563,19 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 			return
 		}
 		state = *rec
+		spec, d = state.spec(ctx)
+		resp.Diagnostics.Append(d...)
 	}
-	spec, d := state.spec(ctx)
-	resp.Diagnostics.Append(d...)
 	// Values given write-only are not in state: compare with what the
-	// cluster holds.
-	writeOnlyFromCluster(&state, spec, live)
-	secrets := secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString())
+	// cluster holds (the objects are rendered again with them).
+	if writeOnlyFromCluster(&state, spec, live) || imported {
+		rendered = spec.Render(secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString()), "")
+	}
 	var drift []attr.Value
 	ready := true
 	// The recorded configuration (the ConfigMap's annotation) is not
 	// compared, so it is not rendered either: the objects it describes are.
-	for _, o := range spec.Render(secrets, "") {
+	for _, o := range rendered {
 		if unrefreshed[o.Kind] && !imported {
 			continue
 		}

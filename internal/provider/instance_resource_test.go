@@ -961,7 +961,7 @@ func TestRefreshRequestsPerConfiguration(t *testing.T) {
 	external.MediaBucket = &mastodon.MediaBucket{Bucket: "b", Endpoint: "https://storage.googleapis.com", AccessKeyID: "a", SecretAccessKey: "s"}
 	external.Defaults()
 	for name, s := range map[string]*mastodon.Spec{"bench": benchSpec(), "gke": external} {
-		if kinds := renderedKinds(s); len(kinds) > 8 {
+		if kinds := refreshedKinds(s.Render(mastodon.Secrets{}, "")); len(kinds) > 8 {
 			t.Errorf("%s: a refresh lists %d kinds: %v", name, len(kinds), kinds)
 		}
 	}
@@ -970,7 +970,7 @@ func TestRefreshRequestsPerConfiguration(t *testing.T) {
 func TestRenderedKindsOfDefaultInstance(t *testing.T) {
 	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", WebReplicas: 1, StreamReplicas: 1}
 	s.Defaults()
-	got := strings.Join(renderedKinds(s), ",")
+	got := strings.Join(refreshedKinds(s.Render(mastodon.Secrets{}, "")), ",")
 	if got != "ConfigMap,Secret,StatefulSet,Service,NetworkPolicy,Deployment" {
 		t.Fatalf("kinds listed by a refresh: %s", got)
 	}

@@ -324,12 +324,12 @@ func TestRefreshBackgroundIndex(t *testing.T) {
 // Search (with its CA) and translation add no kind to what a refresh lists.
 func TestSearchAddsNoRefreshRequests(t *testing.T) {
 	s := testSpec()
-	plain := strings.Join(renderedKinds(s), ",")
+	plain := strings.Join(refreshedKinds(s.Render(mastodon.Secrets{}, "")), ",")
 	ca, _ := testCertificatePEM(t)
 	s.Search = &mastodon.Search{Host: "es.internal", Scheme: "https", CACertificatePEM: ca}
 	s.Translation = &mastodon.Translation{DeepL: &mastodon.DeepL{APIKey: "k"}}
 	s.Defaults()
-	if got := strings.Join(renderedKinds(s), ","); got != plain {
+	if got := strings.Join(refreshedKinds(s.Render(mastodon.Secrets{}, "")), ","); got != plain {
 		t.Errorf("kinds listed by a refresh: %s, without search and translation %s", got, plain)
 	}
 }

@@ -163,7 +163,7 @@ func withWriteOnly(ctx context.Context, config *instanceModel, s *mastodon.Spec)
 
 // writeOnlyFromCluster puts into the spec the values given write-only (not
 // in state), as the cluster holds them, so a refresh compares like with like.
-func writeOnlyFromCluster(state *instanceModel, s *mastodon.Spec, live map[string]*unstructured.Unstructured) {
+func writeOnlyFromCluster(state *instanceModel, s *mastodon.Spec, live map[string]*unstructured.Unstructured) (filled bool) {
 	data := func(secret string) map[string]string {
 		if u := live["Secret/"+s.Namespace+"/"+secret]; u != nil {
 			return kube.SecretData(u)
@@ -174,9 +174,11 @@ func writeOnlyFromCluster(state *instanceModel, s *mastodon.Spec, live map[strin
 		if _, _, version := in.fields(state); version != nil && !version.IsNull() {
 			secret, key := in.live(s)
 			in.set(s, data(secret)[key])
+			filled = true
 		}
 	}
 	if _, version := extraSecretEnvWO(state); !version.IsNull() {
+		filled = true
 		if u := live["Secret/"+s.Namespace+"/"+s.SecretName()]; u != nil {
 			values := kube.SecretData(u)
 			s.Settings.ExtraSecretEnvWriteOnly = map[string]string{}
@@ -187,6 +189,7 @@ func writeOnlyFromCluster(state *instanceModel, s *mastodon.Spec, live map[strin
 			}
 		}
 	}
+	return filled
 }
 
 // clearFromCluster fills, on import, the clear attributes of the secret

@@ -24,6 +24,13 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 )
 
+// ProfileEnv names a folder where the provider process writes its CPU
+// profile, the heap profile of its largest live heap and, when it exits,
+// its allocation profile (cpu-<pid>.pprof, heap-peak-<pid>.pprof,
+// heap-<pid>.pprof): `make bench` with `-profile` sets it for one plan at
+// each size. Terraform passes its environment to the provider.
+const ProfileEnv = "TF_MASTODON_PROFILE_DIR"
+
 var _ provider.Provider = (*mastodonProvider)(nil)
 
 // New returns the provider factory for a given version.
