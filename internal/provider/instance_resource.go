@@ -124,7 +124,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 		return
 	}
-	if unchangedPlan(ctx, req.State, req.Plan) {
+	if unchangedPlan(ctx, req.State, req.Plan) && !searchIndexDue(ctx, req.State, req.Plan) {
 		return
 	}
 	set := func(p path.Path, v attr.Value) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }

@@ -260,3 +260,14 @@ func importedSearchIndex(live map[string]*unstructured.Unstructured) types.Strin
 	}
 	return types.StringNull()
 }
+
+// searchIndexDue says whether a plan that changes no configuration still
+// plans an index build (one that failed, or one running in the background):
+// search_index would change.
+func searchIndexDue(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) bool {
+	var built types.String
+	var diags diag.Diagnostics
+	diags.Append(state.GetAttribute(ctx, path.Root("search_index"), &built)...)
+	planned := planSearchIndex(ctx, plan, built, false, &diags)
+	return diags.HasError() || !planned.Equal(built)
+}
