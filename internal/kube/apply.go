@@ -41,6 +41,7 @@ var Kinds = []Kind{
 	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
 	{"Ingress", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, true},
 	{"BackendConfig", schema.GroupVersionResource{Group: "cloud.google.com", Version: "v1", Resource: "backendconfigs"}, true},
+	{"CronJob", schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, true},
 	// Pods are never applied, only waited for.
 	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
 }

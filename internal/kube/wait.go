@@ -242,6 +242,11 @@ func DeploymentReady(d *appsv1.Deployment) bool {
 // (a refresh calls it for every workload of every instance).
 func Ready(u *unstructured.Unstructured) (bool, error) {
 	kind := u.GetKind()
+	if kind == "CronJob" {
+		// A CronJob is ready unless its last Job failed.
+		job, _ := CronJobFailure(u)
+		return job == "", nil
+	}
 	if kind != "Deployment" && kind != "StatefulSet" {
 		return true, nil
 	}

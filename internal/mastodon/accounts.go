@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/utils/ptr"
 )
 
 // Roles that accounts can be given, as Mastodon names them (case matters).
@@ -168,23 +167,12 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 // and probes. Its Pods carry labels but the owner mark (Pods are never
 // selected by owner).
 func webPodJob(namespace, name, container string, base corev1.PodSpec, env []corev1.EnvVar, script string, labels map[string]string, backoff int32) Object {
-	pod := *base.DeepCopy()
-	pod.RestartPolicy = corev1.RestartPolicyNever
-	c := &pod.Containers[0]
-	c.Name = container
-	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil
-	c.Env = env
-	c.Command, c.Args = []string{"/bin/sh", "-c", script}, nil
 	podLabels := maps.Clone(labels)
 	delete(podLabels, LabelOwner)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
-		Spec: batchv1.JobSpec{
-			BackoffLimit:            ptr.To(backoff),
-			TTLSecondsAfterFinished: ptr.To[int32](600),
-			Template:                corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod},
-		},
+		Spec:       webPodJobSpec(base, container, env, script, podLabels, backoff),
 	})
 }
 

@@ -155,10 +155,10 @@ func (s *Spec) renderIngress() *networkingv1.Ingress {
 // Warnings are what the spec allows but will likely not work as meant,
 // each naming its attribute.
 func (s *Spec) Warnings() []FieldError {
-	var out []FieldError
+	out := s.Maintenance.warnings()
 	in := s.Ingress
 	if in == nil {
-		return nil
+		return out
 	}
 	tls := in.ingressTLS()
 	if tls == "" {

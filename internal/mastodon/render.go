@@ -396,6 +396,8 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 		checksum = hashOf(checksum, s.Database.CloudSQL)
 	}
 	out = append(out, s.renderWorkloads(checksum)...)
+	out = append(out, s.renderMaintenance()...)
+	out = append(out, s.renderBackup()...)
 	return out
 }
 

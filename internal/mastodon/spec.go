@@ -212,6 +212,8 @@ type Spec struct {
 	Settings        Settings
 	Search          *Search      // nil: no full-text search
 	Translation     *Translation // nil: no translation
+	Maintenance     Maintenance
+	Backup          *Backup // nil: no backup
 }
 
 // Defaults fills what the user left empty.
@@ -234,6 +236,10 @@ func (s *Spec) Defaults() {
 	}
 	if s.MaxThreads == 0 {
 		s.MaxThreads = 5
+	}
+	s.Maintenance.defaults()
+	if s.Backup != nil {
+		s.Backup.defaults()
 	}
 	if len(s.Sidekiq) == 0 {
 		s.Sidekiq = []SidekiqProcess{DefaultSidekiq()}
@@ -555,6 +561,8 @@ func (s *Spec) Validate() []FieldError {
 			}
 		}
 	}
+	s.Maintenance.validate(add)
+	s.validateBackup(add)
 	if l := s.Settings.DefaultLocale; l != "" && !localeRe.MatchString(l) {
 		add("settings.default_locale", "%q is not a locale such as en or pt-BR", l)
 	}

@@ -66,6 +66,22 @@ func (c *testCluster) checkCloudSQL(ns string, withKey bool) resource.TestCheckF
 				return fmt.Errorf("Job %s: sidecar %v, succeeded %d", j.Name, hasProxy(j.Spec.Template.Spec), j.Status.Succeeded)
 			}
 		}
+		// The maintenance CronJobs (on by default) run in a copy of the web
+		// Pod: with the sidecar, and the key exactly when web has it.
+		cronJobs, err := c.cs.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(cronJobs.Items) == 0 {
+			return fmt.Errorf("no maintenance CronJob")
+		}
+		for _, cj := range cronJobs.Items {
+			pod := cj.Spec.JobTemplate.Spec.Template.Spec
+			raw, _ := json.Marshal(pod)
+			if !hasProxy(pod) || strings.Contains(string(raw), `"secretName":"social-cloudsql"`) != withKey {
+				return fmt.Errorf("CronJob %s: sidecar %v, key volume %v", cj.Name, hasProxy(pod), !withKey)
+			}
+		}
 		cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-env", metav1.GetOptions{})
 		if err != nil {
 			return err

@@ -124,6 +124,8 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		diags.Append(st.ExtraSecretEnv.ElementsAs(ctx, &s.Settings.ExtraSecretEnv, false)...)
 	}
 	s.Search, s.Translation = m.Opensearch.search(), m.Translation.translation()
+	m.Maintenance.spec(s)
+	s.Backup = m.Backup.spec()
 	s.Defaults()
 	return s, diags
 }

@@ -322,6 +322,21 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 		}
 		embedded("embedded_redis", "Redis", "data-"+state.Name.ValueString()+"-redis-0", size, class, mastodon.DefaultRedisSize)
 	}
+	if b := state.Backup; b != nil && state.MediaBucket == nil && bucket.IsNull() {
+		// The backup volume, when the plan keeps it (a plan without the
+		// block keeps the volume as it is).
+		var backup types.Object
+		diags.Append(plan.GetAttribute(ctx, path.Root("backup"), &backup)...)
+		if !backup.IsNull() && !backup.IsUnknown() {
+			p := path.Root("backup")
+			refuse(p.AtName("storage_class"), b.StorageClass, str(p.AtName("storage_class")),
+				"Kubernetes never lets a volume claim's storage class change. Keep the old value (or delete the claim "+state.Name.ValueString()+"-db-backup and its dumps first).")
+			now := str(p.AtName("storage_size"))
+			if a, c := quantity(orDefault(b.StorageSize, mastodon.DefaultBackupSize)), quantity(orDefault(now, mastodon.DefaultBackupSize)); a != nil && c != nil && c.Cmp(*a) < 0 {
+				refuse(p.AtName("storage_size"), b.StorageSize, now, "a volume claim can grow (where its storage class allows it) but never shrink.")
+			}
+		}
+	}
 	if state.MediaBucket == nil && bucket.IsNull() {
 		var size, class, mode types.String
 		if m := state.Media; m != nil {
@@ -594,6 +609,9 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		if ok, _ := kube.Ready(cur); !ok {
 			ready = false
 		}
+		if msg := scheduledFailure(cur); msg != "" {
+			resp.Diagnostics.AddWarning("A scheduled Job of the instance failed", fmt.Sprintf("mastodon_instance %s/%s: %s", ns, name, msg))
+		}
 		if o.Kind == "Ingress" {
 			state.LoadBalancerIP, state.LoadBalancerHostname = loadBalancer(cur)
 		}
@@ -654,6 +672,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	keepDB := state.EmbeddedDatabase == nil || !state.EmbeddedDatabase.DeleteVolumeOnDestroy.ValueBool()
 	keepMedia := state.Media == nil || !state.Media.DeleteVolumeOnDestroy.ValueBool()
 	keepRedis := state.EmbeddedRedis == nil || !state.EmbeddedRedis.DeleteVolumeOnDestroy.ValueBool()
+	keepBackup := state.Backup == nil || !state.Backup.DeleteVolumeOnDestroy.ValueBool()
 	keepSecrets := keepDB || state.Database != nil
 	var kept []string
 	for _, o := range live {
@@ -663,7 +682,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		component := o.GetLabels()[mastodon.LabelComponent]
 		switch {
 		case o.GetKind() == "PersistentVolumeClaim" && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
-			(component == mastodon.ComponentRedis && keepRedis)),
+			(component == mastodon.ComponentRedis && keepRedis) || (component == mastodon.ComponentBackup && keepBackup)),
 			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keepSecrets:
 			kept = append(kept, o.GetKind()+" "+o.GetName())
 			continue
@@ -681,7 +700,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if len(kept) > 0 {
 		resp.Diagnostics.AddWarning("Data kept",
 			fmt.Sprintf("Kept in namespace %s: %s. An instance named %s created again in this namespace uses them; "+
-				"delete_volume_on_destroy = true (embedded_database, embedded_redis, media) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
+				"delete_volume_on_destroy = true (embedded_database, embedded_redis, media, backup) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
 	}
 	if state.CreateNamespace.ValueBool() {
 		r.deleteNamespace(ctx, c, ns, name, &resp.Diagnostics)

@@ -599,6 +599,12 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  translation = { deepl = { api_key = "k", plan = "business" } }`, `translation.deepl.plan: must be free or pro, not "business"`},
 		{`  translation = { deepl = { api_key_wo = "k" } }`, `translation.deepl.api_key_wo needs translation.deepl.api_key_wo_version`},
 		{`  translation = { libre_translate = { endpoint = "libretranslate:5000" } }`, `translation.libre_translate.endpoint: "libretranslate:5000" must be a URL`},
+		{`  database = { host = "db", user = "mastodon", password = "p" }
+  backup = {}`, `backup: backs up the embedded PostgreSQL only, and this instance uses an external PostgreSQL (database): use that database's own backups`},
+		{`  backup = { keep = 0 }`, `backup.keep: must be at least 1`},
+		{`  backup = { prefix = "a/b/c/d/e" }`, `backup.prefix: "a/b/c/d/e" must be one to four path segments`},
+		{`  maintenance = { remote_media = { schedule = "nightly" } }`, `maintenance.remote_media.schedule: "nightly" is not a cron schedule`},
+		{`  maintenance = { statuses = { retention_days = 0 } }`, `maintenance.statuses.retention_days: must be at least 1`},
 	}
 	var steps []resource.TestStep
 	for _, tc := range cases {
@@ -659,6 +665,9 @@ func TestAccInstance_refusedAtPlan(t *testing.T) {
 			{
 				Config: config(true, strings.Replace(volumes, `"20Gi"`, `"30Gi"`, 1)), PlanOnly: true, ExpectNonEmptyPlan: true,
 			},
+			{Config: config(true, volumes+"\n  backup = { storage_size = \"5Gi\" }")},
+			refused(config(true, volumes+"\n  backup = { storage_size = \"4Gi\" }"), `backup.storage_size: "5Gi" -> "4Gi": a volume claim can grow`),
+			refused(config(true, volumes+"\n  backup = { storage_size = \"5Gi\", storage_class = \"fast\" }"), `backup.storage_class: "" -> "fast"`),
 			{Config: config(false, volumes)},
 		},
 	})
@@ -953,7 +962,9 @@ func benchSpec() *mastodon.Spec {
 }
 
 // A refresh makes one list request per kind, whatever the number of
-// components: at most 8 for the configurations people run.
+// components: at most 9 for the configurations people run (the ninth is
+// the CronJobs of the maintenance tasks, on by default: one list for every
+// task and the backup, which also tells whether their last Jobs failed).
 func TestRefreshRequestsPerConfiguration(t *testing.T) {
 	external := benchSpec()
 	external.Database = &mastodon.Database{Host: "db", User: "u", Password: "p", CloudSQL: &mastodon.CloudSQL{InstanceConnectionName: "p:r:i", WorkloadIdentityServiceAccount: "m@p.iam.gserviceaccount.com"}}
@@ -961,7 +972,7 @@ func TestRefreshRequestsPerConfiguration(t *testing.T) {
 	external.MediaBucket = &mastodon.MediaBucket{Bucket: "b", Endpoint: "https://storage.googleapis.com", AccessKeyID: "a", SecretAccessKey: "s"}
 	external.Defaults()
 	for name, s := range map[string]*mastodon.Spec{"bench": benchSpec(), "gke": external} {
-		if kinds := refreshedKinds(s.Render(mastodon.Secrets{}, "")); len(kinds) > 8 {
+		if kinds := refreshedKinds(s.Render(mastodon.Secrets{}, "")); len(kinds) > 9 {
 			t.Errorf("%s: a refresh lists %d kinds: %v", name, len(kinds), kinds)
 		}
 	}
@@ -971,7 +982,7 @@ func TestRenderedKindsOfDefaultInstance(t *testing.T) {
 	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", WebReplicas: 1, StreamReplicas: 1}
 	s.Defaults()
 	got := strings.Join(refreshedKinds(s.Render(mastodon.Secrets{}, "")), ",")
-	if got != "ConfigMap,Secret,StatefulSet,Service,NetworkPolicy,Deployment" {
+	if got != "ConfigMap,Secret,StatefulSet,Service,NetworkPolicy,Deployment,CronJob" {
 		t.Fatalf("kinds listed by a refresh: %s", got)
 	}
 }

@@ -39,6 +39,8 @@ type instanceModel struct {
 	Opensearch           *opensearchModel       `tfsdk:"opensearch"`
 	Translation          *translationModel      `tfsdk:"translation"`
 	SearchIndex          types.String           `tfsdk:"search_index"`
+	Maintenance          *maintenanceModel      `tfsdk:"maintenance"`
+	Backup               *backupModel           `tfsdk:"backup"`
 	DeletionProtection   types.Bool             `tfsdk:"deletion_protection"`
 	Timeouts             timeouts.Value         `tfsdk:"timeouts"`
 	URL                  types.String           `tfsdk:"url"`
@@ -458,6 +460,8 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 						Description: "More secret environment variables, write-only: never stored in Terraform state (Terraform 1.11+). Requires `extra_secret_env_wo_version`; its names must not repeat those of `extra_secret_env` or `extra_env`."},
 					"extra_secret_env_wo_version": woVersion("extra_secret_env_wo"),
 				}},
+			"maintenance": maintenanceSchema(),
+			"backup":      backupSchema(),
 			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "While true (the default), destroying the instance is refused."},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
@@ -468,7 +472,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Description: "The secrets generated once for the instance and never changed afterwards, whatever else changes " +
 					"(an embedded password is kept while an external service is used, for the volume that was kept)."},
 			"ready": schema.BoolAttribute{Computed: true,
-				Description: "Whether every Deployment has rolled out and all its replicas are ready. An apply waits for it, so a plan shows false -> true when the cluster has drifted."},
+				Description: "Whether every Deployment has rolled out and all its replicas are ready, and no maintenance or backup CronJob's last Job failed " +
+					"(a refresh then also warns, naming the task and the Job). An apply waits for the Deployments, so a plan shows false -> true when the cluster has drifted; " +
+					"a failed scheduled Job is not repaired by an apply, and a plan does not propose one for it."},
 			"migrated_version": schema.StringAttribute{Computed: true,
 				Description: "The version whose database migrations have all run. It differs from `version` only while an upgrade is unfinished (a step failed); the next apply resumes it."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,

@@ -5,6 +5,24 @@ resource "mastodon_instance" "social" {
   local_domain = "social.example.org"
 }
 
+# Day two: the maintenance tasks tuned (they run by default) and nightly
+# dumps of the embedded database to a volume, the newest 14 kept.
+resource "mastodon_instance" "kept" {
+  name         = "kept"
+  namespace    = "kept"
+  local_domain = "kept.example.org"
+
+  maintenance = {
+    remote_media  = { retention_days = 14 }
+    preview_cards = { schedule = "30 4 * * 1" }
+    statuses      = { enabled = true, retention_days = 180 }
+  }
+  backup = {
+    schedule = "15 2 * * *"
+    keep     = 14
+  }
+}
+
 # A larger one: external database and Redis, mail through SendGrid,
 # Sidekiq split by queue, an Ingress with cert-manager.
 resource "mastodon_instance" "big" {
