@@ -186,32 +186,41 @@ func (c *Client) JobState(ctx context.Context, namespace, name string) (exists, 
 // complete is not run again, a failed one is deleted (and waited for) and
 // replaced by a fresh one.
 func (c *Client) RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error {
+	complete, err := c.StartJobOnce(ctx, job)
+	if err != nil || complete {
+		return err
+	}
+	return c.WaitJob(ctx, job.GetNamespace(), job.GetName())
+}
+
+// StartJobOnce starts a Job unless one of that name exists: a failed one
+// is deleted (and waited for) and replaced by a fresh one. It says whether
+// the Job is complete already, and does not wait for it.
+func (c *Client) StartJobOnce(ctx context.Context, job *unstructured.Unstructured) (complete bool, err error) {
 	ns, name := job.GetNamespace(), job.GetName()
 	exists, complete, failed, err := c.JobState(ctx, ns, name)
 	switch {
 	case err != nil:
-		return err
+		return false, err
 	case complete:
-		return nil
+		return true, nil
 	case failed:
 		if err := c.Delete(ctx, "Job", ns, name); err != nil {
-			return err
+			return false, err
 		}
 		if err := c.WaitDeleted(ctx, "Job", ns, name); err != nil {
-			return err
+			return false, err
 		}
 		// Its Pods, so that the new Job's diagnostics are its own.
 		if err := c.WaitGone(ctx, ns, "job-name="+name, []string{"Pod"}); err != nil {
-			return err
+			return false, err
 		}
 		exists = false
 	}
 	if !exists {
-		if err := c.ApplyOne(ctx, job); err != nil {
-			return err
-		}
+		return false, c.ApplyOne(ctx, job)
 	}
-	return c.WaitJob(ctx, ns, name)
+	return false, nil
 }
 
 // DeploymentReady says whether a Deployment has rolled out its current

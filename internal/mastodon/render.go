@@ -280,6 +280,8 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	} else {
 		plain["PAPERCLIP_ROOT_PATH"] = mediaPath
 	}
+	s.searchEnvironment(plain, secret)
+	s.translationEnvironment(plain, secret)
 	for k, v := range st.ExtraEnv {
 		plain[k] = v
 	}
@@ -365,6 +367,7 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 			Data:       map[string]string{databaseCAFile: ca},
 		})
 	}
+	out = append(out, s.renderSearchCA()...)
 	if s.Database == nil {
 		out = append(out, s.renderDatabase()...)
 	}
@@ -385,6 +388,9 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 	checksum := hashOf(plain, secret)
 	if ca := s.databaseCA(); ca != "" {
 		checksum = hashOf(checksum, ca)
+	}
+	if ca := s.searchCA(); ca != "" {
+		checksum = hashOf(checksum, "search", ca)
 	}
 	if s.Database != nil && s.Database.CloudSQL != nil {
 		checksum = hashOf(checksum, s.Database.CloudSQL)
@@ -473,6 +479,7 @@ func (s *Spec) railsPod(name string, command []string, res Resources) corev1.Pod
 	// the image precompiles there, and the image gives the directory to
 	// the mastodon user already (no root filesystem here is read-only).
 	s.withDatabaseCA(&pod)
+	s.withSearchCA(&pod)
 	if s.MediaBucket != nil {
 		s.withCloudSQL(&pod)
 		return pod

@@ -214,6 +214,8 @@ type Spec struct {
 	MediaBucket     *MediaBucket // nil: the media volume
 	Ingress         *Ingress
 	Settings        Settings
+	Search          *Search      // nil: no full-text search
+	Translation     *Translation // nil: no translation
 	Maintenance     Maintenance
 	Backup          *Backup // nil: no backup
 
@@ -294,6 +296,8 @@ func (s *Spec) Defaults() {
 		def(&s.SMTP.OpenSSLVerifyMode, "peer")
 		def(&s.SMTP.DeliveryMethod, "smtp")
 	}
+	s.searchDefaults()
+	s.translationDefaults()
 }
 
 // DefaultSidekiq is the single process serving every queue.
@@ -602,6 +606,8 @@ func (s *Spec) Validate() []FieldError {
 			add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
 		}
 	}
+	s.validateSearch(add)
+	s.validateTranslation(add)
 	return errs
 }
 

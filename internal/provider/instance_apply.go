@@ -23,6 +23,7 @@ type instanceCluster interface {
 	ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured, owned func(map[string]string) bool) ([]string, error)
 	WaitReady(ctx context.Context, objs []*unstructured.Unstructured) error
 	RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error
+	StartJobOnce(ctx context.Context, job *unstructured.Unstructured) (bool, error)
 	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
 	Prune(ctx context.Context, live map[string]*unstructured.Unstructured, keep map[string]bool, kinds []string, owned func(map[string]string) bool) ([]string, error)
 }
@@ -41,6 +42,10 @@ const (
 	// recorded as not ready, with the prior migrated_version, so the next
 	// plan shows an update (a create: a tainted instance) that resumes.
 	changed
+	// unindexed: everything but the search index build is done. The plan
+	// is recorded as done, with the prior search_index, so the next plan
+	// shows the build again and the next apply runs it.
+	unindexed
 )
 
 // applyStep is one step of an apply: what it does, and what its failure
@@ -179,6 +184,9 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 			return a.c.RunJobOnce(ctx, s.MigrationJob(mastodon.PostDeployment).Unstructured())
 		}, fmt.Sprintf(upgrade, 3, "post-deployment migrations")})
 	}
+	if st := a.searchStep(); st != nil {
+		out = append(out, *st)
+	}
 	return out
 }
 
@@ -224,6 +232,9 @@ func (a *instanceApply) pruneKinds(ctx context.Context, kinds []string) error {
 type applyError struct {
 	step, title, detail string
 	state               *instanceModel // nil: record nothing (create) or keep the prior state (update)
+	// warning: the instance was created and runs, only its index build
+	// failed; an error would taint it, and the next apply would replace it.
+	warning bool
 }
 
 // run performs the steps in order. It returns the state to record: the
@@ -238,16 +249,26 @@ func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 		a.log(fmt.Sprintf("step %d/%d: %s", i+1, len(steps), st.name))
 		if err := st.run(ctx); err != nil {
 			e := &applyError{step: st.name, title: st.failed, detail: err.Error()}
-			if st.onFail == changed {
+			switch {
+			case st.onFail == changed:
 				failed := *a.plan
 				failed.Ready = types.BoolValue(false)
 				failed.MigratedVersion = types.StringNull()
 				if a.prior != nil {
 					failed.MigratedVersion = a.prior.MigratedVersion
 				}
+				failed.SearchIndex = a.builtIndex()
 				resolveUnknown(&failed)
 				e.state = &failed
-			} else if a.prior != nil {
+			case st.onFail == unindexed:
+				failed := *a.plan
+				failed.MigratedVersion = types.StringValue(a.spec.Version)
+				failed.Ready = types.BoolValue(true)
+				failed.SearchIndex = a.builtIndex()
+				resolveUnknown(&failed)
+				e.state = &failed
+				e.warning = a.prior == nil
+			case a.prior != nil:
 				e.state = a.prior
 			}
 			return e.state, e
@@ -269,6 +290,9 @@ func resolveUnknown(m *instanceModel) {
 	if m.LoadBalancerHostname.IsUnknown() {
 		m.LoadBalancerHostname = types.StringNull()
 	}
+	if m.SearchIndex.IsUnknown() {
+		m.SearchIndex = types.StringNull()
+	}
 }
 
 // advice says how to go on after a failed step.
@@ -279,6 +303,10 @@ func (e *applyError) advice(a *instanceApply) string {
 		first = "No Deployment was started on the unprepared database. "
 	}
 	switch {
+	case e.step == searchStepName:
+		return "Everything else is done: the instance runs, and search answers from what the indexes hold. Fix the cause and apply again: " +
+			"the next plan shows search_index to be built, and the apply runs the index build again (a failed Job is replaced by a fresh one; " +
+			"one still running is waited for, not started twice)."
 	case a.prior == nil && e.state != nil:
 		return first + fmt.Sprintf("The instance's objects created so far are in namespace %s (labelled app.kubernetes.io/instance=%s). "+
 			"Terraform records the instance as tainted: the next terraform apply deletes them (keeping data volumes and the "+
@@ -289,4 +317,77 @@ func (e *applyError) advice(a *instanceApply) string {
 		return "Nothing that runs was changed: the Deployments were not touched and still run " + a.migrated() + ". Fix the cause and apply again: a fresh Job is started."
 	}
 	return first + "Fix the cause and apply again: the next apply continues from where the cluster is (a failed Job is replaced by a fresh one, a finished one is not run again)."
+}
+
+const searchStepName = "build the search indexes (tootctl search deploy)"
+
+// builtIndex is the search_index built before this apply.
+func (a *instanceApply) builtIndex() types.String {
+	if a.prior == nil {
+		return types.StringNull()
+	}
+	return a.prior.SearchIndex
+}
+
+// searchStep is the index build, when one is due (mastodon.PlanSearchDeploy),
+// after everything else, as Mastodon's documentation orders it: configure,
+// restart, then `tootctl search deploy`. It runs in a Job named after what
+// it builds, so an interrupted build is waited for, not started twice; the
+// instance keeps the Job of its last build only, and none once search is
+// switched off (a Job of the same name from an earlier build would
+// otherwise pass for this one).
+func (a *instanceApply) searchStep() *applyStep {
+	s := a.spec
+	if s.Search == nil {
+		if a.prior == nil || (a.prior.Opensearch == nil && a.prior.SearchIndex.IsNull()) {
+			return nil
+		}
+		return &applyStep{"remove the search index build Jobs (search switched off)", changed, func(ctx context.Context) error {
+			return a.pruneSearchJobs(ctx, "")
+		}, "Cannot remove the search index build Jobs"}
+	}
+	d := s.PlanSearchDeploy(a.builtIndex().ValueString())
+	if d == nil {
+		// Built already (planned unknown when the plan could not tell).
+		a.plan.SearchIndex = types.StringValue(s.SearchIndex())
+		return nil
+	}
+	job := s.SearchDeployJob(d).Unstructured()
+	return &applyStep{searchStepName, unindexed, func(ctx context.Context) error {
+		if err := a.pruneSearchJobs(ctx, job.GetName()); err != nil {
+			return err
+		}
+		a.log("index build: " + job.GetName() + " (tootctl " + strings.Join(d.Args(), " ") + ")")
+		if a.plan.Opensearch.waits() {
+			if err := a.c.RunJobOnce(ctx, job); err != nil {
+				return err
+			}
+			a.plan.SearchIndex = types.StringValue(d.Want)
+			return nil
+		}
+		complete, err := a.c.StartJobOnce(ctx, job)
+		if err != nil {
+			return err
+		}
+		a.plan.SearchIndex = a.builtIndex()
+		if complete {
+			a.plan.SearchIndex = types.StringValue(d.Want)
+		} else {
+			a.log("index build " + job.GetName() + " runs in the background (wait_for_index = false): the next apply records it once complete")
+		}
+		return nil
+	}, "The search index build failed"}
+}
+
+// pruneSearchJobs deletes the instance's index build Jobs but keep.
+func (a *instanceApply) pruneSearchJobs(ctx context.Context, keep string) error {
+	live, err := a.c.List(ctx, a.spec.Namespace, a.spec.SearchSelector(), []string{"Job"})
+	if err != nil {
+		return err
+	}
+	pruned, err := a.c.Prune(ctx, live, map[string]bool{"Job/" + a.spec.Namespace + "/" + keep: true}, []string{"Job"}, mastodon.OwnedByInstance)
+	if len(pruned) > 0 {
+		a.log("removed earlier index build Jobs: " + strings.Join(pruned, ", "))
+	}
+	return err
 }

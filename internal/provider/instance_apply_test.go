@@ -122,6 +122,9 @@ func (f *fakeCluster) WaitReady(context.Context, []*unstructured.Unstructured) e
 func (f *fakeCluster) RunJobOnce(_ context.Context, job *unstructured.Unstructured) error {
 	return f.do("job " + job.GetLabels()[mastodon.LabelComponent])
 }
+func (f *fakeCluster) StartJobOnce(_ context.Context, job *unstructured.Unstructured) (bool, error) {
+	return false, f.do("start " + job.GetLabels()[mastodon.LabelComponent])
+}
 func (f *fakeCluster) List(context.Context, string, string, []string) (map[string]*unstructured.Unstructured, error) {
 	return map[string]*unstructured.Unstructured{}, nil
 }
@@ -146,8 +149,9 @@ func TestApplySteps(t *testing.T) {
 		prior, plan *instanceModel
 		failOn      string
 		steps       []string
-		state       string // "none", "prior", "unready", "done"
+		state       string // "none", "prior", "unready", "unindexed", "done"
 		migrated    string
+		index       string // search_index recorded
 	}{
 		{name: "create", prior: nil, plan: model("v4.7.2", nil),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
@@ -169,6 +173,38 @@ func TestApplySteps(t *testing.T) {
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
 		{name: "external to embedded database", prior: model("v4.7.2", external), plan: model("v4.7.2", nil),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		// Search: the index build runs last, after removing earlier build Jobs.
+		{name: "create with search", prior: nil, plan: withSearch(model("v4.7.2", nil), true, ""),
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune", "prune", "job search-deploy"},
+			state: "done", migrated: "v4.7.2", index: indexOf("v4.7.2")},
+		{name: "create with search, index build fails", prior: nil, plan: withSearch(model("v4.7.2", nil), true, ""), failOn: "job search-deploy",
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune", "prune", "job search-deploy"},
+			state: "unindexed", migrated: "v4.7.2", index: ""},
+		{name: "search switched on", prior: model("v4.7.2", nil), plan: withSearch(model("v4.7.2", nil), true, ""),
+			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune", "prune", "job search-deploy"},
+			state: "done", migrated: "v4.7.2", index: indexOf("v4.7.2")},
+		{name: "search on, built: an unrelated change builds nothing", prior: withSearch(model("v4.7.2", nil), true, indexOf("v4.7.2")),
+			plan:  withSearch(model("v4.7.2", nil), true, indexOf("v4.7.2")),
+			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2", index: indexOf("v4.7.2")},
+		{name: "search on, failed build retried", prior: withSearch(model("v4.7.2", nil), true, ""), plan: withSearch(model("v4.7.2", nil), true, ""),
+			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune", "prune", "job search-deploy"},
+			state: "done", migrated: "v4.7.2", index: indexOf("v4.7.2")},
+		{name: "search switched off: the build Jobs go", prior: withSearch(model("v4.7.2", nil), true, indexOf("v4.7.2")), plan: model("v4.7.2", nil),
+			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune", "prune"}, state: "done", migrated: "v4.7.2", index: ""},
+		{name: "upgrade across an index change", prior: withSearch(model("v4.3.9", nil), true, indexOf("v4.3.9")), plan: withSearch(model("v4.4.0", nil), true, indexOf("v4.3.9")),
+			steps: []string{"create Namespace", "job db-migrate-pre", "apply ConfigMap", "apply Deployment", "prune", "job db-migrate-post", "prune", "job search-deploy"},
+			state: "done", migrated: "v4.4.0", index: indexOf("v4.4.0")},
+		{name: "upgrade, post-deployment migrations fail: nothing built", prior: withSearch(model("v4.3.9", nil), true, indexOf("v4.3.9")),
+			plan: withSearch(model("v4.4.0", nil), true, indexOf("v4.3.9")), failOn: "job db-migrate-post",
+			steps: []string{"create Namespace", "job db-migrate-pre", "apply ConfigMap", "apply Deployment", "prune", "job db-migrate-post"},
+			state: "unready", migrated: "v4.3.9", index: indexOf("v4.3.9")},
+		{name: "upgrade, index build fails", prior: withSearch(model("v4.3.9", nil), true, indexOf("v4.3.9")),
+			plan: withSearch(model("v4.4.0", nil), true, indexOf("v4.3.9")), failOn: "job search-deploy",
+			steps: []string{"create Namespace", "job db-migrate-pre", "apply ConfigMap", "apply Deployment", "prune", "job db-migrate-post", "prune", "job search-deploy"},
+			state: "unindexed", migrated: "v4.4.0", index: indexOf("v4.3.9")},
+		{name: "search switched on without waiting", prior: model("v4.7.2", nil), plan: withSearch(model("v4.7.2", nil), false, ""),
+			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune", "prune", "start search-deploy"},
+			state: "done", migrated: "v4.7.2", index: ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -201,6 +237,13 @@ func TestApplySteps(t *testing.T) {
 				if failed != nil || !state.Ready.ValueBool() {
 					t.Fatalf("want a ready state, got error %v", failed)
 				}
+			case "unindexed":
+				if failed == nil || state == nil || !state.Ready.ValueBool() || !strings.Contains(failed.advice(a)+failed.title, "index") {
+					t.Fatalf("want a ready state, an error about the index build, got %v %v", state, failed)
+				}
+			}
+			if got := state.SearchIndex.ValueString(); got != c.index || state.SearchIndex.IsUnknown() {
+				t.Errorf("search_index %q, want %q", got, c.index)
 			}
 			if got := state.MigratedVersion.ValueString(); got != c.migrated {
 				t.Errorf("migrated_version %q, want %q", got, c.migrated)
@@ -208,9 +251,27 @@ func TestApplySteps(t *testing.T) {
 			if state != c.prior && (state.LoadBalancerIP.IsUnknown() || state.LoadBalancerHostname.IsUnknown()) {
 				t.Error("unknown values left in state")
 			}
-			if failed != nil && c.prior == nil && !strings.Contains(failed.advice(a), "tainted") {
+			if failed != nil && failed.warning != (c.state == "unindexed" && c.prior == nil) {
+				t.Errorf("warning = %v: only a failed index build of a create is a warning (an error would taint a running instance)", failed.warning)
+			}
+			if failed != nil && c.prior == nil && !failed.warning && !strings.Contains(failed.advice(a), "tainted") {
 				t.Errorf("a failed create does not say what it left: %s", failed.advice(a))
 			}
 		})
 	}
+}
+
+func withSearch(m *instanceModel, wait bool, built string) *instanceModel {
+	m.Opensearch = &opensearchModel{Host: types.StringValue("opensearch.search"), WaitForIndex: types.BoolValue(wait)}
+	m.SearchIndex = types.StringNull()
+	if built != "" {
+		m.SearchIndex = types.StringValue(built)
+	}
+	return m
+}
+
+func indexOf(version string) string {
+	s := &mastodon.Spec{Version: version, Search: &mastodon.Search{Host: "opensearch.search"}}
+	s.Defaults()
+	return s.SearchIndex()
 }

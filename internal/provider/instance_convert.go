@@ -126,6 +126,7 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		diags.Append(st.ExtraEnv.ElementsAs(ctx, &s.Settings.ExtraEnv, false)...)
 		diags.Append(st.ExtraSecretEnv.ElementsAs(ctx, &s.Settings.ExtraSecretEnv, false)...)
 	}
+	s.Search, s.Translation = m.Opensearch.search(), m.Translation.translation()
 	m.Maintenance.spec(s)
 	s.Backup = m.Backup.spec()
 	s.Metrics = m.Metrics.metrics(ctx, &diags)

@@ -124,7 +124,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 		return
 	}
-	if unchangedPlan(ctx, req.State, req.Plan) {
+	if unchangedPlan(ctx, req.State, req.Plan) && !searchIndexDue(ctx, req.State, req.Plan) {
 		return
 	}
 	set := func(p path.Path, v attr.Value) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }
@@ -136,6 +136,11 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	// state that says otherwise (an upgrade that failed half way) plans an
 	// update that resumes it.
 	set(path.Root("migrated_version"), version)
+	var builtIndex types.String
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("search_index"), &builtIndex)...)
+	}
+	set(path.Root("search_index"), planSearchIndex(ctx, resp.Plan, builtIndex, req.State.Raw.IsNull(), &resp.Diagnostics))
 	if req.State.Raw.IsNull() && !version.IsUnknown() {
 		if err := mastodon.CheckNewInstanceVersion(version.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
@@ -463,7 +468,11 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 		diags.Append(out.Set(ctx, state)...)
 	}
 	if failed != nil {
-		diags.AddError(failed.title, fmt.Sprintf("mastodon_instance %s/%s, step %q:\n%s\n\n%s", ns, name, failed.step, failed.detail, failed.advice(a)))
+		report := diags.AddError
+		if failed.warning {
+			report = diags.AddWarning
+		}
+		report(failed.title, fmt.Sprintf("mastodon_instance %s/%s, step %q:\n%s\n\n%s", ns, name, failed.step, failed.detail, failed.advice(a)))
 	}
 }
 
@@ -541,12 +550,14 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		kinds = refreshedKinds(rendered)
 	}
 	// A refresh reads the view every refresh of this process shares (one
-	// listing per kind for the whole fleet); an import reads the cluster.
+	// listing per kind for the whole fleet); an import reads the cluster,
+	// its Jobs too (what the last index build built).
 	list := func(ctx context.Context, ns, sel string, kinds []string) (map[string]*unstructured.Unstructured, error) {
 		return c.ListShared(ctx, mastodon.AllInstancesSelector(), ns, sel, kinds)
 	}
 	if imported {
 		list = c.List
+		kinds = append(kinds, "Job")
 	}
 	live, err := list(ctx, ns, mastodon.InstanceSelector(name), kinds)
 	if err != nil {
@@ -607,6 +618,12 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		if o.Kind == "Ingress" {
 			state.LoadBalancerIP, state.LoadBalancerHostname = loadBalancer(cur)
 		}
+	}
+	if msg, err := refreshBackgroundIndex(ctx, c, &state, spec); err != nil {
+		resp.Diagnostics.AddError("Cannot read the instance's index build", err.Error())
+		return
+	} else if msg != "" {
+		drift = append(drift, types.StringValue(msg))
 	}
 	if drift == nil {
 		drift = []attr.Value{}
@@ -774,5 +791,6 @@ func importRecord(ctx context.Context, live map[string]*unstructured.Unstructure
 	m.Secrets = secretsObject(secrets)
 	m.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
 	clearFromCluster(&m, full, live)
+	m.SearchIndex = importedSearchIndex(live)
 	return &m, diags
 }

@@ -586,6 +586,19 @@ func TestAccInstance_invalidInput(t *testing.T) {
     extra_secret_env_wo_version = 1
   }`, `"DEEPL_API_KEY" is also in settings.extra_env`},
 		{`  media_bucket = { bucket = "media", endpoint = "https://storage.googleapis.com", access_key_id = "GOOG1E" }`, `media_bucket.secret_access_key: must be set`},
+		{`  opensearch = { host = "https://es.internal" }`, `opensearch.host: "https://es.internal" must be a host name or address without scheme`},
+		{`  opensearch = { host = "es.internal", preset = "huge_cluster" }`, `opensearch.preset: must be one of single_node_cluster, small_cluster, large_cluster, not "huge_cluster"`},
+		{`  opensearch = { host = "es.internal", port = 92000 }`, `opensearch.port: must be a TCP port (got 92000)`},
+		{`  opensearch = { host = "es.internal", prefix = "Social" }`, `opensearch.prefix: "Social" is not an index name prefix`},
+		{`  opensearch = { host = "es.internal", user = "m", password = "a", password_wo = "b", password_wo_version = 1 }`, `opensearch.password_wo conflicts with opensearch.password`},
+		{`  translation = {}`, `translation: needs translation.deepl or translation.libre_translate`},
+		{`  translation = {
+    deepl           = { api_key = "k" }
+    libre_translate = { endpoint = "http://libretranslate:5000" }
+  }`, `translation.deepl: conflicts with translation.libre_translate`},
+		{`  translation = { deepl = { api_key = "k", plan = "business" } }`, `translation.deepl.plan: must be free or pro, not "business"`},
+		{`  translation = { deepl = { api_key_wo = "k" } }`, `translation.deepl.api_key_wo needs translation.deepl.api_key_wo_version`},
+		{`  translation = { libre_translate = { endpoint = "libretranslate:5000" } }`, `translation.libre_translate.endpoint: "libretranslate:5000" must be a URL`},
 		{`  database = { host = "db", user = "mastodon", password = "p" }
   backup = {}`, `backup: backs up the embedded PostgreSQL only, and this instance uses an external PostgreSQL (database): use that database's own backups`},
 		{`  backup = { keep = 0 }`, `backup.keep: must be at least 1`},
@@ -705,14 +718,21 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
     private_key_pem_wo_version = %[2]d
   }
   settings = {
-    extra_secret_env_wo         = { DEEPL_API_KEY = "deepl-%[1]s" }
+    extra_secret_env_wo         = { EXTRA_KEY = "extra-%[1]s" }
     extra_secret_env_wo_version = %[2]d
-  }`, password, version, cert, key))
+  }
+  opensearch = {
+    host                = "opensearch.search.svc"
+    user                = "mastodon"
+    password_wo         = "es-%[1]s"
+    password_wo_version = %[2]d
+  }
+  translation = { deepl = { api_key_wo = "deepl-%[1]s", api_key_wo_version = %[2]d } }`, password, version, cert, key))
 	}
 	check := func(password string) resource.TestCheckFunc {
 		want := map[string]map[string]string{
 			"social-secrets": {"DB_PASS": password, "REDIS_PASSWORD": "redis-" + password, "SMTP_PASSWORD": "smtp-" + password,
-				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "DEEPL_API_KEY": "deepl-" + password},
+				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password},
 			"social-cloudsql": {mastodon.CloudSQLKeyFile: `{"key": "sql-` + password + `"}`},
 			"social-tls":      {"tls.key": key},
 		}

@@ -36,6 +36,9 @@ type instanceModel struct {
 	MediaBucket          *instanceBucketModel   `tfsdk:"media_bucket"`
 	Ingress              *ingressModel          `tfsdk:"ingress"`
 	Settings             *settingsModel         `tfsdk:"settings"`
+	Opensearch           *opensearchModel       `tfsdk:"opensearch"`
+	Translation          *translationModel      `tfsdk:"translation"`
+	SearchIndex          types.String           `tfsdk:"search_index"`
 	Maintenance          *maintenanceModel      `tfsdk:"maintenance"`
 	Backup               *backupModel           `tfsdk:"backup"`
 	DeletionProtection   types.Bool             `tfsdk:"deletion_protection"`
@@ -288,6 +291,11 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 	for _, g := range generatedSecrets {
 		secrets[g.attr] = schema.StringAttribute{Computed: true, Description: g.desc}
 	}
+	defer func() {
+		for name, a := range searchAttributes(sensitive, wo, woVersion) {
+			resp.Schema.Attributes[name] = a
+		}
+	}()
 	resp.Schema = schema.Schema{
 		Description: "A whole Mastodon instance on Kubernetes: configuration and secrets, the embedded PostgreSQL and Redis " +
 			"when no external ones are given, the database prepared by a Job before anything that runs Rails starts, then web, " +

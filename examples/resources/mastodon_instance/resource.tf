@@ -78,7 +78,21 @@ resource "mastodon_instance" "big" {
   settings = {
     authorized_fetch = true
     default_locale   = "en"
-    extra_env        = { ES_ENABLED = "false" }
+  }
+
+  # Full-text search in an OpenSearch cluster you run; the indexes are built
+  # by a Job (tootctl search deploy) when search is switched on and when an
+  # upgrade needs it. A large instance may build them in the background.
+  opensearch = {
+    host                = "opensearch.search.svc"
+    user                = "mastodon"
+    password_wo         = var.opensearch_password
+    password_wo_version = 1
+    prefix              = "big"
+    wait_for_index      = false
+  }
+  translation = {
+    deepl = { api_key_wo = var.deepl_api_key, api_key_wo_version = 1, plan = "pro" }
   }
 }
 
@@ -96,4 +110,16 @@ variable "redis_password" {
 variable "sendgrid_api_key" {
   type      = string
   sensitive = true
+}
+
+variable "opensearch_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+variable "deepl_api_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
 }

@@ -1,0 +1,91 @@
+package mastodon
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Translation is the service that translates posts: DeepL or
+// LibreTranslate, exactly one (app/lib/translation_service.rb takes DeepL
+// when DEEPL_API_KEY is set, else LibreTranslate when
+// LIBRE_TRANSLATE_ENDPOINT is).
+type Translation struct {
+	DeepL          *DeepL
+	LibreTranslate *LibreTranslate
+}
+
+// DeepL is DeepL's API.
+type DeepL struct {
+	APIKey string
+	// Plan is free (default) or pro: the free plan has its own endpoint
+	// (app/lib/translation_service/deepl.rb).
+	Plan string
+}
+
+// LibreTranslate is a LibreTranslate server.
+type LibreTranslate struct {
+	Endpoint string
+	APIKey   string
+}
+
+// Secret keys of the translation services.
+const (
+	EnvDeepLAPIKey          = "DEEPL_API_KEY"
+	EnvLibreTranslateAPIKey = "LIBRE_TRANSLATE_API_KEY"
+)
+
+// DeepLPlans are DEEPL_PLAN's values.
+var DeepLPlans = []string{"free", "pro"}
+
+func (s *Spec) translationDefaults() {
+	if t := s.Translation; t != nil && t.DeepL != nil && t.DeepL.Plan == "" {
+		t.DeepL.Plan = "free"
+	}
+}
+
+// translationEnvironment adds the translation settings to the environment.
+func (s *Spec) translationEnvironment(plain, secret map[string]string) {
+	t := s.Translation
+	if t == nil {
+		return
+	}
+	if d := t.DeepL; d != nil {
+		secret[EnvDeepLAPIKey] = d.APIKey
+		plain["DEEPL_PLAN"] = d.Plan
+	}
+	if l := t.LibreTranslate; l != nil {
+		plain["LIBRE_TRANSLATE_ENDPOINT"] = l.Endpoint
+		if l.APIKey != "" {
+			secret[EnvLibreTranslateAPIKey] = l.APIKey
+		}
+	}
+}
+
+func (s *Spec) validateTranslation(add func(path, format string, args ...any)) {
+	t := s.Translation
+	if t == nil {
+		return
+	}
+	s.refuseExtra("translation", func(k string) bool {
+		return strings.HasPrefix(k, "DEEPL_") || strings.HasPrefix(k, "LIBRE_TRANSLATE_")
+	}, add)
+	switch {
+	case t.DeepL == nil && t.LibreTranslate == nil:
+		add("translation", "needs translation.deepl or translation.libre_translate")
+	case t.DeepL != nil && t.LibreTranslate != nil:
+		add("translation.deepl", "conflicts with translation.libre_translate: Mastodon uses one translation service (DeepL when both are set)")
+	}
+	if d := t.DeepL; d != nil {
+		if d.APIKey == "" {
+			add("translation.deepl.api_key", "must be set (or translation.deepl.api_key_wo)")
+		}
+		if d.Plan != "" && !oneOf(d.Plan, DeepLPlans) {
+			add("translation.deepl.plan", "must be free or pro, not %q", d.Plan)
+		}
+	}
+	if l := t.LibreTranslate; l != nil {
+		if u, err := url.Parse(l.Endpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			add("translation.libre_translate.endpoint", "%q must be a URL such as https://translate.example.org", l.Endpoint)
+		}
+	}
+}

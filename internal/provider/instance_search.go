@@ -1,0 +1,273 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// opensearchModel is the instance's full-text search.
+type opensearchModel struct {
+	Host         types.String `tfsdk:"host"`
+	Port         types.Int64  `tfsdk:"port"`
+	Scheme       types.String `tfsdk:"scheme"`
+	User         types.String `tfsdk:"user"`
+	Password     types.String `tfsdk:"password"`
+	Preset       types.String `tfsdk:"preset"`
+	Prefix       types.String `tfsdk:"prefix"`
+	CACert       types.String `tfsdk:"ca_certificate_pem"`
+	WaitForIndex types.Bool   `tfsdk:"wait_for_index"`
+	writeOnlyPassword
+}
+
+// translationModel is the instance's translation service.
+type translationModel struct {
+	DeepL          *deeplModel          `tfsdk:"deepl"`
+	LibreTranslate *libreTranslateModel `tfsdk:"libre_translate"`
+}
+
+type deeplModel struct {
+	APIKey          types.String `tfsdk:"api_key"`
+	APIKeyWO        types.String `tfsdk:"api_key_wo"`
+	APIKeyWOVersion types.Int64  `tfsdk:"api_key_wo_version"`
+	Plan            types.String `tfsdk:"plan"`
+}
+
+type libreTranslateModel struct {
+	Endpoint        types.String `tfsdk:"endpoint"`
+	APIKey          types.String `tfsdk:"api_key"`
+	APIKeyWO        types.String `tfsdk:"api_key_wo"`
+	APIKeyWOVersion types.Int64  `tfsdk:"api_key_wo_version"`
+}
+
+func (o *opensearchModel) search() *mastodon.Search {
+	if o == nil {
+		return nil
+	}
+	return &mastodon.Search{Host: o.Host.ValueString(), Port: int32Or(o.Port, 0), Scheme: o.Scheme.ValueString(),
+		User: o.User.ValueString(), Password: o.Password.ValueString(), Preset: o.Preset.ValueString(),
+		Prefix: o.Prefix.ValueString(), CACertificatePEM: o.CACert.ValueString()}
+}
+
+// waits says whether an apply waits for the index build (default true).
+func (o *opensearchModel) waits() bool {
+	return o == nil || o.WaitForIndex.IsNull() || o.WaitForIndex.IsUnknown() || o.WaitForIndex.ValueBool()
+}
+
+func (t *translationModel) translation() *mastodon.Translation {
+	if t == nil {
+		return nil
+	}
+	out := &mastodon.Translation{}
+	if d := t.DeepL; d != nil {
+		out.DeepL = &mastodon.DeepL{APIKey: d.APIKey.ValueString(), Plan: d.Plan.ValueString()}
+	}
+	if l := t.LibreTranslate; l != nil {
+		out.LibreTranslate = &mastodon.LibreTranslate{Endpoint: l.Endpoint.ValueString(), APIKey: l.APIKey.ValueString()}
+	}
+	return out
+}
+
+// The secret inputs of search and translation (see secretInputs).
+func init() {
+	secretInputs = append(secretInputs,
+		secretInput{
+			path: path.Root("opensearch").AtName("password"),
+			fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
+				if m.Opensearch == nil {
+					return nil, nil, nil
+				}
+				return &m.Opensearch.Password, &m.Opensearch.PasswordWO, &m.Opensearch.PasswordWOVersion
+			},
+			set:  func(s *mastodon.Spec, v string) { s.Search.Password = v },
+			live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvSearchPassword },
+		},
+		secretInput{
+			path: path.Root("translation").AtName("deepl").AtName("api_key"),
+			fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
+				if m.Translation == nil || m.Translation.DeepL == nil {
+					return nil, nil, nil
+				}
+				d := m.Translation.DeepL
+				return &d.APIKey, &d.APIKeyWO, &d.APIKeyWOVersion
+			},
+			set:  func(s *mastodon.Spec, v string) { s.Translation.DeepL.APIKey = v },
+			live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvDeepLAPIKey },
+		},
+		secretInput{
+			path: path.Root("translation").AtName("libre_translate").AtName("api_key"),
+			fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
+				if m.Translation == nil || m.Translation.LibreTranslate == nil {
+					return nil, nil, nil
+				}
+				l := m.Translation.LibreTranslate
+				return &l.APIKey, &l.APIKeyWO, &l.APIKeyWOVersion
+			},
+			set:  func(s *mastodon.Spec, v string) { s.Translation.LibreTranslate.APIKey = v },
+			live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvLibreTranslateAPIKey },
+		},
+	)
+	// search_index is what the cluster holds (an import reads it from the
+	// index build Job), not configuration.
+	sensitivePaths = append(sensitivePaths, []string{"search_index"}, []string{"opensearch", "password"},
+		[]string{"translation", "deepl", "api_key"}, []string{"translation", "libre_translate", "api_key"})
+}
+
+// searchAttributes are the schema of opensearch and translation, and of
+// search_index.
+func searchAttributes(sensitive func(string) schema.StringAttribute, wo func(what, clear string) schema.StringAttribute,
+	woVersion func(string) schema.Int64Attribute) map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"opensearch": schema.SingleNestedAttribute{Optional: true,
+			Description: "Full-text search in an OpenSearch (or Elasticsearch 7+) cluster you run: sets `ES_ENABLED` and the `ES_*` variables. " +
+				"The indexes are built by a Job running `tootctl search deploy` in a copy of the web Pod, after the rollout (as Mastodon's " +
+				"documentation orders it: configure, restart, then deploy the indexes): when search is switched on, when `host`, `port`, " +
+				"`scheme`, `prefix` or `preset` change (a preset change rebuilds every index with `--reset-chewy`), and when an upgrade " +
+				"crosses a release whose index definitions changed (only those indexes). Nothing else runs it again; `search_index` shows what was built. " +
+				"Switching search off removes the variables and the index build Jobs, not the indexes in your cluster.",
+			Attributes: map[string]schema.Attribute{
+				"host":                schema.StringAttribute{Required: true, Description: "Host name or address of the cluster, without scheme (`ES_HOST`)."},
+				"port":                optInt("Port (`ES_PORT`), default 9200."),
+				"scheme":              optString("`http` (default) or `https`; https is written into `ES_HOST` as Mastodon's client reads it."),
+				"user":                optString("User name (`ES_USER`)."),
+				"password":            sensitive("Password (`ES_PASS`). It reaches Pods through the instance's Secret only. Conflicts with `password_wo`."),
+				"password_wo":         wo("Password", "password"),
+				"password_wo_version": woVersion("password_wo"),
+				"preset": optString("`ES_PRESET`: `single_node_cluster` (default: indexes without replicas), `small_cluster` or `large_cluster` " +
+					"(one replica). Changing it rebuilds every index."),
+				"prefix": optString("`ES_PREFIX`, put before every index name: instances sharing a cluster need different ones. Lowercase letters, digits, `.`, `_` and `-`."),
+				"ca_certificate_pem": optString("PEM CA certificate of a cluster with a private CA (with `scheme = \"https\"`), kept in a ConfigMap, " +
+					"mounted into the Rails Pods and named by `ES_CA_FILE`."),
+				"wait_for_index": optBool("Wait for the index build (default true): the apply fails, naming the Job with its Pods' events and last log lines, " +
+					"when it fails or outlasts the apply's timeout (`timeouts`); the Job keeps running and the next apply waits for the same Job. " +
+					"On a large instance the build takes hours (it imports every post): false starts it and goes on, and `search_index` stays " +
+					"unknown in plans until an apply finds it complete (a failed one is started again)."),
+			}},
+		"translation": schema.SingleNestedAttribute{Optional: true,
+			Description: "Translation of posts, through DeepL or LibreTranslate: exactly one of `deepl` and `libre_translate`.",
+			Attributes: map[string]schema.Attribute{
+				"deepl": schema.SingleNestedAttribute{Optional: true, Description: "DeepL's API.",
+					Attributes: map[string]schema.Attribute{
+						"api_key":            sensitive("API key (`DEEPL_API_KEY`, in the instance's Secret only). Conflicts with `api_key_wo`."),
+						"api_key_wo":         wo("API key", "api_key"),
+						"api_key_wo_version": woVersion("api_key_wo"),
+						"plan":               optString("`DEEPL_PLAN`: `free` (default, api-free.deepl.com) or `pro` (api.deepl.com)."),
+					}},
+				"libre_translate": schema.SingleNestedAttribute{Optional: true, Description: "A LibreTranslate server.",
+					Attributes: map[string]schema.Attribute{
+						"endpoint":           schema.StringAttribute{Required: true, Description: "Its URL (`LIBRE_TRANSLATE_ENDPOINT`), such as `http://libretranslate.translate:5000`."},
+						"api_key":            sensitive("API key, if the server wants one (`LIBRE_TRANSLATE_API_KEY`, in the instance's Secret only). Conflicts with `api_key_wo`."),
+						"api_key_wo":         wo("API key", "api_key"),
+						"api_key_wo_version": woVersion("api_key_wo"),
+					}},
+			}},
+		"search_index": schema.StringAttribute{Computed: true,
+			Description: "What the last complete index build built: the release whose index definitions it used, the cluster and prefix " +
+				"(`scheme://host:port/prefix`) and the preset. A plan that changes it runs `tootctl search deploy`. Null without `opensearch`."},
+	}
+}
+
+// planSearchIndex is the planned search_index: what the apply builds, or
+// unknown when it may end before the build does (wait_for_index = false,
+// or a create, whose failed build is a warning, not an error), or when
+// what it builds is not known yet.
+func planSearchIndex(ctx context.Context, plan tfsdk.Plan, state types.String, creating bool, diags *diag.Diagnostics) types.String {
+	var block types.Object
+	var version types.String
+	diags.Append(plan.GetAttribute(ctx, path.Root("opensearch"), &block)...)
+	diags.Append(plan.GetAttribute(ctx, path.Root("version"), &version)...)
+	switch {
+	case block.IsNull():
+		return types.StringNull()
+	case block.IsUnknown() || version.IsUnknown():
+		return types.StringUnknown()
+	}
+	for _, a := range []string{"host", "port", "scheme", "preset", "prefix"} {
+		if v, ok := block.Attributes()[a]; ok && v.IsUnknown() {
+			return types.StringUnknown()
+		}
+	}
+	var m opensearchModel
+	diags.Append(plan.GetAttribute(ctx, path.Root("opensearch"), &m)...)
+	s := &mastodon.Spec{Version: version.ValueString(), Search: m.search()}
+	s.Defaults()
+	want := s.SearchIndex()
+	if want == state.ValueString() || (m.waits() && !creating) {
+		return types.StringValue(want)
+	}
+	return types.StringUnknown()
+}
+
+// jobGetter reads one object (*kube.Client).
+type jobGetter interface {
+	Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
+}
+
+// refreshBackgroundIndex learns, on refresh, whether the index build an
+// apply left running (wait_for_index = false) has completed, so the next
+// plan is empty once it has: one read of its Job, only while one is
+// pending. A failed build is drift (the next apply starts it again).
+func refreshBackgroundIndex(ctx context.Context, c jobGetter, state *instanceModel, spec *mastodon.Spec) (string, error) {
+	if state.Opensearch == nil || state.Opensearch.waits() || spec.Search == nil {
+		return "", nil
+	}
+	d := spec.PlanSearchDeploy(state.SearchIndex.ValueString())
+	if d == nil {
+		return "", nil
+	}
+	name := spec.SearchDeployJobName(d)
+	job, err := c.Get(ctx, "Job", spec.Namespace, name)
+	if err != nil || job == nil {
+		return "", err
+	}
+	conditions, _, _ := unstructured.NestedSlice(job.Object, "status", "conditions")
+	for _, cond := range conditions {
+		m, _ := cond.(map[string]any)
+		if m["status"] != "True" {
+			continue
+		}
+		switch m["type"] {
+		case "Complete":
+			state.SearchIndex = types.StringValue(d.Want)
+		case "Failed":
+			return fmt.Sprintf("the index build Job %s failed (%v): the next apply starts it again", name, m["message"]), nil
+		}
+	}
+	return "", nil
+}
+
+// importedSearchIndex is what the instance's complete index build Job
+// built (the instance keeps the Job of its last build only), or null.
+func importedSearchIndex(live map[string]*unstructured.Unstructured) types.String {
+	for _, o := range live {
+		if o.GetKind() != "Job" || o.GetLabels()[mastodon.LabelComponent] != mastodon.ComponentSearchDeploy {
+			continue
+		}
+		conditions, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+		for _, cond := range conditions {
+			if m, _ := cond.(map[string]any); m["type"] == "Complete" && m["status"] == "True" {
+				return nullable(o.GetAnnotations()[mastodon.AnnotationSearchIndex])
+			}
+		}
+	}
+	return types.StringNull()
+}
+
+// searchIndexDue says whether a plan that changes no configuration still
+// plans an index build (one that failed, or one running in the background):
+// search_index would change.
+func searchIndexDue(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) bool {
+	var built types.String
+	var diags diag.Diagnostics
+	diags.Append(state.GetAttribute(ctx, path.Root("search_index"), &built)...)
+	planned := planSearchIndex(ctx, plan, built, false, &diags)
+	return diags.HasError() || !planned.Equal(built)
+}
