@@ -9,7 +9,9 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"time"
@@ -27,6 +29,7 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 	quietUnlessRead()
+	leanGC()
 	stopProfile := profile()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
@@ -104,6 +107,36 @@ func peakHeapProfile(path string, done <-chan struct{}) {
 				_ = pprof.Lookup("heap").WriteTo(f, 0)
 				_ = f.Close()
 			}
+			if f, err := os.Create(path + ".memclasses"); err == nil {
+				all := metrics.All()
+				samples := make([]metrics.Sample, 0, len(all))
+				for _, d := range all {
+					if strings.HasPrefix(d.Name, "/memory/classes/") || strings.HasPrefix(d.Name, "/gc/heap/") {
+						samples = append(samples, metrics.Sample{Name: d.Name})
+					}
+				}
+				metrics.Read(samples)
+				for _, m := range samples {
+					if m.Value.Kind() == metrics.KindUint64 {
+						fmt.Fprintf(f, "%s %d\n", m.Name, m.Value.Uint64()>>20)
+					}
+				}
+				_ = f.Close()
+			}
 		}
+	}
+}
+
+// gcPercent is the provider's GOGC. A plan refreshes every instance of a
+// configuration through the provider: the plugin framework makes much
+// short-lived memory for each request, and Go's default (100) lets the
+// heap grow to twice what is live between collections, which made the peak
+// memory grow with the number of instances. GOGC or GOMEMLIMIT in the
+// environment (Terraform passes its own to the provider) take precedence.
+const gcPercent = 50
+
+func leanGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 }
