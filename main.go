@@ -9,11 +9,11 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -118,7 +118,7 @@ func peakHeapProfile(path string, done <-chan struct{}) {
 				metrics.Read(samples)
 				for _, m := range samples {
 					if m.Value.Kind() == metrics.KindUint64 {
-						fmt.Fprintf(f, "%s %d\n", m.Name, m.Value.Uint64()>>20)
+						_, _ = fmt.Fprintf(f, "%s %d MiB\n", m.Name, m.Value.Uint64()>>20)
 					}
 				}
 				_ = f.Close()
