@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -57,12 +59,51 @@ type viewList struct {
 }
 
 // viewObject is a listed object as the view keeps it: its labels, to
-// select it, and its JSON, decoded only by the refresh that picks it (a
-// decoded object takes several times the memory of its JSON, and a fleet's
-// objects are many).
+// select it, and its JSON compressed (squeeze), decoded only by the refresh
+// that picks it. A decoded object takes several times the memory of its
+// JSON, its JSON about three times its compressed form, and a fleet's
+// objects are many: this is what the view holds between refreshes.
 type viewObject struct {
 	labels labels.Set
-	json   []byte
+	packed []byte
+	size   int // of the JSON
+}
+
+// squeezers are the compressors of the view (each holds large tables).
+var squeezers = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return w
+}}
+
+// squeeze compresses a listed object's JSON.
+func squeeze(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(data) / 2)
+	w := squeezers.Get().(*flate.Writer)
+	defer squeezers.Put(w)
+	w.Reset(&buf)
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// unsqueezers are the decompressors of the view.
+var unsqueezers = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
+// unsqueeze is the JSON of a squeezed object.
+func unsqueeze(vo viewObject) ([]byte, error) {
+	r := unsqueezers.Get().(io.ReadCloser)
+	defer unsqueezers.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(vo.packed), nil); err != nil {
+		return nil, err
+	}
+	data := make([]byte, vo.size)
+	_, err := io.ReadFull(r, data)
+	return data, err
 }
 
 func newView(writes *atomic.Uint64) *view {
@@ -116,8 +157,12 @@ func (c *Client) ListShared(ctx context.Context, scope, namespace, selector stri
 				if !sel.Matches(vo.labels) {
 					continue
 				}
+				data, err := unsqueeze(vo)
+				if err != nil {
+					return nil, fmt.Errorf("reading a listed %s: %w", r.kind, err)
+				}
 				o := &unstructured.Unstructured{}
-				if err := o.UnmarshalJSON(vo.json); err != nil {
+				if err := o.UnmarshalJSON(data); err != nil {
 					return nil, fmt.Errorf("decoding a listed %s: %w", r.kind, err)
 				}
 				out[Key(o)] = o
@@ -228,8 +273,12 @@ func (c *Client) listAll(ctx context.Context, kind, selector string) (*viewList,
 		}
 		next, err = readPage(body, func(raw []byte) error {
 			ns, labels, data, err := keptJSON(raw, k)
+			if err != nil {
+				return err
+			}
+			packed, err := squeeze(data)
 			if err == nil {
-				l.byNS[ns] = append(l.byNS[ns], viewObject{labels: labels, json: data})
+				l.byNS[ns] = append(l.byNS[ns], viewObject{labels: labels, packed: packed, size: len(data)})
 			}
 			return err
 		})

@@ -236,7 +236,7 @@ func BenchmarkListSharedFleet(b *testing.B) {
 		for _, l := range c.view.lists {
 			for _, objs := range l.byNS {
 				for _, o := range objs {
-					kept += len(o.json)
+					kept += len(o.packed)
 				}
 			}
 		}
