@@ -34,8 +34,10 @@ import (
 const (
 	// ViewTTL bounds how long a listing is kept.
 	ViewTTL = 30 * time.Second
-	// viewPageSize is the size of one page of a listing (kubectl's).
-	viewPageSize = 500
+	// viewPageSize is the size of one page of a listing: pages are read
+	// as a stream (listAll), so a larger page costs no memory, and a fleet
+	// of 500 instances takes two pages of its most numerous kind.
+	viewPageSize = 1000
 	// NamespacedListsEnv, set to 1, makes the view list per namespace as it
 	// does when the credentials may not list across namespaces: the
 	// benchmark measures that mode with it.
