@@ -361,11 +361,7 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 		})
 	}
 	if ca := s.databaseCA(); ca != "" {
-		add(&corev1.ConfigMap{
-			TypeMeta:   typeMeta("v1", "ConfigMap"),
-			ObjectMeta: s.meta(s.DatabaseCAName(), ComponentDatabaseCA),
-			Data:       map[string]string{databaseCAFile: ca},
-		})
+		out = append(out, s.caConfigMap(s.DatabaseCAName(), ComponentDatabaseCA, databaseCAFile, ca))
 	}
 	out = append(out, s.renderSearchCA()...)
 	if s.Database == nil {
@@ -870,14 +866,28 @@ func (s *Spec) databaseCA() string {
 
 // withDatabaseCA mounts the database's CA certificate, if any.
 func (s *Spec) withDatabaseCA(pod *corev1.PodSpec) {
-	if s.databaseCA() == "" {
-		return
+	if s.databaseCA() != "" {
+		mountConfigMap(pod, "database-ca", s.DatabaseCAName(), databaseCADir)
 	}
-	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "database-ca", VolumeSource: corev1.VolumeSource{
-		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: s.DatabaseCAName()}}}})
+}
+
+// caConfigMap is a ConfigMap of ours holding a CA certificate in file.
+func (s *Spec) caConfigMap(name, component, file, pem string) Object {
+	return NewObject(&corev1.ConfigMap{
+		TypeMeta:   typeMeta("v1", "ConfigMap"),
+		ObjectMeta: s.meta(name, component),
+		Data:       map[string]string{file: pem},
+	})
+}
+
+// mountConfigMap mounts a ConfigMap read-only at dir in every container of
+// a Pod, as volume.
+func mountConfigMap(pod *corev1.PodSpec, volume, configMap, dir string) {
+	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volume, VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: configMap}}}})
 	for i := range pod.Containers {
 		pod.Containers[i].VolumeMounts = append(pod.Containers[i].VolumeMounts,
-			corev1.VolumeMount{Name: "database-ca", MountPath: databaseCADir, ReadOnly: true})
+			corev1.VolumeMount{Name: volume, MountPath: dir, ReadOnly: true})
 	}
 }
 

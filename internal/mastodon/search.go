@@ -241,27 +241,16 @@ func (s *Spec) searchCA() string {
 
 // renderSearchCA is the ConfigMap of the search cluster's CA, if any.
 func (s *Spec) renderSearchCA() []Object {
-	ca := s.searchCA()
-	if ca == "" {
-		return nil
+	if ca := s.searchCA(); ca != "" {
+		return []Object{s.caConfigMap(s.SearchCAName(), ComponentSearchCA, searchCAFile, ca)}
 	}
-	return []Object{NewObject(&corev1.ConfigMap{
-		TypeMeta:   typeMeta("v1", "ConfigMap"),
-		ObjectMeta: s.meta(s.SearchCAName(), ComponentSearchCA),
-		Data:       map[string]string{searchCAFile: ca},
-	})}
+	return nil
 }
 
 // withSearchCA mounts the search cluster's CA certificate, if any.
 func (s *Spec) withSearchCA(pod *corev1.PodSpec) {
-	if s.searchCA() == "" {
-		return
-	}
-	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "search-ca", VolumeSource: corev1.VolumeSource{
-		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: s.SearchCAName()}}}})
-	for i := range pod.Containers {
-		pod.Containers[i].VolumeMounts = append(pod.Containers[i].VolumeMounts,
-			corev1.VolumeMount{Name: "search-ca", MountPath: searchCADir, ReadOnly: true})
+	if s.searchCA() != "" {
+		mountConfigMap(pod, "search-ca", s.SearchCAName(), searchCADir)
 	}
 }
 
