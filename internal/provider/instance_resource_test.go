@@ -552,6 +552,21 @@ func TestAccInstance_failingPrepareJob(t *testing.T) {
 	})
 }
 
+// refusedSteps are plan-only steps, one for each case: an instance in ns
+// with extra settings, refused with the message want (spaces in want match
+// any line break of Terraform's output).
+func refusedSteps(ns string, cases []struct{ extra, want string }) []resource.TestStep {
+	var steps []resource.TestStep
+	for _, tc := range cases {
+		steps = append(steps, resource.TestStep{
+			Config:      instanceConfig(ns, tc.extra),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(tc.want), " ", `\s+`)),
+		})
+	}
+	return steps
+}
+
 func TestAccInstance_invalidInput(t *testing.T) {
 	testAccPreCheck(t)
 	cert, _ := testCertificatePEM(t)
@@ -606,14 +621,7 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  maintenance = { remote_media = { schedule = "nightly" } }`, `maintenance.remote_media.schedule: "nightly" is not a cron schedule`},
 		{`  maintenance = { statuses = { retention_days = 0 } }`, `maintenance.statuses.retention_days: must be at least 1`},
 	}
-	var steps []resource.TestStep
-	for _, tc := range cases {
-		steps = append(steps, resource.TestStep{
-			Config:      instanceConfig("acc-invalid", tc.extra),
-			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(tc.want), " ", `\s+`)),
-		})
-	}
+	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{
 		Config:      strings.Replace(instanceConfig("acc-invalid", ""), `name                = "social"`, `name = "Social_1"`, 1),
 		PlanOnly:    true,

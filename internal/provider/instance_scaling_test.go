@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -325,15 +324,7 @@ func TestAccInstance_scalingRefusedAtPlan(t *testing.T) {
 		{`  metrics = { enabled = true, service_monitor_labels = { "app.kubernetes.io/instance" = "x" } }`, `metrics.service_monitor_labels: "app.kubernetes.io/instance" is one of the provider's own labels`},
 		{`  metrics = { enabled = true, service_monitor = false, service_monitor_labels = { release = "prometheus" } }`, `labels a ServiceMonitor, which metrics.service_monitor = false leaves out`},
 	}
-	var steps []resource.TestStep
-	for _, tc := range cases {
-		steps = append(steps, resource.TestStep{
-			Config:      instanceConfig("hpa-invalid", tc.extra),
-			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(tc.want), " ", `\s+`)),
-		})
-	}
-	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProviders, Steps: steps})
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testAccProviders, Steps: refusedSteps("hpa-invalid", cases)})
 }
 
 // serviceMonitors is the Prometheus Operator's ServiceMonitor resource.
