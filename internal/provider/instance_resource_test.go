@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
@@ -848,25 +849,31 @@ func TestAccInstance_goneFromCluster(t *testing.T) {
 				// Every object deleted behind Terraform's back: the instance
 				// leaves state and is planned anew.
 				PreConfig: func() {
-					policy := metav1.DeletePropagationBackground
+					// Every kind the provider manages, so that a kind added
+					// later is deleted too.
+					dyn, err := dynamic.NewForConfig(c.rest)
+					if err != nil {
+						t.Fatal(err)
+					}
 					ctx := context.Background()
 					sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social"}
-					del := metav1.DeleteOptions{PropagationPolicy: &policy}
-					must := func(err error) {
+					background := metav1.DeletePropagationBackground
+					for _, k := range kube.Kinds {
+						if !k.Namespaced || k.Name == "Pod" {
+							continue
+						}
+						list, err := dyn.Resource(k.GVR).Namespace(ns).List(ctx, sel)
+						if apierrors.IsNotFound(err) {
+							continue // a custom kind the cluster does not serve
+						}
 						if err != nil {
 							t.Fatal(err)
 						}
-					}
-					must(c.cs.AppsV1().Deployments(ns).DeleteCollection(ctx, del, sel))
-					must(c.cs.AppsV1().StatefulSets(ns).DeleteCollection(ctx, del, sel))
-					must(c.cs.BatchV1().Jobs(ns).DeleteCollection(ctx, del, sel))
-					must(c.cs.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, del, sel))
-					must(c.cs.CoreV1().Secrets(ns).DeleteCollection(ctx, del, sel))
-					must(c.cs.CoreV1().PersistentVolumeClaims(ns).DeleteCollection(ctx, del, sel))
-					must(c.cs.CoreV1().ServiceAccounts(ns).DeleteCollection(ctx, del, sel))
-					must(c.cs.NetworkingV1().NetworkPolicies(ns).DeleteCollection(ctx, del, sel))
-					for _, name := range []string{"social-web", "social-streaming", "social-postgresql", "social-redis"} {
-						must(c.cs.CoreV1().Services(ns).Delete(ctx, name, del))
+						for _, o := range list.Items {
+							if err := dyn.Resource(k.GVR).Namespace(ns).Delete(ctx, o.GetName(), metav1.DeleteOptions{PropagationPolicy: &background}); err != nil {
+								t.Fatal(err)
+							}
+						}
 					}
 				},
 				Config:             instanceConfig(ns, ""),
