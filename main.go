@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
@@ -29,7 +28,6 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 	quietUnlessRead()
-	leanGC()
 	stopProfile := profile()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
@@ -127,18 +125,3 @@ func peakHeapProfile(path string, done <-chan struct{}) {
 	}
 }
 
-// memoryLimit is the provider's soft memory limit (GOMEMLIMIT). A plan
-// refreshes every instance of a configuration through the provider: the
-// plugin framework makes much short-lived memory for each request, and with
-// Go's defaults the heap grows to twice what is live between collections,
-// so the peak grew with the fleet (197 MB at 500 instances). Below the
-// limit Go collects as usual (no cost for the fleets most people have);
-// near it, more often. GOMEMLIMIT or GOGC in the environment (Terraform
-// passes its own to the provider) take precedence.
-const memoryLimit = 64 << 20
-
-func leanGC() {
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
-}
