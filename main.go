@@ -124,4 +124,3 @@ func peakHeapProfile(path string, done <-chan struct{}) {
 		}
 	}
 }
-
