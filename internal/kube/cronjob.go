@@ -35,3 +35,16 @@ func CronJobFailure(u *unstructured.Unstructured) (job string, scheduled time.Ti
 	}
 	return fmt.Sprintf("%s-%d", u.GetName(), last.Unix()/60), last
 }
+
+// JobCondition says whether a Job read as unstructured has the condition
+// (Complete, Failed) with status True, and its message.
+func JobCondition(u *unstructured.Unstructured, condition string) (bool, string) {
+	conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conditions {
+		if m, _ := c.(map[string]any); m["type"] == condition && m["status"] == "True" {
+			msg, _ := m["message"].(string)
+			return true, msg
+		}
+	}
+	return false, ""
+}

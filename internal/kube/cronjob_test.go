@@ -36,3 +36,16 @@ func TestCronJobFailure(t *testing.T) {
 		}
 	}
 }
+
+func TestJobCondition(t *testing.T) {
+	job := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"conditions": []any{
+		map[string]any{"type": "Complete", "status": "False"},
+		map[string]any{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"},
+	}}}}
+	if ok, _ := JobCondition(job, "Complete"); ok {
+		t.Error("a Complete condition with status False counts as complete")
+	}
+	if ok, msg := JobCondition(job, "Failed"); !ok || msg != "BackoffLimitExceeded" {
+		t.Errorf("Failed: %v %q", ok, msg)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
@@ -228,18 +229,10 @@ func refreshBackgroundIndex(ctx context.Context, c jobGetter, state *instanceMod
 	if err != nil || job == nil {
 		return "", err
 	}
-	conditions, _, _ := unstructured.NestedSlice(job.Object, "status", "conditions")
-	for _, cond := range conditions {
-		m, _ := cond.(map[string]any)
-		if m["status"] != "True" {
-			continue
-		}
-		switch m["type"] {
-		case "Complete":
-			state.SearchIndex = types.StringValue(d.Want)
-		case "Failed":
-			return fmt.Sprintf("the index build Job %s failed (%v): the next apply starts it again", name, m["message"]), nil
-		}
+	if done, _ := kube.JobCondition(job, "Complete"); done {
+		state.SearchIndex = types.StringValue(d.Want)
+	} else if failed, why := kube.JobCondition(job, "Failed"); failed {
+		return fmt.Sprintf("the index build Job %s failed (%s): the next apply starts it again", name, why), nil
 	}
 	return "", nil
 }
@@ -251,11 +244,8 @@ func importedSearchIndex(live map[string]*unstructured.Unstructured) types.Strin
 		if o.GetKind() != "Job" || o.GetLabels()[mastodon.LabelComponent] != mastodon.ComponentSearchDeploy {
 			continue
 		}
-		conditions, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
-		for _, cond := range conditions {
-			if m, _ := cond.(map[string]any); m["type"] == "Complete" && m["status"] == "True" {
-				return nullable(o.GetAnnotations()[mastodon.AnnotationSearchIndex])
-			}
+		if done, _ := kube.JobCondition(o, "Complete"); done {
+			return nullable(o.GetAnnotations()[mastodon.AnnotationSearchIndex])
 		}
 	}
 	return types.StringNull()
