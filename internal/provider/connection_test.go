@@ -318,6 +318,62 @@ data "mastodon_instances" "x" {
 	})
 }
 
+// The EKS pattern: one element of exec.args names a cluster this apply
+// creates. The plan must succeed with that element unknown (no "Received
+// unknown value"), and the apply reach the cluster through the plugin.
+func TestAccConnection_execArgKnownOnlyAtApply(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "conn-exec-unknown")
+	c.fakeInstance(t, ns, "social", "social.example", "v4.5.2", true)
+	cred := c.credentials(t)
+	dir := t.TempDir()
+	credential, err := json.Marshal(map[string]any{
+		"apiVersion": "client.authentication.k8s.io/v1",
+		"kind":       "ExecCredential",
+		"status":     map[string]any{"token": c.namespaceToken(t, ns)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "credential.json"), credential, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The plugin prints the credential only when given the cluster's name,
+	// so the test also checks that the element known at apply reaches it.
+	script := filepath.Join(dir, "get-token")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n[ \"$3\" = \"mastodon-eks\" ] || { echo \"unexpected cluster name: $3\" >&2; exit 1; }\nexec cat "+dir+"/credential.json\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+resource "terraform_data" "cluster" {
+  input = "mastodon-eks"
+}
+
+provider "mastodon" {
+  kubernetes = {
+    host                   = %q
+    cluster_ca_certificate = %s
+    exec = {
+      api_version = "client.authentication.k8s.io/v1"
+      command     = %q
+      args        = ["get-token", "--cluster-name", terraform_data.cluster.output]
+    }
+  }
+}
+
+data "mastodon_instances" "x" {
+  namespace  = %q
+  depends_on = [terraform_data.cluster]
+}
+`, cred.host, hclString(cred.ca), script, ns),
+			Check: checkOneInstance(ns),
+		}},
+	})
+}
+
 func TestAccConnection_badSettings(t *testing.T) {
 	testAccPreCheck(t)
 	// A server that accepts connections and never answers: the provider

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -221,7 +222,9 @@ func (p *mastodonProvider) Configure(ctx context.Context, req provider.Configure
 		}
 		src.cfg.Insecure = b
 	}
-	if k.Exec.IsUnknown() {
+	// An unknown element anywhere in exec (the EKS pattern: an argument
+	// naming a cluster this apply creates) is as unknown as the whole block.
+	if !fullyKnown(ctx, k.Exec) {
 		src.unknown = append(src.unknown, "kubernetes.exec")
 	} else if !k.Exec.IsNull() {
 		var e execModel
@@ -229,17 +232,18 @@ func (p *mastodonProvider) Configure(ctx context.Context, req provider.Configure
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		if e.APIVersion.IsUnknown() || e.Command.IsUnknown() || e.Args.IsUnknown() || e.Env.IsUnknown() {
-			src.unknown = append(src.unknown, "kubernetes.exec")
-		} else {
-			ex := &kube.ExecConfig{APIVersion: e.APIVersion.ValueString(), Command: e.Command.ValueString(), Env: map[string]string{}}
-			resp.Diagnostics.Append(e.Args.ElementsAs(ctx, &ex.Args, false)...)
-			resp.Diagnostics.Append(e.Env.ElementsAs(ctx, &ex.Env, false)...)
-			src.cfg.Exec = ex
-		}
+		ex := &kube.ExecConfig{APIVersion: e.APIVersion.ValueString(), Command: e.Command.ValueString(), Env: map[string]string{}}
+		resp.Diagnostics.Append(e.Args.ElementsAs(ctx, &ex.Args, false)...)
+		resp.Diagnostics.Append(e.Env.ElementsAs(ctx, &ex.Env, false)...)
+		src.cfg.Exec = ex
 	}
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if len(src.unknown) == 0 && !req.Config.Raw.IsFullyKnown() {
+		// Whatever else is unknown (a setting added later and missed above)
+		// still means the cluster cannot be reached yet.
+		src.unknown = append(src.unknown, "kubernetes")
 	}
 
 	if src.Known() {
@@ -268,6 +272,12 @@ func (p *mastodonProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 var objectAsOptions = basetypes.ObjectAsOptions{}
+
+// fullyKnown says whether a value and everything inside it is known.
+func fullyKnown(ctx context.Context, v attr.Value) bool {
+	tv, err := v.ToTerraformValue(ctx)
+	return err == nil && tv.IsFullyKnown()
+}
 
 func (p *mastodonProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{newInstanceResource, newAdminUserResource, newMediaBucketResource}
