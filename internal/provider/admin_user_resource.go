@@ -247,9 +247,12 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	password := wo.ValueString()
+	var password string
 	switch {
-	case password != "":
+	case !wo.IsNull() && !plan.PasswordWOVersion.Equal(state.PasswordWOVersion):
+		// The version is the only trigger: a new password_wo under the same
+		// version is not applied (Terraform could not tell it changed).
+		password = wo.ValueString()
 	case plan.Password.IsUnknown():
 		var err error
 		if password, err = mastodon.GeneratePassword(); err != nil {

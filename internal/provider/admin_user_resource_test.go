@@ -227,10 +227,11 @@ func TestAccAdminUser_writeOnlyPassword(t *testing.T) {
 	c := newTestCluster(t)
 	ns := "acc-admin-wo-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	cfg := func(pw string, v int) string {
+	cfg := func(pw string, v int, more ...string) string {
 		return adminConfig(ns, fmt.Sprintf(`  email               = "alice@example.org"
   password_wo         = %q
-  password_wo_version = %d`, pw, v))
+  password_wo_version = %d
+`, pw, v)+strings.Join(more, "\n"))
 	}
 	has := func(pw string) resource.TestCheckFunc {
 		return func(s *terraform.State) error {
@@ -254,6 +255,14 @@ func TestAccAdminUser_writeOnlyPassword(t *testing.T) {
 			{Config: cfg("correct horse battery", 1), Check: has("correct horse battery")},
 			{Config: cfg("correct horse battery", 1), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 			{Config: cfg("staple staple staple", 2), Check: has("staple staple staple")},
+			{
+				// A new password under the same version, in an update made
+				// for another reason (the role): not applied, the version is
+				// the only trigger.
+				Config: cfg("not applied, same version", 2, `  role = "Admin"`),
+				Check:  has("staple staple staple"),
+			},
+			{Config: cfg("applied with version 3", 3, `  role = "Admin"`), Check: has("applied with version 3")},
 		},
 	})
 }

@@ -416,6 +416,10 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	spec, d := plan.spec(ctx)
 	diags.Append(d...)
 	diags.Append(withWriteOnly(ctx, &cfg, spec)...)
+	if err := keepWriteOnly(ctx, c, prior, plan, spec); err != nil {
+		diags.AddError("Cannot read the instance's Secrets", err.Error())
+		return
+	}
 	for _, e := range spec.Validate() {
 		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}

@@ -691,8 +691,9 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
 	ns := "acc-wo-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	cert, key := testCertificatePEM(t)
-	config := func(password string, version int) string {
-		return instanceConfig(ns, fmt.Sprintf(`  database = {
+	config := func(password string, version int, more ...string) string {
+		return instanceConfig(ns, strings.Join(more, "\n")+fmt.Sprintf(`
+  database = {
     user                = "mastodon"
     password_wo         = %[1]q
     password_wo_version = %[2]d
@@ -790,6 +791,20 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
 				},
 			},
 			{Config: config("second-password", 2), Check: check("second-password")},
+			{
+				// New values under the same versions, in an update made for
+				// another reason: the version is the only trigger, so the
+				// cluster keeps the values of version 2.
+				Config: config("unversioned-password", 2, `  web = { replicas = 2 }`),
+				Check: resource.ComposeAggregateTestCheckFunc(check("second-password"), func(*terraform.State) error {
+					d, err := c.cs.AppsV1().Deployments(ns).Get(context.Background(), "social-web", metav1.GetOptions{})
+					if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+						return fmt.Errorf("the unrelated change was not applied: %v", err)
+					}
+					return nil
+				}),
+			},
+			{Config: config("third-password", 3, `  web = { replicas = 2 }`), Check: check("third-password")},
 		},
 	})
 }

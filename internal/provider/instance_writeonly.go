@@ -164,20 +164,30 @@ func withWriteOnly(ctx context.Context, config *instanceModel, s *mastodon.Spec)
 // writeOnlyFromCluster puts into the spec the values given write-only (not
 // in state), as the cluster holds them, so a refresh compares like with like.
 func writeOnlyFromCluster(state *instanceModel, s *mastodon.Spec, live map[string]*unstructured.Unstructured) (filled bool) {
+	return fillWriteOnly(state, s, live, func(int) bool { return true }, false)
+}
+
+// fillWriteOnly puts into the spec the values, as the cluster holds them,
+// of the write-only inputs that m versions and pick selects (an index of
+// secretInputs; -1 is settings.extra_secret_env_wo). With keepGiven, a value
+// the cluster does not hold leaves the spec's as it is.
+func fillWriteOnly(m *instanceModel, s *mastodon.Spec, live map[string]*unstructured.Unstructured, pick func(int) bool, keepGiven bool) (filled bool) {
 	data := func(secret string) map[string]string {
 		if u := live["Secret/"+s.Namespace+"/"+secret]; u != nil {
 			return kube.SecretData(u)
 		}
 		return map[string]string{}
 	}
-	for _, in := range secretInputs {
-		if _, _, version := in.fields(state); version != nil && !version.IsNull() {
+	for i, in := range secretInputs {
+		if _, _, version := in.fields(m); version != nil && !version.IsNull() && pick(i) {
 			secret, key := in.live(s)
-			in.set(s, data(secret)[key])
+			if v, ok := data(secret)[key]; ok || !keepGiven {
+				in.set(s, v)
+			}
 			filled = true
 		}
 	}
-	if _, version := extraSecretEnvWO(state); !version.IsNull() {
+	if _, version := extraSecretEnvWO(m); !version.IsNull() && pick(-1) {
 		filled = true
 		if u := live["Secret/"+s.Namespace+"/"+s.SecretName()]; u != nil {
 			values := kube.SecretData(u)
@@ -190,6 +200,50 @@ func writeOnlyFromCluster(state *instanceModel, s *mastodon.Spec, live map[strin
 		}
 	}
 	return filled
+}
+
+// keepWriteOnly puts into the spec of an update, for every write-only value
+// whose version did not change, the value the cluster holds: the version
+// is the only trigger, so a new value given under the same version is not
+// applied (Terraform cannot tell it changed). A value the cluster lost is
+// taken from the configuration.
+func keepWriteOnly(ctx context.Context, c instanceCluster, prior, plan *instanceModel, s *mastodon.Spec) error {
+	if prior == nil {
+		return nil
+	}
+	same := func(a, b types.Int64) bool { return !a.IsNull() && a.Equal(b) }
+	pick := func(i int) bool {
+		if i < 0 {
+			_, was := extraSecretEnvWO(prior)
+			_, now := extraSecretEnvWO(plan)
+			return same(was, now)
+		}
+		_, _, was := secretInputs[i].fields(prior)
+		_, _, now := secretInputs[i].fields(plan)
+		return was != nil && now != nil && same(*was, *now)
+	}
+	live := map[string]*unstructured.Unstructured{}
+	names := []string{s.SecretName()}
+	for i, in := range secretInputs {
+		if _, _, v := in.fields(plan); v != nil && pick(i) {
+			name, _ := in.live(s)
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		if live["Secret/"+s.Namespace+"/"+name] != nil {
+			continue
+		}
+		u, err := c.Get(ctx, "Secret", s.Namespace, name)
+		if err != nil {
+			return err
+		}
+		if u != nil {
+			live["Secret/"+s.Namespace+"/"+name] = u
+		}
+	}
+	fillWriteOnly(plan, s, live, pick, true)
+	return nil
 }
 
 // clearFromCluster fills, on import, the clear attributes of the secret
