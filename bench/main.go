@@ -277,7 +277,7 @@ resource "mastodon_instance" "fleet" {
     { name = "default", queues = ["default,8", "push,6", "ingress,4", "mailers,2", "pull", "fasp"] },
     { name = "scheduler", queues = ["scheduler"] },
   ]
-  ingress           = { class_name = "nginx", tls_secret_name = "social-tls" }
+  ingress           = { class_name = "nginx", tls_secret_name = "social-tls", wait_for_load_balancer = false }
   embedded_database = { delete_volume_on_destroy = true }
   embedded_redis    = { delete_volume_on_destroy = true }
   media             = { delete_volume_on_destroy = true }

@@ -511,3 +511,14 @@ func (c *Client) WaitDeleted(ctx context.Context, kind, namespace, name string) 
 	}
 	return nil
 }
+
+// WaitIngressAddress waits until an Ingress reports a load balancer
+// address (its controller publishes it after the Ingress exists: seconds to
+// minutes on GKE and EKS), and returns it.
+func (c *Client) WaitIngressAddress(ctx context.Context, namespace, name string) (ip, hostname string, err error) {
+	err = c.waitFor(ctx, "Ingress", namespace, name, func(u *unstructured.Unstructured) (bool, error) {
+		ip, hostname = IngressAddress(u)
+		return ip != "" || hostname != "", nil
+	}, nil)
+	return ip, hostname, err
+}

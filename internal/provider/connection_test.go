@@ -489,7 +489,7 @@ resource "mastodon_admin_user" "owner" {
 			{Config: config("", "alice@example.org")},
 			{Config: config("", "alice@example.org"), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 			{ResourceName: "mastodon_instance.test", ImportState: true, ImportStateId: ns + "/social", ImportStateVerify: true},
-			{Config: config("  web = { replicas = 2 }\n  ingress = { class_name = \"nginx\" }", "alice@example.net")},
+			{Config: config("  web = { replicas = 2 }\n  ingress = { class_name = \"nginx\", wait_for_load_balancer = false }", "alice@example.net")},
 			{Config: config("  web = {\n    autoscaling = { max_replicas = 3, target_cpu_utilization = 70 }\n    resources = { cpu_request = \"100m\" }\n  }\n  metrics = { enabled = true }", "alice@example.net")},
 		},
 	})

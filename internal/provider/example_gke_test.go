@@ -61,12 +61,16 @@ func TestAccExample_gkeCloudSQL(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
+			// GKE's Ingress controller publishes the static IP a while after
+			// the Ingress exists; the apply waits for it, for the output.
+			PreConfig:       func() { c.publishLoadBalancer(t, ns, "social", 5*time.Second, "203.0.113.40", "") },
 			ConfigDirectory: config.StaticDirectory("../../examples/gke-cloudsql/mastodon"),
 			ConfigVariables: vars,
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("mastodon_instance.social", tfjsonpath.New("ready"), knownvalue.Bool(true)),
 				statecheck.ExpectKnownValue("mastodon_admin_user.owner", tfjsonpath.New("role"), knownvalue.StringExact("Owner")),
 				statecheck.ExpectKnownValue("mastodon_media_bucket.media", tfjsonpath.New("created"), knownvalue.Bool(false)),
+				statecheck.ExpectKnownOutputValue("load_balancer_ip", knownvalue.StringExact("203.0.113.40")),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(c.checkCloudSQL(ns, false), c.checkStreamingBackendConfig(ns)),
 		}},

@@ -22,6 +22,7 @@ type instanceCluster interface {
 	Apply(ctx context.Context, objs []*unstructured.Unstructured) error
 	ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured, owned func(map[string]string) bool) ([]string, error)
 	WaitReady(ctx context.Context, objs []*unstructured.Unstructured) error
+	WaitIngressAddress(ctx context.Context, namespace, name string) (ip, hostname string, err error)
 	RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error
 	StartJobOnce(ctx context.Context, job *unstructured.Unstructured) (bool, error)
 	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
@@ -69,6 +70,8 @@ type instanceApply struct {
 	workloads []*unstructured.Unstructured // what runs Rails, or routes to it
 	keep      map[string]bool
 	log       func(string)
+	// warnings are what the apply reports without failing.
+	warnings []string
 }
 
 func newInstanceApply(c instanceCluster, spec *mastodon.Spec, secrets mastodon.Secrets, record string, prior, plan *instanceModel, log func(string)) *instanceApply {
@@ -171,11 +174,7 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		if err := a.c.WaitReady(ctx, a.workloads); err != nil {
 			return err
 		}
-		if ing := findKind(a.workloads, "Ingress"); ing != nil && (a.plan.LoadBalancerIP.IsUnknown() || a.plan.LoadBalancerHostname.IsUnknown()) {
-			if cur, err := a.c.Get(ctx, "Ingress", s.Namespace, ing.GetName()); err == nil && cur != nil {
-				a.plan.LoadBalancerIP, a.plan.LoadBalancerHostname = loadBalancer(cur)
-			}
-		}
+		a.learnLoadBalancer(ctx)
 		return nil
 	}, "The instance did not become ready"})
 	if slices.Contains(plan, mastodon.StepPostMigrate) {
@@ -188,6 +187,39 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		out = append(out, *st)
 	}
 	return out
+}
+
+// learnLoadBalancer fills the load balancer's address that the plan left
+// unknown (the apply that creates the Ingress), so that a DNS record fed
+// from it in the same apply gets it. The Ingress controller publishes it
+// after the Ingress exists: unless wait_for_load_balancer is false, the
+// apply waits for it, at most load_balancer_timeout, and warns when the
+// time runs out (the address is then null until a refresh reads it).
+func (a *instanceApply) learnLoadBalancer(ctx context.Context) {
+	ing := findKind(a.workloads, "Ingress")
+	if ing == nil || (!a.plan.LoadBalancerIP.IsUnknown() && !a.plan.LoadBalancerHostname.IsUnknown()) {
+		return
+	}
+	wait, timeout := a.plan.Ingress.loadBalancerWait()
+	if !wait {
+		if cur, err := a.c.Get(ctx, "Ingress", a.spec.Namespace, ing.GetName()); err == nil && cur != nil {
+			a.plan.LoadBalancerIP, a.plan.LoadBalancerHostname = loadBalancer(cur)
+		}
+		return
+	}
+	a.log(fmt.Sprintf("waiting for the load balancer's address of Ingress %s (at most %s)", ing.GetName(), timeout))
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ip, host, err := a.c.WaitIngressAddress(wctx, a.spec.Namespace, ing.GetName())
+	if err == nil {
+		a.plan.LoadBalancerIP, a.plan.LoadBalancerHostname = nullable(ip), nullable(host)
+		return
+	}
+	a.warnings = append(a.warnings, fmt.Sprintf("Ingress %s/%s reported no load balancer address within %s (%v), so load_balancer_ip and "+
+		"load_balancer_hostname are null after this apply, and a DNS record fed from them in this apply got nothing. "+
+		"The instance itself is ready. Check that an Ingress controller serves its class (kubectl describe ingress shows its events); "+
+		"once it publishes the address, `terraform apply` reads it and updates what depends on it. On a cluster without a load "+
+		"balancer controller, set ingress.wait_for_load_balancer = false.", a.spec.Namespace, ing.GetName(), timeout, err))
 }
 
 // prune deletes the instance's objects that are no longer rendered: only

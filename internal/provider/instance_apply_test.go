@@ -119,6 +119,9 @@ func (f *fakeCluster) ReplaceStatefulSetsGainingClaims(context.Context, []*unstr
 	return nil, nil
 }
 func (f *fakeCluster) WaitReady(context.Context, []*unstructured.Unstructured) error { return nil }
+func (f *fakeCluster) WaitIngressAddress(context.Context, string, string) (string, string, error) {
+	return "", "", f.do("wait for the load balancer")
+}
 func (f *fakeCluster) RunJobOnce(_ context.Context, job *unstructured.Unstructured) error {
 	return f.do("job " + job.GetLabels()[mastodon.LabelComponent])
 }

@@ -105,7 +105,7 @@ func TestAccInstance_lifecycleMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	const (
-		ingress  = "ingress = { class_name = \"nginx\" }\n"
+		ingress  = "ingress = { class_name = \"nginx\", wait_for_load_balancer = false }\n"
 		redis    = "redis = { host = \"redis.internal\", password = \"redis-password\" }\n"
 		database = "database = { host = \"db.internal\", user = \"mastodon\", password = \"db-password\", sslmode = \"disable\" }\n"
 		bucket   = "media_bucket = { bucket = \"media\", endpoint = \"http://127.0.0.1:9\", access_key_id = \"key\", secret_access_key = \"secret\", path_style = true }\n"

@@ -471,6 +471,9 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	if state != nil {
 		diags.Append(out.Set(ctx, state)...)
 	}
+	for _, w := range a.warnings {
+		diags.AddWarning("Load balancer address not known yet", w)
+	}
 	if failed != nil {
 		report := diags.AddError
 		if failed.warning {

@@ -918,12 +918,33 @@ func TestAccInstance_ingress(t *testing.T) {
     certificate_pem = %s
     private_key_pem = %s
   }`, hclString(cert), hclString(key)))
+	// A DNS record in the same apply, fed from the load balancer's address.
+	config += `
+resource "terraform_data" "dns_record" {
+  input = mastodon_instance.test.load_balancer_ip
+}
+`
 	ctx := context.Background()
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
 			{
+				// The Ingress controller publishes the address a while after
+				// the Ingress exists: the apply waits for it.
+				PreConfig: func() { c.publishLoadBalancer(t, ns, "social", 5*time.Second, "203.0.113.10", "lb.example") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue("mastodon_instance.test", tfjsonpath.New("load_balancer_ip")),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_ip", "203.0.113.10"),
+					resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_hostname", "lb.example"),
+					resource.TestCheckResourceAttr("terraform_data.dns_record", "output", "203.0.113.10"),
+				),
+			},
+			{
 				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				Check: func(*terraform.State) error {
 					ing, err := c.cs.NetworkingV1().Ingresses(ns).Get(ctx, "social", metav1.GetOptions{})
 					if err != nil {
@@ -952,22 +973,13 @@ func TestAccInstance_ingress(t *testing.T) {
 				},
 			},
 			{
-				// The load balancer's address, once the Ingress controller
-				// publishes it, is read into state for a DNS record.
-				PreConfig: func() {
-					ing, err := c.cs.NetworkingV1().Ingresses(ns).Get(ctx, "social", metav1.GetOptions{})
-					if err != nil {
-						t.Fatal(err)
-					}
-					ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "203.0.113.10", Hostname: "lb.example"}}
-					if _, err := c.cs.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, ing, metav1.UpdateOptions{}); err != nil {
-						t.Fatal(err)
-					}
-				},
+				// A new address (the controller moved the load balancer) is
+				// read by a refresh.
+				PreConfig: func() { c.publishLoadBalancer(t, ns, "social", 0, "203.0.113.20", "") },
 				RefreshState: true,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_ip", "203.0.113.10"),
-					resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_hostname", "lb.example"),
+					resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_ip", "203.0.113.20"),
+					resource.TestCheckNoResourceAttr("mastodon_instance.test", "load_balancer_hostname"),
 				),
 			},
 			{
@@ -975,6 +987,94 @@ func TestAccInstance_ingress(t *testing.T) {
 				ImportState:       true,
 				ImportStateId:     ns + "/social",
 				ImportStateVerify: true,
+			},
+		},
+	})
+}
+
+// publishLoadBalancer plays the Ingress controller: after delay, once the
+// Ingress exists, it publishes a load balancer address in its status.
+func (c *testCluster) publishLoadBalancer(t *testing.T, ns, name string, delay time.Duration, ip, hostname string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	publish := func() error {
+		ing, err := c.cs.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: ip, Hostname: hostname}}
+		_, err = c.cs.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, ing, metav1.UpdateOptions{})
+		return err
+	}
+	if delay == 0 {
+		defer cancel()
+		if err := publish(); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	go func() {
+		defer cancel()
+		time.Sleep(delay)
+		for ctx.Err() == nil {
+			if err := publish(); err == nil {
+				return
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+}
+
+// Without a controller that publishes an address, the apply that creates
+// the Ingress waits at most load_balancer_timeout, then succeeds with a
+// warning and a null address; with the wait switched off it does not wait.
+func TestAccInstance_loadBalancerNeverPublished(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-lb-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	config := func(ingress string) string {
+		return instanceConfig(ns, "  ingress = { class_name = \"nginx\", "+ingress+" }")
+	}
+	var started time.Time
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config(`load_balancer_timeout = "1x"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`ingress.load_balancer_timeout: "1x" is not a positive duration`),
+			},
+			{
+				Config: config(`load_balancer_timeout = "3s"`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("mastodon_instance.test", "ready", "true"),
+					resource.TestCheckNoResourceAttr("mastodon_instance.test", "load_balancer_ip"),
+					resource.TestCheckNoResourceAttr("mastodon_instance.test", "load_balancer_hostname"),
+				),
+			},
+			{
+				// The controller publishes it later: the next apply reads it.
+				PreConfig: func() { c.publishLoadBalancer(t, ns, "social", 0, "203.0.113.30", "") },
+				Config:    config(`load_balancer_timeout = "3s"`),
+				Check:     resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_ip", "203.0.113.30"),
+			},
+			{Config: config(`load_balancer_timeout = "3s"`), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			// Without an Ingress, then a new one with the wait switched off.
+			{Config: instanceConfig(ns, "")},
+			{
+				// Without the switch this apply would wait the default ten
+				// minutes.
+				PreConfig: func() { started = time.Now() },
+				Config:    config("wait_for_load_balancer = false"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckNoResourceAttr("mastodon_instance.test", "load_balancer_ip"),
+					func(*terraform.State) error {
+						if d := time.Since(started); d > 3*time.Minute {
+							return fmt.Errorf("the apply with wait_for_load_balancer = false took %s", d)
+						}
+						return nil
+					},
+				),
 			},
 		},
 	})
