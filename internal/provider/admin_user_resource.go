@@ -146,17 +146,17 @@ func (r *adminUserResource) ValidateConfig(ctx context.Context, req resource.Val
 		if err := mastodon.ValidatePassword(m.PasswordWO.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Invalid password", "password_wo "+err.Error())
 		}
-		if !m.RotatePassword.IsNull() {
+		if !m.RotatePassword.IsNull() && !m.RotatePassword.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root("rotate_password"), "Conflicting settings",
 				"rotate_password rotates generated passwords; with password_wo, change password_wo_version instead.")
 		}
 	}
-	if !m.PasswordWO.IsNull() && m.PasswordWOVersion.IsNull() {
+	if !m.PasswordWO.IsNull() && !m.PasswordWO.IsUnknown() && m.PasswordWOVersion.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("password_wo_version"), "Missing version of a write-only value",
 			"password_wo needs password_wo_version: set it (to 1, say) and change it whenever you give a new password. "+
 				"Without it Terraform cannot tell when to apply a new one, and the password would have to be kept in state.")
 	}
-	if m.PasswordWO.IsNull() && !m.PasswordWOVersion.IsNull() {
+	if m.PasswordWO.IsNull() && !m.PasswordWOVersion.IsNull() && !m.PasswordWOVersion.IsUnknown() {
 		resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Missing write-only value", "password_wo_version versions password_wo, which is not set.")
 	}
 }

@@ -78,11 +78,12 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	}
 	var diags diag.Diagnostics
 	defer func() { resp.Diagnostics.Append(knownOnly(diags, unknown)...) }()
-	// Conflicts of blocks hold when a block is unknown, not only when set.
+	// Two blocks conflict only when both are known and set: an unknown one
+	// may end up null (`embedded_database = var.external ? null : {...}`).
 	set := func(name string) bool {
 		var v attr.Value
 		_ = req.Config.GetAttribute(ctx, path.Root(name), &v)
-		return v != nil && !v.IsNull()
+		return v != nil && !v.IsNull() && !v.IsUnknown()
 	}
 	if set("media") && set("media_bucket") {
 		resp.Diagnostics.AddAttributeError(path.Root("media"), "Conflicting media settings",

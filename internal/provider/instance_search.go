@@ -191,7 +191,8 @@ func planSearchIndex(ctx context.Context, plan tfsdk.Plan, state types.String, c
 	case block.IsUnknown() || version.IsUnknown():
 		return types.StringUnknown()
 	}
-	for _, a := range []string{"host", "port", "scheme", "preset", "prefix"} {
+	// wait_for_index decides whether the apply may end before the build.
+	for _, a := range []string{"host", "port", "scheme", "preset", "prefix", "wait_for_index"} {
 		if v, ok := block.Attributes()[a]; ok && v.IsUnknown() {
 			return types.StringUnknown()
 		}
