@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/datasource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -12,8 +13,8 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
-// readTimeout bounds a data source read, so an unreachable cluster fails
-// instead of hanging.
+// readTimeout bounds a data source read by default, so an unreachable
+// cluster fails instead of hanging.
 const readTimeout = 2 * time.Minute
 
 type instancesDataSource struct {
@@ -25,6 +26,7 @@ func newInstancesDataSource() datasource.DataSource { return &instancesDataSourc
 type instancesModel struct {
 	Namespace types.String         `tfsdk:"namespace"`
 	Instances []instanceSummaryRow `tfsdk:"instances"`
+	Timeouts  timeouts.Value       `tfsdk:"timeouts"`
 }
 
 type instanceSummaryRow struct {
@@ -40,7 +42,7 @@ func (d *instancesDataSource) Metadata(_ context.Context, req datasource.Metadat
 	resp.TypeName = req.ProviderTypeName + "_instances"
 }
 
-func (d *instancesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+func (d *instancesDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		Description: "Lists the Mastodon instances this provider manages in the cluster, in every namespace or in one. " +
 			"It finds them by their labels with two list requests, whatever their number.",
@@ -49,6 +51,7 @@ func (d *instancesDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 				Optional:    true,
 				Description: "Only list the instances in this namespace. Without it, every namespace is searched (which needs cluster-wide list permission on ConfigMaps and Deployments).",
 			},
+			"timeouts": timeouts.Attributes(ctx),
 			"instances": schema.ListNestedAttribute{
 				Computed:    true,
 				Description: "The instances found, sorted by namespace and name.",
@@ -77,12 +80,14 @@ func (d *instancesDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client, err := d.clients.Client()
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot connect to Kubernetes", err.Error())
+	client, diags := d.clients.diagClient()
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	timeout, diags := m.Timeouts.Read(ctx, readTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cms, deps, err := client.ListConfigMapsAndDeployments(ctx, m.Namespace.ValueString(), mastodon.AllInstancesSelector())
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -100,5 +101,21 @@ func TestConfigureExecKnown(t *testing.T) {
 	src := resp.ResourceData.(*clientSource)
 	if !src.Known() || src.cfg.Exec == nil || len(src.cfg.Exec.Args) != 2 || src.cfg.Exec.Args[1] != "get-token" {
 		t.Errorf("exec not taken as given: %+v", src.cfg.Exec)
+	}
+}
+
+// A data source read without provider data (the provider was never
+// configured) is a diagnostic, not a panic.
+func TestInstancesDataSourceNotConfigured(t *testing.T) {
+	ctx := context.Background()
+	d := &instancesDataSource{}
+	var sr datasource.SchemaResponse
+	d.Schema(ctx, datasource.SchemaRequest{}, &sr)
+	d.Configure(ctx, datasource.ConfigureRequest{}, &datasource.ConfigureResponse{})
+	typ := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	resp := &datasource.ReadResponse{State: tfsdk.State{Schema: sr.Schema, Raw: tftypes.NewValue(typ, nil)}}
+	d.Read(ctx, datasource.ReadRequest{Config: tfsdk.Config{Schema: sr.Schema, Raw: withNulls(typ, nil)}}, resp)
+	if !resp.Diagnostics.HasError() || resp.Diagnostics.Errors()[0].Summary() != "Provider not configured" {
+		t.Fatalf("want the error \"Provider not configured\", got %v", resp.Diagnostics)
 	}
 }
