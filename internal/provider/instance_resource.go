@@ -206,7 +206,8 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if !version.IsUnknown() && state.Version.ValueString() != version.ValueString() {
 		if err := mastodon.CheckUpgrade(state.Version.ValueString(), version.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported version change",
-				fmt.Sprintf("version: %s -> %s: %v.", state.Version.ValueString(), version.ValueString(), err))
+				fmt.Sprintf("version: %s -> %s: %v.", state.Version.ValueString(), version.ValueString(), err)+
+					destroyAnyway(fmt.Sprintf("version = %q", state.Version.ValueString())))
 		}
 	}
 	r.refuseReplacement(ctx, req, &state, resp)
@@ -294,7 +295,8 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 		if now.IsUnknown() || was.ValueString() == now.ValueString() {
 			return
 		}
-		diags.AddAttributeError(p, "Cannot change "+p.String(), fmt.Sprintf("%s: %q -> %q: %s", p, was.ValueString(), now.ValueString(), why))
+		diags.AddAttributeError(p, "Cannot change "+p.String(), fmt.Sprintf("%s: %q -> %q: %s", p, was.ValueString(), now.ValueString(), why)+
+			destroyAnyway(fmt.Sprintf("%s = %q", p, was.ValueString())))
 	}
 	var database, redis, bucket types.Object
 	diags.Append(plan.GetAttribute(ctx, path.Root("database"), &database)...)
@@ -352,6 +354,14 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 			refuse(p.AtName("storage_size"), size, now, "a volume claim can grow (where its storage class allows it) but never shrink.")
 		}
 	}
+}
+
+// destroyAnyway ends a plan-time refusal of a change to something that
+// exists: `terraform destroy` plans the configuration first (to refresh
+// state), so the refusal stops a destroy too, and says how to go on.
+func destroyAnyway(putBack string) string {
+	return "\n\nIf you want to destroy this instead: put back " + putBack + ", or run `terraform destroy -refresh=false` " +
+		"(terraform destroy plans the configuration before it destroys, and this check refuses that plan too)."
 }
 
 func orDefault(v types.String, d string) types.String {

@@ -146,6 +146,25 @@ func TestAccUpgrade_minorSkipRefused(t *testing.T) {
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`v4.7.2\s+skips\s+a\s+minor\s+series\s+after\s+the\s+running\s+v4.5.11:\s+upgrade\s+to\s+the\s+newest\s+v4.6.x\s+first`),
 			},
+			{
+				// terraform destroy plans the configuration first: the
+				// refusal stops it too, and says how to go on.
+				Config:      versionConfig(ns, "v4.7.2"),
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`(?s)skips\s+a\s+minor\s+series.*put\s+back\s+version\s+=\s+"v4.5.11",\s+or\s+run\s+.terraform\s+destroy\s+-refresh=false.`),
+			},
+		},
+		// The test ends with terraform destroy -refresh=false, which
+		// destroys the instance with the refused change still configured.
+		CheckDestroy: func(*terraform.State) error {
+			deps, err := c.cs.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			if len(deps.Items) > 0 {
+				return fmt.Errorf("terraform destroy -refresh=false left %d Deployments", len(deps.Items))
+			}
+			return nil
 		},
 	})
 }
