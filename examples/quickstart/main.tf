@@ -28,6 +28,9 @@ resource "mastodon_instance" "social" {
   name         = "social"
   namespace    = "mastodon-quickstart"
   local_domain = var.domain
+  # Pinned: the default version moves with releases of the provider, so
+  # without this an upgrade of the provider upgrades Mastodon.
+  version = "v4.7.3"
 
   # A demo: let `make demo-destroy` remove it and its data.
   deletion_protection = false

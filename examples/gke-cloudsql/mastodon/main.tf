@@ -20,8 +20,9 @@ variable "domain" {
 }
 
 variable "version_tag" {
-  type    = string
-  default = null
+  description = "The Mastodon release, pinned: the provider's default moves with its releases, so leaving version unset lets a provider upgrade upgrade Mastodon."
+  type        = string
+  default     = "v4.7.3"
 }
 
 variable "cloud_sql_connection_name" {

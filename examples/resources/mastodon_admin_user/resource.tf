@@ -2,6 +2,7 @@ resource "mastodon_instance" "social" {
   name         = "social"
   namespace    = "mastodon"
   local_domain = "social.example.org"
+  version      = "v4.7.3"
 }
 
 # The owner, with a password the provider generates and keeps in state.

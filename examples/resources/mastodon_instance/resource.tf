@@ -3,6 +3,7 @@ resource "mastodon_instance" "social" {
   name         = "social"
   namespace    = "mastodon"
   local_domain = "social.example.org"
+  version      = "v4.7.3"
 }
 
 # Day two: the maintenance tasks tuned (they run by default) and nightly
@@ -11,6 +12,7 @@ resource "mastodon_instance" "kept" {
   name         = "kept"
   namespace    = "kept"
   local_domain = "kept.example.org"
+  version      = "v4.7.3"
 
   maintenance = {
     remote_media  = { retention_days = 14 }

@@ -35,6 +35,7 @@ resource "mastodon_instance" "social" {
   name         = "social"
   namespace    = "mastodon"
   local_domain = "social.example.com"
+  version      = "v4.7.3"
 
   media_bucket = mastodon_media_bucket.gcs.settings
 }
