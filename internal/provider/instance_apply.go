@@ -174,7 +174,6 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		if err := a.c.WaitReady(ctx, a.workloads); err != nil {
 			return err
 		}
-		a.learnLoadBalancer(ctx)
 		return nil
 	}, "The instance did not become ready"})
 	if slices.Contains(plan, mastodon.StepPostMigrate) {
@@ -185,6 +184,14 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 	}
 	if st := a.searchStep(); st != nil {
 		out = append(out, *st)
+	}
+	// Last, so that waiting for the address never takes time from the
+	// steps that make the instance; it only warns.
+	if findKind(a.workloads, "Ingress") != nil && (a.plan.LoadBalancerIP.IsUnknown() || a.plan.LoadBalancerHostname.IsUnknown()) {
+		out = append(out, applyStep{"the load balancer's address", changed, func(ctx context.Context) error {
+			a.learnLoadBalancer(ctx)
+			return nil
+		}, ""})
 	}
 	return out
 }
@@ -197,9 +204,6 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 // time runs out (the address is then null until a refresh reads it).
 func (a *instanceApply) learnLoadBalancer(ctx context.Context) {
 	ing := findKind(a.workloads, "Ingress")
-	if ing == nil || (!a.plan.LoadBalancerIP.IsUnknown() && !a.plan.LoadBalancerHostname.IsUnknown()) {
-		return
-	}
 	wait, timeout := a.plan.Ingress.loadBalancerWait()
 	if !wait {
 		if cur, err := a.c.Get(ctx, "Ingress", a.spec.Namespace, ing.GetName()); err == nil && cur != nil {

@@ -723,6 +723,7 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
     secret_access_key_wo_version = %[2]d
   }
   ingress = {
+    wait_for_load_balancer     = false
     certificate_pem            = %[3]q
     private_key_pem_wo         = %[4]q
     private_key_pem_wo_version = %[2]d
