@@ -87,7 +87,8 @@ var MaintenanceTasks = []maintenanceTask{
 	{Name: "statuses", suffix: "mt-statuses", Enabled: false, Schedule: "17 5 * * 0", Days: 90,
 		command: func(d int32) []string { return []string{"bin/tootctl", "statuses", "remove", "--days", days(d)} },
 		Description: "`tootctl statuses remove --days N`: deletes remote posts older than N days that nobody here interacted with, then " +
-			"vacuums the table. Heavy (it builds temporary indexes) and it deletes data. Mastodon's content retention " +
+			"runs ANALYZE on the tables (not VACUUM: that needs `--compress-database`, which locks them and is not passed), so the space " +
+			"freed is reused by PostgreSQL, not returned to the disk. Heavy (it builds temporary indexes) and it deletes data. Mastodon's content retention " +
 			"(content cache retention period) deletes remote posts by itself when an admin sets it."},
 	{Name: "remote_accounts", suffix: "mt-accounts", Enabled: false, Schedule: "47 5 * * 0",
 		command: func(int32) []string { return []string{"bin/tootctl", "accounts", "prune"} },
