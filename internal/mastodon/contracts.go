@@ -168,6 +168,11 @@ func (s *Spec) validateQueuesServed(add func(path, format string, args ...any), 
 	if len(s.Sidekiq) == 0 {
 		return
 	}
+	// Sidekiq stopped as a whole, on purpose (a restore): queues wait.
+	stopped := true
+	for _, p := range s.Sidekiq {
+		stopped = stopped && p.Replicas == 0
+	}
 	for _, q := range QueuesOf(s.Version) {
 		listed, running := false, false
 		for _, p := range s.Sidekiq {
@@ -181,7 +186,7 @@ func (s *Spec) validateQueuesServed(add func(path, format string, args ...any), 
 		switch {
 		case !listed:
 			add("sidekiq", "no process serves the %s queue: %s. Add it to a process's queues", q, QueueRoles[q])
-		case !running:
+		case !running && !stopped:
 			add("sidekiq", "every process serving the %s queue has 0 replicas: %s. Give one of them a replica", q, QueueRoles[q])
 		default:
 			continue

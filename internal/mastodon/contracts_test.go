@@ -67,6 +67,11 @@ func TestQueuesServedContract(t *testing.T) {
 	if errs := s.Validate(); len(errs) != 1 || !strings.Contains(errs[0].Message, "every process serving the scheduler queue has 0 replicas") {
 		t.Errorf("scheduler with 0 replicas: %v", errs)
 	}
+	// Sidekiq stopped as a whole (a restore, docs/guides/backup-restore.md).
+	s.Sidekiq[0].Replicas = 0
+	if errs := s.Validate(); len(errs) != 0 {
+		t.Errorf("every process stopped: %v", errs)
+	}
 	// A process that autoscales or that another controller scales runs.
 	s.Sidekiq[1].Replicas = 1
 	s.Sidekiq[0].Replicas = ScaledElsewhere
