@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/testcert"
 )
@@ -210,5 +211,21 @@ func TestStatusesRemoveDocContract(t *testing.T) {
 	d := strings.ToLower(task.Description)
 	if !strings.Contains(d, "analyze") || strings.Contains(d, "vacuums") {
 		t.Errorf("description: %s", task.Description)
+	}
+}
+
+// An account's Job runs in a copy of the live web Pod (accounts.go), which
+// carries web's metrics exporter: a container that never exits, so the
+// Job would never complete. The copy leaves it out.
+func TestAccountJobWithoutExporter(t *testing.T) {
+	s := scalingSpec()
+	web := find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.WebName()).Spec.Template.Spec
+	if len(web.Containers) != 2 {
+		t.Fatalf("web has %d containers", len(web.Containers))
+	}
+	o := AccountJob(s.Namespace, s.Name, "social-account-owner", web, Account{Username: "owner", Email: "owner@social.example", Role: "Owner"}, Ensure, "owner-secret")
+	job := find[batchv1.Job](t, []Object{o}, "Job", "social-account-owner")
+	if cs := job.Spec.Template.Spec.Containers; len(cs) != 1 || cs[0].Name == MetricsContainer {
+		t.Errorf("account Job containers: %v", cs)
 	}
 }

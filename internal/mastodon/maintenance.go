@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -246,6 +247,9 @@ func (s *Spec) cronJob(name, component, task, schedule string, job batchv1.JobSp
 func webPodJobSpec(base corev1.PodSpec, container string, env []corev1.EnvVar, script string, podLabels map[string]string, backoff int32) batchv1.JobSpec {
 	pod := *base.DeepCopy()
 	pod.RestartPolicy = corev1.RestartPolicyNever
+	// Web's metrics exporter runs as long as it is let: a Job's Pod with
+	// it would never complete.
+	pod.Containers = slices.DeleteFunc(pod.Containers, func(c corev1.Container) bool { return c.Name == MetricsContainer })
 	c := &pod.Containers[0]
 	c.Name = container
 	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil
