@@ -71,14 +71,21 @@ func TestS3PathStyleContract(t *testing.T) {
 	}
 }
 
-// streaming/database.js: DB_SSLMODE disable (or empty) means no TLS,
-// no-verify TLS without verification, any other value TLS verified
-// against Node's CAs (NODE_EXTRA_CA_CERTS adds ours). libpq (Rails)
-// refuses no-verify and reads its CA from PGSSLROOTCERT when
+// streaming/database.js (v4.6.5, main at 4.7.0-alpha.2): DB_SSLMODE
+// disable (or empty) means no TLS (ssl: false), no-verify TLS without
+// verification (rejectUnauthorized: false), any other value ssl: {}, TLS
+// verified against Node's CAs (NODE_EXTRA_CA_CERTS adds ours), host name
+// included. node-postgres never falls back to plain text: with ssl set it
+// aborts against a server without TLS, where libpq's allow and prefer
+// connect in plain text. So allow and prefer get disable (works against
+// both kinds of server), require no-verify, verify-ca no-verify (Node has
+// no CA-only check; a host-name check would refuse servers reached by IP
+// address that Rails accepts), verify-full full verification. libpq
+// (Rails) refuses no-verify and reads its CA from PGSSLROOTCERT when
 // config/database.yml names none. MASTODON.md: "DB_SSLMODE means two
 // different things".
 func TestStreamingDatabaseTLSContract(t *testing.T) {
-	for libpq, want := range map[string]string{"disable": "disable", "allow": "no-verify", "prefer": "no-verify", "require": "no-verify", "verify-ca": "verify-full", "verify-full": "verify-full"} {
+	for libpq, want := range map[string]string{"disable": "disable", "allow": "disable", "prefer": "disable", "require": "no-verify", "verify-ca": "no-verify", "verify-full": "verify-full"} {
 		if got := StreamingSSLMode(libpq); got != want {
 			t.Errorf("sslmode %s: streaming DB_SSLMODE %q, want %q", libpq, got, want)
 		}
@@ -110,11 +117,11 @@ func TestStreamingDatabaseTLSContract(t *testing.T) {
 			t.Errorf("%s does not mount the CA", name)
 		}
 	}
-	// The default sslmode (prefer) must not make streaming verify.
+	// The default sslmode (prefer) must not make streaming demand TLS.
 	s.Database.SSLMode, s.Database.CACertificatePEM = "", ""
 	s.Defaults()
 	streaming = find[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", s.StreamingName()).Spec.Template.Spec
-	if env := envOf(streaming.Containers[0]); env["DB_SSLMODE"] != "no-verify" {
+	if env := envOf(streaming.Containers[0]); env["DB_SSLMODE"] != "disable" {
 		t.Errorf("streaming with sslmode prefer: %v", env)
 	}
 	s.Database.CACertificatePEM = "not a certificate"

@@ -155,7 +155,7 @@ func (s *Spec) renderIngress() *networkingv1.Ingress {
 // Warnings are what the spec allows but will likely not work as meant,
 // each naming its attribute.
 func (s *Spec) Warnings() []FieldError {
-	out := s.Maintenance.warnings()
+	out := append(s.Maintenance.warnings(), s.contractWarnings()...)
 	in := s.Ingress
 	if in == nil {
 		return out

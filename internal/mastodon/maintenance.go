@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,7 +88,8 @@ var MaintenanceTasks = []maintenanceTask{
 	{Name: "statuses", suffix: "mt-statuses", Enabled: false, Schedule: "17 5 * * 0", Days: 90,
 		command: func(d int32) []string { return []string{"bin/tootctl", "statuses", "remove", "--days", days(d)} },
 		Description: "`tootctl statuses remove --days N`: deletes remote posts older than N days that nobody here interacted with, then " +
-			"vacuums the table. Heavy (it builds temporary indexes) and it deletes data. Mastodon's content retention " +
+			"runs ANALYZE on the tables (not VACUUM: that needs `--compress-database`, which locks them and is not passed), so the space " +
+			"freed is reused by PostgreSQL, not returned to the disk. Heavy (it builds temporary indexes) and it deletes data. Mastodon's content retention " +
 			"(content cache retention period) deletes remote posts by itself when an admin sets it."},
 	{Name: "remote_accounts", suffix: "mt-accounts", Enabled: false, Schedule: "47 5 * * 0",
 		command: func(int32) []string { return []string{"bin/tootctl", "accounts", "prune"} },
@@ -245,6 +247,9 @@ func (s *Spec) cronJob(name, component, task, schedule string, job batchv1.JobSp
 func webPodJobSpec(base corev1.PodSpec, container string, env []corev1.EnvVar, script string, podLabels map[string]string, backoff int32) batchv1.JobSpec {
 	pod := *base.DeepCopy()
 	pod.RestartPolicy = corev1.RestartPolicyNever
+	// Web's metrics exporter runs as long as it is let: a Job's Pod with
+	// it would never complete.
+	pod.Containers = slices.DeleteFunc(pod.Containers, func(c corev1.Container) bool { return c.Name == MetricsContainer })
 	c := &pod.Containers[0]
 	c.Name = container
 	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil

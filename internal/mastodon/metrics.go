@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -27,11 +28,18 @@ type Metrics struct {
 	ServiceMonitorLabels map[string]string
 }
 
-// The exporter of web and Sidekiq: Mastodon's own server in each process
-// (MASTODON_PROMETHEUS_EXPORTER_LOCAL), on MetricsPort.
+// The exporter of web and Sidekiq, on MetricsPort. Sidekiq (one process)
+// runs Mastodon's exporter inside itself (MASTODON_PROMETHEUS_EXPORTER_LOCAL).
+// Web cannot: under clustered Puma the local server starts in the master
+// before the fork (config/puma.rb: before_fork), and what each worker
+// records stays in the worker's copy of the collector
+// (lib/mastodon/prometheus_exporter/local_server.rb wires a LocalClient to
+// the collector of its own process). Web Pods run the exporter as a second
+// process, bin/prometheus_exporter, in a container beside web, and web's
+// workers send it their metrics over the Pod's loopback.
 const (
 	// MetricsPort is the exporter's port, Mastodon's default
-	// (config/initializers/prometheus_exporter.rb).
+	// (config/initializers/prometheus_exporter.rb, and the gem's).
 	MetricsPort int32 = 9394
 	// MetricsPath is where the exporter, and the streaming server, serve
 	// their metrics.
@@ -39,6 +47,8 @@ const (
 	// StreamingPort is the streaming server's port, which also serves its
 	// metrics (streaming/index.js: app.get('/metrics')).
 	StreamingPort int32 = 4000
+	// MetricsContainer is the web Pod's exporter container.
+	MetricsContainer = "metrics"
 
 	metricsPortName = "metrics"
 	// ComponentMetrics marks the ServiceMonitor.
@@ -51,36 +61,76 @@ const (
 	AnnotationScrapePath = "prometheus.io/path"
 )
 
-// metricsEnv is the exporter's environment of web and Sidekiq: only their
-// containers read it (config/puma.rb, config/initializers/sidekiq.rb), so
-// it is set on them, not in the ConfigMap that every process and Job reads.
-func (s *Spec) metricsEnv() []corev1.EnvVar {
+// metricsEnv is the exporter's environment of web (sidecar false) or
+// Sidekiq (local): only their containers read it (config/puma.rb,
+// config/initializers/prometheus_exporter.rb, config/initializers/sidekiq.rb),
+// so it is set on them, not in the ConfigMap that every process and Job reads.
+func (s *Spec) metricsEnv(local bool) []corev1.EnvVar {
 	m := s.Metrics
-	env := []corev1.EnvVar{
-		{Name: "MASTODON_PROMETHEUS_EXPORTER_ENABLED", Value: "true"},
-		// Each process serves its own metrics, no separate exporter process.
-		{Name: "MASTODON_PROMETHEUS_EXPORTER_LOCAL", Value: "true"},
-		// Mastodon's default, localhost, cannot be scraped from another Pod.
-		{Name: "MASTODON_PROMETHEUS_EXPORTER_HOST", Value: "0.0.0.0"},
-		{Name: "MASTODON_PROMETHEUS_EXPORTER_PORT", Value: strconv.Itoa(int(MetricsPort))},
+	env := []corev1.EnvVar{{Name: "MASTODON_PROMETHEUS_EXPORTER_ENABLED", Value: "true"}}
+	if local {
+		env = append(env,
+			// The process serves its own metrics.
+			corev1.EnvVar{Name: "MASTODON_PROMETHEUS_EXPORTER_LOCAL", Value: "true"},
+			// Mastodon's default, localhost, cannot be scraped from another Pod.
+			corev1.EnvVar{Name: "MASTODON_PROMETHEUS_EXPORTER_HOST", Value: "0.0.0.0"},
+			corev1.EnvVar{Name: "MASTODON_PROMETHEUS_EXPORTER_PORT", Value: strconv.Itoa(int(MetricsPort))})
+	} else {
+		env = append(env,
+			// Where the gem's client (PrometheusExporter::Client.default)
+			// sends metrics: the sidecar, over the Pod's loopback. Its
+			// default, localhost, may resolve to ::1, where the exporter
+			// does not listen.
+			corev1.EnvVar{Name: "PROMETHEUS_EXPORTER_HOST", Value: "127.0.0.1"},
+			corev1.EnvVar{Name: "PROMETHEUS_EXPORTER_PORT", Value: strconv.Itoa(int(MetricsPort))})
 	}
-	if m.WebDetailed {
+	if m.WebDetailed && !local {
 		env = append(env, corev1.EnvVar{Name: "MASTODON_PROMETHEUS_EXPORTER_WEB_DETAILED_METRICS", Value: "true"})
 	}
-	if m.SidekiqDetailed {
+	if m.SidekiqDetailed && local {
 		env = append(env, corev1.EnvVar{Name: "MASTODON_PROMETHEUS_EXPORTER_SIDEKIQ_DETAILED_METRICS", Value: "true"})
 	}
 	return env
 }
 
-// exportMetrics makes a web or Sidekiq Pod serve its metrics.
-func (s *Spec) exportMetrics(pod *corev1.PodSpec) {
+// ExporterCommand runs Mastodon's exporter process (bin/prometheus_exporter,
+// the prometheus_exporter gem's server, as dist/mastodon-prometheus-exporter.service
+// runs it) listening on every address of the Pod: the gem's default bind,
+// localhost, cannot be scraped from another Pod.
+var ExporterCommand = []string{"bin/prometheus_exporter", "--bind", "0.0.0.0", "--port", strconv.Itoa(int(MetricsPort))}
+
+// exportMetrics makes a web Pod send its metrics to an exporter container
+// beside it, and a Sidekiq Pod serve its own. The exporter is a plain
+// container: web is a Deployment, whose Pods never complete, and the Jobs
+// made from the web Pod (migrations, tootctl) never get it.
+func (s *Spec) exportMetrics(pod *corev1.PodSpec, web bool) {
 	if s.Metrics == nil {
 		return
 	}
+	port := corev1.ContainerPort{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP}
 	c := &pod.Containers[0]
-	c.Env = append(c.Env, s.metricsEnv()...)
-	c.Ports = append(c.Ports, corev1.ContainerPort{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP})
+	c.Env = append(c.Env, s.metricsEnv(!web)...)
+	if !web {
+		c.Ports = append(c.Ports, port)
+		return
+	}
+	pod.Containers = append(pod.Containers, corev1.Container{
+		Name:            MetricsContainer,
+		Image:           s.Image(),
+		ImagePullPolicy: corev1.PullPolicy(s.PullPolicy),
+		Command:         ExporterCommand,
+		Ports:           []corev1.ContainerPort{port},
+		// A Ruby process that keeps one collector.
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
+		// No readiness probe: an exporter that is down must not take web
+		// out of service. A hung one is restarted.
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(metricsPortName)}},
+			PeriodSeconds: 10, FailureThreshold: 6,
+		},
+		SecurityContext: containerSecurity(),
+	})
 }
 
 // scrape annotates a Deployment's Pods with where their metrics are.

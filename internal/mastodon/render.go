@@ -603,7 +603,7 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
 		PeriodSeconds: 5, FailureThreshold: 60,
 	}
-	s.exportMetrics(&web)
+	s.exportMetrics(&web, true)
 	webDeployment := s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas != 0), web)
 	s.scrape(webDeployment, MetricsPort)
 	autoscaledBy(webDeployment, s.WebAutoscaling)
@@ -660,7 +660,7 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 				"test", "-f", mastodonTmp + "/sidekiq_process_has_started_and_will_begin_processing_jobs"}}},
 			PeriodSeconds: 5, FailureThreshold: 3,
 		}
-		s.exportMetrics(&pod)
+		s.exportMetrics(&pod, false)
 		d := s.deployment(s.SidekiqName(p.Name), ComponentSidekiq, p.Replicas, hashOf(checksum, s.Image(), p.podInputs()), pod)
 		s.scrape(d, MetricsPort)
 		autoscaledBy(d, p.Autoscaling)
@@ -817,6 +817,12 @@ func (s *Spec) renderDatabase() []Object {
 			PeriodSeconds: 5,
 		},
 	}
+	if n := s.EmbeddedMaxConnections(); n != DefaultMaxConnections {
+		// The image's entrypoint passes these to the server; the default
+		// (100) is left unsaid, so that instances within it never restart
+		// their database for it.
+		c.Args = []string{"postgres", "-c", "max_connections=" + strconv.Itoa(int(n))}
+	}
 	claim := s.dataClaim(ComponentDatabase, s.Embedded.StorageClass, s.Embedded.StorageSize)
 	// The postgres image's alpine variant runs as uid 70.
 	return s.statefulService(s.DatabaseName(), ComponentDatabase, 5432, 70, c, []corev1.PersistentVolumeClaim{claim})
@@ -895,12 +901,17 @@ func mountConfigMap(pod *corev1.PodSpec, volume, configMap, dir string) {
 // libpq sslmode. streaming/database.js reads the variable its own way:
 // disable (or empty) means no TLS, no-verify TLS without verification, and
 // any other value TLS verified against Node's CAs, host name included.
+// node-postgres never falls back to plain text as libpq's allow and prefer
+// do, so those get disable, which works against a server with or without
+// TLS (unless it demands TLS: then sslmode is require). verify-ca gets
+// no-verify: Node cannot check the CA without the host name, and a check
+// Rails does not make would break servers reached by IP address.
 // libpq refuses no-verify, so streaming gets its own value.
 func StreamingSSLMode(libpq string) string {
 	switch libpq {
-	case "", "disable":
+	case "", "disable", "allow", "prefer":
 		return "disable"
-	case "verify-ca", "verify-full":
+	case "verify-full":
 		return "verify-full"
 	}
 	return "no-verify"

@@ -24,7 +24,8 @@ func scalingSpec() *Spec {
 		StreamAutoscaling: &Autoscaling{MinReplicas: 1, MaxReplicas: 3, TargetCPU: 60},
 		Sidekiq: []SidekiqProcess{
 			{Name: "scheduler", Queues: []Queue{{Name: "scheduler"}}, Replicas: 1},
-			{Name: "main", Queues: []Queue{{Name: "default", Weight: 8}, {Name: "push", Weight: 6}}, Resources: Resources{CPURequest: "1"},
+			{Name: "main", Queues: []Queue{{Name: "default", Weight: 8}, {Name: "push", Weight: 6}, {Name: "ingress", Weight: 4}, {Name: "mailers", Weight: 2},
+				{Name: "pull"}, {Name: "fasp"}}, Resources: Resources{CPURequest: "1"},
 				Autoscaling: &Autoscaling{MinReplicas: 1, MaxReplicas: 4, TargetCPU: 80}},
 		},
 		Metrics: &Metrics{SidekiqDetailed: true, ServiceMonitor: true, ServiceMonitorLabels: map[string]string{"release": "prometheus"}},
@@ -172,32 +173,42 @@ func TestAutoscalingValidation(t *testing.T) {
 // Mastodon's exporter (config/initializers/prometheus_exporter.rb,
 // config/puma.rb, config/initializers/sidekiq.rb,
 // lib/mastodon/prometheus_exporter/local_server.rb, v4.6.5 and main at
-// 4.7.0): MASTODON_PROMETHEUS_EXPORTER_ENABLED=true loads it in Puma and
-// Sidekiq; with MASTODON_PROMETHEUS_EXPORTER_LOCAL=true each process starts
-// its own PrometheusExporter web server (Puma in its master before it
-// forks, Sidekiq at startup) on MASTODON_PROMETHEUS_EXPORTER_HOST (default
-// localhost, unreachable from another Pod) and _PORT (default 9394),
-// serving /metrics. _WEB_DETAILED_METRICS and _SIDEKIQ_DETAILED_METRICS
-// add per-action and per-job/queue metrics. The streaming server serves
+// 4.7.0-alpha.2): MASTODON_PROMETHEUS_EXPORTER_ENABLED=true loads it in
+// Puma and Sidekiq. With MASTODON_PROMETHEUS_EXPORTER_LOCAL=true a process
+// starts its own PrometheusExporter web server on
+// MASTODON_PROMETHEUS_EXPORTER_HOST (default localhost, unreachable from
+// another Pod) and _PORT (default 9394): fine for Sidekiq (one process, at
+// startup), not for clustered Puma, where config/puma.rb starts it in the
+// master's before_fork and each worker then records into its own copy of
+// the collector, which nobody serves (Mastodon's docs: the local mode does
+// not work for multi-process servers). So web sends its metrics to
+// bin/prometheus_exporter in a container of the same Pod (the gem's client
+// reads PROMETHEUS_EXPORTER_HOST and _PORT; dist/mastodon-prometheus-exporter.service
+// runs the same binary with -p 9394 and -b for its bind address, default
+// localhost). _WEB_DETAILED_METRICS and _SIDEKIQ_DETAILED_METRICS add
+// per-action and per-job/queue metrics. The streaming server serves
 // /metrics on its own port whatever the configuration (streaming/index.js,
 // streaming/metrics.js). Only web and Sidekiq get the variables: streaming
 // and the Jobs do not read them, and none of it goes in the ConfigMap, so
 // switching metrics does not restart what does not read it.
 func TestPrometheusExporterContract(t *testing.T) {
 	s := scalingSpec()
+	s.Metrics.WebDetailed = true
 	objs := s.Render(fixedSecrets, "")
-	want := map[string]string{
-		"MASTODON_PROMETHEUS_EXPORTER_ENABLED":                  "true",
-		"MASTODON_PROMETHEUS_EXPORTER_LOCAL":                    "true",
-		"MASTODON_PROMETHEUS_EXPORTER_HOST":                     "0.0.0.0",
-		"MASTODON_PROMETHEUS_EXPORTER_PORT":                     "9394",
-		"MASTODON_PROMETHEUS_EXPORTER_SIDEKIQ_DETAILED_METRICS": "true",
+	port := func(c corev1.Container) bool {
+		return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "metrics" && p.ContainerPort == 9394 })
 	}
-	for _, name := range []string{s.WebName(), s.SidekiqName("main"), s.SidekiqName("scheduler")} {
+	for _, name := range []string{s.SidekiqName("main"), s.SidekiqName("scheduler")} {
 		d := find[appsv1.Deployment](t, objs, "Deployment", name)
 		c := d.Spec.Template.Spec.Containers[0]
 		env := envOf(c)
-		for k, v := range want {
+		for k, v := range map[string]string{
+			"MASTODON_PROMETHEUS_EXPORTER_ENABLED":                  "true",
+			"MASTODON_PROMETHEUS_EXPORTER_LOCAL":                    "true",
+			"MASTODON_PROMETHEUS_EXPORTER_HOST":                     "0.0.0.0",
+			"MASTODON_PROMETHEUS_EXPORTER_PORT":                     "9394",
+			"MASTODON_PROMETHEUS_EXPORTER_SIDEKIQ_DETAILED_METRICS": "true",
+		} {
 			if env[k] != v {
 				t.Errorf("%s: %s=%q, want %q", name, k, env[k], v)
 			}
@@ -205,12 +216,47 @@ func TestPrometheusExporterContract(t *testing.T) {
 		if _, ok := env["MASTODON_PROMETHEUS_EXPORTER_WEB_DETAILED_METRICS"]; ok {
 			t.Errorf("%s: web's detailed metrics switched on", name)
 		}
-		if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "metrics" && p.ContainerPort == 9394 }) {
-			t.Errorf("%s: ports %v", name, c.Ports)
+		if len(d.Spec.Template.Spec.Containers) != 1 || !port(c) {
+			t.Errorf("%s: containers %d, ports %v", name, len(d.Spec.Template.Spec.Containers), c.Ports)
 		}
 		a := d.Spec.Template.Annotations
 		if a[AnnotationScrape] != "true" || a[AnnotationScrapePort] != "9394" || a[AnnotationScrapePath] != "/metrics" {
 			t.Errorf("%s: scrape annotations %v", name, a)
+		}
+	}
+	web := find[appsv1.Deployment](t, objs, "Deployment", s.WebName())
+	pod := web.Spec.Template.Spec
+	env := envOf(pod.Containers[0])
+	for k, v := range map[string]string{
+		"MASTODON_PROMETHEUS_EXPORTER_ENABLED":                  "true",
+		"PROMETHEUS_EXPORTER_HOST":                              "127.0.0.1",
+		"PROMETHEUS_EXPORTER_PORT":                              "9394",
+		"MASTODON_PROMETHEUS_EXPORTER_WEB_DETAILED_METRICS":     "true",
+		"MASTODON_PROMETHEUS_EXPORTER_LOCAL":                    "",
+		"MASTODON_PROMETHEUS_EXPORTER_SIDEKIQ_DETAILED_METRICS": "",
+	} {
+		if env[k] != v {
+			t.Errorf("web: %s=%q, want %q", k, env[k], v)
+		}
+	}
+	if len(pod.Containers) != 2 || port(pod.Containers[0]) {
+		t.Fatalf("web: %d containers, web's ports %v", len(pod.Containers), pod.Containers[0].Ports)
+	}
+	exp := pod.Containers[1]
+	if exp.Name != MetricsContainer || exp.Image != s.Image() || !port(exp) || exp.ReadinessProbe != nil ||
+		strings.Join(exp.Command, " ") != "bin/prometheus_exporter --bind 0.0.0.0 --port 9394" {
+		t.Errorf("web's exporter: %+v", exp)
+	}
+	if a := web.Spec.Template.Annotations; a[AnnotationScrapePort] != "9394" {
+		t.Errorf("web: scrape annotations %v", a)
+	}
+	// Jobs made from the web Pod (migrations, tootctl) must complete: no
+	// exporter in them.
+	for _, o := range objs {
+		if o.Kind == "CronJob" || o.Kind == "Job" {
+			if strings.Contains(renderYAML(t, []Object{o}), "prometheus_exporter") {
+				t.Errorf("%s runs the exporter", o.Key())
+			}
 		}
 	}
 	st := find[appsv1.Deployment](t, objs, "Deployment", s.StreamingName())
@@ -312,14 +358,16 @@ func TestMetricsNotBlockedByOurNetworkPolicies(t *testing.T) {
 // elsewhere; every other process can.
 func TestSchedulerCannotAutoscaleContract(t *testing.T) {
 	s := scalingSpec()
-	s.Sidekiq = []SidekiqProcess{{Name: "all", Queues: []Queue{{Name: "default"}, {Name: "scheduler"}}, Resources: Resources{CPURequest: "1"},
+	all := DefaultSidekiq().Queues
+	s.Sidekiq = []SidekiqProcess{{Name: "all", Queues: all, Resources: Resources{CPURequest: "1"},
 		Autoscaling: &Autoscaling{MinReplicas: 1, MaxReplicas: 1, TargetCPU: 50}}}
 	s.Defaults()
 	errs := s.Validate()
 	if len(errs) != 1 || errs[0].Path != "sidekiq[0].autoscaling" || !strings.Contains(errs[0].Message, "scheduler queue") {
 		t.Errorf("errors %v", errs)
 	}
-	s.Sidekiq[0].Queues = s.Sidekiq[0].Queues[:1]
+	s.Sidekiq[0].Queues = slices.DeleteFunc(slices.Clone(all), func(q Queue) bool { return q.Name == "scheduler" })
+	s.Sidekiq = append(s.Sidekiq, SidekiqProcess{Name: "scheduler", Queues: []Queue{{Name: "scheduler"}}, Concurrency: 1, Replicas: 1})
 	if errs := s.Validate(); len(errs) != 0 {
 		t.Errorf("a process without the scheduler queue: %v", errs)
 	}

@@ -80,6 +80,9 @@ type Database struct {
 	Password string
 	SSLMode  string
 	Pool     int32
+	// MaxConnections is the server's max_connections, for the connection
+	// budget (0: PostgreSQL's default, 100).
+	MaxConnections int32
 	// CACertificatePEM is the CA that signed the database's certificate,
 	// for databases with a private CA ("" for none).
 	CACertificatePEM string
@@ -279,7 +282,12 @@ func (s *Spec) Defaults() {
 	}
 	if s.SMTP != nil {
 		if s.SMTP.Port == 0 {
+			// Implicit TLS (SMTP_TLS, SMTP_SSL) is spoken on port 465
+			// (submissions, RFC 8314); 587 expects STARTTLS.
 			s.SMTP.Port = 587
+			if s.SMTP.TLS || s.SMTP.SSL {
+				s.SMTP.Port = 465
+			}
 		}
 		def(&s.SMTP.AuthMethod, "plain")
 		if s.SMTP.TLS || s.SMTP.SSL {
@@ -314,6 +322,9 @@ func DefaultSidekiq() SidekiqProcess {
 type FieldError struct {
 	Path    string
 	Message string
+	// Related are other attributes the error depends on: while one of
+	// them is not known yet, the error may not hold.
+	Related []string `json:",omitempty"`
 }
 
 func (e FieldError) Error() string { return e.Path + ": " + e.Message }
@@ -608,6 +619,9 @@ func (s *Spec) Validate() []FieldError {
 	}
 	s.validateSearch(add)
 	s.validateTranslation(add)
+	s.validateContracts(add, func(paths ...string) {
+		errs[len(errs)-1].Related = append(errs[len(errs)-1].Related, paths...)
+	})
 	return errs
 }
 

@@ -73,6 +73,7 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		s.Database = &mastodon.Database{
 			Host: d.Host.ValueString(), Port: int32Or(d.Port, 0), Name: d.Name.ValueString(), User: d.User.ValueString(),
 			Password: d.Password.ValueString(), SSLMode: d.SSLMode.ValueString(), Pool: int32Or(d.Pool, 0),
+			MaxConnections:   int32Or(d.MaxConns, 0),
 			CACertificatePEM: d.CACert.ValueString(),
 		}
 		if c := d.CloudSQL; c != nil {

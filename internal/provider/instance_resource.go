@@ -105,6 +105,9 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	diags.Append(d...)
 	diags.Append(withWriteOnly(ctx, &m, s)...)
 	for _, e := range s.Validate() {
+		if relatedUnknown(e, unknown) {
+			continue
+		}
 		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}
 	for _, w := range s.Warnings() {
@@ -212,6 +215,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	r.refuseReplacement(ctx, req, &state, resp)
 	refuseImmutable(ctx, req.Plan, &state, &resp.Diagnostics)
+	warnDatabaseMove(ctx, req.Plan, &state, &resp.Diagnostics)
 }
 
 // unchangedPlan says whether a plan changes nothing: the configuration is

@@ -36,7 +36,9 @@ func autoscalingAttribute(what, requests string) schema.SingleNestedAttribute {
 			"(sidecars are not measured). While it is set the number of Pods is the autoscaler's: the Deployment is applied without replicas, " +
 			"a change of them is not drift, switching it on keeps the current number of Pods (within the bounds) and a new Deployment starts at `min_replicas`. A PodDisruptionBudget is rendered when " +
 			"`min_replicas` is 2 or more. Conflicts with `replicas` and `external_scaling`. A utilization target needs the matching request in " +
-			requests + ". Needs a metrics server in the cluster (GKE has one).",
+			requests + ". Needs a metrics server in the cluster (GKE has one). The plan warns when web or Sidekiq autoscales against a " +
+			"ReadWriteOnce media volume (every Pod runs on the volume's node) and when a Ruby process has a memory target alone " +
+			"(it seldom scales down). The embedded PostgreSQL's `max_connections` follows `max_replicas` (see `database.max_connections`).",
 		Attributes: map[string]schema.Attribute{
 			"min_replicas": schema.Int64Attribute{Optional: true, Validators: atLeast1, Description: "The fewest Pods, default 1."},
 			"max_replicas": schema.Int64Attribute{Required: true, Validators: atLeast1, Description: "The most Pods, at least `min_replicas`."},
@@ -44,14 +46,17 @@ func autoscalingAttribute(what, requests string) schema.SingleNestedAttribute {
 				Description: "Average CPU use to keep, in percent of the CPU request (`resources.cpu_request`, required with it)."},
 			"target_memory_utilization": schema.Int64Attribute{Optional: true, Validators: atLeast1,
 				Description: "Average memory use to keep, in percent of the memory request (`resources.memory_request`, required with it). " +
-					"Ruby processes seldom give memory back, so memory alone scales up more readily than down; prefer CPU."},
+					"Ruby processes seldom give memory back, so memory alone scales up more readily than down (web and Sidekiq: the plan warns); prefer CPU."},
 		},
 	}
 }
 
 func metricsAttribute() schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{Optional: true,
-		Description: "Mastodon's Prometheus metrics. Web (Puma) and Sidekiq run Mastodon's exporter in each process (`MASTODON_PROMETHEUS_EXPORTER_*`) on port " +
+		Description: "Mastodon's Prometheus metrics (Mastodon 4.4 or later: earlier versions have no exporter, refused at plan). Sidekiq runs Mastodon's " +
+			"exporter in its process (`MASTODON_PROMETHEUS_EXPORTER_LOCAL`). Web (clustered Puma, where that local mode loses what the workers record) " +
+			"sends its metrics (`PROMETHEUS_EXPORTER_HOST` = 127.0.0.1) to Mastodon's exporter process, `bin/prometheus_exporter`, in a container " +
+			"`metrics` of each web Pod (Mastodon's image; no readiness probe, so it never takes web out of service; never in Jobs). Both serve port " +
 			"9394 (`metrics` on their containers, the web Service and a headless Service `<name>-sidekiq`); the streaming server serves its own on its port, 4000. " +
 			"Their Pods carry `prometheus.io/scrape`, `prometheus.io/port` and `prometheus.io/path` annotations, and a ServiceMonitor is applied where the cluster " +
 			"serves the Prometheus Operator's kind. Switching metrics on or off restarts web, streaming and Sidekiq.",

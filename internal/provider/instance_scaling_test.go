@@ -374,7 +374,24 @@ func TestAccInstance_metrics(t *testing.T) {
 					return fmt.Errorf("%s: scrape annotations %v", name, annotations)
 				}
 			}
-			_, err := c.cs.CoreV1().Services(ns).Get(ctx, "social-sidekiq", metav1.GetOptions{})
+			// Web's metrics go to the exporter beside it (clustered Puma
+			// loses them in the local mode); Sidekiq keeps its own.
+			web, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-web", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			pod := web.Spec.Template.Spec
+			sidecar := len(pod.Containers) == 2 && pod.Containers[1].Name == mastodon.MetricsContainer &&
+				strings.Join(pod.Containers[1].Command, " ") == strings.Join(mastodon.ExporterCommand, " ")
+			if sidecar != want || len(pod.Containers) > 2 {
+				return fmt.Errorf("social-web: containers %d, exporter sidecar %v, want %v", len(pod.Containers), sidecar, want)
+			}
+			for _, e := range pod.Containers[0].Env {
+				if e.Name == "MASTODON_PROMETHEUS_EXPORTER_LOCAL" {
+					return fmt.Errorf("social-web runs the exporter in Puma's master: %v", pod.Containers[0].Env)
+				}
+			}
+			_, err = c.cs.CoreV1().Services(ns).Get(ctx, "social-sidekiq", metav1.GetOptions{})
 			if apierrors.IsNotFound(err) == want {
 				return fmt.Errorf("Service social-sidekiq: %w, want it present: %v", err, want)
 			}

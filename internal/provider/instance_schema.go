@@ -105,6 +105,7 @@ type databaseModel struct {
 	Password types.String   `tfsdk:"password"`
 	SSLMode  types.String   `tfsdk:"sslmode"`
 	Pool     types.Int64    `tfsdk:"pool"`
+	MaxConns types.Int64    `tfsdk:"max_connections"`
 	CloudSQL *cloudSQLModel `tfsdk:"cloud_sql"`
 	CACert   types.String   `tfsdk:"ca_certificate_pem"`
 	writeOnlyPassword
@@ -255,9 +256,11 @@ type settingsModel struct {
 }
 
 const (
-	sslmodeDescription = "`DB_SSLMODE` of Rails (libpq): disable, allow, prefer (default), require, verify-ca or verify-full. " +
-		"The streaming server reads `DB_SSLMODE` differently, so its container gets its own: `disable` for disable, `no-verify` (TLS without verification) " +
-		"for allow, prefer and require, and full verification (host name included) for verify-ca and verify-full."
+	sslmodeDescription = "`DB_SSLMODE` of Rails (libpq): disable, allow, prefer (default), require, verify-ca or verify-full; verify-ca and " +
+		"verify-full need `ca_certificate_pem`. The streaming server (node-postgres) reads `DB_SSLMODE` differently and never falls back to plain " +
+		"text, so its container gets its own: `disable` (no TLS) for disable, allow and prefer, which works against a server with or without TLS; " +
+		"`no-verify` (TLS without verification) for require and verify-ca (Node cannot check the CA without the host name, which Rails does not " +
+		"check with verify-ca); full verification (host name included) for verify-full. Against a server that demands TLS, say require or stronger."
 	databaseCADescription = "PEM CA certificate of a database with a private CA, kept in a ConfigMap and mounted into every Pod: " +
 		"Rails reads it through `PGSSLROOTCERT`, streaming through `NODE_EXTRA_CA_CERTS`. Use it with sslmode verify-ca or verify-full. Not with `cloud_sql`."
 )
@@ -362,7 +365,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"resources":        resourcesAttribute("each streaming Pod"),
 				}},
 			"sidekiq": schema.ListNestedAttribute{Optional: true,
-				Description: "Sidekiq processes, each a Deployment. Default: one process `all` serving every queue. Exactly one process may serve `scheduler`, with at most one replica.",
+				Description: "Sidekiq processes, each a Deployment. Default: one process `all` serving every queue. Every queue of the version " +
+					"must be served by a process with replicas (a queue nobody serves is never worked: no mails without `mailers`, no scheduled " +
+					"jobs without `scheduler`; `fasp` from 4.4). Exactly one process may serve `scheduler`, with one replica.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"name": schema.StringAttribute{Required: true, Description: "The process's name (a DNS label of at most 20 characters)."},
 					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType,
@@ -405,7 +410,13 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"password_wo_version": woVersion("password_wo"),
 					"sslmode":             optString(sslmodeDescription),
 					"ca_certificate_pem":  optString(databaseCADescription),
-					"pool":                optInt("`DB_POOL` of web Pods (Sidekiq uses its concurrency)."),
+					"pool": optInt("`DB_POOL`: the pool of each web (Puma) worker and of each streaming Pod (Sidekiq uses its concurrency). " +
+						"Default: web's `max_threads` for web, 10 for streaming. Not below `web.max_threads` (a thread without a connection waits, then fails)."),
+					"max_connections": optInt("The server's `max_connections`, default 100 (PostgreSQL's). Nothing is set on the server: the plan warns when " +
+						"the instance may hold more connections at full scale than it leaves (3 are reserved for superusers). The sum: web Pods (the " +
+						"autoscaler's maximum) x `web.concurrency` x `web.max_threads`, each Sidekiq process's Pods x its `concurrency`, streaming Pods x " +
+						"its pool, and the Jobs that may run beside them (6 per scheduled tootctl task and for the search index build, 2 for a " +
+						"migration and 2 for an account's tootctl, 1 for the backup). A process scaled by `external_scaling` counts as one Pod."),
 				}},
 			"embedded_database": schema.SingleNestedAttribute{Optional: true,
 				Description: "Settings of the embedded PostgreSQL used when `database` is not given.",
@@ -436,7 +447,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"smtp": schema.SingleNestedAttribute{Optional: true, Description: "Outgoing mail.",
 				Attributes: map[string]schema.Attribute{
 					"server":              schema.StringAttribute{Required: true, Description: "SMTP server, e.g. `smtp.sendgrid.net`."},
-					"port":                optInt("Port, default 587 (SendGrid also listens on 2525 where 25/465/587 are blocked)."),
+					"port":                optInt("Port, default 587, or 465 with `tls` or `ssl` (implicit TLS). SendGrid also listens on 2525 where 25/465/587 are blocked."),
 					"login":               optString("Login (`apikey` for SendGrid)."),
 					"password":            sensitive("Password or API key. It reaches Pods through a Secret only. Conflicts with `password_wo`."),
 					"password_wo":         wo("Password or API key", "password"),

@@ -59,6 +59,9 @@ resource "mastodon_instance" "big" {
     password_wo         = var.database_password
     password_wo_version = 1
     sslmode             = "require"
+    # At full scale web (8 x 2 x 5), Sidekiq (5 + 6 x 25), streaming (2 x 10)
+    # and the Jobs may hold about 270 connections: the server allows 400.
+    max_connections = 400
   }
   redis = {
     host     = "10.20.0.4"
