@@ -224,11 +224,10 @@ provider "mastodon" {
 	})
 }
 
-func TestAccConnection_execPlugin(t *testing.T) {
-	c := newTestCluster(t)
-	ns := c.namespace(t, "conn-exec")
-	c.fakeInstance(t, ns, "social", "social.example", "v4.5.2", true)
-	cred := c.credentials(t)
+// execCredential writes, into a new folder it returns, credential.json: the
+// ExecCredential a plugin prints, with a token limited to namespace ns.
+func (c *testCluster) execCredential(t *testing.T, ns string) string {
+	t.Helper()
 	credential, err := json.Marshal(map[string]any{
 		"apiVersion": "client.authentication.k8s.io/v1",
 		"kind":       "ExecCredential",
@@ -241,6 +240,15 @@ func TestAccConnection_execPlugin(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "credential.json"), credential, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func TestAccConnection_execPlugin(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "conn-exec")
+	c.fakeInstance(t, ns, "social", "social.example", "v4.5.2", true)
+	cred := c.credentials(t)
+	dir := c.execCredential(t, ns)
 	script := filepath.Join(dir, "print-credential")
 	// The plugin reads the folder from its environment, so the test also
 	// checks that exec.env reaches it.
@@ -326,18 +334,7 @@ func TestAccConnection_execArgKnownOnlyAtApply(t *testing.T) {
 	ns := c.namespace(t, "conn-exec-unknown")
 	c.fakeInstance(t, ns, "social", "social.example", "v4.5.2", true)
 	cred := c.credentials(t)
-	dir := t.TempDir()
-	credential, err := json.Marshal(map[string]any{
-		"apiVersion": "client.authentication.k8s.io/v1",
-		"kind":       "ExecCredential",
-		"status":     map[string]any{"token": c.namespaceToken(t, ns)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "credential.json"), credential, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := c.execCredential(t, ns)
 	// The plugin prints the credential only when given the cluster's name,
 	// so the test also checks that the element known at apply reaches it.
 	script := filepath.Join(dir, "get-token")
