@@ -185,6 +185,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 	}
 	if req.State.Raw.IsNull() {
+		r.warnMissingClasses(ctx, req, resp)
 		return
 	}
 	// A Pod that is briefly unready is no reason for an update: unless
@@ -209,7 +210,10 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 	}
 	r.refuseReplacement(ctx, req, &state, resp)
-	refuseImmutable(ctx, req.Plan, &state, &resp.Diagnostics)
+	var immutable diag.Diagnostics
+	refuseImmutable(ctx, req.Plan, &state, &immutable)
+	resp.Diagnostics.Append(r.unlessNeverBound(ctx, &state, immutable)...)
+	r.warnMissingClasses(ctx, req, resp)
 }
 
 // unchangedPlan says whether a plan changes nothing: the configuration is
@@ -678,13 +682,14 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	keepBackup := state.Backup == nil || !state.Backup.DeleteVolumeOnDestroy.ValueBool()
 	keepSecrets := keepDB || state.Database != nil
 	var kept []string
+	unbound := neverBoundClaims(ctx, live, ns)
 	for _, o := range live {
 		if !mastodon.OwnedByInstance(o.GetLabels()) {
 			continue
 		}
 		component := o.GetLabels()[mastodon.LabelComponent]
 		switch {
-		case o.GetKind() == "PersistentVolumeClaim" && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
+		case o.GetKind() == "PersistentVolumeClaim" && !unbound[o.GetName()] && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
 			(component == mastodon.ComponentRedis && keepRedis) || (component == mastodon.ComponentBackup && keepBackup)),
 			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keepSecrets:
 			kept = append(kept, o.GetKind()+" "+o.GetName())
@@ -699,6 +704,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		resp.Diagnostics.AddError("The instance's objects did not go away", err.Error())
 		return
 	}
+	resp.Diagnostics.Append(waitClaimsGone(ctx, c, ns, unbound)...)
 	slices.Sort(kept)
 	if len(kept) > 0 {
 		resp.Diagnostics.AddWarning("Data kept",
