@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // annBindCompleted is the mark the volume controller leaves on a claim
@@ -192,4 +194,38 @@ func (c *Client) describeClaims(ctx context.Context, p *corev1.Pod) string {
 		}
 	}
 	return b.String()
+}
+
+// Annotate sets annotations on an object that exists, with a merge patch
+// (no server-side apply: the fields stay out of what the provider applies,
+// so they are neither compared on refresh nor removed by the next apply).
+// It writes only when an annotation differs, and says whether it did; a
+// missing object is left alone.
+func (c *Client) Annotate(ctx context.Context, kind, namespace, name string, annotations map[string]string) (bool, error) {
+	cur, err := c.Get(ctx, kind, namespace, name)
+	if err != nil || cur == nil {
+		return false, err
+	}
+	have := cur.GetAnnotations()
+	differs := false
+	for k, v := range annotations {
+		if have[k] != v {
+			differs = true
+		}
+	}
+	if !differs {
+		return false, nil
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+	if err != nil {
+		return false, err
+	}
+	ri, err := c.resource(kind, namespace)
+	if err != nil {
+		return false, err
+	}
+	if _, err := ri.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+		return false, c.Explain(err, "annotating "+kind+" "+name, namespace)
+	}
+	return true, nil
 }

@@ -148,7 +148,13 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		if err := a.c.Apply(ctx, a.first); err != nil {
 			return err
 		}
-		return a.c.WaitReady(ctx, a.first)
+		if err := a.markKeptData(ctx); err != nil {
+			return err
+		}
+		if err := a.c.WaitReady(ctx, a.first); err != nil {
+			return err
+		}
+		return a.markKeptData(ctx) // the claims of StatefulSets exist now
 	}, "Cannot apply the instance's configuration and embedded services"})
 	if a.prepare(ctx) {
 		out = append(out, applyStep{string(mastodon.StepPrepare), changed, func(ctx context.Context) error {

@@ -32,6 +32,7 @@ type volumeCluster interface {
 	StorageClasses(ctx context.Context) (*kube.StorageClasses, error)
 	DeleteNeverBoundClaim(ctx context.Context, pvc *unstructured.Unstructured, statefulSet string) error
 	WaitDeleted(ctx context.Context, kind, namespace, name string) error
+	Annotate(ctx context.Context, kind, namespace, name string, annotations map[string]string) (bool, error)
 }
 
 var _ volumeCluster = (*kube.Client)(nil)
@@ -48,6 +49,11 @@ func (a *instanceApply) volumesStep() applyStep {
 
 func (a *instanceApply) provideVolumes(ctx context.Context) error {
 	ns := a.spec.Namespace
+	if a.prior == nil {
+		if err := a.refuseForeignData(ctx); err != nil {
+			return err
+		}
+	}
 	classes, err := a.c.StorageClasses(ctx)
 	if apierrors.IsForbidden(err) {
 		a.log("the credentials may not list storage classes: the volumes' classes are not checked before they are used")
