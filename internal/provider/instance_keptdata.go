@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,10 +154,11 @@ func (kd *keptData) judge(spec *mastodon.Spec, bucket string) (refusal, warning 
 				blocks = append(blocks, p.block)
 			}
 		}
-		first := "once the old instance is destroyed"
+		how := "run"
 		if kd.live {
-			first = fmt.Sprintf("this plan replaces the running instance, and its destroy keeps them: set delete_volume_on_destroy = true in %s and apply before changing local_domain, or, ",
-				strings.Join(append(blocks, "(for the Secret) embedded_database"), ", ")) + first
+			how = fmt.Sprintf("this plan replaces the running instance, and its destroy keeps them: set delete_volume_on_destroy = true in %s "+
+				"and apply before changing local_domain (the Secret goes with the database's volume, unless the database is external), or, "+
+				"once the old instance is destroyed, %s", strings.Join(slices.Compact(slices.Sorted(slices.Values(blocks))), ", "), how)
 		}
 		var cmds []string
 		if len(secrets) > 0 {
@@ -169,8 +171,8 @@ func (kd *keptData) judge(spec *mastodon.Spec, bucket string) (refusal, warning 
 			"(LOCAL_DOMAIN is in every local account's address and URI, and the instance's keys sign for it): the new instance would be a broken copy "+
 			"of the old one, so nothing is created.%s\n\nTwo ways out:\n"+
 			"- keep local_domain = %q (this data is that instance's), or\n"+
-			"- delete the kept data, which deletes the old instance's database, media and keys for good: %s,\n    %s",
-			id, strings.Join(foreign, ", "), media, old, first, strings.Join(cmds, "\n    ")), ""
+			"- delete the kept data, which deletes the old instance's database, media and keys for good: %s\n    %s",
+			id, strings.Join(foreign, ", "), media, old, how, strings.Join(cmds, "\n    ")), ""
 	}
 	if kd.live && kd.liveDomain != spec.LocalDomain && bucket != "" {
 		old = kd.liveDomain
