@@ -195,3 +195,50 @@ func TestAccInstance_unboundClaimReplaced(t *testing.T) {
 		},
 	})
 }
+
+// A destroy deletes the claims that never bound (they hold nothing),
+// though delete_volume_on_destroy is false, and keeps the bound ones and
+// the generated secrets.
+func TestAccInstance_destroyDeletesNeverBoundClaims(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.namespace(t, "acc-unbound-destroy")
+	nobody := "nobody-" + randomSuffix()
+	ctx := context.Background()
+	if _, err := c.cs.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: nobody},
+		Provisioner: "example.invalid/nobody"}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.cs.StorageV1().StorageClasses().Delete(context.Background(), nobody, metav1.DeleteOptions{}) })
+	config := regexp.MustCompile(`create = "3m"`).ReplaceAllString(instanceConfig(ns, fmt.Sprintf("  media = { storage_class = %q }\n", nobody)), `create = "20s"`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)media.storage_class: claim social-media never bound`),
+			},
+			{
+				Config:  config,
+				Destroy: true,
+				Check: func(*terraform.State) error {
+					claims, err := c.claims(ns)
+					if err != nil {
+						return err
+					}
+					if _, ok := claims["social-media"]; ok {
+						return fmt.Errorf("the claim that never bound was kept")
+					}
+					for _, kept := range []string{"data-social-postgresql-0", "data-social-redis-0"} {
+						if p, ok := claims[kept]; !ok || p.Status.Phase != corev1.ClaimBound {
+							return fmt.Errorf("bound claim %s was not kept: %v", kept, claims)
+						}
+					}
+					if _, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("the generated secrets were not kept: %w", err)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
