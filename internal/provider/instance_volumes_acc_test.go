@@ -208,7 +208,9 @@ func TestAccInstance_destroyDeletesNeverBoundClaims(t *testing.T) {
 		Provisioner: "example.invalid/nobody"}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.cs.StorageV1().StorageClasses().Delete(context.Background(), nobody, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = c.cs.StorageV1().StorageClasses().Delete(context.Background(), nobody, metav1.DeleteOptions{})
+	})
 	config := regexp.MustCompile(`create = "3m"`).ReplaceAllString(instanceConfig(ns, fmt.Sprintf("  media = { storage_class = %q }\n", nobody)), `create = "20s"`)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
