@@ -84,6 +84,12 @@ func TestKeptDataOfAnotherDomainIsRefused(t *testing.T) {
 	if !strings.Contains(refusal, `Secret social-secrets (local_domain "old.example")`) || !strings.Contains(refusal, "set delete_volume_on_destroy = true in embedded_database") {
 		t.Errorf("live instance of another domain:\n%s", refusal)
 	}
+	// A replacement whose destroy keeps nothing (the volumes deleted, a
+	// bucket for media): the bucket's media still belong to the old domain.
+	refusal, warning = judge(fakeClient(cm), "media")
+	if refusal != "" || !strings.Contains(warning, `replaces an instance of local_domain "old.example". The media in bucket "media"`) {
+		t.Errorf("nothing kept, a bucket: refusal %q, warning %q", refusal, warning)
+	}
 	// Nothing kept: nothing to say.
 	if refusal, warning := judge(fakeClient(), ""); refusal != "" || warning != "" {
 		t.Errorf("nothing kept: %q %q", refusal, warning)
