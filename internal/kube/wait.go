@@ -387,6 +387,9 @@ func (c *Client) Diagnose(ctx context.Context, namespace, selector string) strin
 			fmt.Fprintf(&b, " (%s %s)", p.Status.Reason, p.Status.Message)
 		}
 		b.WriteString("\n")
+		if p.Status.Phase == corev1.PodPending {
+			b.WriteString(c.describeClaims(ctx, p))
+		}
 		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
 			switch {
 			case cs.State.Terminated != nil:
@@ -498,10 +501,12 @@ func (c *Client) WaitDeleted(ctx context.Context, kind, namespace, name string) 
 		return err
 	}
 	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+	named := func(o *unstructured.Unstructured) bool { return o.GetName() == name }
 	err = c.follow(ctx, ri, kind+" "+name, namespace, opts, func(items []unstructured.Unstructured) (bool, error) {
-		return len(items) == 0, nil
+		return !slices.ContainsFunc(items, func(o unstructured.Unstructured) bool { return named(&o) }), nil
 	}, func(ev watch.Event) (bool, error) {
-		return ev.Type == watch.Deleted, nil
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		return ev.Type == watch.Deleted && (!ok || named(u)), nil
 	})
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()

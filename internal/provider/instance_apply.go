@@ -27,6 +27,7 @@ type instanceCluster interface {
 	StartJobOnce(ctx context.Context, job *unstructured.Unstructured) (bool, error)
 	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
 	Prune(ctx context.Context, live map[string]*unstructured.Unstructured, keep map[string]bool, kinds []string, owned func(map[string]string) bool) ([]string, error)
+	volumeCluster
 }
 
 var _ instanceCluster = (*kube.Client)(nil)
@@ -113,7 +114,7 @@ func (a *instanceApply) prepare(ctx context.Context) bool {
 func (a *instanceApply) steps(ctx context.Context) []applyStep {
 	s := a.spec
 	plan := s.Plan(a.migrated())
-	var out []applyStep
+	out := []applyStep{a.volumesStep()}
 	if a.plan.CreateNamespace.ValueBool() {
 		out = append(out, applyStep{"namespace " + s.Namespace, untouched, func(ctx context.Context) error {
 			_, created, err := a.c.CreateIfMissing(ctx, s.NamespaceObject().Unstructured())
@@ -150,7 +151,13 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		if err := a.c.Apply(ctx, a.first); err != nil {
 			return err
 		}
-		return a.c.WaitReady(ctx, a.first)
+		if err := a.markKeptData(ctx); err != nil {
+			return err
+		}
+		if err := a.c.WaitReady(ctx, a.first); err != nil {
+			return err
+		}
+		return a.markKeptData(ctx) // the claims of StatefulSets exist now
 	}, "Cannot apply the instance's configuration and embedded services"})
 	if a.prepare(ctx) {
 		out = append(out, applyStep{string(mastodon.StepPrepare), changed, func(ctx context.Context) error {
@@ -285,6 +292,9 @@ func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 		a.log(fmt.Sprintf("step %d/%d: %s", i+1, len(steps), st.name))
 		if err := st.run(ctx); err != nil {
 			e := &applyError{step: st.name, title: st.failed, detail: err.Error()}
+			if st.name != "volumes" && st.name != searchStepName {
+				e.detail += a.unboundClaims()
+			}
 			switch {
 			case st.onFail == changed:
 				failed := *a.plan

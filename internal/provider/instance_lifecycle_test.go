@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -185,6 +186,14 @@ func TestAccInstance_lifecycleMatrix(t *testing.T) {
 		}
 		return nil
 	})
+	// A change of local_domain with the volumes kept (the default) is
+	// refused at plan time: the replacement destroys nothing, and the same
+	// configuration finds everything as it was.
+	last := steps[len(steps)-1]
+	steps = append(steps, resource.TestStep{
+		Config:      strings.Replace(last.Config, `"social.example"`, `"other.example"`, 1),
+		ExpectError: regexp.MustCompile(`(?s)Kept data belongs to another local_domain.*data-social-postgresql-0`),
+	}, resource.TestStep{Config: last.Config, Check: last.Check})
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps:                    steps,

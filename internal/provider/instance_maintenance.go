@@ -108,8 +108,8 @@ func backupSchema() schema.SingleNestedAttribute {
 			"prefix": optString("The folder of the dumps in the media bucket, default `" + mastodon.DefaultBackupPrefix + "`: one to four path segments. " +
 				"Keys are `<prefix>/<name>-<UTC time>-<random>.dump`."),
 			"storage_size":             optString("Size of the backup volume (without `media_bucket`), default `" + mastodon.DefaultBackupSize + "`."),
-			"storage_class":            optString("Storage class of the backup volume (the cluster's default when unset)."),
-			"delete_volume_on_destroy": optBool("Delete the backup volume when the instance is destroyed. Default false: like the data volumes, it is kept (and so the namespace)."),
+			"storage_class":            optString("Storage class of the backup volume (the cluster's default when unset)." + classDoc),
+			"delete_volume_on_destroy": optBool("Delete the backup volume when the instance is destroyed. Default false: like the data volumes, it is kept (and so the namespace)." + neverBoundDoc),
 		}}
 }
 

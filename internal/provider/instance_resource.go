@@ -189,6 +189,8 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 	}
 	if req.State.Raw.IsNull() {
+		r.warnMissingClasses(ctx, req, resp)
+		r.checkKeptData(ctx, req, resp)
 		return
 	}
 	// A Pod that is briefly unready is no reason for an update: unless
@@ -214,7 +216,13 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 	}
 	r.refuseReplacement(ctx, req, &state, resp)
-	refuseImmutable(ctx, req.Plan, &state, &resp.Diagnostics)
+	if replaced(ctx, req) {
+		r.checkKeptData(ctx, req, resp)
+	}
+	var immutable diag.Diagnostics
+	refuseImmutable(ctx, req.Plan, &state, &immutable)
+	resp.Diagnostics.Append(r.unlessNeverBound(ctx, &state, immutable)...)
+	r.warnMissingClasses(ctx, req, resp)
 	warnDatabaseMove(ctx, req.Plan, &state, &resp.Diagnostics)
 }
 
@@ -694,21 +702,17 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	// or an external database (never ours to delete), needs the same keys
 	// (Active Record encryption, SECRET_KEY_BASE) and password when an
 	// instance of this name is created again.
-	keepDB := state.EmbeddedDatabase == nil || !state.EmbeddedDatabase.DeleteVolumeOnDestroy.ValueBool()
-	keepMedia := state.Media == nil || !state.Media.DeleteVolumeOnDestroy.ValueBool()
-	keepRedis := state.EmbeddedRedis == nil || !state.EmbeddedRedis.DeleteVolumeOnDestroy.ValueBool()
-	keepBackup := state.Backup == nil || !state.Backup.DeleteVolumeOnDestroy.ValueBool()
-	keepSecrets := keepDB || state.Database != nil
+	keep := keptBy(&state)
 	var kept []string
+	unbound := neverBoundClaims(ctx, live, ns)
 	for _, o := range live {
 		if !mastodon.OwnedByInstance(o.GetLabels()) {
 			continue
 		}
 		component := o.GetLabels()[mastodon.LabelComponent]
 		switch {
-		case o.GetKind() == "PersistentVolumeClaim" && ((component == mastodon.ComponentDatabase && keepDB) || (component == mastodon.ComponentMedia && keepMedia) ||
-			(component == mastodon.ComponentRedis && keepRedis) || (component == mastodon.ComponentBackup && keepBackup)),
-			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keepSecrets:
+		case o.GetKind() == "PersistentVolumeClaim" && !unbound[o.GetName()] && keep.volumes[component],
+			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keep.secrets:
 			kept = append(kept, o.GetKind()+" "+o.GetName())
 			continue
 		}
@@ -721,11 +725,13 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		resp.Diagnostics.AddError("The instance's objects did not go away", err.Error())
 		return
 	}
+	resp.Diagnostics.Append(waitClaimsGone(ctx, c, ns, unbound)...)
 	slices.Sort(kept)
 	if len(kept) > 0 {
 		resp.Diagnostics.AddWarning("Data kept",
-			fmt.Sprintf("Kept in namespace %s: %s. An instance named %s created again in this namespace uses them; "+
-				"delete_volume_on_destroy = true (embedded_database, embedded_redis, media, backup) removes the volumes with the instance.", ns, strings.Join(kept, ", "), name))
+			fmt.Sprintf("Kept in namespace %s: %s. An instance named %s created again in this namespace with local_domain %q uses them (with another one "+
+				"it is refused); delete_volume_on_destroy = true (embedded_database, embedded_redis, media, backup) removes the volumes with the instance.",
+				ns, strings.Join(kept, ", "), name, state.LocalDomain.ValueString()))
 	}
 	if state.CreateNamespace.ValueBool() {
 		r.deleteNamespace(ctx, c, ns, name, &resp.Diagnostics)

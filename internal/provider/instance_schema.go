@@ -335,9 +335,15 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"and destroy deletes it when nothing else lives in it; a namespace that already existed is used as it is and never deleted. " +
 					"Set to false to require an existing namespace (for credentials limited to it)."},
 			"local_domain": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				Description: "`LOCAL_DOMAIN`: the domain of users' handles. Mastodon cannot change it once federated, so changing it creates a new instance."},
+				Description: "`LOCAL_DOMAIN`: the domain of users' handles. Mastodon cannot change it once federated, so changing it creates a new instance. " +
+					"What the destroy of the old one keeps (the data volumes and the generated secrets, unless `delete_volume_on_destroy` says otherwise) " +
+					"belongs to the old domain: every account, status and key in it is the old domain's, so a plan that would reopen it under another " +
+					"domain is refused, naming the data and the two ways out (keep the old domain, or delete the kept data). A create that reopens data " +
+					"kept for the same domain does so with a plan warning that names it."},
 			"web_domain": schema.StringAttribute{Optional: true, PlanModifiers: replace,
-				Description: "`WEB_DOMAIN`: where the web interface is served, when it differs from `local_domain`. Changing it creates a new instance."},
+				Description: "`WEB_DOMAIN`: where the web interface is served, when it differs from `local_domain`. Changing it creates a new instance, " +
+					"which reopens the data the old one kept (same `local_domain`; the plan warns, naming it): Mastodon does not support changing it " +
+					"once federated, as other servers know the accounts by addresses on the old one."},
 			"version": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(mastodon.DefaultVersion),
 				Description: "The Mastodon version (image tag, with its `v`: `v4.7.3`, not `4.7.3`), default `" + mastodon.DefaultVersion + "`. " +
 					"A new instance needs " + mastodon.OldestNewVersion + " or newer (4.3 is end-of-life and cannot boot without an `OTP_SECRET`); an existing instance keeps its OTP secret."},
@@ -422,17 +428,17 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Description: "Settings of the embedded PostgreSQL used when `database` is not given.",
 				Attributes: map[string]schema.Attribute{
 					"storage_size":             optString("Volume size, default `10Gi`."),
-					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)."),
+					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
 					"resources":                resourcesAttribute("the PostgreSQL Pod"),
-					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept."),
+					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
 				}},
 			"embedded_redis": schema.SingleNestedAttribute{Optional: true,
 				Description: "Settings of the embedded Redis used when `redis` is not given. It keeps Sidekiq's queues, scheduled jobs and retries " +
 					"(federation deliveries, mails) on a volume, in an append-only file and in snapshots, so they survive a restart.",
 				Attributes: map[string]schema.Attribute{
 					"storage_size":             optString("Volume size, default `1Gi`."),
-					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)."),
-					"delete_volume_on_destroy": optBool("Delete the Redis volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept."),
+					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
+					"delete_volume_on_destroy": optBool("Delete the Redis volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
 				}},
 			"redis": schema.SingleNestedAttribute{Optional: true,
 				Description: "An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
@@ -464,9 +470,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"media": schema.SingleNestedAttribute{Optional: true, Description: "The volume holding uploaded media.",
 				Attributes: map[string]schema.Attribute{
 					"storage_size":             optString("Volume size, default `10Gi`."),
-					"storage_class":            optString("Storage class (the cluster's default when unset)."),
+					"storage_class":            optString("Storage class (the cluster's default when unset)." + classDoc),
 					"access_mode":              optString("ReadWriteOnce (default) or ReadWriteMany (needed to spread web and Sidekiq over nodes). ReadWriteOncePod is refused: web, Sidekiq and every Job mount the volume."),
-					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false."),
+					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false." + neverBoundDoc),
 				}},
 			"media_bucket": schema.SingleNestedAttribute{Optional: true,
 				Description: "Store media in an S3-compatible bucket instead of the `media` volume: usually `mastodon_media_bucket.x.settings`. " +

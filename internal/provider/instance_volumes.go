@@ -1,0 +1,313 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// Documentation of the volumes' storage_class and delete_volume_on_destroy.
+const (
+	classDoc = " A class the cluster does not have fails the apply before anything is created (and is warned of at plan time, where " +
+		"the cluster is known). A claim that never bound holds nothing: it is replaced when this changes, and deleted by a destroy."
+	neverBoundDoc = " A claim that never bound (it holds nothing) is deleted whatever this says."
+)
+
+// volumeCluster is what providing the instance's volumes needs of the
+// cluster, beyond reading objects.
+type volumeCluster interface {
+	StorageClasses(ctx context.Context) (*kube.StorageClasses, error)
+	DeleteNeverBoundClaim(ctx context.Context, pvc *unstructured.Unstructured, statefulSet string) error
+	WaitDeleted(ctx context.Context, kind, namespace, name string) error
+	Annotate(ctx context.Context, kind, namespace, name string, annotations map[string]string) (bool, error)
+}
+
+var _ volumeCluster = (*kube.Client)(nil)
+
+// volumesStep comes before anything is applied. A claim that never bound
+// holds nothing: one of the instance's own that asks for another class or
+// size than planned is replaced (with the StatefulSet whose template made
+// it: claim templates cannot change). A class the cluster does not have
+// fails the apply before anything is created or changed, instead of a
+// Pod waiting on its claim until the timeout.
+func (a *instanceApply) volumesStep() applyStep {
+	return applyStep{"volumes", untouched, a.provideVolumes, "The instance's volumes cannot be provided"}
+}
+
+func (a *instanceApply) provideVolumes(ctx context.Context) error {
+	ns := a.spec.Namespace
+	if a.prior == nil {
+		if err := a.refuseForeignData(ctx); err != nil {
+			return err
+		}
+	}
+	classes, err := a.c.StorageClasses(ctx)
+	if apierrors.IsForbidden(err) {
+		a.log("the credentials may not list storage classes: the volumes' classes are not checked before they are used")
+		classes, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	type replacement struct {
+		v      mastodon.Volume
+		live   *unstructured.Unstructured
+		reason string
+	}
+	var replace []replacement
+	var problems []string
+	for _, v := range a.spec.Volumes() {
+		live, err := a.c.Get(ctx, "PersistentVolumeClaim", ns, v.Claim)
+		if err != nil {
+			return err
+		}
+		if live != nil && live.GetDeletionTimestamp() != nil {
+			// Deleted by a destroy (a claim that never bound): wait until it
+			// is gone, so that it is created anew.
+			if err := a.c.WaitDeleted(ctx, "PersistentVolumeClaim", ns, v.Claim); err != nil {
+				return err
+			}
+			live = nil
+		}
+		if live != nil && (!kube.ClaimNeverBound(live) || !mastodon.OwnedByInstance(live.GetLabels())) {
+			continue // it holds data (or is not ours): used as it is
+		}
+		if live != nil {
+			reason := claimDiffers(live, v, classes)
+			if reason == "" {
+				if class, _ := kube.ClaimStorage(live); classes != nil && class != "" && !classes.Exists(class) {
+					problems = append(problems, fmt.Sprintf("%s.storage_class: claim %s, which never bound, asks for %s.", v.Block, v.Claim, classes.Describe(class)))
+				}
+				continue
+			}
+			replace = append(replace, replacement{v, live, reason})
+		}
+		if classes != nil && !classes.Exists(v.StorageClass) {
+			problems = append(problems, fmt.Sprintf("%s.storage_class: claim %s would ask for %s.", v.Block, v.Claim, classes.Describe(v.StorageClass)))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s\nA claim waits for its class to give it a volume: with this class it would wait forever, and the Pods that use it "+
+			"with it. Set storage_class to a class the cluster has, or leave it unset for the cluster's default class, and apply again. "+
+			"Nothing was created or changed", strings.Join(problems, "\n"))
+	}
+	for _, r := range replace {
+		if err := a.c.DeleteNeverBoundClaim(ctx, r.live, r.v.StatefulSet); err != nil {
+			return err
+		}
+		what := "claim " + r.v.Claim
+		if r.v.StatefulSet != "" {
+			what += " (with StatefulSet " + r.v.StatefulSet + ", whose claim template made it)"
+		}
+		a.log("replaced " + what + ", which never bound and so held nothing: " + r.reason)
+	}
+	return nil
+}
+
+// claimDiffers says how a live claim differs from the volume planned ("" when
+// it does not, or when that cannot be told: no class given and the
+// cluster's default unknown).
+func claimDiffers(live *unstructured.Unstructured, v mastodon.Volume, classes *kube.StorageClasses) string {
+	class, size := kube.ClaimStorage(live)
+	want := v.StorageClass
+	if want == "" && classes != nil {
+		want = classes.Resolve("")
+	}
+	var diffs []string
+	if (want != "" || v.StorageClass != "") && class != want {
+		diffs = append(diffs, fmt.Sprintf("storage class %q -> %q", class, want))
+	}
+	have, err1 := k8sresource.ParseQuantity(size)
+	planned, err2 := k8sresource.ParseQuantity(v.StorageSize)
+	if err1 == nil && err2 == nil && have.Cmp(planned) != 0 {
+		diffs = append(diffs, fmt.Sprintf("size %s -> %s", size, v.StorageSize))
+	}
+	return strings.Join(diffs, ", ")
+}
+
+// unboundClaims is the advice for a wait that failed while some of the
+// instance's claims are not bound: which, the class each asks for, and
+// the way out.
+func (a *instanceApply) unboundClaims() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var classes *kube.StorageClasses
+	var out []string
+	for _, v := range a.spec.Volumes() {
+		live, err := a.c.Get(ctx, "PersistentVolumeClaim", a.spec.Namespace, v.Claim)
+		if err != nil || live == nil || !kube.ClaimNeverBound(live) {
+			continue
+		}
+		if classes == nil {
+			if classes, err = a.c.StorageClasses(ctx); err != nil {
+				classes = nil
+			}
+		}
+		class, _ := kube.ClaimStorage(live)
+		what := fmt.Sprintf("storage class %q", class)
+		if classes != nil {
+			what = classes.Describe(class)
+		}
+		out = append(out, fmt.Sprintf("%s.storage_class: claim %s never bound: it asks for %s.", v.Block, v.Claim, what))
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "\n\n" + strings.Join(out, "\n") + "\nA claim that never bound holds nothing: set storage_class to a class that gives volumes in this cluster " +
+		"(or leave it unset for the default class) and apply again; the claim is replaced (a tainted instance's destroy deletes it)."
+}
+
+// warnMissingClasses warns at plan time, where the cluster is known and
+// reachable, of a storage class it does not have, for the volumes a create
+// makes or a change of class asks for. A warning, not an error: something
+// in the same apply may create the class.
+func (r *instanceResource) warnMissingClasses(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.clients == nil || !r.clients.Known() {
+		return
+	}
+	var plan instanceModel
+	if resp.Plan.Get(ctx, &plan).HasError() {
+		return
+	}
+	spec, d := plan.spec(ctx)
+	if d.HasError() {
+		return
+	}
+	var asked []mastodon.Volume
+	for _, v := range spec.Volumes() {
+		p := path.Root(v.Block).AtName("storage_class")
+		var now, was types.String
+		if resp.Plan.GetAttribute(ctx, p, &now).HasError() || now.IsUnknown() {
+			continue
+		}
+		if !req.State.Raw.IsNull() {
+			if req.State.GetAttribute(ctx, p, &was).HasError() || was.Equal(now) {
+				continue
+			}
+		}
+		asked = append(asked, v)
+	}
+	if len(asked) == 0 {
+		return
+	}
+	c, err := r.clients.Client()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	classes, err := c.StorageClasses(ctx)
+	if err != nil {
+		tflog.Debug(ctx, "cannot read the storage classes at plan time", map[string]any{"error": err.Error()})
+		return
+	}
+	for _, v := range asked {
+		if !classes.Exists(v.StorageClass) {
+			resp.Diagnostics.AddAttributeWarning(path.Root(v.Block).AtName("storage_class"), "Storage class not found",
+				fmt.Sprintf("%s.storage_class: claim %s would ask for %s. Unless this apply creates that class first, the apply fails "+
+					"before creating anything: set storage_class to a class the cluster has, or leave it unset for the default class.",
+					v.Block, v.Claim, classes.Describe(v.StorageClass)))
+		}
+	}
+}
+
+// unlessNeverBound lets through, as a warning, a refused change of class or
+// size (refuseImmutable) of a volume whose claim never bound: it holds
+// nothing, and the apply replaces it (volumesStep). Where the cluster
+// cannot be read the refusal stands.
+func (r *instanceResource) unlessNeverBound(ctx context.Context, state *instanceModel, refused diag.Diagnostics) diag.Diagnostics {
+	if !refused.HasError() || r.clients == nil || !r.clients.Known() {
+		return refused
+	}
+	was, d := state.spec(ctx)
+	if d.HasError() {
+		return refused
+	}
+	var c *kube.Client
+	var out diag.Diagnostics
+	for _, e := range refused {
+		withPath, ok := e.(diag.DiagnosticWithPath)
+		v, found := volumeAt(was, withPath, ok)
+		if e.Severity() != diag.SeverityError || !found {
+			out.Append(e)
+			continue
+		}
+		if c == nil {
+			var err error
+			if c, err = r.clients.Client(); err != nil {
+				return refused
+			}
+		}
+		live, err := c.Get(ctx, "PersistentVolumeClaim", was.Namespace, v.Claim)
+		if err != nil || live == nil || !kube.ClaimNeverBound(live) {
+			out.Append(e)
+			continue
+		}
+		what := "claim " + v.Claim
+		if v.StatefulSet != "" {
+			what += " (with StatefulSet " + v.StatefulSet + ", whose claim template cannot change)"
+		}
+		out.AddAttributeWarning(withPath.Path(), "Replacing a claim that never bound",
+			fmt.Sprintf("%s: claim %s never bound, so it holds nothing: the apply replaces %s with the new value.", withPath.Path(), v.Claim, what))
+	}
+	return out
+}
+
+// volumeAt is the volume whose storage_class or storage_size a
+// diagnostic's path names.
+func volumeAt(s *mastodon.Spec, d diag.DiagnosticWithPath, ok bool) (mastodon.Volume, bool) {
+	if !ok {
+		return mastodon.Volume{}, false
+	}
+	for _, v := range s.Volumes() {
+		for _, a := range []string{"storage_class", "storage_size"} {
+			if d.Path().Equal(path.Root(v.Block).AtName(a)) {
+				return v, true
+			}
+		}
+	}
+	return mastodon.Volume{}, false
+}
+
+// neverBoundClaims are the claims among an instance's objects that never
+// bound: a destroy deletes them whatever delete_volume_on_destroy says
+// (they hold nothing, and a claim kept with a wrong class would make every
+// instance created again wait on it), and says so in the log.
+func neverBoundClaims(ctx context.Context, live map[string]*unstructured.Unstructured, ns string) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range live {
+		if o.GetKind() == "PersistentVolumeClaim" && mastodon.OwnedByInstance(o.GetLabels()) && kube.ClaimNeverBound(o) {
+			out[o.GetName()] = true
+			class, _ := kube.ClaimStorage(o)
+			tflog.Info(ctx, "deleting a volume claim that never bound: it holds nothing", map[string]any{
+				"claim": ns + "/" + o.GetName(), "storage_class": class})
+		}
+	}
+	return out
+}
+
+// waitClaimsGone waits until the claims a destroy deleted are gone, so that
+// an instance created again (a replacement) makes them anew.
+func waitClaimsGone(ctx context.Context, c *kube.Client, ns string, claims map[string]bool) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for name := range claims {
+		if err := c.WaitDeleted(ctx, "PersistentVolumeClaim", ns, name); err != nil {
+			diags.AddError("The instance's objects did not go away", err.Error())
+			return diags
+		}
+	}
+	return diags
+}
