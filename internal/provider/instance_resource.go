@@ -146,6 +146,9 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
 		}
 	}
+	if req.State.Raw.IsNull() {
+		r.refuseLiveAtPlan(ctx, resp.Plan, &resp.Diagnostics)
+	}
 
 	var database, redis, ingress, stateSecrets, stateIngress types.Object
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("database"), &database)...)
@@ -383,7 +386,19 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, req.Config, &plan, nil, &resp.State, &resp.Diagnostics)
+	// A create never takes over a live instance (instance_claim.go).
+	c, d := r.client()
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() || !refuseLiveInstance(ctx, c.List, plan.Namespace.ValueString(), plan.Name.ValueString(), &resp.Diagnostics) {
+		return
+	}
+	claim, d := applyClaim(ctx, nil, true)
+	resp.Diagnostics.Append(d...)
+	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, req.Config, &plan, nil, claim, &resp.State, &resp.Diagnostics)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
 }
 
@@ -398,13 +413,19 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, req.Config, &plan, &state, &resp.State, &resp.Diagnostics)
+	claim, d := applyClaim(ctx, req.Private, false)
+	resp.Diagnostics.Append(d...)
+	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, req.Config, &plan, &state, claim, &resp.State, &resp.Diagnostics)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
 // Update, idempotent, so an apply interrupted half way is finished by the next.
-func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan, prior *instanceModel, out *tfsdk.State, diags *diag.Diagnostics) {
+func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan, prior *instanceModel, claim string, out *tfsdk.State, diags *diag.Diagnostics) {
 	c, d := r.client()
 	diags.Append(d...)
 	if diags.HasError() {
@@ -463,6 +484,7 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 	log := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
 	a := newInstanceApply(c, spec, secrets, record, prior, plan, log)
+	claimInstanceObjects(a.first, spec, claim)
 	state, failed := a.run(ctx)
 	if state != nil {
 		diags.Append(out.Set(ctx, state)...)
@@ -570,6 +592,10 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	if !refreshClaim(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), imported, req.Private, resp.Private,
+		instanceImport(ns, name), &resp.Diagnostics) {
+		return
+	}
 	if imported {
 		// Just imported: the configuration recorded on the ConfigMap.
 		rec, d := importRecord(ctx, live, ns, name, req.State)
@@ -666,6 +692,15 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
 		return
+	}
+	// Never delete an instance another state created again.
+	if held, d := heldClaim(ctx, req.Private); !d.HasError() {
+		if live := instanceLiveClaim(live, ns, name); held != "" {
+			if _, conflict := reconcileClaim(held, live, false); conflict {
+				resp.Diagnostics.AddError(claimConflict("mastodon_instance", ns+"/"+name, held, live, instanceImport(ns, name)))
+				return
+			}
+		}
 	}
 	// Data outlives the instance unless the user said otherwise, and so do
 	// the generated secrets that read it: the embedded database's volume,
