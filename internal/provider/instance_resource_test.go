@@ -801,7 +801,19 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 	// A streaming Pod that no node can hold: it never becomes ready, on
 	// simulated and real nodes alike.
 	config := strings.Replace(instanceConfig(ns, `  streaming = { resources = { memory_request = "64Ti" } }`), `create = "3m"`, `create = "20s"`, 1)
-	var prepared string
+	var prepared, failedClaim string
+	claims := func() (string, string) {
+		ctx := context.Background()
+		cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-env", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mastodon.Claim(cm.Annotations), mastodon.Claim(sec.Annotations)
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
@@ -813,8 +825,15 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 			{
 				// The failed create left a tainted instance: once the cause is
 				// gone the next apply replaces it, with the same generated
-				// secrets (kept with the data volume), and finishes.
+				// secrets (kept with the data volume), and finishes. Its
+				// objects carry its claim, which is this state's own: the
+				// replacement is no second owner, and its create writes a
+				// claim of its own.
 				PreConfig: func() {
+					failedClaim, _ = claims()
+					if failedClaim == "" {
+						t.Fatal("the failed create left its ConfigMap without a claim")
+					}
 					sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-secrets", metav1.GetOptions{})
 					if err != nil {
 						t.Fatalf("the failed create left no Secret: %v", err)
@@ -829,6 +848,9 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 					}
 					if string(sec.Data["SECRET_KEY_BASE"]) != prepared || prepared == "" {
 						return fmt.Errorf("the generated secrets changed when the tainted instance was replaced")
+					}
+					if cm, s := claims(); cm == failedClaim || cm != s {
+						return fmt.Errorf("after the replacement the ConfigMap carries claim %q and the Secret %q; the failed create's was %q", cm, s, failedClaim)
 					}
 					return nil
 				},
