@@ -96,7 +96,8 @@ func (r *adminUserResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			"rotate_password": schema.StringAttribute{Optional: true,
 				Description: "Any value; changing it generates a new password (for generated passwords)."},
 			"password": schema.StringAttribute{Computed: true, Sensitive: true,
-				Description: "The generated password; null when `password_wo_version` is set (the password is then the write-only `password_wo`, never in state)."},
+				Description: "The generated password; null when `password_wo_version` is set (the password is then the write-only `password_wo`, never in state), " +
+					"and for an account imported without the provider's record (made by hand), whose password is kept as it is until `rotate_password` or `password_wo` asks for a new one."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				Description: "What the last refresh found changed behind Terraform's back; an apply repairs it."},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
