@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -230,6 +231,14 @@ func liveInstance(ctx context.Context, list lister, ns, name string) ([]string, 
 // the create may go on.
 func refuseLiveInstance(ctx context.Context, list lister, ns, name string, diags *diag.Diagnostics) bool {
 	found, err := liveInstance(ctx, list, ns, name)
+	if apierrors.IsForbidden(err) {
+		// Credentials that may not list the instance's namespace (one that
+		// does not exist yet, beyond a Role's reach) cannot create there
+		// either: the apply's first read fails, naming the permission it
+		// lacks, before anything changes.
+		tflog.Info(ctx, "cannot list the namespace: the apply's own reads say why", map[string]any{"error": err.Error()})
+		return true
+	}
 	if err != nil {
 		diags.AddError("Cannot tell whether the instance exists", fmt.Sprintf("mastodon_instance %s/%s: %v", ns, name, err))
 		return false

@@ -3,11 +3,14 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
@@ -215,11 +218,20 @@ func TestRefuseLiveInstance(t *testing.T) {
 	}
 	// A cluster that cannot tell refuses too: the create cannot prove it takes nothing over.
 	failing := func(context.Context, string, string, []string) (map[string]*unstructured.Unstructured, error) {
-		return nil, errors.New("forbidden")
+		return nil, errors.New("connection refused")
 	}
 	diags = nil
-	if refuseLiveInstance(ctx, failing, "ns", "social", &diags) || !strings.Contains(diags[0].Detail(), "forbidden") {
+	if refuseLiveInstance(ctx, failing, "ns", "social", &diags) || !strings.Contains(diags[0].Detail(), "connection refused") {
 		t.Errorf("went on without knowing: %v", diags)
+	}
+	// Credentials that may not list there go on: the apply's first read
+	// fails with the permission it lacks, before anything changes.
+	forbidden := func(context.Context, string, string, []string) (map[string]*unstructured.Unstructured, error) {
+		return nil, fmt.Errorf("listing ConfigMaps: %w", apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "", errors.New("no")))
+	}
+	diags = nil
+	if !refuseLiveInstance(ctx, forbidden, "ns", "social", &diags) || diags.HasError() {
+		t.Errorf("stopped on a forbidden list: %v", diags)
 	}
 }
 
