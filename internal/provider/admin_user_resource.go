@@ -560,20 +560,15 @@ func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteReque
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
 	secretName := mastodon.AccountSecretName(instance, state.Username.ValueString())
 	// Never delete an account another state created again.
-	if held, _ := heldClaim(ctx, req.Private); held != "" {
-		sec, err := c.Get(ctx, "Secret", ns, secretName)
-		if err != nil {
-			resp.Diagnostics.AddError("Cannot read the account", err.Error())
-			return
-		}
-		if sec != nil && mastodon.OwnedByAccount(sec.GetLabels(), state.Username.ValueString()) {
-			live := mastodon.Claim(sec.GetAnnotations())
-			if _, conflict := reconcileClaim(held, live, false); conflict {
-				resp.Diagnostics.AddError(claimConflict("mastodon_admin_user", state.ID.ValueString(), held, live,
-					accountImport(ns, instance, state.Username.ValueString())))
-				return
-			}
-		}
+	sec, err := c.Get(ctx, "Secret", ns, secretName)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the account", err.Error())
+		return
+	}
+	if sec != nil && mastodon.OwnedByAccount(sec.GetLabels(), state.Username.ValueString()) &&
+		!destroyClaimed(ctx, "mastodon_admin_user", state.ID.ValueString(), mastodon.Claim(sec.GetAnnotations()), req.Private,
+			accountImport(ns, instance, state.Username.ValueString()), &resp.Diagnostics) {
+		return
 	}
 	base, err := instancePod(ctx, c, ns, instance)
 	switch {

@@ -168,6 +168,19 @@ func refreshClaim(ctx context.Context, what, id, live string, imported bool, hel
 	return !diags.HasError()
 }
 
+// destroyClaimed says whether a destroy may go on: never over objects that
+// another state claims (a refresh would have said so; a destroy without
+// one must not delete them under that state).
+func destroyClaimed(ctx context.Context, what, id, live string, held privateReader, hint importHint, diags *diag.Diagnostics) bool {
+	claim, d := heldClaim(ctx, held)
+	diags.Append(d...)
+	if _, conflict := reconcileClaim(claim, live, false); conflict && !d.HasError() {
+		title, detail := claimConflict(what, id, claim, live, hint)
+		diags.AddError(title, detail+"\n\nThe destroy deleted nothing.")
+	}
+	return !diags.HasError()
+}
+
 // setClaim writes claim on an object about to be applied.
 func setClaim(o *unstructured.Unstructured, claim string) {
 	a := o.GetAnnotations()

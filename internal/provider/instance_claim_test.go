@@ -253,3 +253,23 @@ func TestRefuseLiveAccount(t *testing.T) {
 		t.Errorf("refused bob on alice's Secret: %v", diags)
 	}
 }
+
+func TestDestroyClaimed(t *testing.T) {
+	ctx := context.Background()
+	held := fakePrivate{}
+	holdClaim(ctx, held, "aaaa")
+	hint := instanceImport("ns", "social")
+	for _, tc := range []struct {
+		live string
+		held privateReader
+		ok   bool
+	}{{"aaaa", held, true}, {"", held, true}, {"bbbb", held, false}, {"", fakePrivate{}, true}, {"bbbb", fakePrivate{}, false}} {
+		var diags diag.Diagnostics
+		if got := destroyClaimed(ctx, "mastodon_instance", "ns/social", tc.live, tc.held, hint, &diags); got != tc.ok {
+			t.Errorf("live %q: destroy goes on %v, want %v (%v)", tc.live, got, tc.ok, diags)
+		}
+		if !tc.ok && !strings.Contains(diags[0].Detail(), "The destroy deleted nothing") {
+			t.Errorf("the refusal does not say nothing was deleted: %s", diags[0].Detail())
+		}
+	}
+}

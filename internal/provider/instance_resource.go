@@ -693,14 +693,8 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
 		return
 	}
-	// Never delete an instance another state created again.
-	if held, d := heldClaim(ctx, req.Private); !d.HasError() {
-		if live := instanceLiveClaim(live, ns, name); held != "" {
-			if _, conflict := reconcileClaim(held, live, false); conflict {
-				resp.Diagnostics.AddError(claimConflict("mastodon_instance", ns+"/"+name, held, live, instanceImport(ns, name)))
-				return
-			}
-		}
+	if !destroyClaimed(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), req.Private, instanceImport(ns, name), &resp.Diagnostics) {
+		return
 	}
 	// Data outlives the instance unless the user said otherwise, and so do
 	// the generated secrets that read it: the embedded database's volume,
