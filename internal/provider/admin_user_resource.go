@@ -400,10 +400,10 @@ func (r *adminUserResource) ensure(ctx context.Context, plan *adminUserModel, pa
 	}
 	plan.ID = types.StringValue(ns + "/" + instance + "/" + a.Username)
 	plan.Drift = types.ListValueMust(types.StringType, []attr.Value{})
-	if plan.PasswordWOVersion.IsNull() {
+	if plan.PasswordWOVersion.IsNull() && password != "" {
 		plan.Password = types.StringValue(password)
 	} else {
-		plan.Password = types.StringNull()
+		plan.Password = types.StringNull() // write-only, or kept (never known)
 	}
 	secret := mastodon.AccountSecret(ns, instance, a.Username, plan.recordData(password))
 	u := secret.Unstructured()
