@@ -183,7 +183,7 @@ func (r *adminUserResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		if writeOnly {
 			plan.Password = types.StringNull()
 		}
-		r.refuseLiveAtPlan(ctx, &plan, &resp.Diagnostics)
+		r.refuseLiveAtPlan(ctx, &plan, req.Private, &resp.Diagnostics)
 	} else {
 		var state adminUserModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)

@@ -191,14 +191,30 @@ func setClaim(o *unstructured.Unstructured, claim string) {
 	o.SetAnnotations(a)
 }
 
-// claimInstanceObjects writes claim on the instance's objects that carry
-// it: its ConfigMap and its generated secrets' Secret.
-func claimInstanceObjects(objs []*unstructured.Unstructured, spec *mastodon.Spec, claim string) {
+// claimedObjects are the instance's objects that carry its claim: its
+// ConfigMap and its generated secrets' Secret.
+func claimedObjects(objs []*unstructured.Unstructured, spec *mastodon.Spec) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
 	for _, o := range objs {
 		if (o.GetKind() == "ConfigMap" && o.GetName() == spec.ConfigMapName()) || (o.GetKind() == "Secret" && o.GetName() == spec.SecretName()) {
-			setClaim(o, claim)
+			out = append(out, o)
 		}
 	}
+	return out
+}
+
+// claimInstance writes claim on the instance's objects that carry it. An
+// update writes it with everything else (create false); a create writes it
+// once it got through, so that a failed create (tainted) leaves objects
+// that no plan refuses (see claimedElsewhere).
+func claimInstance(ctx context.Context, apply func(context.Context, []*unstructured.Unstructured) error, objs []*unstructured.Unstructured, claim string, create bool) error {
+	for _, o := range objs {
+		setClaim(o, claim)
+	}
+	if !create {
+		return nil
+	}
+	return apply(ctx, objs)
 }
 
 // instanceLiveClaim is the claim on the instance's objects: its
@@ -223,27 +239,29 @@ func instanceImport(ns, name string) importHint {
 type lister func(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
 
 // liveInstance names the objects that make instance ns/name live (see
-// mastodon.LiveKinds), sorted; none when it does not exist or a destroy
-// left only its data.
-func liveInstance(ctx context.Context, list lister, ns, name string) ([]string, error) {
+// mastodon.LiveKinds), sorted, and says the claim its ConfigMap carries;
+// none when it does not exist or a destroy left only its data.
+func liveInstance(ctx context.Context, list lister, ns, name string) ([]string, string, error) {
 	live, err := list(ctx, ns, mastodon.InstanceSelector(name), mastodon.LiveKinds)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var found []string
-	for _, o := range live {
+	for key, o := range live {
 		if mastodon.OwnedByInstance(o.GetLabels()) {
 			found = append(found, o.GetKind()+" "+o.GetName())
+		} else {
+			delete(live, key)
 		}
 	}
 	slices.Sort(found)
-	return found, nil
+	return found, instanceLiveClaim(live, ns, name), nil
 }
 
 // refuseLiveInstance refuses the create of a live instance. It says whether
 // the create may go on.
 func refuseLiveInstance(ctx context.Context, list lister, ns, name string, diags *diag.Diagnostics) bool {
-	found, err := liveInstance(ctx, list, ns, name)
+	found, _, err := liveInstance(ctx, list, ns, name)
 	if apierrors.IsForbidden(err) {
 		// Credentials that may not list the instance's namespace (one that
 		// does not exist yet, beyond a Role's reach) cannot create there
@@ -287,26 +305,31 @@ func accountImport(ns, instance, username string) importHint {
 	return importHint{typ: "mastodon_admin_user", id: ns + "/" + instance + "/" + username}
 }
 
-// liveAccount names the account's own objects (its Secret and Jobs), sorted.
-func liveAccount(ctx context.Context, list lister, ns, instance, username string) ([]string, error) {
+// liveAccount names the account's own objects (its Secret and Jobs),
+// sorted, and says the claim its Secret carries.
+func liveAccount(ctx context.Context, list lister, ns, instance, username string) ([]string, string, error) {
 	live, err := list(ctx, ns, mastodon.AccountSelector(instance, username), []string{"Secret", "Job"})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var found []string
+	claim := ""
 	for _, o := range live {
 		if mastodon.OwnedByAccount(o.GetLabels(), username) {
 			found = append(found, o.GetKind()+" "+o.GetName())
+			if o.GetKind() == "Secret" && o.GetName() == mastodon.AccountSecretName(instance, username) {
+				claim = mastodon.Claim(o.GetAnnotations())
+			}
 		}
 	}
 	slices.Sort(found)
-	return found, nil
+	return found, claim, nil
 }
 
 // refuseLiveAccount refuses the create of an account whose objects exist.
 // It says whether the create may go on.
 func refuseLiveAccount(ctx context.Context, list lister, ns, instance, username string, diags *diag.Diagnostics) bool {
-	found, err := liveAccount(ctx, list, ns, instance, username)
+	found, _, err := liveAccount(ctx, list, ns, instance, username)
 	if err != nil {
 		diags.AddError("Cannot tell whether the account exists", fmt.Sprintf("mastodon_admin_user %s/%s/%s: %v", ns, instance, username, err))
 		return false
@@ -319,11 +342,26 @@ func refuseLiveAccount(ctx context.Context, list lister, ns, instance, username 
 	return true
 }
 
-// refuseLiveAtPlan refuses, at plan time, the create of an instance that is
-// live, where the cluster can be reached: nothing is created by an apply
-// that would fail. A cluster that cannot be reached (or credentials that
-// may not list) leave the check to the create.
-func (r *instanceResource) refuseLiveAtPlan(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics) {
+// claimedElsewhere is the plan-time rule: a create is refused at plan when
+// the live objects carry a claim, which only a create that got through (or
+// an update) writes, and it is not the one this plan holds. Objects with no
+// claim are left to the create's own check: a failed create of this state
+// (tainted, whose plan holds no private data) is replaced, its objects
+// deleted first; objects of an earlier release, or of another state's
+// failed create, are refused by the create. A replacement's create is
+// planned with the private data of the object it replaces, whose claim is
+// on the live objects: not refused.
+func claimedElsewhere(ctx context.Context, found []string, live string, held privateReader) bool {
+	claim, _ := heldClaim(ctx, held)
+	return len(found) > 0 && live != "" && live != claim
+}
+
+// refuseLiveAtPlan refuses, at plan time, the create of an instance that
+// another state claims, where the cluster can be reached: nothing is
+// created by an apply that would fail. A cluster that cannot be reached
+// (or credentials that may not list) leave the check to the create, which
+// is the guarantee.
+func (r *instanceResource) refuseLiveAtPlan(ctx context.Context, plan tfsdk.Plan, held privateReader, diags *diag.Diagnostics) {
 	var ns, name types.String
 	diags.Append(plan.GetAttribute(ctx, path.Root("namespace"), &ns)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("name"), &name)...)
@@ -339,21 +377,21 @@ func (r *instanceResource) refuseLiveAtPlan(ctx context.Context, plan tfsdk.Plan
 	shared := func(ctx context.Context, ns, sel string, kinds []string) (map[string]*unstructured.Unstructured, error) {
 		return c.ListShared(ctx, mastodon.AllInstancesSelector(), ns, sel, kinds)
 	}
-	found, err := liveInstance(ctx, shared, ns.ValueString(), name.ValueString())
+	found, live, err := liveInstance(ctx, shared, ns.ValueString(), name.ValueString())
 	if err != nil {
 		tflog.Debug(ctx, "no plan-time check of a live instance: the create checks", map[string]any{"error": err.Error()})
 		return
 	}
-	if len(found) > 0 {
+	if claimedElsewhere(ctx, found, live, held) {
 		diags.AddError("The instance already exists",
 			instanceImport(ns.ValueString(), name.ValueString()).refusal("mastodon_instance "+ns.ValueString()+"/"+name.ValueString(), found))
 	}
 }
 
-// refuseLiveAtPlan refuses, at plan time, the create of an account whose
-// objects exist, where the cluster can be reached (whether Mastodon holds
-// the account only its Job can tell, at apply).
-func (r *adminUserResource) refuseLiveAtPlan(ctx context.Context, plan *adminUserModel, diags *diag.Diagnostics) {
+// refuseLiveAtPlan refuses, at plan time, the create of an account that
+// another state claims, where the cluster can be reached (whether Mastodon
+// holds the account only its Job can tell, at apply).
+func (r *adminUserResource) refuseLiveAtPlan(ctx context.Context, plan *adminUserModel, held privateReader, diags *diag.Diagnostics) {
 	if plan.Instance.IsUnknown() || plan.Username.IsUnknown() || plan.Username.IsNull() {
 		return
 	}
@@ -364,12 +402,12 @@ func (r *adminUserResource) refuseLiveAtPlan(ctx context.Context, plan *adminUse
 	}
 	ctx, cancel := context.WithTimeout(ctx, planCheckTimeout)
 	defer cancel()
-	found, err := liveAccount(ctx, c.List, ns, instance, plan.Username.ValueString())
+	found, live, err := liveAccount(ctx, c.List, ns, instance, plan.Username.ValueString())
 	if err != nil {
 		tflog.Debug(ctx, "no plan-time check of a live account: the create checks", map[string]any{"error": err.Error()})
 		return
 	}
-	if len(found) > 0 {
+	if claimedElsewhere(ctx, found, live, held) {
 		diags.AddError("The account already exists", accountImport(ns, instance, plan.Username.ValueString()).refusal(
 			fmt.Sprintf("The account %s of mastodon_instance %s/%s", plan.Username.ValueString(), ns, instance), found))
 	}

@@ -135,7 +135,16 @@ func TestClaimInstanceObjects(t *testing.T) {
 	}
 	objs := []*unstructured.Unstructured{obj("ConfigMap", spec.ConfigMapName()), obj("Secret", spec.SecretName()),
 		obj("Service", "social-web"), obj("Secret", "social-other")}
-	claimInstanceObjects(objs, spec, "cccc")
+	claimed := claimedObjects(objs, spec)
+	var applied []*unstructured.Unstructured
+	apply := func(_ context.Context, o []*unstructured.Unstructured) error {
+		applied = append(applied, o...)
+		return nil
+	}
+	// An update: the claim goes with everything else, nothing applied apart.
+	if err := claimInstance(context.Background(), apply, claimed, "cccc", false); err != nil || len(applied) != 0 {
+		t.Fatalf("an update applied %d objects apart (%v)", len(applied), err)
+	}
 	for i, want := range []string{"cccc", "cccc", "", ""} {
 		if got := mastodon.Claim(objs[i].GetAnnotations()); got != want {
 			t.Errorf("%s %s: claim %q, want %q", objs[i].GetKind(), objs[i].GetName(), got, want)
@@ -144,8 +153,12 @@ func TestClaimInstanceObjects(t *testing.T) {
 			t.Errorf("%s %s lost its other annotations", objs[i].GetKind(), objs[i].GetName())
 		}
 	}
+	// A create that got through: the ConfigMap and the Secret, applied again with the claim.
+	if err := claimInstance(context.Background(), apply, claimed, "eeee", true); err != nil || len(applied) != 2 || mastodon.Claim(applied[0].GetAnnotations()) != "eeee" {
+		t.Fatalf("a create applied %v (%v)", applied, err)
+	}
 	live := map[string]*unstructured.Unstructured{"Secret/ns/" + spec.SecretName(): objs[1]}
-	if got := instanceLiveClaim(live, "ns", "social"); got != "cccc" {
+	if got := instanceLiveClaim(live, "ns", "social"); got != "eeee" {
 		t.Errorf("live claim from the Secret alone: %q", got)
 	}
 	objs[0].SetAnnotations(map[string]string{mastodon.AnnotationClaim: "dddd"})
@@ -270,6 +283,30 @@ func TestDestroyClaimed(t *testing.T) {
 		}
 		if !tc.ok && !strings.Contains(diags[0].Detail(), "The destroy deleted nothing") {
 			t.Errorf("the refusal does not say nothing was deleted: %s", diags[0].Detail())
+		}
+	}
+}
+
+func TestClaimedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	held := fakePrivate{}
+	holdClaim(ctx, held, "aaaa")
+	found := []string{"ConfigMap social-env"}
+	for _, tc := range []struct {
+		name  string
+		found []string
+		live  string
+		held  privateReader
+		want  bool
+	}{
+		{"nothing live", nil, "", fakePrivate{}, false},
+		{"another state's instance", found, "bbbb", fakePrivate{}, true},
+		{"the replaced object's own claim (a replacement's create)", found, "aaaa", held, false},
+		{"another claim than the replaced object's", found, "bbbb", held, true},
+		{"no claim: a failed create (tainted) or an earlier release, left to the create", found, "", fakePrivate{}, false},
+	} {
+		if got := claimedElsewhere(ctx, tc.found, tc.live, tc.held); got != tc.want {
+			t.Errorf("%s: refused %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

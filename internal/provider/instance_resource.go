@@ -147,7 +147,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 	}
 	if req.State.Raw.IsNull() {
-		r.refuseLiveAtPlan(ctx, resp.Plan, &resp.Diagnostics)
+		r.refuseLiveAtPlan(ctx, resp.Plan, req.Private, &resp.Diagnostics)
 	}
 
 	var database, redis, ingress, stateSecrets, stateIngress types.Object
@@ -484,10 +484,19 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 	log := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
 	a := newInstanceApply(c, spec, secrets, record, prior, plan, log)
-	claimInstanceObjects(a.first, spec, claim)
+	claimed := claimedObjects(a.first, spec)
+	if prior != nil {
+		_ = claimInstance(ctx, c.Apply, claimed, claim, false)
+	}
 	state, failed := a.run(ctx)
 	if state != nil {
 		diags.Append(out.Set(ctx, state)...)
+	}
+	if prior == nil && state != nil && (failed == nil || failed.warning) {
+		if err := claimInstance(ctx, c.Apply, claimed, claim, true); err != nil {
+			diags.AddWarning("The instance's claim was not written", fmt.Sprintf("mastodon_instance %s/%s runs, but its claim could not be written "+
+				"on its ConfigMap and Secret (%v): the next apply that updates it writes it.", ns, name, err))
+		}
 	}
 	if failed != nil {
 		report := diags.AddError
