@@ -134,7 +134,7 @@ func (h importHint) command() string {
 
 // refusal is the error of a create that finds its resource live.
 func (h importHint) refusal(what string, found []string) string {
-	return fmt.Sprintf("%s already exists (%s): another Terraform state manages it, or one that was lost. "+
+	return fmt.Sprintf("%s already exists (%s): another Terraform state manages it, or one that was lost did, or it was made by hand. "+
 		"A create never takes over what already lives: two states would manage it, and a destroy in either would delete it under the other. "+
 		"Nothing was changed.\n\n"+
 		"To manage it from this configuration, import it (after removing it from the other state with terraform state rm, "+

@@ -16,6 +16,15 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
+// wrapped matches parts in order, anything between them, each part's
+// spaces matching any line break of Terraform's output.
+func wrapped(parts ...string) *regexp.Regexp {
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(regexp.QuoteMeta(p), " ", `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(parts, ".*"))
+}
+
 // ownedObjects is what a state owns in the cluster, as a second state must
 // leave it: each object's UID, and the resourceVersion of those nobody but
 // the provider writes (a change means the object was written), with the
@@ -134,10 +143,10 @@ func TestAccOwner_secondStateRefused(t *testing.T) {
 	ns := "acc-owner-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	config := adminConfig(ns, `  email = "alice@example.org"`)
-	instanceRefused := regexp.MustCompile(`(?s)The instance already exists.*mastodon_instance ` + ns + `/social already exists.*ConfigMap social-env.*Deployment social-web` +
-		`.*Nothing was changed.*terraform import mastodon_instance.<address> ` + ns + `/social.*id = "` + ns + `/social"`)
-	accountRefused := regexp.MustCompile(`(?s)The account already exists.*The account alice of mastodon_instance ` + ns + `/social already exists` +
-		`.*Secret social-account-alice.*terraform import mastodon_admin_user.<address> ` + ns + `/social/alice`)
+	instanceRefused := wrapped("The instance already exists", "mastodon_instance "+ns+"/social already exists", "ConfigMap social-env", "Deployment social-web",
+		"Nothing was changed", "terraform import mastodon_instance.<address> "+ns+"/social", `id = "`+ns+`/social"`)
+	accountRefused := wrapped("The account already exists", "The account alice of mastodon_instance "+ns+"/social already exists",
+		"Secret social-account-alice", "terraform import mastodon_admin_user.<address> "+ns+"/social/alice")
 	var before ownedObjects
 	var values string
 	secondState := func() {
@@ -289,8 +298,9 @@ func TestAccOwner_createdAgainElsewhere(t *testing.T) {
 						}
 					}
 				},
-				Config:      instanceConfig(ns, `  web = { replicas = 2 }`),
-				ExpectError: regexp.MustCompile(`(?s)Created again by another Terraform state.*claim 0123456789abcdef.*this state holds claim [0-9a-f]{16}.*terraform state rm mastodon_instance.<address>.*terraform import mastodon_instance.<address> ` + ns + `/social`),
+				Config: instanceConfig(ns, `  web = { replicas = 2 }`),
+				ExpectError: wrapped("Created again by another Terraform state", "claim 0123456789abcdef", "this state holds claim",
+					"terraform state rm mastodon_instance.<address>", "terraform import mastodon_instance.<address> "+ns+"/social"),
 			},
 			{
 				// Nothing was changed; the claim back, the plan is the
@@ -411,8 +421,8 @@ func TestAccOwner_accountExistsInMastodon(t *testing.T) {
       finishedAt: {{ $now | Quote }}`, mastodon.ExitAccountExists)))
 				},
 				Config: config,
-				ExpectError: regexp.MustCompile(`(?s)The account already exists.*The account alice of mastodon_instance ` + ns + `/social already exists` +
-					`.*Mastodon holds it.*changed nothing.*terraform import mastodon_admin_user.<address> ` + ns + `/social/alice`),
+				ExpectError: wrapped("The account already exists", "The account alice of mastodon_instance "+ns+"/social already exists",
+					"Mastodon holds it", "changed nothing", "terraform import mastodon_admin_user.<address> "+ns+"/social/alice"),
 			},
 			{
 				// Nothing left behind; the cause gone, the next apply creates it.
