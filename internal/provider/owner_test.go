@@ -369,7 +369,7 @@ func TestAccOwner_createAfterDestroyReusesKeptData(t *testing.T) {
 				Check: func(*terraform.State) error {
 					v, _, err := kept()
 					if err != nil || v != volume {
-						return fmt.Errorf("the destroy did not keep the volume and the Secret (%v)", err)
+						return fmt.Errorf("the destroy did not keep the volume and the Secret (%w)", err)
 					}
 					return nil
 				},
