@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
@@ -61,12 +62,20 @@ func (c *testCluster) ownedObjects(t *testing.T, ns string) ownedObjects {
 		t.Fatal(err)
 	}
 	out["account Jobs"] = fmt.Sprint(len(jobs))
-	for _, want := range []string{"ConfigMap social-env", "Secret social-secrets", "Secret social-account-alice"} {
-		if !strings.Contains(out[want], "claim=") || strings.HasSuffix(out[want], "claim=") {
-			t.Fatalf("%s carries no claim: %q", want, out[want])
+	return out
+}
+
+// claimed are the objects that carry a claim.
+var claimed = []string{"ConfigMap social-env", "Secret social-secrets", "Secret social-account-alice"}
+
+// requireClaims checks that the objects that carry a claim do.
+func (before ownedObjects) requireClaims() error {
+	for _, k := range claimed {
+		if claimOf(before[k]) == "" {
+			return fmt.Errorf("%s carries no claim: %q", k, before[k])
 		}
 	}
-	return out
+	return nil
 }
 
 // same reports how now differs from before.
@@ -97,21 +106,17 @@ func stateValues(s *terraform.State) string {
 }
 
 // clusterKnownAtApply is a provider configuration that Terraform learns
-// only at apply (the host comes from a resource): no plan-time check can
-// run, so what refuses is the create itself.
+// only at apply (timestamp() is unknown while planning): the plan cannot
+// look at the cluster.
 func (c *testCluster) clusterKnownAtApply(t *testing.T) string {
 	cred := c.credentials(t)
 	if cred.cert == "" || cred.key == "" {
 		t.Skip("the kubeconfig has no client certificate to hand to the provider")
 	}
 	return fmt.Sprintf(`
-resource "terraform_data" "cluster" {
-  input = %q
-}
-
 provider "mastodon" {
   kubernetes = {
-    host                   = terraform_data.cluster.output
+    host                   = "%s${substr(timestamp(), 0, 0)}"
     cluster_ca_certificate = %s
     client_certificate     = %s
     client_key             = %s
@@ -156,7 +161,9 @@ func TestAccOwner_secondStateRefused(t *testing.T) {
 				// At plan time, where the cluster is known.
 				{Config: instanceConfig(ns, ""), PlanOnly: true, ExpectError: instanceRefused},
 				{Config: accountOnly(ns), PlanOnly: true, ExpectError: accountRefused},
-				// By the create, where the plan could not look.
+				// A plan that could not look (the cluster known only at
+				// apply) is refused all the same: Terraform plans again at
+				// apply, where the cluster is known.
 				{Config: c.clusterKnownAtApply(t) + instanceConfig(ns, ""), ExpectError: instanceRefused},
 				{Config: c.clusterKnownAtApply(t) + accountOnly(ns), ExpectError: accountRefused},
 			},
@@ -169,7 +176,7 @@ func TestAccOwner_secondStateRefused(t *testing.T) {
 				Config: config,
 				Check: func(s *terraform.State) error {
 					before, values = c.ownedObjects(t, ns), stateValues(s)
-					return nil
+					return before.requireClaims()
 				},
 			},
 			{
@@ -244,9 +251,79 @@ import {
   role  = "Admin"`), "deletion_protection = false", "deletion_protection = false\n  web = { replicas = 2 }", 1),
 				Check: func(*terraform.State) error {
 					now := c.ownedObjects(t, ns)
-					for _, k := range []string{"ConfigMap social-env", "Secret social-secrets", "Secret social-account-alice"} {
+					for _, k := range claimed {
 						if claimOf(now[k]) != claimOf(before[k]) {
 							return fmt.Errorf("%s: claim %q after the import's update, want the adopted %q", k, claimOf(now[k]), claimOf(before[k]))
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// Objects no create claimed (an earlier release's, or the objects of
+// another state's failed create) are not refused by the plan, which cannot
+// tell them from its own failed create's (a tainted create is planned with
+// no private data): the create refuses them, before changing anything. The
+// first state, which holds the claim, accepts them, and its next update
+// claims them again.
+func TestAccOwner_unclaimedRefusedByCreate(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-unclaimed-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	config := adminConfig(ns, `  email = "alice@example.org"`)
+	var claims, before ownedObjects
+	unclaim := func() {
+		ctx := context.Background()
+		patch := []byte(`{"metadata":{"annotations":{"mastodon.tootform.dev/claim":null}}}`)
+		if _, err := c.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "social-env", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"social-secrets", "social-account-alice"} {
+			if _, err := c.cs.CoreV1().Secrets(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					claims = c.ownedObjects(t, ns)
+					return claims.requireClaims()
+				},
+			},
+			{
+				PreConfig: func() {
+					unclaim()
+					before = c.ownedObjects(t, ns)
+					resource.Test(t, resource.TestCase{
+						ProtoV6ProviderFactories: testAccProviders,
+						Steps: []resource.TestStep{
+							{Config: instanceConfig(ns, ""), ExpectError: wrapped("The instance already exists", "mastodon_instance "+ns+"/social already exists",
+								"ConfigMap social-env", "terraform import mastodon_instance.<address> "+ns+"/social")},
+							{Config: accountOnly(ns), ExpectError: wrapped("The account already exists", "Secret social-account-alice",
+								"terraform import mastodon_admin_user.<address> "+ns+"/social/alice")},
+						},
+					})
+				},
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:            func(*terraform.State) error { return before.same(c.ownedObjects(t, ns)) },
+			},
+			{
+				// The next update writes the first state's claims again.
+				Config: strings.Replace(adminConfig(ns, `  email = "alice@example.org"
+  role  = "Admin"`), "deletion_protection = false", "deletion_protection = false\n  web = { replicas = 2 }", 1),
+				Check: func(*terraform.State) error {
+					now := c.ownedObjects(t, ns)
+					for _, k := range claimed {
+						if claimOf(now[k]) != claimOf(claims[k]) {
+							return fmt.Errorf("%s: claim %q after the update, want the first state's %q", k, claimOf(now[k]), claimOf(claims[k]))
 						}
 					}
 					return nil
