@@ -203,18 +203,14 @@ func claimedObjects(objs []*unstructured.Unstructured, spec *mastodon.Spec) []*u
 	return out
 }
 
-// claimInstance writes claim on the instance's objects that carry it. An
-// update writes it with everything else (create false); a create writes it
-// once it got through, so that a failed create (tainted) leaves objects
-// that no plan refuses (see claimedElsewhere).
-func claimInstance(ctx context.Context, apply func(context.Context, []*unstructured.Unstructured) error, objs []*unstructured.Unstructured, claim string, create bool) error {
+// setClaims writes claim on the objects that carry it. An update writes it
+// with everything else; a create, once it got through (a second apply of
+// those objects), so that a failed create (tainted) leaves objects that no
+// plan refuses (see claimedElsewhere).
+func setClaims(objs []*unstructured.Unstructured, claim string) {
 	for _, o := range objs {
 		setClaim(o, claim)
 	}
-	if !create {
-		return nil
-	}
-	return apply(ctx, objs)
 }
 
 // instanceLiveClaim is the claim on the instance's objects: its

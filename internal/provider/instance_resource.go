@@ -486,14 +486,15 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	a := newInstanceApply(c, spec, secrets, record, prior, plan, log)
 	claimed := claimedObjects(a.first, spec)
 	if prior != nil {
-		_ = claimInstance(ctx, c.Apply, claimed, claim, false)
+		setClaims(claimed, claim)
 	}
 	state, failed := a.run(ctx)
 	if state != nil {
 		diags.Append(out.Set(ctx, state)...)
 	}
 	if prior == nil && state != nil && (failed == nil || failed.warning) {
-		if err := claimInstance(ctx, c.Apply, claimed, claim, true); err != nil {
+		setClaims(claimed, claim)
+		if err := c.Apply(ctx, claimed); err != nil {
 			diags.AddWarning("The instance's claim was not written", fmt.Sprintf("mastodon_instance %s/%s runs, but its claim could not be written "+
 				"on its ConfigMap and Secret (%v): the next apply that updates it writes it.", ns, name, err))
 		}
