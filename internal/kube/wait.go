@@ -182,6 +182,24 @@ func (c *Client) JobState(ctx context.Context, namespace, name string) (exists, 
 	return true, complete, failed, nil
 }
 
+// JobExitCodes are the exit codes of the container named container in the
+// Job's Pods that terminated.
+func (c *Client) JobExitCodes(ctx context.Context, namespace, job, container string) ([]int32, error) {
+	pods, err := c.Clientset.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{"job-name": job}).String()})
+	if err != nil {
+		return nil, c.Explain(err, "listing the Pods of Job "+job, namespace)
+	}
+	var codes []int32
+	for _, p := range pods.Items {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == container && cs.State.Terminated != nil {
+				codes = append(codes, cs.State.Terminated.ExitCode)
+			}
+		}
+	}
+	return codes, nil
+}
+
 // RunJobOnce runs a Job to completion once: a Job of that name already
 // complete is not run again, a failed one is deleted (and waited for) and
 // replaced by a fresh one.

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
 )
 
 // Roles that accounts can be given, as Mastodon names them (case matters).
@@ -103,8 +104,16 @@ const (
 	// Ensure creates the account, or brings an existing one to the wanted
 	// email, role and flags; then it sets the password.
 	Ensure AccountAction = "ensure"
+	// Create creates the account, and changes nothing when Mastodon holds
+	// it already: the Job then fails with ExitAccountExists.
+	Create AccountAction = "create"
 	Delete AccountAction = "delete"
 )
+
+// ExitAccountExists is the exit code of the create Job's script when
+// Mastodon holds the account already; the Job's Pod failure policy makes it
+// final (no retry).
+const ExitAccountExists = 10
 
 // ensureScript is the shell the Job runs. Every value comes from the
 // environment, quoted: nothing the user typed is ever parsed by the shell,
@@ -116,12 +125,35 @@ cd /opt/mastodon
 if bin/tootctl accounts modify "$ACCOUNT_USERNAME" --email "$ACCOUNT_EMAIL" --role "$ACCOUNT_ROLE" $ACCOUNT_MODIFY_FLAGS; then
   echo "account $ACCOUNT_USERNAME updated"
 else
-  bin/tootctl accounts create "$ACCOUNT_USERNAME" --email "$ACCOUNT_EMAIL" --role "$ACCOUNT_ROLE" $ACCOUNT_CREATE_FLAGS >/dev/null
+` + createLines + `fi
+` + passwordLine
+
+// createLines create the account with its email, role and flags.
+const createLines = `  bin/tootctl accounts create "$ACCOUNT_USERNAME" --email "$ACCOUNT_EMAIL" --role "$ACCOUNT_ROLE" $ACCOUNT_CREATE_FLAGS >/dev/null
   echo "account $ACCOUNT_USERNAME created"
   if [ -n "$ACCOUNT_DISABLE" ]; then bin/tootctl accounts modify "$ACCOUNT_USERNAME" --disable; fi
-fi
+`
+
+// passwordLine sets the password when it differs. An empty password (an
+// account imported without the provider's record: Terraform never knew
+// its password) leaves the account's password as it is.
+const passwordLine = `if [ -z "$ACCOUNT_PASSWORD" ]; then echo "password kept"; exit 0; fi
 bin/rails runner 'u = Account.find_local!(ENV.fetch("ACCOUNT_USERNAME")).user; p = ENV.fetch("ACCOUNT_PASSWORD"); if u.valid_password?(p) then puts "password unchanged" else u.change_password!(p); puts "password set" end'
 `
+
+// createScript is the create Job's shell: before anything changes, it
+// looks the account up as tootctl accounts modify would
+// (Account.find_local(username)&.user), and exits with ExitAccountExists
+// when Mastodon holds it: taking an account over is an import's choice,
+// never a create's. Else it creates the account and sets its password.
+var createScript = fmt.Sprintf(`set -e
+cd /opt/mastodon
+bin/rails runner 'exit(%d) if Account.find_local(ENV.fetch("ACCOUNT_USERNAME"))&.user' || {
+  rc=$?
+  if [ "$rc" = %d ]; then echo "account $ACCOUNT_USERNAME exists already: nothing was changed"; fi
+  exit "$rc"
+}
+`, ExitAccountExists, ExitAccountExists) + createLines + passwordLine
 
 const deleteScript = `set -e
 cd /opt/mastodon
@@ -134,8 +166,11 @@ bin/tootctl accounts delete "$ACCOUNT_USERNAME" || bin/tootctl accounts delete "
 func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account, action AccountAction, secret string) Object {
 	env := []corev1.EnvVar{{Name: "ACCOUNT_USERNAME", Value: a.Username}}
 	script := deleteScript
-	if action == Ensure {
+	if action == Ensure || action == Create {
 		script = ensureScript
+		if action == Create {
+			script = createScript
+		}
 		modify, create := []string{"--enable"}, []string{}
 		if a.Disabled {
 			modify = []string{"--disable"}
@@ -159,7 +194,25 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 			secretEnv("ACCOUNT_PASSWORD", secret, KeyPassword),
 		)
 	}
-	return webPodJob(namespace, name, "tootctl", base, env, script, accountLabels(instance, a.Username), 1)
+	labels := accountLabels(instance, a.Username)
+	if action != Create {
+		return webPodJob(namespace, name, "tootctl", base, env, script, labels, 1)
+	}
+	podLabels := maps.Clone(labels)
+	delete(podLabels, LabelOwner)
+	spec := webPodJobSpec(base, "tootctl", env, script, podLabels, 1)
+	// The account exists: final, not retried.
+	spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+		Action: batchv1.PodFailurePolicyActionFailJob,
+		OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+			ContainerName: ptr.To("tootctl"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{ExitAccountExists},
+		},
+	}}}
+	return NewObject(&batchv1.Job{
+		TypeMeta:   typeMeta("batch/v1", "Job"),
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
+		Spec:       spec,
+	})
 }
 
 // webPodJob is a Job that runs script once in a copy of the instance's web

@@ -5,11 +5,13 @@ package mastodon
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -424,6 +426,65 @@ func TestGKEStreamingTimeoutContract(t *testing.T) {
 	for _, o := range s.Render(fixedSecrets, "") {
 		if o.Kind == "BackendConfig" {
 			t.Error("a BackendConfig without gke_streaming_timeout_seconds")
+		}
+	}
+}
+
+// lib/mastodon/cli/accounts.rb: `tootctl accounts modify` finds its user
+// with Account.find_local(username)&.user and fails "No user with such
+// username" without one; Account.find_local (app/models/concerns/account/
+// finder_concern.rb, Account.with_username in app/models/account.rb)
+// matches the local account's username case-insensitively, nil when there
+// is none. The create Job looks the account up the same way before
+// anything changes (tootctl accounts create, change_password!), and exits
+// with ExitAccountExists when Mastodon holds it, which its Pod failure
+// policy makes final: a create never takes over an account. A username
+// that a deleted account keeps reserved (DeleteAccountService keeps the
+// Account without its User) has no user: tootctl accounts create refuses it
+// as taken, as before.
+func TestAccountCreateLooksFirstContract(t *testing.T) {
+	look := strings.Index(createScript, `Account.find_local(ENV.fetch("ACCOUNT_USERNAME"))&.user`)
+	exit := strings.Index(createScript, "exit("+strconv.Itoa(ExitAccountExists)+") if ")
+	create := strings.Index(createScript, "bin/tootctl accounts create")
+	password := strings.Index(createScript, "change_password!")
+	if look < 0 || exit < 0 || exit > look || create < look || password < create {
+		t.Errorf("the create script does not look the account up, and exit with %d when it exists, before it creates it or sets a password:\n%s", ExitAccountExists, createScript)
+	}
+	if !strings.Contains(createScript, `[ "$rc" = `+strconv.Itoa(ExitAccountExists)+` ]`) || !strings.Contains(createScript, `exit "$rc"`) {
+		t.Errorf("the create script does not pass the lookup's exit code on:\n%s", createScript)
+	}
+	if !strings.HasPrefix(createScript, "set -e\n") {
+		t.Error("the create script does not stop at the first failure")
+	}
+	job := AccountJob("ns", "social", "social-account-create-1", corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "img"}}},
+		Account{Username: "alice", Email: "a@example.org", Role: "Owner"}, Create, "social-account-alice")
+	var j batchv1.Job
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(job.Unstructured().Object, &j); err != nil {
+		t.Fatal(err)
+	}
+	p := j.Spec.PodFailurePolicy
+	if p == nil || len(p.Rules) != 1 || p.Rules[0].Action != batchv1.PodFailurePolicyActionFailJob || p.Rules[0].OnExitCodes == nil ||
+		*p.Rules[0].OnExitCodes.ContainerName != j.Spec.Template.Spec.Containers[0].Name ||
+		!slices.Equal(p.Rules[0].OnExitCodes.Values, []int32{ExitAccountExists}) {
+		t.Errorf("the create Job's Pod failure policy does not end the Job on exit code %d: %+v", ExitAccountExists, p)
+	}
+	if j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Error("a Pod failure policy needs restartPolicy Never")
+	}
+	if !strings.Contains(strings.Join(j.Spec.Template.Spec.Containers[0].Command, " "), createScript) {
+		t.Error("the create Job does not run the create script")
+	}
+}
+
+// An account imported without the provider's record (made by hand) has a
+// password Terraform never knew: the Secret records an empty one, and the
+// Jobs then leave the account's password as it is (change_password! would
+// also end every session).
+func TestAccountPasswordKeptWhenUnknownContract(t *testing.T) {
+	for name, script := range map[string]string{"ensure": ensureScript, "create": createScript} {
+		skip, set := strings.Index(script, `if [ -z "$ACCOUNT_PASSWORD" ]; then echo "password kept"; exit 0; fi`), strings.Index(script, "change_password!")
+		if skip < 0 || set < skip {
+			t.Errorf("the %s script sets an empty password instead of keeping the account's:\n%s", name, script)
 		}
 	}
 }

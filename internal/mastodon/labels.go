@@ -38,7 +38,23 @@ const (
 	// name of the instance that created it: only such a namespace is ever
 	// deleted, and only when nothing else lives in it.
 	AnnotationCreatedBy = "mastodon.tootform.dev/created-by"
+	// AnnotationClaim holds the claim of the Terraform state that owns an
+	// instance or an account: a random ID each create writes on the objects
+	// it owns (the instance's ConfigMap and generated secrets' Secret, an
+	// account's Secret) and keeps in state. A refresh that finds another
+	// claim knows that another state created the same objects again.
+	AnnotationClaim = "mastodon.tootform.dev/claim"
 )
+
+// LiveKinds are the kinds whose objects make an instance live: its
+// ConfigMap (the record of its configuration) and its workloads. A destroy
+// leaves none of them; what it keeps (the generated secrets' Secret and the
+// data volumes) is data that a new instance of the same name reopens.
+var LiveKinds = []string{"ConfigMap", "StatefulSet", "Deployment", "CronJob", "Job"}
+
+// Claim is the claim an object's annotations record ("" for none: an
+// object of an earlier release, or one a create has not claimed yet).
+func Claim(annotations map[string]string) string { return annotations[AnnotationClaim] }
 
 // Labels are the labels of one component of an instance, owned by owner
 // (OwnerInstance or AccountOwner).

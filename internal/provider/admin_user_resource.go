@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,7 +96,8 @@ func (r *adminUserResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			"rotate_password": schema.StringAttribute{Optional: true,
 				Description: "Any value; changing it generates a new password (for generated passwords)."},
 			"password": schema.StringAttribute{Computed: true, Sensitive: true,
-				Description: "The generated password; null when `password_wo_version` is set (the password is then the write-only `password_wo`, never in state)."},
+				Description: "The generated password; null when `password_wo_version` is set (the password is then the write-only `password_wo`, never in state), " +
+					"and for an account imported without the provider's record (made by hand), whose password is kept as it is until `rotate_password` or `password_wo` asks for a new one."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				Description: "What the last refresh found changed behind Terraform's back; an apply repairs it."},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
@@ -181,6 +183,7 @@ func (r *adminUserResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		if writeOnly {
 			plan.Password = types.StringNull()
 		}
+		r.refuseLiveAtPlan(ctx, &plan, req.Private, &resp.Diagnostics)
 	} else {
 		var state adminUserModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -229,10 +232,63 @@ func (r *adminUserResource) Create(ctx context.Context, req resource.CreateReque
 			return
 		}
 	}
-	r.ensure(ctx, &plan, password, &resp.Diagnostics)
+	// A create never takes over an account (instance_claim.go): not its
+	// objects, and not an account Mastodon holds (the create Job looks
+	// first and changes nothing then).
+	c, d := r.client()
+	resp.Diagnostics.Append(d...)
+	ns, instance, _ := splitInstanceID(plan.Instance.ValueString())
+	username := plan.Username.ValueString()
+	if resp.Diagnostics.HasError() || !refuseLiveAccount(ctx, c.List, ns, instance, username, &resp.Diagnostics) {
+		return
+	}
+	claim, d := applyClaim(ctx, nil, true)
+	resp.Diagnostics.Append(d...)
+	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	wrote, job, err := r.ensure(ctx, &plan, password, mastodon.Create, claim, &resp.Diagnostics)
+	if wrote && (err != nil || resp.Diagnostics.HasError()) {
+		r.failedCreate(ctx, c, ns, instance, username, job, err, &resp.Diagnostics)
+		return
+	}
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
+	}
+}
+
+// failedCreate removes what a failed create made (the account's Secret and
+// Job), so that the next apply creates it again instead of finding it, and
+// says why it failed: the account exists in Mastodon (the Job's script
+// exited with mastodon.ExitAccountExists), or what the Job reported.
+func (r *adminUserResource) failedCreate(ctx context.Context, c *kube.Client, ns, instance, username, job string, jobErr error, diags *diag.Diagnostics) {
+	// The create's own time may be up: the clean-up has its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	exists := false
+	if job != "" && jobErr != nil {
+		codes, err := c.JobExitCodes(ctx, ns, job, "tootctl")
+		exists = err == nil && slices.Contains(codes, mastodon.ExitAccountExists)
+	}
+	left := ""
+	if err := deleteAccountObjects(ctx, c, ns, instance, username); err != nil {
+		left = fmt.Sprintf("\n\nThe account's Secret and Jobs could not be removed (%v): delete them (label %s=%s) before applying again.",
+			err, mastodon.LabelOwner, mastodon.AccountOwner(username))
+	}
+	switch {
+	case exists:
+		diags.AddError("The account already exists", accountImport(ns, instance, username).refusal(
+			fmt.Sprintf("The account %s of mastodon_instance %s/%s", username, ns, instance),
+			[]string{"Mastodon holds it: the create Job found it and changed nothing"})+left)
+	case jobErr != nil:
+		diags.AddError("The account Job failed", jobErr.Error()+"\n\nThe create's Secret and Job were removed: fix the cause and apply again. "+
+			"Should the Job have created the account before it failed, the next create finds it in Mastodon and says so (import it then)."+left)
+	default:
+		if left != "" {
+			diags.AddError("The create left objects behind", strings.TrimSpace(left))
+		}
 	}
 }
 
@@ -263,6 +319,11 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 		}
 	case !state.Password.IsNull():
 		password = state.Password.ValueString()
+	case state.PasswordWOVersion.IsNull() && plan.PasswordWOVersion.IsNull():
+		// Imported without the provider's record (an account made by
+		// hand): Terraform never knew its password, and keeps it as it is
+		// until the configuration asks for a new one.
+		password = ""
 	default:
 		// A write-only password, unchanged: the one the Secret holds.
 		c, d := r.client()
@@ -278,7 +339,15 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 		}
 		password = kube.SecretData(sec)[mastodon.KeyPassword]
 	}
-	r.ensure(ctx, &plan, password, &resp.Diagnostics)
+	claim, d := applyClaim(ctx, req.Private, false)
+	resp.Diagnostics.Append(d...)
+	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if _, _, err := r.ensure(ctx, &plan, password, mastodon.Ensure, claim, &resp.Diagnostics); err != nil {
+		resp.Diagnostics.AddError("The account Job failed", err.Error()+"\n\nFix the cause and apply again: a fresh Job is started.")
+	}
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
@@ -294,7 +363,10 @@ func (m *adminUserModel) account() mastodon.Account {
 func (m *adminUserModel) recordData(password string) map[string]string {
 	a := m.account()
 	managed := "generated"
-	if m.Password.IsNull() {
+	switch {
+	case password == "":
+		managed = "kept" // imported, its password never known to Terraform
+	case m.Password.IsNull():
 		managed = "write-only"
 	}
 	return map[string]string{
@@ -314,37 +386,39 @@ func versionHash(v types.Int64, rotate types.String) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// ensure records the account's state and password in its Secret and runs
-// the Job that creates or updates it.
-func (r *adminUserResource) ensure(ctx context.Context, plan *adminUserModel, password string, diags *diag.Diagnostics) {
+// ensure records the account's state and password in its Secret, with the
+// state's claim, and runs the Job that performs action (create, or ensure:
+// create or update). It says whether it wrote the Secret, and returns the
+// Job's name and error apart from diags.
+func (r *adminUserResource) ensure(ctx context.Context, plan *adminUserModel, password string, action mastodon.AccountAction, claim string, diags *diag.Diagnostics) (bool, string, error) {
 	c, d := r.client()
 	diags.Append(d...)
 	if diags.HasError() {
-		return
+		return false, "", nil
 	}
 	ns, instance, _ := splitInstanceID(plan.Instance.ValueString())
 	a := plan.account()
 	base, err := instancePod(ctx, c, ns, instance)
 	if err != nil {
 		diags.AddAttributeError(path.Root("instance"), "Cannot find the instance", err.Error())
-		return
+		return false, "", nil
 	}
 	plan.ID = types.StringValue(ns + "/" + instance + "/" + a.Username)
 	plan.Drift = types.ListValueMust(types.StringType, []attr.Value{})
-	if plan.PasswordWOVersion.IsNull() {
+	if plan.PasswordWOVersion.IsNull() && password != "" {
 		plan.Password = types.StringValue(password)
 	} else {
-		plan.Password = types.StringNull()
+		plan.Password = types.StringNull() // write-only, or kept (never known)
 	}
 	secret := mastodon.AccountSecret(ns, instance, a.Username, plan.recordData(password))
-	if err := c.ApplyOne(ctx, secret.Unstructured()); err != nil {
+	u := secret.Unstructured()
+	setClaim(u, claim)
+	if err := c.ApplyOne(ctx, u); err != nil {
 		diags.AddError("Cannot record the account", err.Error())
-		return
+		return true, "", nil
 	}
-	secretName := secret.Name
-	if err := runAccountJob(ctx, c, ns, instance, base, a, mastodon.Ensure, secretName); err != nil {
-		diags.AddError("The account Job failed", err.Error()+"\n\nFix the cause and apply again: a fresh Job is started.")
-	}
+	job, err := runAccountJob(ctx, c, ns, instance, base, a, action, secret.Name)
+	return true, job, err
 }
 
 // errInstanceGone says that the instance is verifiably gone: neither its
@@ -376,15 +450,15 @@ func instancePod(ctx context.Context, c *kube.Client, ns, instance string) (core
 	return d.Spec.Template.Spec, nil
 }
 
-func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, base corev1.PodSpec, a mastodon.Account, action mastodon.AccountAction, secret string) error {
+func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, base corev1.PodSpec, a mastodon.Account, action mastodon.AccountAction, secret string) (string, error) {
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d", a.Username, action, time.Now().UnixNano())))
 	name := fmt.Sprintf("%s-account-%s-%s", instance, action, hex.EncodeToString(sum[:4]))
 	job := mastodon.AccountJob(ns, instance, name, base, a, action, secret)
 	tflog.Info(ctx, "running account Job", map[string]any{"job": ns + "/" + name, "action": string(action), "username": a.Username})
 	if err := c.ApplyOne(ctx, job.Unstructured()); err != nil {
-		return err
+		return "", err
 	}
-	return c.WaitJob(ctx, ns, name)
+	return name, c.WaitJob(ctx, ns, name)
 }
 
 func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -423,9 +497,24 @@ func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, 
 		resp.Diagnostics.AddError("Cannot read the account", err.Error())
 		return
 	}
+	imported := state.ID.IsNull()
+	liveClaim := ""
+	if sec != nil {
+		liveClaim = mastodon.Claim(sec.GetAnnotations())
+	}
+	if !refreshClaim(ctx, "mastodon_admin_user", ns+"/"+instance+"/"+state.Username.ValueString(), liveClaim, imported, req.Private, resp.Private,
+		accountImport(ns, instance, state.Username.ValueString()), &resp.Diagnostics) {
+		return
+	}
 	var drift []attr.Value
 	if sec == nil {
 		drift = append(drift, types.StringValue("the account's Secret "+mastodon.AccountSecretName(instance, state.Username.ValueString())+" is missing"))
+		if imported {
+			// An account made by hand: nothing of it is known but its
+			// name; the next apply records it, and keeps its password.
+			state.ID = types.StringValue(ns + "/" + instance + "/" + state.Username.ValueString())
+			state.Password = types.StringNull()
+		}
 	} else {
 		data := kube.SecretData(sec)
 		if state.ID.IsNull() {
@@ -475,6 +564,17 @@ func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteReque
 	}
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
 	secretName := mastodon.AccountSecretName(instance, state.Username.ValueString())
+	// Never delete an account another state created again.
+	sec, err := c.Get(ctx, "Secret", ns, secretName)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the account", err.Error())
+		return
+	}
+	if sec != nil && mastodon.OwnedByAccount(sec.GetLabels(), state.Username.ValueString()) &&
+		!destroyClaimed(ctx, "mastodon_admin_user", state.ID.ValueString(), mastodon.Claim(sec.GetAnnotations()), req.Private,
+			accountImport(ns, instance, state.Username.ValueString()), &resp.Diagnostics) {
+		return
+	}
 	base, err := instancePod(ctx, c, ns, instance)
 	switch {
 	case errors.Is(err, errInstanceGone):
@@ -485,32 +585,37 @@ func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteReque
 			"The account's instance cannot be reached, so the account is kept (and stays in state): "+err.Error())
 		return
 	default:
-		if err := runAccountJob(ctx, c, ns, instance, base, state.account(), mastodon.Delete, secretName); err != nil {
+		if _, err := runAccountJob(ctx, c, ns, instance, base, state.account(), mastodon.Delete, secretName); err != nil {
 			resp.Diagnostics.AddError("The account deletion Job failed", err.Error())
 			return
 		}
 	}
-	// The account's own objects: its Secret and its finished Jobs (with
-	// their Pods, waited for, so an instance destroyed next finds its
-	// namespace empty).
-	sel := mastodon.AccountSelector(instance, state.Username.ValueString())
+	if err := deleteAccountObjects(ctx, c, ns, instance, state.Username.ValueString()); err != nil {
+		resp.Diagnostics.AddError("Cannot delete the account's objects", err.Error())
+	}
+}
+
+// deleteAccountObjects deletes the account's own objects: its Secret and
+// its Jobs (with their Pods, waited for, so an instance destroyed next
+// finds its namespace empty).
+func deleteAccountObjects(ctx context.Context, c *kube.Client, ns, instance, username string) error {
+	sel := mastodon.AccountSelector(instance, username)
 	live, err := c.List(ctx, ns, sel, []string{"Secret", "Job"})
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot delete the account's objects", err.Error())
-		return
+		return err
 	}
 	for _, o := range live {
-		if !mastodon.OwnedByAccount(o.GetLabels(), state.Username.ValueString()) {
+		if !mastodon.OwnedByAccount(o.GetLabels(), username) {
 			continue
 		}
 		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
-			resp.Diagnostics.AddError("Cannot delete the account's objects", err.Error())
-			return
+			return err
 		}
 	}
 	if err := c.WaitGone(ctx, ns, sel, []string{"Job", "Pod"}); err != nil {
-		resp.Diagnostics.AddError("The account's Jobs did not go away", err.Error())
+		return fmt.Errorf("the account's Jobs did not go away: %w", err)
 	}
+	return nil
 }
 
 // ImportState takes `namespace/instance/username`, or an import block's identity.

@@ -271,14 +271,31 @@ func TestAccAdminUser_failingJob(t *testing.T) {
 	c := newTestCluster(t)
 	ns := "acc-admin-fail-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	var heal func()
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
 			{Config: instanceConfig(ns, "")},
 			{
-				PreConfig:   func() { c.failPods(t, ns, "account", "Email-has-already-been-taken") },
+				PreConfig:   func() { heal = c.failPods(t, ns, "account", "Email-has-already-been-taken") },
 				Config:      adminConfig(ns, `  email = "alice@example.org"`),
-				ExpectError: regexp.MustCompile(`(?s)The account Job failed.*BackoffLimitExceeded.*exit code 1.*Email-has-already-been-taken`),
+				ExpectError: regexp.MustCompile(`(?s)The account Job failed.*BackoffLimitExceeded.*exit code 1.*Email-has-already-been-taken.*Secret\s+and\s+Job\s+were\s+removed`),
+			},
+			{
+				// The failed create left nothing that the next create
+				// would take for a live account: once the cause is fixed,
+				// it creates the account.
+				PreConfig: func() {
+					if _, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-account-alice", metav1.GetOptions{}); err == nil {
+						t.Fatal("the failed create left the account's Secret")
+					}
+					if jobs, err := c.accountJobs(ns); err != nil || len(jobs) != 0 {
+						t.Fatalf("the failed create left %d account Jobs (%v)", len(jobs), err)
+					}
+					heal()
+				},
+				Config: adminConfig(ns, `  email = "alice@example.org"`),
+				Check:  c.checkLastJob(ns, 1, "bin/tootctl accounts create", map[string]string{"ACCOUNT_USERNAME": "alice"}),
 			},
 		},
 	})

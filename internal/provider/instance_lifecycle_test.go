@@ -315,7 +315,7 @@ func TestAccInstance_objectsOfEarlierReleases(t *testing.T) {
 			}
 			for _, o := range list.Items {
 				uids[k.Name+"/"+o.GetName()] = string(o.GetUID())
-				patch := []byte(`{"metadata":{"labels":{"mastodon.tootform.dev/owner":null}}}`)
+				patch := []byte(`{"metadata":{"labels":{"mastodon.tootform.dev/owner":null},"annotations":{"mastodon.tootform.dev/claim":null}}}`)
 				if _, err := dyn.Resource(k.GVR).Namespace(ns).Patch(ctx, o.GetName(), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 					t.Fatal(err)
 				}
@@ -366,6 +366,12 @@ resource "mastodon_admin_user" "owner" {
 							made := k.Name == "Job" || (k.Name == "PersistentVolumeClaim" && strings.HasPrefix(o.GetName(), "data-"))
 							if !made && o.GetLabels()[mastodon.LabelComponent] != mastodon.ComponentAccount && owner != mastodon.OwnerInstance {
 								return fmt.Errorf("%s did not gain the owner mark: %v", key, o.GetLabels())
+							}
+							// The objects that carry the claim gain it again
+							// (the instance's update writes it; the account,
+							// not updated, gains it at its next apply).
+							if claimed := key == "ConfigMap/social-env" || key == "Secret/social-secrets"; claimed && mastodon.Claim(o.GetAnnotations()) == "" {
+								return fmt.Errorf("%s did not gain a claim", key)
 							}
 						}
 					}

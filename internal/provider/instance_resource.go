@@ -150,6 +150,9 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
 		}
 	}
+	if req.State.Raw.IsNull() {
+		r.refuseLiveAtPlan(ctx, resp.Plan, req.Private, &resp.Diagnostics)
+	}
 
 	var database, redis, ingress, stateSecrets, stateIngress types.Object
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("database"), &database)...)
@@ -406,7 +409,19 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, req.Config, &plan, nil, &resp.State, &resp.Diagnostics)
+	// A create never takes over a live instance (instance_claim.go).
+	c, d := r.client()
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() || !refuseLiveInstance(ctx, c.List, plan.Namespace.ValueString(), plan.Name.ValueString(), &resp.Diagnostics) {
+		return
+	}
+	claim, d := applyClaim(ctx, nil, true)
+	resp.Diagnostics.Append(d...)
+	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, req.Config, &plan, nil, claim, &resp.State, &resp.Diagnostics)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
 }
 
@@ -421,13 +436,19 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.apply(ctx, req.Config, &plan, &state, &resp.State, &resp.Diagnostics)
+	claim, d := applyClaim(ctx, req.Private, false)
+	resp.Diagnostics.Append(d...)
+	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, req.Config, &plan, &state, claim, &resp.State, &resp.Diagnostics)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
 // Update, idempotent, so an apply interrupted half way is finished by the next.
-func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan, prior *instanceModel, out *tfsdk.State, diags *diag.Diagnostics) {
+func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan, prior *instanceModel, claim string, out *tfsdk.State, diags *diag.Diagnostics) {
 	c, d := r.client()
 	diags.Append(d...)
 	if diags.HasError() {
@@ -490,12 +511,23 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 	log := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
 	a := newInstanceApply(c, spec, secrets, record, prior, plan, log)
+	claimed := claimedObjects(a.first, spec)
+	if prior != nil {
+		setClaims(claimed, claim)
+	}
 	state, failed := a.run(ctx)
 	if state != nil {
 		diags.Append(out.Set(ctx, state)...)
 	}
 	for _, w := range a.warnings {
 		diags.AddWarning("Load balancer address not known yet", w)
+	}
+	if prior == nil && state != nil && (failed == nil || failed.warning) {
+		setClaims(claimed, claim)
+		if err := c.Apply(ctx, claimed); err != nil {
+			diags.AddWarning("The instance's claim was not written", fmt.Sprintf("mastodon_instance %s/%s runs, but its claim could not be written "+
+				"on its ConfigMap and Secret (%v): the next apply that updates it writes it.", ns, name, err))
+		}
 	}
 	if failed != nil {
 		report := diags.AddError
@@ -600,6 +632,10 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	if !refreshClaim(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), imported, req.Private, resp.Private,
+		instanceImport(ns, name), &resp.Diagnostics) {
+		return
+	}
 	if imported {
 		// Just imported: the configuration recorded on the ConfigMap.
 		rec, d := importRecord(ctx, live, ns, name, req.State)
@@ -695,6 +731,9 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	live, err := c.List(ctx, ns, sel, append(slices.Clone(mastodon.PrunableKinds), "Job", "PersistentVolumeClaim"))
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
+		return
+	}
+	if !destroyClaimed(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), req.Private, instanceImport(ns, name), &resp.Diagnostics) {
 		return
 	}
 	// Data outlives the instance unless the user said otherwise, and so do

@@ -818,6 +818,18 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 	// simulated and real nodes alike.
 	config := strings.Replace(instanceConfig(ns, `  streaming = { resources = { memory_request = "64Ti" } }`), `create = "3m"`, `create = "20s"`, 1)
 	var prepared string
+	claims := func() (string, string) {
+		ctx := context.Background()
+		cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-env", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mastodon.Claim(cm.Annotations), mastodon.Claim(sec.Annotations)
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
@@ -829,8 +841,14 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 			{
 				// The failed create left a tainted instance: once the cause is
 				// gone the next apply replaces it, with the same generated
-				// secrets (kept with the data volume), and finishes.
+				// secrets (kept with the data volume), and finishes. The
+				// failed create claimed nothing (a plan of its replacement,
+				// which holds no private data, refuses no claimed
+				// instance); the create that gets through writes its claim.
 				PreConfig: func() {
+					if cm, s := claims(); cm != "" || s != "" {
+						t.Fatalf("the failed create wrote a claim: %q, %q", cm, s)
+					}
 					sec, err := c.cs.CoreV1().Secrets(ns).Get(context.Background(), "social-secrets", metav1.GetOptions{})
 					if err != nil {
 						t.Fatalf("the failed create left no Secret: %v", err)
@@ -845,6 +863,9 @@ func TestAccInstance_rolloutNeverReady(t *testing.T) {
 					}
 					if string(sec.Data["SECRET_KEY_BASE"]) != prepared || prepared == "" {
 						return fmt.Errorf("the generated secrets changed when the tainted instance was replaced")
+					}
+					if cm, s := claims(); cm == "" || cm != s {
+						return fmt.Errorf("after the replacement the ConfigMap carries claim %q and the Secret %q", cm, s)
 					}
 					return nil
 				},
