@@ -492,7 +492,7 @@ func (s *Store) anonymousGet(ctx context.Context, u string) (int, []byte, error)
 // request) then sets the pace, not the deletions behind it.
 const (
 	batchesInFlight   = 8
-	gcsDeletesInBatch = 4
+	gcsDeletesInBatch = 8
 )
 
 // Destroy deletes every object (every version, where the store keeps
