@@ -206,13 +206,13 @@ func TestBucketPlanWarnsWhenMastodonGetsTheManagingKeyOnAWS(t *testing.T) {
 		config map[string]tftypes.Value
 		warn   bool
 	}{
-		"managing key in settings":      {aws(nil), true},
-		"Mastodon's key is the same":    {aws(map[string]tftypes.Value{"instance_access_key_id": str("manager"), "instance_secret_access_key": str("manager-secret")}), true},
-		"Mastodon's own key":            {aws(map[string]tftypes.Value{"instance_access_key_id": str("mastodon"), "instance_secret_access_key": str("x")}), false},
-		"Mastodon's key unknown":        {aws(map[string]tftypes.Value{"instance_access_key_id": bucketUnknownStr, "instance_secret_access_key": str("x")}), false},
-		"not AWS":                       {minioConfig(nil), false},
-		"endpoint unknown (maybe AWS)":  {minioConfig(map[string]tftypes.Value{"endpoint": bucketUnknownStr}), false},
-		"the managing key ID unknown":   {aws(map[string]tftypes.Value{"access_key_id": bucketUnknownStr, "instance_access_key_id": str("mastodon"), "instance_secret_access_key": str("x")}), false},
+		"managing key in settings":     {aws(nil), true},
+		"Mastodon's key is the same":   {aws(map[string]tftypes.Value{"instance_access_key_id": str("manager"), "instance_secret_access_key": str("manager-secret")}), true},
+		"Mastodon's own key":           {aws(map[string]tftypes.Value{"instance_access_key_id": str("mastodon"), "instance_secret_access_key": str("x")}), false},
+		"Mastodon's key unknown":       {aws(map[string]tftypes.Value{"instance_access_key_id": bucketUnknownStr, "instance_secret_access_key": str("x")}), false},
+		"not AWS":                      {minioConfig(nil), false},
+		"endpoint unknown (maybe AWS)": {minioConfig(map[string]tftypes.Value{"endpoint": bucketUnknownStr}), false},
+		"the managing key ID unknown":  {aws(map[string]tftypes.Value{"access_key_id": bucketUnknownStr, "instance_access_key_id": str("mastodon"), "instance_secret_access_key": str("x")}), false},
 	} {
 		_, diags := bucketPlan(t, tc.config, tftypes.Value{})
 		if got := hasWarning(diags, warning); got != tc.warn {
