@@ -190,6 +190,13 @@ func RefusedCredentials(err error) bool {
 	return isCode(err, "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidSecurity", "InvalidToken", "ExpiredToken")
 }
 
+// KeyNotYetKnown says whether the store refused a key in a way a key or
+// policy created moments ago causes while it propagates (AWS IAM takes
+// seconds): an unknown key ID, or a request the key may not make yet.
+func KeyNotYetKnown(err error) bool {
+	return isCode(err, "InvalidAccessKeyId", "AccessDenied")
+}
+
 func isCode(err error, codes ...string) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && slices.Contains(codes, api.ErrorCode())

@@ -549,7 +549,11 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 		c.AccessKeyID, c.SecretAccessKey = s.proveID, s.proveSecret
 		prover = objectstore.New(c)
 	}
-	aliasErr, err := prover.Prove(ctx, s.access, s.aliasBase())
+	var aliasErr error
+	err = proveNewKey(ctx, prover != store, func() (err error) {
+		aliasErr, err = prover.Prove(ctx, s.access, s.aliasBase())
+		return err
+	})
 	if err != nil && prover != store && objectstore.RefusedCredentials(err) {
 		diags.AddAttributeError(path.Root("instance_access_key_id"), "The store refused Mastodon's key",
 			fmt.Sprintf("%v\n\nThe proof writes, reads and deletes a test object with instance_access_key_id, as Mastodon will: the key needs "+
@@ -566,6 +570,31 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 	}
 	return created, claim
 }
+
+// newKeyPropagation is how long the proof waits for Mastodon's key to be
+// known: a key (and its policy) created in the same apply, such as an
+// aws_iam_access_key, takes seconds before the store accepts it.
+var newKeyPropagation = 90 * time.Second
+
+// proveNewKey runs prove, and again every few seconds while Mastodon's own
+// key (separate) is refused as a key that has not propagated yet.
+func proveNewKey(ctx context.Context, separate bool, prove func() error) error {
+	deadline := time.Now().Add(newKeyPropagation)
+	for {
+		err := prove()
+		if err == nil || !separate || !objectstore.KeyNotYetKnown(err) || time.Now().After(deadline) {
+			return err
+		}
+		tflog.Info(ctx, "the store refused Mastodon's key; a key created in this apply may take seconds to be known: trying again", map[string]any{"error": err.Error()})
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(proveRetryEvery):
+		}
+	}
+}
+
+var proveRetryEvery = 5 * time.Second
 
 func (r *mediaBucketResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	r.write(ctx, req.Plan, req.Config, nil, "", resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)

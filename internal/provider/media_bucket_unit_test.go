@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -296,5 +299,37 @@ func TestBucketValidateKeys(t *testing.T) {
 		case tc.want != "" && (len(named) != 1 || named[0] != tc.want):
 			t.Errorf("%s: errors at %v, want one at %s (%v)", name, named, tc.want, diags)
 		}
+	}
+}
+
+// Mastodon's key created in the same apply (an IAM access key) is refused
+// for a few seconds: the proof tries again, and only for such refusals.
+func TestBucketProofWaitsForANewKey(t *testing.T) {
+	defer func(w, e time.Duration) { newKeyPropagation, proveRetryEvery = w, e }(newKeyPropagation, proveRetryEvery)
+	newKeyPropagation, proveRetryEvery = time.Second, 10*time.Millisecond
+	unknownKey := &smithy.GenericAPIError{Code: "InvalidAccessKeyId", Message: "The AWS Access Key Id you provided does not exist in our records."}
+	calls := 0
+	err := proveNewKey(context.Background(), true, func() error {
+		if calls++; calls < 3 {
+			return unknownKey
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Errorf("a key known at the third try: %v after %d calls", err, calls)
+	}
+	calls = 0
+	wrongSecret := &smithy.GenericAPIError{Code: "SignatureDoesNotMatch"}
+	if err := proveNewKey(context.Background(), true, func() error { calls++; return wrongSecret }); err != wrongSecret || calls != 1 {
+		t.Errorf("a wrong secret: %v after %d calls, want one", err, calls)
+	}
+	calls = 0
+	if err := proveNewKey(context.Background(), false, func() error { calls++; return unknownKey }); err != unknownKey || calls != 1 {
+		t.Errorf("the managing key refused: %v after %d calls, want one", err, calls)
+	}
+	calls = 0
+	start := time.Now()
+	if err := proveNewKey(context.Background(), true, func() error { calls++; return unknownKey }); err != unknownKey || time.Since(start) < newKeyPropagation {
+		t.Errorf("a key never known: %v after %v", err, time.Since(start))
 	}
 }
