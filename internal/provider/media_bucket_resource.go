@@ -551,13 +551,19 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 	}
 	var aliasErr error
 	err = proveNewKey(ctx, prover != store, func() (err error) {
+		if prover != store {
+			// Mastodon lists the bucket too: tootctl media remove-orphans and the backup's pruning.
+			if _, err := prover.Exists(ctx); err != nil {
+				return err
+			}
+		}
 		aliasErr, err = prover.Prove(ctx, s.access, s.aliasBase())
 		return err
 	})
 	if err != nil && prover != store && objectstore.RefusedCredentials(err) {
 		diags.AddAttributeError(path.Root("instance_access_key_id"), "The store refused Mastodon's key",
-			fmt.Sprintf("%v\n\nThe proof writes, reads and deletes a test object with instance_access_key_id, as Mastodon will: the key needs "+
-				"s3:PutObject, s3:GetObject and s3:DeleteObject on the bucket's objects (and s3:PutObjectAcl with public_access = \"acl\").", err))
+			fmt.Sprintf("%v\n\nThe proof lists the bucket and writes, reads and deletes a test object with instance_access_key_id, as Mastodon will: the key needs "+
+				"s3:ListBucket on the bucket and s3:PutObject, s3:GetObject and s3:DeleteObject on its objects (and s3:PutObjectAcl with public_access = \"acl\").", err))
 		err = errors.New("the proof with instance_access_key_id failed")
 	}
 	if err != nil {
