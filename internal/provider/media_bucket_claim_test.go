@@ -204,6 +204,13 @@ func TestAccMediaBucket_earlierReleaseGainsClaim(t *testing.T) {
 			bucket: func() resource.Resource { return &earlierReleaseBucket{m: m} }}),
 	}
 	tfresource.Test(t, tfresource.TestCase{
+		CheckDestroy: func(*terraform.State) error {
+			// The claim the refresh wrote is this state's: force_destroy deletes the bucket it created.
+			if m.exists("earlier") {
+				return fmt.Errorf("force_destroy left the bucket the state created and claimed")
+			}
+			return nil
+		},
 		Steps: []tfresource.TestStep{
 			{
 				ProtoV6ProviderFactories: earlier,
