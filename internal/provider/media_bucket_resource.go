@@ -110,8 +110,8 @@ func (r *mediaBucketResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Description: "Secret access key of `access_key_id`, write-only: never stored in state (Terraform 1.11+). Refreshes and destroy check the bucket with `" + envS3SecretKey + "` when it is set, and skip the check otherwise."},
 			"secret_access_key_wo_version": schema.Int64Attribute{Optional: true, Description: "Change it to use a new `secret_access_key_wo`."},
 			"instance_access_key_id": schema.StringAttribute{Optional: true,
-				Description: "Access key ID Mastodon gets in `settings`, when it should not use the managing key: least privilege, object read, write and delete in this bucket only " +
-					"(the resource's documentation shows the IAM user, service account or API token for AWS, GCS and R2). The proof of every create and update writes, reads and deletes its test object with this key, " +
+				Description: "Access key ID Mastodon gets in `settings`, when it should not use the managing key: least privilege, listing this bucket and reading, writing and deleting its objects " +
+					"(the resource's documentation shows the IAM user, service account or API token for AWS, GCS and R2). The proof of every create and update lists the bucket and writes, reads and deletes its test object with this key, " +
 					"so a key that lacks a permission Mastodon needs fails the apply. Requires `instance_secret_access_key` or `instance_secret_access_key_wo`."},
 			"instance_secret_access_key": schema.StringAttribute{Optional: true, Sensitive: true,
 				Description: "Secret access key of `instance_access_key_id`, in `settings`. Conflicts with `instance_secret_access_key_wo`."},
