@@ -402,7 +402,7 @@ func (r *mediaBucketResource) ModifyPlan(ctx context.Context, req resource.Modif
 // warnKeys says at plan time where Mastodon's keys are not what they
 // should be: the managing keys on AWS, or none at all.
 func warnKeys(config mediaBucketResourceModel, s bucketSettings, endpointKnown bool, diags *diag.Diagnostics) {
-	const how = "\n\nGive Mastodon a key of its own that may only read, write and delete objects in this bucket: instance_access_key_id and " +
+	const how = "\n\nGive Mastodon a key of its own that may only list this bucket and read, write and delete its objects: instance_access_key_id and " +
 		"instance_secret_access_key (the documentation of mastodon_media_bucket shows the IAM policy, GCS service account and R2 token)."
 	if config.InstanceAccessKeyID.IsNull() && config.AccessKeyID.IsNull() {
 		diags.AddAttributeWarning(path.Root("instance_access_key_id"), "The bucket's settings carry no keys",
