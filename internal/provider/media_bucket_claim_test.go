@@ -67,7 +67,7 @@ func TestAccMediaBucket_twoStates(t *testing.T) {
 	testAccPreCheck(t)
 	m := startMinIO(t)
 	config := m.bucketConfig("shared", "  force_destroy = true")
-	refused := regexp.MustCompile(`(?s)already exists and is managed by another Terraform state.*Nothing was changed.*terraform import <address> ` +
+	refused := regexp.MustCompile(`(?s)already exists and is managed by another Terraform state.*Nothing\s+was\s+changed.*terraform\s+import\s+<address>\s+` +
 		regexp.QuoteMeta(m.Endpoint+"/shared"))
 	var first string
 	var objects []string
@@ -137,6 +137,9 @@ import {
 		Steps: []tfresource.TestStep{
 			{
 				Config: imported,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("mastodon_media_bucket.test", plancheck.ResourceActionUpdate),
+				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("mastodon_media_bucket.test", tfjsonpath.New("created"), knownvalue.Bool(false)),
 				},
@@ -182,7 +185,11 @@ func (r *earlierReleaseBucket) Create(ctx context.Context, req resource.CreateRe
 	}
 }
 
-func (r *earlierReleaseBucket) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+func (r *earlierReleaseBucket) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state mediaBucketResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.identity()...)...)
+}
 
 type earlierReleaseProvider struct {
 	provider.Provider

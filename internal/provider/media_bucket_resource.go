@@ -161,8 +161,11 @@ const (
 	// hour holds two million objects on GCS and tens of millions elsewhere,
 	// which is what an instance that caches remote media for years keeps.
 	defaultBucketDeleteTimeout = 60 * time.Minute
-	// claimKey is the private state key of the bucket's claim ID.
+	// claimKey is the private state key of the bucket's claim ID; adoptKey
+	// marks an import whose refresh has not adopted the live claim yet (it
+	// had no secret key: an import block whose keys are in the configuration).
 	claimKey = "claim"
+	adoptKey = "adopt"
 )
 
 // bucketSettings are the resolved settings of one bucket: attributes, else
@@ -445,6 +448,14 @@ func setClaim(ctx context.Context, p privateData, id string, diags *diag.Diagnos
 	diags.Append(p.SetKey(ctx, claimKey, b)...)
 }
 
+// adopting says whether the state is an import that has not adopted the
+// bucket's claim yet.
+func adopting(ctx context.Context, p privateData, diags *diag.Diagnostics) bool {
+	b, d := p.GetKey(ctx, adoptKey)
+	diags.Append(d...)
+	return len(b) > 0
+}
+
 // claimedDiag reports a bucket that carries another state's claim.
 func claimedDiag(s bucketSettings, err *objectstore.ClaimedError, isNew bool, diags *diag.Diagnostics) {
 	importHint := fmt.Sprintf("To manage it from this state instead, remove it from the other one (`terraform state rm <address>`, or a `removed` block), "+
@@ -465,7 +476,7 @@ func claimedDiag(s bucketSettings, err *objectstore.ClaimedError, isNew bool, di
 // created the bucket, and the claim. A bucket it created is deleted again
 // when a later step fails, and a claim it wrote on a bucket it did not
 // create is taken back, so a failed create leaves nothing behind.
-func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, create bool, ours string, isNew bool, diags *diag.Diagnostics) (created bool, claim string) {
+func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, create bool, ours string, adopt, isNew bool, diags *diag.Diagnostics) (created bool, claim string) {
 	store := objectstore.New(s.cfg)
 	claimed := false
 	fail := func(err error) {
@@ -505,6 +516,9 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 		if live, err = store.Claim(ctx); err != nil {
 			fail(err)
 			return false, ""
+		}
+		if ours == "" && adopt {
+			ours = live // an import whose refresh could not adopt the claim
 		}
 		if live != "" && live != ours {
 			fail(&objectstore.ClaimedError{Bucket: s.cfg.Bucket, Claim: live, Ours: ours})
@@ -603,17 +617,18 @@ func proveNewKey(ctx context.Context, separate bool, prove func() error) error {
 var proveRetryEvery = 5 * time.Second
 
 func (r *mediaBucketResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	r.write(ctx, req.Plan, req.Config, nil, "", resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
+	r.write(ctx, req.Plan, req.Config, nil, "", false, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *mediaBucketResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var state mediaBucketResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	ours := getClaim(ctx, req.Private, &resp.Diagnostics)
-	r.write(ctx, req.Plan, req.Config, &state, ours, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
+	adopt := adopting(ctx, req.Private, &resp.Diagnostics)
+	r.write(ctx, req.Plan, req.Config, &state, ours, adopt, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
-func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, config tfsdk.Config, prior *mediaBucketResourceModel, ours string,
+func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, config tfsdk.Config, prior *mediaBucketResourceModel, ours string, adopt bool,
 	private privateData, out *tfsdk.State, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
 	var plan, cfg mediaBucketResourceModel
 	diags.Append(planned.Get(ctx, &plan)...)
@@ -633,11 +648,12 @@ func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, con
 	if diags.HasError() {
 		return
 	}
-	created, claim := r.prepare(ctx, s, plan.Create.ValueBool(), ours, prior == nil, diags)
+	created, claim := r.prepare(ctx, s, plan.Create.ValueBool(), ours, adopt, prior == nil, diags)
 	if diags.HasError() {
 		return
 	}
 	setClaim(ctx, private, claim, diags)
+	diags.Append(private.SetKey(ctx, adoptKey, nil)...)
 	// created says what the create did, and never changes after it.
 	plan.Created = types.BoolValue(created)
 	if prior != nil {
@@ -665,6 +681,14 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 	if s.cfg.SecretAccessKey == "" {
 		tflog.Warn(ctx, "no secret key to check the bucket with (secret_access_key_wo is not stored): set "+envS3SecretKey+" to check it on refresh",
 			map[string]any{"bucket": s.cfg.Bucket})
+		if state.Created.IsNull() {
+			// An import: what does not need the store, so that the plan
+			// does not replace the bucket over a null region.
+			state.Created = types.BoolValue(false)
+			state.Region = types.StringValue(s.cfg.Region)
+			state.PathStyle = types.BoolValue(s.cfg.PathStyle)
+			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		}
 		return
 	}
 	store := objectstore.New(s.cfg)
@@ -726,6 +750,7 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 // error. It returns false on an error.
 func (r *mediaBucketResource) checkClaim(ctx context.Context, store *objectstore.Store, s bucketSettings, imported bool, in, out privateData, diags *diag.Diagnostics) bool {
 	ours := getClaim(ctx, in, diags)
+	imported = imported || adopting(ctx, in, diags)
 	live, err := store.Claim(ctx)
 	if err != nil {
 		diags.AddError("Cannot read the media bucket's claim", err.Error())
@@ -737,6 +762,7 @@ func (r *mediaBucketResource) checkClaim(ctx context.Context, store *objectstore
 	case live != "" && imported:
 		tflog.Info(ctx, "import adopts the bucket's claim", map[string]any{"bucket": s.cfg.Bucket})
 		setClaim(ctx, out, live, diags)
+		diags.Append(out.SetKey(ctx, adoptKey, nil)...)
 		return true
 	case live != "":
 		claimedDiag(s, &objectstore.ClaimedError{Bucket: s.cfg.Bucket, Claim: live, Ours: ours}, false, diags)
@@ -756,6 +782,7 @@ func (r *mediaBucketResource) checkClaim(ctx context.Context, store *objectstore
 	}
 	tflog.Info(ctx, "claimed the bucket for this state", map[string]any{"bucket": s.cfg.Bucket, "key": objectstore.ClaimKey})
 	setClaim(ctx, out, claim, diags)
+	diags.Append(out.SetKey(ctx, adoptKey, nil)...)
 	return true
 }
 
@@ -840,7 +867,7 @@ func (m *mediaBucketResourceModel) identity() []any {
 // bucket name (https://storage.googleapis.com/my-media), or an import
 // block's identity. Credentials come from the environment until the
 // configuration gives them. The refresh that follows adopts the bucket's
-// claim.
+// claim, or, when it has no secret key, the next apply.
 func (r *mediaBucketResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if id, ok := identityValues(ctx, req.Identity, &resp.Diagnostics, "endpoint", "bucket"); ok {
 		req.ID = id["bucket"].ValueString()
@@ -862,4 +889,5 @@ func (r *mediaBucketResource) ImportState(ctx context.Context, req resource.Impo
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("endpoint"), endpoint)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("create"), true)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("force_destroy"), false)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, adoptKey, []byte("true"))...)
 }
