@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -320,16 +321,16 @@ func TestBucketProofWaitsForANewKey(t *testing.T) {
 	}
 	calls = 0
 	wrongSecret := &smithy.GenericAPIError{Code: "SignatureDoesNotMatch"}
-	if err := proveNewKey(context.Background(), true, func() error { calls++; return wrongSecret }); err != wrongSecret || calls != 1 {
+	if err := proveNewKey(context.Background(), true, func() error { calls++; return wrongSecret }); !errors.Is(err, wrongSecret) || calls != 1 {
 		t.Errorf("a wrong secret: %v after %d calls, want one", err, calls)
 	}
 	calls = 0
-	if err := proveNewKey(context.Background(), false, func() error { calls++; return unknownKey }); err != unknownKey || calls != 1 {
+	if err := proveNewKey(context.Background(), false, func() error { calls++; return unknownKey }); !errors.Is(err, unknownKey) || calls != 1 {
 		t.Errorf("the managing key refused: %v after %d calls, want one", err, calls)
 	}
 	calls = 0
 	start := time.Now()
-	if err := proveNewKey(context.Background(), true, func() error { calls++; return unknownKey }); err != unknownKey || time.Since(start) < newKeyPropagation {
+	if err := proveNewKey(context.Background(), true, func() error { calls++; return unknownKey }); !errors.Is(err, unknownKey) || time.Since(start) < newKeyPropagation {
 		t.Errorf("a key never known: %v after %v", err, time.Since(start))
 	}
 }
