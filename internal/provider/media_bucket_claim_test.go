@@ -1,11 +1,13 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -16,12 +18,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-log/tflogtest"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/objectstore"
 )
@@ -318,5 +322,59 @@ func TestAccMediaBucket_anotherStatesClaim(t *testing.T) {
 	r.Delete(ctx, delReq, &delResp)
 	if delResp.Diagnostics.HasError() || m.exists("theirs") {
 		t.Fatalf("force_destroy of the state's own bucket: %v (exists %v)", delResp.Diagnostics, m.exists("theirs"))
+	}
+}
+
+// A force_destroy logs how many objects it deleted so far while it runs
+// (every destroyProgressEvery), and the total at the end.
+func TestAccMediaBucket_forceDestroyLogsProgress(t *testing.T) {
+	testAccPreCheck(t)
+	defer func(d time.Duration) { destroyProgressEvery = d }(destroyProgressEvery)
+	destroyProgressEvery = 0
+	m := startMinIO(t)
+	var logs bytes.Buffer
+	ctx := tflogtest.RootLogger(context.Background(), &logs)
+	store := objectstore.New(objectstore.Config{Endpoint: m.Endpoint, Bucket: "large", AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey, PathStyle: true})
+	if err := store.Create(ctx, objectstore.AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetClaim(ctx, "our-claim"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2100 // three listing pages with the claim
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error {
+			_, err := m.s3.PutObject(gctx, &s3.PutObjectInput{Bucket: aws.String("large"), Key: aws.String(fmt.Sprintf("cache/media_attachments/%05d.png", i)), Body: strings.NewReader("x")})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	state := tfsdk.State{Schema: bucketSchema(t), Raw: bucketValue(t, map[string]tftypes.Value{
+		"id": str("large"), "bucket": str("large"), "endpoint": str(m.Endpoint), "region": str("us-east-1"),
+		"access_key_id": str(m.AccessKey), "secret_access_key": str(m.SecretKey), "path_style": tftypes.NewValue(tftypes.Bool, true),
+		"force_destroy": tftypes.NewValue(tftypes.Bool, true), "created": tftypes.NewValue(tftypes.Bool, true),
+	})}
+	req := resource.DeleteRequest{State: state}
+	req.Private = newPrivate(req.Private)
+	if d := req.Private.SetKey(ctx, claimKey, []byte(`"our-claim"`)); d.HasError() {
+		t.Fatal(d)
+	}
+	resp := resource.DeleteResponse{State: state}
+	(&mediaBucketResource{}).Delete(ctx, req, &resp)
+	if resp.Diagnostics.HasError() || m.exists("large") {
+		t.Fatalf("force_destroy: %v (bucket still there: %v)", resp.Diagnostics, m.exists("large"))
+	}
+	var progress []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, "deleting the bucket's objects") {
+			progress = append(progress, line)
+		}
+	}
+	if len(progress) < 3 || !strings.Contains(logs.String(), `"deleted":2101`) {
+		t.Fatalf("progress logged %d times, want one per batch (3) and the total 2101:\n%s", len(progress), logs.String())
 	}
 }
