@@ -10,6 +10,9 @@ tf="${TERRAFORM:-terraform}"
 fmt_only=(
   examples/provider        # the google provider (a GKE cluster in the same configuration)
   examples/gke-cloudsql    # the google provider
+  examples/media-bucket-keys/aws  # the aws provider
+  examples/media-bucket-keys/gcs  # the google provider
+  examples/media-bucket-keys/r2   # the cloudflare provider
 )
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -1,6 +1,9 @@
 package objectstore
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestValidateBucketName(t *testing.T) {
 	for name, ok := range map[string]bool{
@@ -69,6 +72,26 @@ func TestAllowsPublic(t *testing.T) {
 	} {
 		if got := allowsPublic(policy, "s3:GetObject", res); got != want {
 			t.Errorf("allowsPublic(%s) = %v, want %v", policy, got, want)
+		}
+	}
+}
+
+// Mastodon's `tootctl media remove-orphans` (run by the instance's
+// maintenance CronJob) lists the whole bucket and deletes only keys that
+// split into 7 or 10 segments on "/" once the segment "cache" is removed;
+// other keys are logged as "Unrecognized file found" and left
+// (lib/mastodon/cli/media.rb, VALID_PATH_SEGMENTS_SIZE, orphaned_file?;
+// v4.6.5, 6f8664c). The claim and the proof's objects must stay out of it.
+func TestKeysOutsideOrphanRemoval(t *testing.T) {
+	for _, key := range []string{ClaimKey, proofPrefix + "0123456789abcdef.txt"} {
+		var segments []string
+		for _, s := range strings.Split(key, "/") {
+			if s != "cache" {
+				segments = append(segments, s)
+			}
+		}
+		if n := len(segments); n == 7 || n == 10 {
+			t.Errorf("%s has %d path segments: tootctl media remove-orphans would treat it as an attachment", key, n)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 )
 
 // Access is how objects become readable by anyone.
@@ -186,6 +188,13 @@ func Code(err error) string {
 // credentials (rather than, say, an anonymous read failing).
 func RefusedCredentials(err error) bool {
 	return isCode(err, "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidSecurity", "InvalidToken", "ExpiredToken")
+}
+
+// KeyNotYetKnown says whether the store refused a key in a way a key or
+// policy created moments ago causes while it propagates (AWS IAM takes
+// seconds): an unknown key ID, or a request the key may not make yet.
+func KeyNotYetKnown(err error) bool {
+	return isCode(err, "InvalidAccessKeyId", "AccessDenied")
 }
 
 func isCode(err error, codes ...string) bool {
@@ -484,15 +493,67 @@ func (s *Store) anonymousGet(ctx context.Context, u string) (int, []byte, error)
 	return resp.StatusCode, b, err
 }
 
+// Deletions in flight while Destroy lists: batches of up to 1,000 keys
+// (one DeleteObjects request each), and on GCS, whose S3 interface has no
+// batch delete, single deletions per batch. The listing (1,000 keys a
+// request) then sets the pace, not the deletions behind it.
+const (
+	batchesInFlight   = 8
+	gcsDeletesInBatch = 8
+)
+
 // Destroy deletes every object (every version, where the store keeps
-// them) and then the bucket.
-func (s *Store) Destroy(ctx context.Context) error {
+// them) and then the bucket. It lists page by page and deletes each page
+// as one batch while the listing goes on; progress, when not nil, is
+// called (never concurrently) with the number of objects deleted so far
+// after each batch.
+func (s *Store) Destroy(ctx context.Context, progress func(deleted int)) error {
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []types.ObjectIdentifier)
+	var mu sync.Mutex
+	deleted := 0
+	for range batchesInFlight {
+		g.Go(func() error {
+			for ids := range batches {
+				if err := s.deleteObjects(gctx, ids); err != nil {
+					return err
+				}
+				mu.Lock()
+				deleted += len(ids)
+				if progress != nil {
+					progress(deleted)
+				}
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(batches)
+		return s.listAll(gctx, func(ids []types.ObjectIdentifier) error {
+			select {
+			case batches <- ids:
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		})
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return s.deleteBucket(ctx)
+}
+
+// listAll hands every object version and delete marker to batch, a page
+// at a time; where the store has no version listing, every object.
+func (s *Store) listAll(ctx context.Context, batch func([]types.ObjectIdentifier) error) error {
 	bucket := aws.String(s.cfg.Bucket)
 	var keyMarker, versionMarker *string
 	for {
 		out, err := s.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: bucket, KeyMarker: keyMarker, VersionIdMarker: versionMarker})
-		if isCode(err, "NotImplemented") {
-			return s.destroyUnversioned(ctx)
+		if isCode(err, "NotImplemented") && keyMarker == nil {
+			return s.listUnversioned(ctx, batch)
 		}
 		if err != nil {
 			return fail("listing the objects of bucket "+s.cfg.Bucket, err)
@@ -504,18 +565,19 @@ func (s *Store) Destroy(ctx context.Context) error {
 		for _, m := range out.DeleteMarkers {
 			ids = append(ids, types.ObjectIdentifier{Key: m.Key, VersionId: m.VersionId})
 		}
-		if err := s.deleteObjects(ctx, ids); err != nil {
-			return err
+		if len(ids) > 0 {
+			if err := batch(ids); err != nil {
+				return err
+			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
-			break
+			return nil
 		}
 		keyMarker, versionMarker = out.NextKeyMarker, out.NextVersionIdMarker
 	}
-	return s.deleteBucket(ctx)
 }
 
-func (s *Store) destroyUnversioned(ctx context.Context) error {
+func (s *Store) listUnversioned(ctx context.Context, batch func([]types.ObjectIdentifier) error) error {
 	p := s3.NewListObjectsV2Paginator(s.s3, &s3.ListObjectsV2Input{Bucket: aws.String(s.cfg.Bucket)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
@@ -526,26 +588,32 @@ func (s *Store) destroyUnversioned(ctx context.Context) error {
 		for _, o := range out.Contents {
 			ids = append(ids, types.ObjectIdentifier{Key: o.Key})
 		}
-		if err := s.deleteObjects(ctx, ids); err != nil {
-			return err
+		if len(ids) > 0 {
+			if err := batch(ids); err != nil {
+				return err
+			}
 		}
 	}
-	return s.deleteBucket(ctx)
+	return nil
 }
 
-// deleteObjects deletes in batches where the store can; GCS's S3
-// interface has no batch delete, so there it deletes one at a time.
+// deleteObjects deletes one batch in one request where the store can;
+// GCS's S3 interface has no batch delete, so there it deletes the objects
+// one by one, a few at a time.
 func (s *Store) deleteObjects(ctx context.Context, ids []types.ObjectIdentifier) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	if s.kind == KindGCS {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(gcsDeletesInBatch)
 		for _, id := range ids {
-			if _, err := s.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: id.Key, VersionId: id.VersionId}); err != nil {
+			g.Go(func() error {
+				_, err := s.s3.DeleteObject(gctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: id.Key, VersionId: id.VersionId})
 				return fail("deleting object "+aws.ToString(id.Key), err)
-			}
+			})
 		}
-		return nil
+		return g.Wait()
 	}
 	out, err := s.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(s.cfg.Bucket), Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
 	if err != nil {

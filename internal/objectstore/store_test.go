@@ -3,12 +3,14 @@ package objectstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/tests3"
 )
@@ -81,7 +83,7 @@ func TestAccStoreLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.Destroy(ctx); err != nil {
+	if err := st.Destroy(ctx, nil); err != nil {
 		t.Fatalf("Destroy: %v", err)
 	}
 	if ok, err := st.Exists(ctx); err != nil || ok {
@@ -146,7 +148,80 @@ func TestAccStoreCORS(t *testing.T) {
 	if got, err := st.CORS(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("CORS after removal = %v, %v", got, err)
 	}
-	if err := st.Destroy(ctx); err != nil {
+	if err := st.Destroy(ctx, nil); err != nil {
 		t.Fatalf("Destroy: %v", err)
+	}
+}
+
+// A bucket of more objects than one listing page holds is emptied batch
+// by batch, with progress after each batch.
+func TestAccStoreDestroyInBatches(t *testing.T) {
+	ctx := context.Background()
+	st := minioStore(t, "large")
+	if err := st.Create(ctx, AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2345 // three pages of 1,000
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error {
+			_, err := st.s3.PutObject(gctx, &s3.PutObjectInput{Bucket: aws.String("large"), Key: aws.String(fmt.Sprintf("media_attachments/files/%05d/original/x.png", i)), Body: strings.NewReader("x")})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var seen []int
+	if err := st.Destroy(ctx, func(deleted int) { seen = append(seen, deleted) }); err != nil {
+		t.Fatalf("Destroy: %v", err)
+	}
+	if len(seen) < 3 || seen[len(seen)-1] != n || !slices.IsSorted(seen) {
+		t.Fatalf("progress = %v, want at least 3 growing counts ending at %d", seen, n)
+	}
+	if ok, err := st.Exists(ctx); err != nil || ok {
+		t.Fatalf("Exists after destroy = %v, %v", ok, err)
+	}
+}
+
+func TestAccStoreClaim(t *testing.T) {
+	ctx := context.Background()
+	st := minioStore(t, "claimed")
+	if err := st.Create(ctx, AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Claim(ctx); err != nil || got != "" {
+		t.Fatalf("claim of a new bucket = %q, %v", got, err)
+	}
+	a, b := NewClaimID(), NewClaimID()
+	if a == b || len(a) != 32 {
+		t.Fatalf("claim IDs %q, %q", a, b)
+	}
+	if err := st.SetClaim(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Claim(ctx); err != nil || got != a {
+		t.Fatalf("claim = %q, %v; want %q", got, err, a)
+	}
+	// Releasing another claim leaves ours; releasing ours removes it.
+	if err := st.ReleaseClaim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Claim(ctx); got != a {
+		t.Fatalf("claim after releasing another = %q", got)
+	}
+	if err := st.ReleaseClaim(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Claim(ctx); got != "" {
+		t.Fatalf("claim after release = %q", got)
+	}
+	// Something else under the key still claims the bucket.
+	if _, err := st.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("claimed"), Key: aws.String(ClaimKey), Body: strings.NewReader("not json")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Claim(ctx); got == "" {
+		t.Fatal("an unreadable claim object reads as no claim")
 	}
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -63,6 +65,10 @@ type mediaBucketResourceModel struct {
 	PublicAccess             types.String   `tfsdk:"public_access"`
 	AliasHost                types.String   `tfsdk:"alias_host"`
 	CORSAllowedOrigins       types.List     `tfsdk:"cors_allowed_origins"`
+	InstanceAccessKeyID      types.String   `tfsdk:"instance_access_key_id"`
+	InstanceSecretAccessKey  types.String   `tfsdk:"instance_secret_access_key"`
+	InstanceSecretKeyWO      types.String   `tfsdk:"instance_secret_access_key_wo"`
+	InstanceSecretKeyWOV     types.Int64    `tfsdk:"instance_secret_access_key_wo_version"`
 	Created                  types.Bool     `tfsdk:"created"`
 	Settings                 types.Object   `tfsdk:"settings"`
 	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
@@ -95,13 +101,23 @@ func (r *mediaBucketResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"region": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: replace,
 				Description: "Region, default `us-east-1` (GCS and R2 accept any; R2 uses `auto`). Environment variable: `" + envS3Region + "`."},
 			"access_key_id": schema.StringAttribute{Optional: true,
-				Description: "Access key ID (for GCS an HMAC key: `google_storage_hmac_key.x.access_id`). Environment variable: `" + envS3AccessKey + "`."},
+				Description: "Access key ID the provider manages the bucket with (for GCS an HMAC key: `google_storage_hmac_key.x.access_id`). Environment variable: `" + envS3AccessKey + "`. " +
+					"Mastodon gets it in `settings` only when it is set here and `instance_access_key_id` is not: a key from the environment never reaches `settings`."},
 			"secret_access_key": schema.StringAttribute{Optional: true, Sensitive: true,
-				Description: "Secret access key (for GCS: `google_storage_hmac_key.x.secret`). Conflicts with `secret_access_key_wo`. Environment variable: `" + envS3SecretKey + "`."},
+				Description: "Secret access key of `access_key_id` (for GCS: `google_storage_hmac_key.x.secret`). Conflicts with `secret_access_key_wo`. Environment variable: `" + envS3SecretKey + "`."},
 			"secret_access_key_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
-				Description: "Secret access key, write-only: never stored in state (Terraform 1.11+). `settings.secret_access_key` is then null: " +
-					"give the key to the instance yourself. Refreshes check the bucket with `" + envS3SecretKey + "` when it is set, and skip the check otherwise."},
+				Description: "Secret access key of `access_key_id`, write-only: never stored in state (Terraform 1.11+). Refreshes and destroy check the bucket with `" + envS3SecretKey + "` when it is set, and skip the check otherwise."},
 			"secret_access_key_wo_version": schema.Int64Attribute{Optional: true, Description: "Change it to use a new `secret_access_key_wo`."},
+			"instance_access_key_id": schema.StringAttribute{Optional: true,
+				Description: "Access key ID Mastodon gets in `settings`, when it should not use the managing key: least privilege, listing this bucket and reading, writing and deleting its objects " +
+					"(the resource's documentation shows the IAM user, service account or API token for AWS, GCS and R2). The proof of every create and update lists the bucket and writes, reads and deletes its test object with this key, " +
+					"so a key that lacks a permission Mastodon needs fails the apply. Requires `instance_secret_access_key` or `instance_secret_access_key_wo`."},
+			"instance_secret_access_key": schema.StringAttribute{Optional: true, Sensitive: true,
+				Description: "Secret access key of `instance_access_key_id`, in `settings`. Conflicts with `instance_secret_access_key_wo`."},
+			"instance_secret_access_key_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
+				Description: "Secret access key of `instance_access_key_id`, write-only: never stored in state (Terraform 1.11+); used for the proof, and `settings.secret_access_key` is then null: " +
+					"give it to `mastodon_instance.media_bucket.secret_access_key_wo`."},
+			"instance_secret_access_key_wo_version": schema.Int64Attribute{Optional: true, Description: "Change it to prove a new `instance_secret_access_key_wo`."},
 			"path_style": schema.BoolAttribute{Optional: true, Computed: true,
 				Description: "Address the bucket as `endpoint/bucket`. Default: true for stores other than AWS, GCS and R2 (MinIO needs it)."},
 			"create": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -120,23 +136,50 @@ func (r *mediaBucketResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Description: "Origins allowed to GET objects from a browser, such as `[\"https://mastodon.example.com\"]` (needed with an alias host on another domain). " +
 					"An empty list removes the rule; unset leaves CORS alone."},
 			"created": schema.BoolAttribute{Computed: true,
-				Description: "Whether this resource created the bucket (only then does `force_destroy` delete it)."},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Read: true}),
+				Description: "Whether this resource created the bucket (only then does `force_destroy` delete it). Never changes after the create."},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 			"settings": schema.SingleNestedAttribute{Computed: true, Sensitive: true,
-				Description: "Everything `mastodon_instance.media_bucket` needs.",
-				Attributes:  mediaBucketAttributes(true)},
+				Description: "Everything `mastodon_instance.media_bucket` needs. Its keys are `instance_access_key_id` and `instance_secret_access_key` when set, " +
+					"else `access_key_id` and `secret_access_key` when they are set in the configuration, else null: keys from the environment are never put here. " +
+					"A secret given write-only is null here.",
+				Attributes: mediaBucketAttributes(true)},
 		},
 	}
 }
 
+// Timeouts of the bucket's operations.
+const (
+	// defaultBucketWriteTimeout bounds a create or an update: about a dozen
+	// requests, each retried at most three times.
+	defaultBucketWriteTimeout = 10 * time.Minute
+	// defaultBucketDeleteTimeout bounds a destroy, which with force_destroy
+	// lists and deletes every object: a listing request per 1,000 keys with
+	// 8 batches of 1,000 deleted behind it (on GCS, which deletes one object
+	// per request, 64 deletions at a time). At 100 ms a request that is
+	// about 10,000 objects a second on S3, R2 and MinIO and 600 on GCS: an
+	// hour holds two million objects on GCS and tens of millions elsewhere,
+	// which is what an instance that caches remote media for years keeps.
+	defaultBucketDeleteTimeout = 60 * time.Minute
+	// adoptKey marks an import whose refresh has not adopted the live claim
+	// yet (it had no secret key: an import block whose keys are in the
+	// configuration). The claim itself is kept as the instance's is
+	// (privateClaimKey).
+	adoptKey = "adopt"
+)
+
 // bucketSettings are the resolved settings of one bucket: attributes, else
 // environment, else defaults.
 type bucketSettings struct {
-	cfg      objectstore.Config
-	access   objectstore.Access
-	alias    string
-	origins  []string // nil: CORS not managed
-	writeKey bool     // the secret came from secret_access_key_wo
+	cfg     objectstore.Config // with the managing keys
+	access  objectstore.Access
+	alias   string
+	origins []string // nil: CORS not managed
+	// instanceID and instanceSecret are the keys settings carry: from the
+	// configuration only, never from the environment.
+	instanceID, instanceSecret types.String
+	// proveID and proveSecret are the keys the proof runs with: Mastodon's
+	// when they are given apart, else the managing ones.
+	proveID, proveSecret string
 }
 
 func envOr(v types.String, env string) string {
@@ -146,7 +189,9 @@ func envOr(v types.String, env string) string {
 	return os.Getenv(env)
 }
 
-func (m *mediaBucketResourceModel) settings(ctx context.Context, writeOnlyKey string) (bucketSettings, diag.Diagnostics) {
+// settings resolves m; wo and instanceWO are the write-only secrets from the
+// configuration ("" when not given or not at hand).
+func (m *mediaBucketResourceModel) settings(ctx context.Context, wo, instanceWO string) (bucketSettings, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	s := bucketSettings{cfg: objectstore.Config{
 		Bucket:          m.Bucket.ValueString(),
@@ -155,8 +200,8 @@ func (m *mediaBucketResourceModel) settings(ctx context.Context, writeOnlyKey st
 		AccessKeyID:     envOr(m.AccessKeyID, envS3AccessKey),
 		SecretAccessKey: envOr(m.SecretAccessKey, envS3SecretKey),
 	}, alias: m.AliasHost.ValueString()}
-	if writeOnlyKey != "" {
-		s.cfg.SecretAccessKey, s.writeKey = writeOnlyKey, true
+	if wo != "" {
+		s.cfg.SecretAccessKey = wo
 	}
 	if s.cfg.Region == "" {
 		s.cfg.Region = "us-east-1"
@@ -174,6 +219,20 @@ func (m *mediaBucketResourceModel) settings(ctx context.Context, writeOnlyKey st
 		s.origins = []string{}
 		diags.Append(m.CORSAllowedOrigins.ElementsAs(ctx, &s.origins, false)...)
 	}
+	s.instanceID, s.instanceSecret = types.StringNull(), types.StringNull()
+	s.proveID, s.proveSecret = s.cfg.AccessKeyID, s.cfg.SecretAccessKey
+	switch {
+	case !m.InstanceAccessKeyID.IsNull():
+		s.instanceID, s.instanceSecret = m.InstanceAccessKeyID, m.InstanceSecretAccessKey
+		s.proveID, s.proveSecret = m.InstanceAccessKeyID.ValueString(), m.InstanceSecretAccessKey.ValueString()
+		if instanceWO != "" {
+			s.proveSecret = instanceWO
+		}
+	case !m.AccessKeyID.IsNull():
+		// Configurations of earlier releases gave Mastodon the managing
+		// keys: kept when they are in the configuration.
+		s.instanceID, s.instanceSecret = m.AccessKeyID, m.SecretAccessKey
+	}
 	return s, diags
 }
 
@@ -190,12 +249,16 @@ func (s bucketSettings) aliasBase() string {
 	return u.Scheme + "://" + s.alias + "/"
 }
 
+// importID is the ID that imports the bucket.
+func (s bucketSettings) importID() string {
+	if s.cfg.Endpoint == "" {
+		return s.cfg.Bucket
+	}
+	return s.cfg.Endpoint + "/" + s.cfg.Bucket
+}
+
 // instanceSettings are what an instance needs to use the bucket.
 func (s bucketSettings) instanceSettings() types.Object {
-	secret := types.StringValue(s.cfg.SecretAccessKey)
-	if s.writeKey {
-		secret = types.StringNull()
-	}
 	return types.ObjectValueMust(settingsTypes, map[string]attr.Value{
 		"bucket":            types.StringValue(s.cfg.Bucket),
 		"endpoint":          types.StringValue(s.cfg.EffectiveEndpoint()),
@@ -203,8 +266,8 @@ func (s bucketSettings) instanceSettings() types.Object {
 		"alias_host":        nullable(s.alias),
 		"permission":        types.StringValue(mastodon.S3Permission(s.access == objectstore.AccessACL)),
 		"path_style":        types.BoolValue(s.cfg.PathStyle),
-		"access_key_id":     types.StringValue(s.cfg.AccessKeyID),
-		"secret_access_key": secret,
+		"access_key_id":     s.instanceID,
+		"secret_access_key": s.instanceSecret,
 	})
 }
 
@@ -213,6 +276,10 @@ var settingsTypes = map[string]attr.Type{
 	"permission": types.StringType, "path_style": types.BoolType, "access_key_id": types.StringType, "secret_access_key": types.StringType,
 }
 
+// known is a value given in the configuration: neither null nor unknown
+// (an unknown value may still turn out null).
+func known(v attr.Value) bool { return !v.IsNull() && !v.IsUnknown() }
+
 // ValidateConfig refuses bad input at plan time, naming the attribute.
 func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m mediaBucketResourceModel
@@ -220,7 +287,6 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	known := func(v types.String) bool { return !v.IsNull() && !v.IsUnknown() }
 	if known(m.Bucket) {
 		if err := objectstore.ValidateBucketName(m.Bucket.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("bucket"), "Invalid bucket name", "bucket: "+err.Error())
@@ -237,7 +303,7 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 			resp.Diagnostics.AddAttributeError(path.Root("alias_host"), "Invalid alias host", "alias_host: "+err.Error())
 		}
 	}
-	if !m.CORSAllowedOrigins.IsNull() && !m.CORSAllowedOrigins.IsUnknown() {
+	if known(m.CORSAllowedOrigins) {
 		for i, v := range m.CORSAllowedOrigins.Elements() {
 			if s, ok := v.(types.String); ok && known(s) {
 				if err := objectstore.ValidateOrigin(s.ValueString()); err != nil {
@@ -251,11 +317,13 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 			resp.Diagnostics.AddAttributeError(path.Root("public_access"), "Public access not supported by this store", "public_access: "+err.Error())
 		}
 	}
-	if !m.SecretAccessKey.IsNull() && !m.SecretAccessKeyWO.IsNull() {
+	// Conflicts only between values both given; a requirement only when
+	// the required value is surely null.
+	if known(m.SecretAccessKey) && known(m.SecretAccessKeyWO) {
 		resp.Diagnostics.AddAttributeError(path.Root("secret_access_key_wo"), "Conflicting secret keys",
 			"secret_access_key_wo conflicts with secret_access_key: give one of them.")
 	}
-	if !m.SecretAccessKeyWOVersion.IsNull() && m.SecretAccessKeyWO.IsNull() {
+	if known(m.SecretAccessKeyWOVersion) && m.SecretAccessKeyWO.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("secret_access_key_wo_version"), "Missing write-only secret key",
 			"secret_access_key_wo_version versions secret_access_key_wo, which is not set.")
 	}
@@ -267,37 +335,53 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 		resp.Diagnostics.AddAttributeError(path.Root("secret_access_key"), "Missing secret key",
 			"secret_access_key (or secret_access_key_wo) is not set and neither is "+envS3SecretKey+".")
 	}
+	if known(m.InstanceSecretAccessKey) && known(m.InstanceSecretKeyWO) {
+		resp.Diagnostics.AddAttributeError(path.Root("instance_secret_access_key_wo"), "Conflicting secret keys",
+			"instance_secret_access_key_wo conflicts with instance_secret_access_key: give one of them.")
+	}
+	if known(m.InstanceSecretKeyWOV) && m.InstanceSecretKeyWO.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("instance_secret_access_key_wo_version"), "Missing write-only secret key",
+			"instance_secret_access_key_wo_version versions instance_secret_access_key_wo, which is not set.")
+	}
+	if known(m.InstanceAccessKeyID) && m.InstanceSecretAccessKey.IsNull() && m.InstanceSecretKeyWO.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("instance_secret_access_key"), "Missing secret key for Mastodon",
+			"instance_access_key_id is set: give its secret in instance_secret_access_key or instance_secret_access_key_wo.")
+	}
+	if (known(m.InstanceSecretAccessKey) || known(m.InstanceSecretKeyWO)) && m.InstanceAccessKeyID.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("instance_access_key_id"), "Missing access key for Mastodon",
+			"instance_secret_access_key is set without instance_access_key_id: give the key ID that goes with it.")
+	}
 }
 
-// ModifyPlan fills the defaults that depend on the store, and the
-// settings when everything they are made of is known.
+// ModifyPlan fills the defaults that depend on the store, where the
+// configuration leaves a value out (an unknown value stays unknown: it may
+// be anything, null included), and the settings when everything they are
+// made of is known.
 func (r *mediaBucketResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan mediaBucketResourceModel
+	var plan, config mediaBucketResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.Endpoint.IsUnknown() {
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	var wo, access types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_access_key_wo"), &wo)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("public_access"), &access)...)
-	if access.IsNull() {
+	endpointKnown := !config.Endpoint.IsUnknown()
+	kind := objectstore.KindOf(envOr(config.Endpoint, envS3Endpoint))
+	if config.Region.IsNull() && plan.Region.IsUnknown() {
+		plan.Region = types.StringValue(cmp.Or(os.Getenv(envS3Region), "us-east-1"))
+	}
+	if config.PathStyle.IsNull() && plan.PathStyle.IsUnknown() && endpointKnown {
+		plan.PathStyle = types.BoolValue(kind == objectstore.KindGeneric)
+	}
+	if config.PublicAccess.IsNull() {
 		// Unset: the store type's default, planned again each time, so a
 		// refresh that found the policy gone shows as a change.
 		plan.PublicAccess = types.StringUnknown()
-	}
-	s, d := plan.settings(ctx, wo.ValueString())
-	resp.Diagnostics.Append(d...)
-	if plan.Region.IsUnknown() {
-		plan.Region = types.StringValue(s.cfg.Region)
-	}
-	if plan.PathStyle.IsUnknown() {
-		plan.PathStyle = types.BoolValue(s.cfg.PathStyle)
-	}
-	if plan.PublicAccess.IsUnknown() {
-		plan.PublicAccess = types.StringValue(string(s.access))
+		if endpointKnown {
+			plan.PublicAccess = types.StringValue(string(kind.DefaultAccess()))
+		}
 	}
 	plan.ID = plan.Bucket
 	if !req.State.Raw.IsNull() {
@@ -305,22 +389,97 @@ func (r *mediaBucketResource) ModifyPlan(ctx context.Context, req resource.Modif
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		plan.Created = state.Created
 	}
-	inputs := []attr.Value{plan.Bucket, plan.AccessKeyID, plan.SecretAccessKey, plan.AliasHost, plan.PublicAccess}
+	s, d := plan.settings(ctx, config.SecretAccessKeyWO.ValueString(), config.InstanceSecretKeyWO.ValueString())
+	resp.Diagnostics.Append(d...)
+	inputs := []attr.Value{plan.Bucket, config.Endpoint, plan.Region, plan.PathStyle, plan.PublicAccess, plan.AliasHost,
+		config.AccessKeyID, config.SecretAccessKey, config.InstanceAccessKeyID, config.InstanceSecretAccessKey}
 	plan.Settings = types.ObjectUnknown(settingsTypes)
 	if !slices.ContainsFunc(inputs, attr.Value.IsUnknown) {
 		plan.Settings = s.instanceSettings()
 	}
+	warnKeys(config, s, endpointKnown, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// prepare makes the bucket ready and proves it; it returns whether it
-// created the bucket. A bucket it created is deleted again when a later
-// step fails, so a failed create leaves nothing behind.
-func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, create, isNew bool, diags *diag.Diagnostics) bool {
+// warnKeys says at plan time where Mastodon's keys are not what they
+// should be: the managing keys on AWS, or none at all.
+func warnKeys(config mediaBucketResourceModel, s bucketSettings, endpointKnown bool, diags *diag.Diagnostics) {
+	const how = "\n\nGive Mastodon a key of its own that may only list this bucket and read, write and delete its objects: instance_access_key_id and " +
+		"instance_secret_access_key (the documentation of mastodon_media_bucket shows the IAM policy, GCS service account and R2 token)."
+	if config.InstanceAccessKeyID.IsNull() && config.AccessKeyID.IsNull() {
+		diags.AddAttributeWarning(path.Root("instance_access_key_id"), "The bucket's settings carry no keys",
+			"The managing keys come from "+envS3AccessKey+" and "+envS3SecretKey+", which are never given to Mastodon, so settings.access_key_id "+
+				"and settings.secret_access_key are null (mastodon_instance.media_bucket needs them)."+how)
+		return
+	}
+	if !endpointKnown || s.cfg.Endpoint != "" || config.AccessKeyID.IsUnknown() || config.InstanceAccessKeyID.IsUnknown() {
+		return
+	}
+	switch {
+	case config.InstanceAccessKeyID.IsNull():
+		diags.AddAttributeWarning(path.Root("instance_access_key_id"), "Mastodon gets the key that manages the bucket",
+			"instance_access_key_id is not set, so settings carry access_key_id: every Mastodon Pod then holds a key that may "+
+				"create and delete buckets and change their policies."+how)
+	case config.InstanceAccessKeyID.ValueString() == s.cfg.AccessKeyID:
+		diags.AddAttributeWarning(path.Root("instance_access_key_id"), "Mastodon gets the key that manages the bucket",
+			"instance_access_key_id is the key this resource manages the bucket with."+how)
+	}
+}
+
+// privateData is the private state of a request or response.
+type privateData interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// getClaim and keepClaim are heldClaim and holdClaim (the instance's) with
+// the diagnostics appended.
+func getClaim(ctx context.Context, p privateData, diags *diag.Diagnostics) string {
+	id, d := heldClaim(ctx, p)
+	diags.Append(d...)
+	return id
+}
+
+func keepClaim(ctx context.Context, p privateData, id string, diags *diag.Diagnostics) {
+	diags.Append(holdClaim(ctx, p, id)...)
+}
+
+// adopting says whether the state is an import that has not adopted the
+// bucket's claim yet.
+func adopting(ctx context.Context, p privateData, diags *diag.Diagnostics) bool {
+	b, d := p.GetKey(ctx, adoptKey)
+	diags.Append(d...)
+	return len(b) > 0
+}
+
+// claimedDiag reports a bucket that carries another state's claim.
+func claimedDiag(s bucketSettings, err *objectstore.ClaimedError, isNew bool, diags *diag.Diagnostics) {
+	importHint := fmt.Sprintf("To manage it from this state instead, remove it from the other one (`terraform state rm <address>`, or a `removed` block), "+
+		"then import it here: `terraform import <address> %s`, or an import block with id = %q.", s.importID(), s.importID())
+	if isNew {
+		diags.AddAttributeError(path.Root("bucket"), "The bucket already exists and is managed by another Terraform state",
+			fmt.Sprintf("%v. Nothing was changed.\n\n%s", err, importHint))
+		return
+	}
+	diags.AddAttributeError(path.Root("bucket"), "This bucket was claimed by another Terraform state",
+		fmt.Sprintf("%v. Two states manage it, and nothing this one plans is applied until one lets it go. "+
+			"If the other state should have it: `terraform state rm <address>` here. Otherwise remove it from the other state and delete the object %s; "+
+			"the next refresh here claims it again.\n\n%s", err, objectstore.ClaimKey, importHint))
+}
+
+// prepare makes the bucket ready, claims it for this state (ours: the
+// state's claim, "" for a new one) and proves it; it returns whether it
+// created the bucket, and the claim. A bucket it created is deleted again
+// when a later step fails, and a claim it wrote on a bucket it did not
+// create is taken back, so a failed create leaves nothing behind.
+func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, create bool, ours string, adopt, isNew bool, diags *diag.Diagnostics) (created bool, claim string) {
 	store := objectstore.New(s.cfg)
-	created := false
+	claimed := false
 	fail := func(err error) {
+		var other *objectstore.ClaimedError
 		switch {
+		case errors.As(err, &other):
+			claimedDiag(s, other, isNew, diags)
 		case objectstore.RefusedCredentials(err):
 			diags.AddError("The store refused the credentials", fmt.Sprintf("%v\n\nCheck access_key_id and secret_access_key (for GCS: an HMAC key of a service account with access to the bucket).", err))
 		case errors.Is(err, objectstore.ErrNoBucketCORS):
@@ -330,82 +489,172 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 		default:
 			diags.AddError("The media bucket is not ready", err.Error())
 		}
-		if created {
-			if derr := store.Destroy(ctx); derr != nil {
+		switch {
+		case created:
+			if derr := store.Destroy(ctx, nil); derr != nil {
 				diags.AddWarning("The bucket created by this apply was left behind", derr.Error())
+			}
+		case claimed:
+			if derr := store.ReleaseClaim(ctx, claim); derr != nil {
+				diags.AddWarning("The claim written by this apply was left behind",
+					fmt.Sprintf("%v\n\nDelete the object %s, or a later create of this bucket is refused.", derr, objectstore.ClaimKey))
 			}
 		}
 	}
 	exists, err := store.Exists(ctx)
 	if err != nil {
 		fail(err)
-		return false
+		return false, ""
 	}
-	if !exists {
+	live := ""
+	if exists {
+		// Before anything changes: a bucket another state claimed is not ours to touch.
+		if live, err = store.Claim(ctx); err != nil {
+			fail(err)
+			return false, ""
+		}
+		if ours == "" && adopt {
+			ours = live // an import whose refresh could not adopt the claim
+		}
+		if live != "" && live != ours {
+			fail(&objectstore.ClaimedError{Bucket: s.cfg.Bucket, Claim: live, Ours: ours})
+			return false, ""
+		}
+	} else {
 		if !create {
 			diags.AddAttributeError(path.Root("bucket"), "The bucket does not exist",
 				fmt.Sprintf("Bucket %s does not exist at %s and create is false.", s.cfg.Bucket, s.cfg.EffectiveEndpoint()))
-			return false
+			return false, ""
 		}
 		if !isNew {
 			tflog.Warn(ctx, "the bucket was gone: creating it again", map[string]any{"bucket": s.cfg.Bucket})
 		}
 		if err := store.Create(ctx, s.access); err != nil {
 			fail(err)
-			return false
+			return false, ""
 		}
 		created = true
 	}
+	claim = cmp.Or(ours, objectstore.NewClaimID())
+	if live != claim {
+		if err := store.SetClaim(ctx, claim); err != nil {
+			fail(err)
+			return false, ""
+		}
+		claimed = true
+	}
 	if err := store.SetPublicAccess(ctx, s.access); err != nil {
 		fail(err)
-		return false
+		return false, ""
 	}
 	if s.origins != nil {
 		if err := store.SetCORS(ctx, s.origins); err != nil {
 			fail(err)
-			return false
+			return false, ""
 		}
 	}
-	aliasErr, err := store.Prove(ctx, s.access, s.aliasBase())
+	prover := store
+	if s.proveID != s.cfg.AccessKeyID || s.proveSecret != s.cfg.SecretAccessKey {
+		c := s.cfg
+		c.AccessKeyID, c.SecretAccessKey = s.proveID, s.proveSecret
+		prover = objectstore.New(c)
+	}
+	var aliasErr error
+	err = proveNewKey(ctx, prover != store, func() (err error) {
+		if prover != store {
+			// Mastodon lists the bucket too: tootctl media remove-orphans and the backup's pruning.
+			if _, err := prover.Exists(ctx); err != nil {
+				return err
+			}
+		}
+		aliasErr, err = prover.Prove(ctx, s.access, s.aliasBase())
+		return err
+	})
+	if err != nil && prover != store && objectstore.RefusedCredentials(err) {
+		diags.AddAttributeError(path.Root("instance_access_key_id"), "The store refused Mastodon's key",
+			fmt.Sprintf("%v\n\nThe proof lists the bucket and writes, reads and deletes a test object with instance_access_key_id, as Mastodon will: the key needs "+
+				"s3:ListBucket on the bucket and s3:PutObject, s3:GetObject and s3:DeleteObject on its objects (and s3:PutObjectAcl with public_access = \"acl\").", err))
+		err = errors.New("the proof with instance_access_key_id failed")
+	}
 	if err != nil {
 		fail(err)
-		return false
+		return false, ""
 	}
 	if aliasErr != nil {
 		diags.AddAttributeWarning(path.Root("alias_host"), "Media is not served at the alias host yet",
 			fmt.Sprintf("%v\n\nMastodon links media at %s. The bucket itself works; a CDN or DNS record created in the same apply may need minutes before it serves objects. The alias is checked again whenever this resource is updated.", aliasErr, s.aliasBase()))
 	}
-	return created
+	return created, claim
 }
 
+// newKeyPropagation is how long the proof waits for Mastodon's key to be
+// known: a key (and its policy) created in the same apply, such as an
+// aws_iam_access_key, takes seconds before the store accepts it.
+var newKeyPropagation = 90 * time.Second
+
+// proveNewKey runs prove, and again every few seconds while Mastodon's own
+// key (separate) is refused as a key that has not propagated yet.
+func proveNewKey(ctx context.Context, separate bool, prove func() error) error {
+	deadline := time.Now().Add(newKeyPropagation)
+	for {
+		err := prove()
+		if err == nil || !separate || !objectstore.KeyNotYetKnown(err) || time.Now().After(deadline) {
+			return err
+		}
+		tflog.Info(ctx, "the store refused Mastodon's key; a key created in this apply may take seconds to be known: trying again", map[string]any{"error": err.Error()})
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(proveRetryEvery):
+		}
+	}
+}
+
+var proveRetryEvery = 5 * time.Second
+
 func (r *mediaBucketResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	r.write(ctx, req.Plan, req.Config, nil, &resp.State, resp.Identity, &resp.Diagnostics)
+	r.write(ctx, req.Plan, req.Config, nil, "", false, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *mediaBucketResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var state mediaBucketResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	r.write(ctx, req.Plan, req.Config, &state, &resp.State, resp.Identity, &resp.Diagnostics)
+	ours := getClaim(ctx, req.Private, &resp.Diagnostics)
+	adopt := adopting(ctx, req.Private, &resp.Diagnostics)
+	r.write(ctx, req.Plan, req.Config, &state, ours, adopt, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
-func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, config tfsdk.Config, prior *mediaBucketResourceModel, out *tfsdk.State, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
-	var plan mediaBucketResourceModel
+func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, config tfsdk.Config, prior *mediaBucketResourceModel, ours string, adopt bool,
+	private privateData, out *tfsdk.State, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
+	var plan, cfg mediaBucketResourceModel
 	diags.Append(planned.Get(ctx, &plan)...)
-	var wo types.String
-	diags.Append(config.GetAttribute(ctx, path.Root("secret_access_key_wo"), &wo)...)
+	diags.Append(config.Get(ctx, &cfg)...)
 	if diags.HasError() {
 		return
 	}
-	s, d := plan.settings(ctx, wo.ValueString())
+	timeout, d := plan.Timeouts.Create(ctx, defaultBucketWriteTimeout)
+	if prior != nil {
+		timeout, d = plan.Timeouts.Update(ctx, defaultBucketWriteTimeout)
+	}
+	diags.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	s, d := plan.settings(ctx, cfg.SecretAccessKeyWO.ValueString(), cfg.InstanceSecretKeyWO.ValueString())
 	diags.Append(d...)
 	if diags.HasError() {
 		return
 	}
-	created := r.prepare(ctx, s, plan.Create.ValueBool(), prior == nil, diags)
+	created, claim := r.prepare(ctx, s, plan.Create.ValueBool(), ours, adopt, prior == nil, diags)
 	if diags.HasError() {
 		return
 	}
-	plan.Created = types.BoolValue(created || (prior != nil && prior.Created.ValueBool()))
+	keepClaim(ctx, private, claim, diags)
+	diags.Append(private.SetKey(ctx, adoptKey, nil)...)
+	// created says what the create did, and never changes after it.
+	plan.Created = types.BoolValue(created)
+	if prior != nil {
+		plan.Created = prior.Created
+	}
 	plan.ID = plan.Bucket
 	plan.Settings = s.instanceSettings()
 	diags.Append(out.Set(ctx, &plan)...)
@@ -423,11 +672,19 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	s, d := state.settings(ctx, "")
+	s, d := state.settings(ctx, "", "")
 	resp.Diagnostics.Append(d...)
 	if s.cfg.SecretAccessKey == "" {
 		tflog.Warn(ctx, "no secret key to check the bucket with (secret_access_key_wo is not stored): set "+envS3SecretKey+" to check it on refresh",
 			map[string]any{"bucket": s.cfg.Bucket})
+		if state.Created.IsNull() {
+			// An import: what does not need the store, so that the plan
+			// does not replace the bucket over a null region.
+			state.Created = types.BoolValue(false)
+			state.Region = types.StringValue(s.cfg.Region)
+			state.PathStyle = types.BoolValue(s.cfg.PathStyle)
+			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		}
 		return
 	}
 	store := objectstore.New(s.cfg)
@@ -442,6 +699,9 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	imported := state.Created.IsNull()
+	if !r.checkClaim(ctx, store, s, imported, req.Private, resp.Private, &resp.Diagnostics) {
+		return
+	}
 	got, err := store.PublicAccess(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the media bucket's policy", err.Error())
@@ -473,12 +733,53 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 		state.Region = types.StringValue(s.cfg.Region)
 		state.PathStyle = types.BoolValue(s.cfg.PathStyle)
 	}
-	keptKey := !state.Settings.IsNull() && state.Settings.Attributes()["secret_access_key"].IsNull()
-	s, d = state.settings(ctx, "")
+	s, d = state.settings(ctx, "", "")
 	resp.Diagnostics.Append(d...)
-	s.writeKey = keptKey // a write-only key stays out of settings, as create left it
 	state.Settings = s.instanceSettings()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// checkClaim compares the bucket's claim with this state's: an import
+// adopts the live claim, a bucket without one (a state of an earlier
+// release, an import of an unclaimed bucket, a claim deleted by hand) is
+// claimed now, without a planned change; another state's claim is an
+// error. It returns false on an error.
+func (r *mediaBucketResource) checkClaim(ctx context.Context, store *objectstore.Store, s bucketSettings, imported bool, in, out privateData, diags *diag.Diagnostics) bool {
+	ours := getClaim(ctx, in, diags)
+	imported = imported || adopting(ctx, in, diags)
+	live, err := store.Claim(ctx)
+	if err != nil {
+		diags.AddError("Cannot read the media bucket's claim", err.Error())
+		return false
+	}
+	switch {
+	case live != "" && live == ours:
+		return true
+	case live != "" && imported:
+		tflog.Info(ctx, "import adopts the bucket's claim", map[string]any{"bucket": s.cfg.Bucket})
+		keepClaim(ctx, out, live, diags)
+		diags.Append(out.SetKey(ctx, adoptKey, nil)...)
+		return true
+	case live != "":
+		claimedDiag(s, &objectstore.ClaimedError{Bucket: s.cfg.Bucket, Claim: live, Ours: ours}, false, diags)
+		return false
+	}
+	claim := cmp.Or(ours, objectstore.NewClaimID())
+	err = store.SetClaim(ctx, claim)
+	var other *objectstore.ClaimedError
+	switch {
+	case errors.As(err, &other):
+		claimedDiag(s, other, false, diags)
+		return false
+	case err != nil:
+		diags.AddWarning("Cannot claim the media bucket for this state",
+			fmt.Sprintf("%v\n\nThe bucket carries no claim, so another Terraform state could take it. The next refresh tries again.", err))
+		return true
+	}
+	tflog.Info(ctx, "claimed the bucket for this state", map[string]any{"bucket": s.cfg.Bucket, "key": objectstore.ClaimKey})
+	keepClaim(ctx, out, claim, diags)
+	diags.Append(out.SetKey(ctx, adoptKey, nil)...)
+	return true
 }
 
 func (r *mediaBucketResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -487,25 +788,71 @@ func (r *mediaBucketResource) Delete(ctx context.Context, req resource.DeleteReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !state.ForceDestroy.ValueBool() || !state.Created.ValueBool() {
-		tflog.Info(ctx, "leaving the bucket and its objects in place", map[string]any{"bucket": state.Bucket.ValueString(),
-			"force_destroy": state.ForceDestroy.ValueBool(), "created": state.Created.ValueBool()})
-		return
-	}
-	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
+	timeout, d := state.Timeouts.Delete(ctx, defaultBucketDeleteTimeout)
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	s, d := state.settings(ctx, "")
+	destroy := state.ForceDestroy.ValueBool() && state.Created.ValueBool()
+	fields := map[string]any{"bucket": state.Bucket.ValueString(), "force_destroy": state.ForceDestroy.ValueBool(), "created": state.Created.ValueBool()}
+	s, d := state.settings(ctx, "", "")
 	resp.Diagnostics.Append(d...)
 	if s.cfg.SecretAccessKey == "" {
-		resp.Diagnostics.AddError("Cannot delete the media bucket", "force_destroy needs the secret key, which secret_access_key_wo does not keep: set "+envS3SecretKey+" for the destroy.")
+		if destroy {
+			resp.Diagnostics.AddError("Cannot delete the media bucket", "force_destroy needs the secret key, which secret_access_key_wo does not keep: set "+envS3SecretKey+" for the destroy.")
+			return
+		}
+		tflog.Warn(ctx, "leaving the bucket and its objects in place; without a secret key ("+envS3SecretKey+") its claim stays", fields)
 		return
 	}
-	if err := objectstore.New(s.cfg).Destroy(ctx); err != nil {
-		resp.Diagnostics.AddError("Cannot delete the media bucket", err.Error())
+	store := objectstore.New(s.cfg)
+	ours := getClaim(ctx, req.Private, &resp.Diagnostics)
+	exists, err := store.Exists(ctx)
+	var live string
+	if err == nil && exists {
+		live, err = store.Claim(ctx)
 	}
+	switch {
+	case err != nil && destroy:
+		resp.Diagnostics.AddError("Cannot delete the media bucket", err.Error())
+		return
+	case err != nil:
+		resp.Diagnostics.AddWarning("The bucket's claim was not released",
+			fmt.Sprintf("%v\n\nThe bucket and its objects stay. Delete the object %s, or a later create of this bucket is refused.", err, objectstore.ClaimKey))
+		return
+	case !exists:
+		return
+	case destroy && live != "" && live != ours:
+		resp.Diagnostics.AddWarning("The bucket was left in place: another Terraform state claimed it",
+			fmt.Sprintf("%v. force_destroy deletes only a bucket that carries this state's claim; the bucket and its objects stay.",
+				&objectstore.ClaimedError{Bucket: s.cfg.Bucket, Claim: live, Ours: ours}))
+		return
+	case !destroy:
+		tflog.Info(ctx, "leaving the bucket and its objects in place", fields)
+		if ours != "" {
+			if err := store.ReleaseClaim(ctx, ours); err != nil {
+				resp.Diagnostics.AddWarning("The bucket's claim was not released",
+					fmt.Sprintf("%v\n\nDelete the object %s, or a later create of this bucket is refused.", err, objectstore.ClaimKey))
+			}
+		}
+		return
+	}
+	deleted, last := 0, time.Now()
+	err = store.Destroy(ctx, func(n int) {
+		deleted = n
+		if time.Since(last) >= destroyProgressEvery {
+			last = time.Now()
+			tflog.Info(ctx, "deleting the bucket's objects", map[string]any{"bucket": s.cfg.Bucket, "deleted": n})
+		}
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete the media bucket", fmt.Sprintf("%v\n\n%d objects were deleted; the next destroy goes on with the rest.", err, deleted))
+		return
+	}
+	tflog.Info(ctx, "deleted the bucket and its objects", map[string]any{"bucket": s.cfg.Bucket, "deleted": deleted})
 }
+
+// destroyProgressEvery is how often a force_destroy logs its progress.
+var destroyProgressEvery = 10 * time.Second
 
 // identity is the bucket's resource identity.
 func (m *mediaBucketResourceModel) identity() []any {
@@ -514,8 +861,9 @@ func (m *mediaBucketResourceModel) identity() []any {
 
 // ImportState takes a bucket name, or the endpoint URL followed by the
 // bucket name (https://storage.googleapis.com/my-media), or an import
-// block's identity. Credentials come
-// from the environment until the configuration gives them.
+// block's identity. Credentials come from the environment until the
+// configuration gives them. The refresh that follows adopts the bucket's
+// claim, or, when it has no secret key, the next apply.
 func (r *mediaBucketResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if id, ok := identityValues(ctx, req.Identity, &resp.Diagnostics, "endpoint", "bucket"); ok {
 		req.ID = id["bucket"].ValueString()
@@ -537,4 +885,5 @@ func (r *mediaBucketResource) ImportState(ctx context.Context, req resource.Impo
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("endpoint"), endpoint)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("create"), true)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("force_destroy"), false)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, adoptKey, []byte("true"))...)
 }

@@ -12,14 +12,19 @@ resource "mastodon_media_bucket" "gcs" {
 }
 
 # AWS S3: created here, public through a bucket policy, served by a CDN.
+# Managed with the operator's keys (or, left out, AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY); Mastodon gets a key that may only use the objects
+# (see "Keys: the bucket's and Mastodon's").
 resource "mastodon_media_bucket" "s3" {
-  bucket               = "example-mastodon-media"
-  region               = "eu-central-1"
-  public_access        = "policy"
-  alias_host           = "files.example.com"
-  cors_allowed_origins = ["https://social.example.com"]
-  access_key_id        = var.aws_access_key_id
-  secret_access_key    = var.aws_secret_access_key
+  bucket                     = "example-mastodon-media"
+  region                     = "eu-central-1"
+  public_access              = "policy"
+  alias_host                 = "files.example.com"
+  cors_allowed_origins       = ["https://social.example.com"]
+  access_key_id              = var.aws_access_key_id
+  secret_access_key          = var.aws_secret_access_key
+  instance_access_key_id     = var.mastodon_access_key_id
+  instance_secret_access_key = var.mastodon_secret_access_key
 }
 
 # MinIO (path-style addressing is the default for stores other than AWS,
@@ -58,6 +63,17 @@ variable "aws_access_key_id" {
 variable "aws_secret_access_key" {
   type      = string
   sensitive = true
+}
+
+variable "mastodon_access_key_id" {
+  description = "aws_iam_access_key.mastodon_media.id"
+  type        = string
+}
+
+variable "mastodon_secret_access_key" {
+  description = "aws_iam_access_key.mastodon_media.secret"
+  type        = string
+  sensitive   = true
 }
 
 variable "minio_access_key" {
