@@ -63,7 +63,7 @@ func TestAccExample_gkeCloudSQL(t *testing.T) {
 		Steps: []resource.TestStep{{
 			// GKE's Ingress controller publishes the static IP a while after
 			// the Ingress exists; the apply waits for it, for the output.
-			PreConfig:       func() { c.publishLoadBalancer(t, ns, "social", 5*time.Second, "203.0.113.40", "") },
+			PreConfig:       func() { c.publishLoadBalancer(t, ns, 5*time.Second, "203.0.113.40", "") },
 			ConfigDirectory: config.StaticDirectory("../../examples/gke-cloudsql/mastodon"),
 			ConfigVariables: vars,
 			ConfigStateChecks: []statecheck.StateCheck{

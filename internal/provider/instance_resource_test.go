@@ -800,7 +800,7 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(check("second-password"), func(*terraform.State) error {
 					d, err := c.cs.AppsV1().Deployments(ns).Get(context.Background(), "social-web", metav1.GetOptions{})
 					if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
-						return fmt.Errorf("the unrelated change was not applied: %v", err)
+						return fmt.Errorf("the unrelated change was not applied: %w", err)
 					}
 					return nil
 				}),
@@ -953,7 +953,7 @@ resource "terraform_data" "dns_record" {
 			{
 				// The Ingress controller publishes the address a while after
 				// the Ingress exists: the apply waits for it.
-				PreConfig: func() { c.publishLoadBalancer(t, ns, "social", 5*time.Second, "203.0.113.10", "lb.example") },
+				PreConfig: func() { c.publishLoadBalancer(t, ns, 5*time.Second, "203.0.113.10", "lb.example") },
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectUnknownValue("mastodon_instance.test", tfjsonpath.New("load_balancer_ip")),
@@ -965,7 +965,7 @@ resource "terraform_data" "dns_record" {
 				),
 			},
 			{
-				Config: config,
+				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				Check: func(*terraform.State) error {
 					ing, err := c.cs.NetworkingV1().Ingresses(ns).Get(ctx, "social", metav1.GetOptions{})
@@ -997,7 +997,7 @@ resource "terraform_data" "dns_record" {
 			{
 				// A new address (the controller moved the load balancer) is
 				// read by a refresh.
-				PreConfig: func() { c.publishLoadBalancer(t, ns, "social", 0, "203.0.113.20", "") },
+				PreConfig:    func() { c.publishLoadBalancer(t, ns, 0, "203.0.113.20", "") },
 				RefreshState: true,
 				// The DNS record follows at the next apply.
 				ExpectNonEmptyPlan: true,
@@ -1018,7 +1018,8 @@ resource "terraform_data" "dns_record" {
 
 // publishLoadBalancer plays the Ingress controller: after delay, once the
 // Ingress exists, it publishes a load balancer address in its status.
-func (c *testCluster) publishLoadBalancer(t *testing.T, ns, name string, delay time.Duration, ip, hostname string) {
+func (c *testCluster) publishLoadBalancer(t *testing.T, ns string, delay time.Duration, ip, hostname string) {
+	const name = "social" // the Ingress of instance "social"
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	publish := func() error {
@@ -1064,7 +1065,7 @@ func TestAccInstance_loadBalancerNeverPublished(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
 			{
-				Config: config(`load_balancer_timeout = "1x"`),
+				Config:      config(`load_balancer_timeout = "1x"`),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`ingress.load_balancer_timeout: "1x" is not a positive duration`),
 			},
@@ -1078,7 +1079,7 @@ func TestAccInstance_loadBalancerNeverPublished(t *testing.T) {
 			},
 			{
 				// The controller publishes it later: the next apply reads it.
-				PreConfig: func() { c.publishLoadBalancer(t, ns, "social", 0, "203.0.113.30", "") },
+				PreConfig: func() { c.publishLoadBalancer(t, ns, 0, "203.0.113.30", "") },
 				Config:    config(`load_balancer_timeout = "3s"`),
 				Check:     resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_ip", "203.0.113.30"),
 			},
