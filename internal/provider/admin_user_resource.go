@@ -194,8 +194,7 @@ func (r *adminUserResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 			if x.was.ValueBool() && !x.now.IsUnknown() && !x.now.ValueBool() {
 				resp.Diagnostics.AddAttributeError(path.Root(x.name), "Cannot be undone",
 					fmt.Sprintf("%s: Mastodon cannot undo this for an existing account (true -> false).", x.name)+
-						"\n\nIf you want to destroy the account instead: put back "+x.name+" = true, or run `terraform destroy -refresh=false` "+
-						"(terraform destroy plans the configuration before it destroys, and this check refuses that plan too).")
+						destroyAnyway("the account", x.name+" = true"))
 			}
 		}
 		switch {

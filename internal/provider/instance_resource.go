@@ -181,7 +181,8 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	case ingress.IsNull():
 		set(path.Root("load_balancer_ip"), types.StringNull())
 		set(path.Root("load_balancer_hostname"), types.StringNull())
-	case stateIngress.IsNull():
+	case stateIngress.IsNull() || ingress.IsUnknown():
+		// A new Ingress, or one that may end up removed (a toggle).
 		set(path.Root("load_balancer_ip"), types.StringUnknown())
 		set(path.Root("load_balancer_hostname"), types.StringUnknown())
 	default:
@@ -215,7 +216,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		if err := mastodon.CheckUpgrade(state.Version.ValueString(), version.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported version change",
 				fmt.Sprintf("version: %s -> %s: %v.", state.Version.ValueString(), version.ValueString(), err)+
-					destroyAnyway(fmt.Sprintf("version = %q", state.Version.ValueString())))
+					destroyAnyway("the instance", fmt.Sprintf("version = %q", state.Version.ValueString())))
 		}
 	}
 	r.refuseReplacement(ctx, req, &state, resp)
@@ -311,7 +312,7 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 			return
 		}
 		diags.AddAttributeError(p, "Cannot change "+p.String(), fmt.Sprintf("%s: %q -> %q: %s", p, was.ValueString(), now.ValueString(), why)+
-			destroyAnyway(fmt.Sprintf("%s = %q", p, was.ValueString())))
+			destroyAnyway("the instance", fmt.Sprintf("%s = %q", p, was.ValueString())))
 	}
 	var database, redis, bucket types.Object
 	diags.Append(plan.GetAttribute(ctx, path.Root("database"), &database)...)
@@ -374,8 +375,8 @@ func refuseImmutable(ctx context.Context, plan tfsdk.Plan, state *instanceModel,
 // destroyAnyway ends a plan-time refusal of a change to something that
 // exists: `terraform destroy` plans the configuration first (to refresh
 // state), so the refusal stops a destroy too, and says how to go on.
-func destroyAnyway(putBack string) string {
-	return "\n\nIf you want to destroy this instead: put back " + putBack + ", or run `terraform destroy -refresh=false` " +
+func destroyAnyway(what, putBack string) string {
+	return "\n\nIf you want to destroy " + what + " instead: put back " + putBack + ", or run `terraform destroy -refresh=false` " +
 		"(terraform destroy plans the configuration before it destroys, and this check refuses that plan too)."
 }
 

@@ -1084,6 +1084,19 @@ func TestAccInstance_loadBalancerNeverPublished(t *testing.T) {
 				Check:     resource.TestCheckResourceAttr("mastodon_instance.test", "load_balancer_ip", "203.0.113.30"),
 			},
 			{Config: config(`load_balancer_timeout = "3s"`), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{
+				// The Ingress toggled off by a condition unknown at plan: the
+				// address is unknown in the plan, null after the apply.
+				Config: `
+resource "terraform_data" "ingress" {
+  input = false
+}
+` + instanceConfig(ns, `  ingress = terraform_data.ingress.output ? { class_name = "nginx", load_balancer_timeout = "3s" } : null`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue("mastodon_instance.test", tfjsonpath.New("load_balancer_ip")),
+				}},
+				Check: resource.TestCheckNoResourceAttr("mastodon_instance.test", "load_balancer_ip"),
+			},
 			// Without an Ingress, then a new one with the wait switched off.
 			{Config: instanceConfig(ns, "")},
 			{
