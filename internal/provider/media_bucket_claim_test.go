@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -204,19 +205,31 @@ func (p earlierReleaseProvider) Resources(context.Context) []func() resource.Res
 	return []func() resource.Resource{p.bucket}
 }
 
-// A bucket created by a release without claims gains one at the next
-// refresh, with no planned change, and from then on a second state is refused.
+// A bucket created by a release without claims: refreshes never write to
+// the bucket, so plans (whose refreshed state Terraform throws away) leave
+// it unclaimed and the next plan still works; an apply that changes
+// nothing leaves it unclaimed too; the first apply that updates the
+// resource, for any reason, writes the claim, and from then on a second
+// state is refused.
 func TestAccMediaBucket_earlierReleaseGainsClaim(t *testing.T) {
 	testAccPreCheck(t)
 	m := startMinIO(t)
-	config := m.bucketConfig("earlier", "  force_destroy = true")
+	config := m.bucketConfig("earlier", "  force_destroy = false")
+	changed := m.bucketConfig("earlier", "  force_destroy = true")
 	earlier := map[string]func() (tfprotov6.ProviderServer, error){
 		"mastodon": providerserver.NewProtocol6WithError(earlierReleaseProvider{Provider: New("test")(),
 			bucket: func() resource.Resource { return &earlierReleaseBucket{m: m} }}),
 	}
+	unclaimed := func(after string) func() {
+		return func() {
+			if got := m.claim(t, "earlier"); got != "" {
+				t.Fatalf("the bucket has claim %q after %s", got, after)
+			}
+		}
+	}
 	tfresource.Test(t, tfresource.TestCase{
 		CheckDestroy: func(*terraform.State) error {
-			// The claim the refresh wrote is this state's: force_destroy deletes the bucket it created.
+			// The claim the update wrote is this state's: force_destroy deletes the bucket it created.
 			if m.exists("earlier") {
 				return fmt.Errorf("force_destroy left the bucket the state created and claimed")
 			}
@@ -234,26 +247,151 @@ func TestAccMediaBucket_earlierReleaseGainsClaim(t *testing.T) {
 				},
 			},
 			{
+				// Plans only: each refreshes, nothing is saved.
 				ProtoV6ProviderFactories: testAccProviders,
+				Config:                   config,
+				PlanOnly:                 true,
+			},
+			{
+				ProtoV6ProviderFactories: testAccProviders,
+				PreConfig:                unclaimed("a plan"),
+				Config:                   config,
+				PlanOnly:                 true,
+			},
+			{
+				// An apply with nothing to change saves the refreshed state; no change is planned for the claim.
+				ProtoV6ProviderFactories: testAccProviders,
+				PreConfig:                unclaimed("two plans"),
 				Config:                   config,
 				ConfigPlanChecks:         tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				Check: func(*terraform.State) error {
-					if m.claim(t, "earlier") == "" {
-						return fmt.Errorf("no claim after the refresh")
+					if got := m.claim(t, "earlier"); got != "" {
+						return fmt.Errorf("the bucket has claim %q after an apply that changed nothing", got)
 					}
 					return nil
 				},
 			},
 			{
+				// The first update, made for another reason, writes the claim.
+				ProtoV6ProviderFactories: testAccProviders,
+				Config:                   changed,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("mastodon_media_bucket.test", plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					if m.claim(t, "earlier") == "" {
+						return fmt.Errorf("no claim after the update")
+					}
+					return nil
+				},
+			},
+			{
+				// The claim is the one this state holds: its refresh accepts it, a second state is refused.
 				ProtoV6ProviderFactories: testAccProviders,
 				PreConfig: func() {
-					secondState(t, config, regexp.MustCompile(`already exists and is managed by another Terraform state`))
+					secondState(t, changed, regexp.MustCompile(`already exists and is managed by another Terraform state`))
 				},
-				Config:           config,
+				Config:           changed,
 				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},
 	})
+}
+
+// A claim deleted by hand: refreshes accept the unclaimed bucket and keep
+// this state's claim without writing it (two plans leave the bucket
+// unclaimed), and the next update writes the same claim again.
+func TestAccMediaBucket_claimDeletedByHand(t *testing.T) {
+	testAccPreCheck(t)
+	m := startMinIO(t)
+	config := m.bucketConfig("by-hand", "  force_destroy = false")
+	changed := m.bucketConfig("by-hand", "  force_destroy = true")
+	var first string
+	unclaimed := func() {
+		if got := m.claim(t, "by-hand"); got != "" {
+			t.Fatalf("a plan wrote claim %q", got)
+		}
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []tfresource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					if first = m.claim(t, "by-hand"); first == "" {
+						return fmt.Errorf("the create left no claim")
+					}
+					_, err := m.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("by-hand"), Key: aws.String(objectstore.ClaimKey)})
+					return err
+				},
+			},
+			{Config: config, PlanOnly: true, PreConfig: unclaimed},
+			{Config: config, PlanOnly: true, PreConfig: unclaimed},
+			{
+				PreConfig: unclaimed,
+				Config:    changed,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("mastodon_media_bucket.test", plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					if got := m.claim(t, "by-hand"); got != first {
+						return fmt.Errorf("the update wrote claim %q, want the state's %q", got, first)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// An import whose refresh reads the bucket adopts what it carries then, and
+// only then: an unclaimed bucket is recorded as such (and not written to),
+// so a claim another state writes afterwards fails the next refresh
+// instead of being adopted.
+func TestAccMediaBucket_importAdoptsOnce(t *testing.T) {
+	testAccPreCheck(t)
+	m := startMinIO(t)
+	ctx := context.Background()
+	store := objectstore.New(objectstore.Config{Endpoint: m.Endpoint, Bucket: "free", AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey, PathStyle: true})
+	if err := store.Create(ctx, objectstore.AccessPolicy); err != nil {
+		t.Fatal(err)
+	}
+	r := &mediaBucketResource{}
+	sch := bucketSchema(t)
+	attrs := map[string]tftypes.Value{
+		"id": str("free"), "bucket": str("free"), "endpoint": str(m.Endpoint),
+		"access_key_id": str(m.AccessKey), "secret_access_key": str(m.SecretKey),
+		"create": tftypes.NewValue(tftypes.Bool, true), "force_destroy": tftypes.NewValue(tftypes.Bool, false),
+	}
+	// The import's own refresh (created null, the import's mark).
+	imported := tfsdk.State{Schema: sch, Raw: bucketValue(t, attrs)}
+	req := resource.ReadRequest{State: imported}
+	req.Private = newPrivate(req.Private)
+	if d := req.Private.SetKey(ctx, adoptKey, []byte("true")); d.HasError() {
+		t.Fatal(d)
+	}
+	resp := resource.ReadResponse{State: imported, Private: req.Private}
+	r.Read(ctx, req, &resp)
+	var d diag.Diagnostics
+	if resp.Diagnostics.HasError() || adopting(ctx, resp.Private, &d) || getClaim(ctx, resp.Private, &d) != "" || d.HasError() {
+		t.Fatalf("the import's refresh of an unclaimed bucket: %v; still adopting %v, holds %q (%v)",
+			resp.Diagnostics, adopting(ctx, resp.Private, &d), getClaim(ctx, resp.Private, &d), d)
+	}
+	if got := m.claim(t, "free"); got != "" {
+		t.Fatalf("the import's refresh wrote claim %q", got)
+	}
+
+	// Another state claims the bucket; the next refresh says so.
+	if err := store.SetClaim(ctx, "their-claim"); err != nil {
+		t.Fatal(err)
+	}
+	next := resource.ReadRequest{State: resp.State, Private: resp.Private}
+	nextResp := resource.ReadResponse{State: resp.State, Private: resp.Private}
+	r.Read(ctx, next, &nextResp)
+	if !nextResp.Diagnostics.HasError() || !strings.Contains(nextResp.Diagnostics.Errors()[0].Summary(), "claimed by another Terraform state") ||
+		!strings.Contains(nextResp.Diagnostics.Errors()[0].Detail(), "their-claim") {
+		t.Fatalf("the refresh after the import adopted a claim written later: %v (holds %q)", nextResp.Diagnostics, getClaim(ctx, nextResp.Private, &d))
+	}
 }
 
 // newPrivate returns empty private state of the framework's (internal) type.

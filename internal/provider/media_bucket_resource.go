@@ -160,10 +160,13 @@ const (
 	// hour holds two million objects on GCS and tens of millions elsewhere,
 	// which is what an instance that caches remote media for years keeps.
 	defaultBucketDeleteTimeout = 60 * time.Minute
-	// adoptKey marks an import whose refresh has not adopted the live claim
-	// yet (it had no secret key: an import block whose keys are in the
-	// configuration). The claim itself is kept as the instance's is
-	// (privateClaimKey).
+	// adoptKey marks an import whose refresh could not read the bucket (it
+	// had no secret key: an import block whose keys are only in the
+	// configuration), so that the apply of the same run adopts the live
+	// claim. Only the import's run adopts: every later refresh clears the
+	// mark, with a secret key or without, so a claim that appears after the
+	// import (another state's) is never adopted. The claim itself is kept as
+	// the instance's is (privateClaimKey).
 	adoptKey = "adopt"
 )
 
@@ -464,7 +467,7 @@ func claimedDiag(s bucketSettings, err *objectstore.ClaimedError, isNew bool, di
 	diags.AddAttributeError(path.Root("bucket"), "This bucket was claimed by another Terraform state",
 		fmt.Sprintf("%v. Two states manage it, and nothing this one plans is applied until one lets it go. "+
 			"If the other state should have it: `terraform state rm <address>` here. Otherwise remove it from the other state and delete the object %s; "+
-			"the next refresh here claims it again.\n\n%s", err, objectstore.ClaimKey, importHint))
+			"the next apply that changes this resource here claims it again.\n\n%s", err, objectstore.ClaimKey, importHint))
 }
 
 // prepare makes the bucket ready, claims it for this state (ours: the
@@ -677,14 +680,18 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 	if s.cfg.SecretAccessKey == "" {
 		tflog.Warn(ctx, "no secret key to check the bucket with (secret_access_key_wo is not stored): set "+envS3SecretKey+" to check it on refresh",
 			map[string]any{"bucket": s.cfg.Bucket})
-		if state.Created.IsNull() {
-			// An import: what does not need the store, so that the plan
-			// does not replace the bucket over a null region.
-			state.Created = types.BoolValue(false)
-			state.Region = types.StringValue(s.cfg.Region)
-			state.PathStyle = types.BoolValue(s.cfg.PathStyle)
-			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		if !state.Created.IsNull() {
+			// Not the import's own refresh: its adoption is over.
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, adoptKey, nil)...)
+			return
 		}
+		// The import's refresh: the apply of this run adopts the claim
+		// (adoptKey stays). Fill what does not need the store, so that
+		// the plan does not replace the bucket over a null region.
+		state.Created = types.BoolValue(false)
+		state.Region = types.StringValue(s.cfg.Region)
+		state.PathStyle = types.BoolValue(s.cfg.PathStyle)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 		return
 	}
 	store := objectstore.New(s.cfg)
@@ -739,46 +746,33 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// checkClaim compares the bucket's claim with this state's: an import
-// adopts the live claim, a bucket without one (a state of an earlier
-// release, an import of an unclaimed bucket, a claim deleted by hand) is
-// claimed now, without a planned change; another state's claim is an
-// error. It returns false on an error.
+// checkClaim compares the bucket's claim with this state's, and never
+// writes: a refresh also runs in plans, whose state Terraform throws away.
+// The import's own refresh adopts the live claim. A bucket without a claim
+// (a state of an earlier release, an import of an unclaimed bucket, a claim
+// deleted by hand) is fine: the next create or update writes this state's
+// claim, or a new one. Another state's claim is an error. Reading the claim
+// ends an import's adoption. It returns false on an error.
 func (r *mediaBucketResource) checkClaim(ctx context.Context, store *objectstore.Store, s bucketSettings, imported bool, in, out privateData, diags *diag.Diagnostics) bool {
 	ours := getClaim(ctx, in, diags)
-	imported = imported || adopting(ctx, in, diags)
 	live, err := store.Claim(ctx)
 	if err != nil {
 		diags.AddError("Cannot read the media bucket's claim", err.Error())
 		return false
 	}
+	diags.Append(out.SetKey(ctx, adoptKey, nil)...)
+	keep, conflict := reconcileClaim(ours, live, imported)
 	switch {
-	case live != "" && live == ours:
-		return true
-	case live != "" && imported:
-		tflog.Info(ctx, "import adopts the bucket's claim", map[string]any{"bucket": s.cfg.Bucket})
-		keepClaim(ctx, out, live, diags)
-		diags.Append(out.SetKey(ctx, adoptKey, nil)...)
-		return true
-	case live != "":
+	case conflict:
 		claimedDiag(s, &objectstore.ClaimedError{Bucket: s.cfg.Bucket, Claim: live, Ours: ours}, false, diags)
 		return false
+	case keep != ours:
+		tflog.Info(ctx, "import adopts the bucket's claim", map[string]any{"bucket": s.cfg.Bucket})
+		keepClaim(ctx, out, keep, diags)
+	case live == "":
+		tflog.Info(ctx, "the bucket carries no claim: the next apply that creates or updates it writes this state's",
+			map[string]any{"bucket": s.cfg.Bucket, "key": objectstore.ClaimKey})
 	}
-	claim := cmp.Or(ours, objectstore.NewClaimID())
-	err = store.SetClaim(ctx, claim)
-	var other *objectstore.ClaimedError
-	switch {
-	case errors.As(err, &other):
-		claimedDiag(s, other, false, diags)
-		return false
-	case err != nil:
-		diags.AddWarning("Cannot claim the media bucket for this state",
-			fmt.Sprintf("%v\n\nThe bucket carries no claim, so another Terraform state could take it. The next refresh tries again.", err))
-		return true
-	}
-	tflog.Info(ctx, "claimed the bucket for this state", map[string]any{"bucket": s.cfg.Bucket, "key": objectstore.ClaimKey})
-	keepClaim(ctx, out, claim, diags)
-	diags.Append(out.SetKey(ctx, adoptKey, nil)...)
 	return true
 }
 
@@ -863,7 +857,8 @@ func (m *mediaBucketResourceModel) identity() []any {
 // bucket name (https://storage.googleapis.com/my-media), or an import
 // block's identity. Credentials come from the environment until the
 // configuration gives them. The refresh that follows adopts the bucket's
-// claim, or, when it has no secret key, the next apply.
+// claim, or, when it has no secret key, the apply of the same run (an
+// import block); nothing later does (adoptKey).
 func (r *mediaBucketResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if id, ok := identityValues(ctx, req.Identity, &resp.Diagnostics, "endpoint", "bucket"); ok {
 		req.ID = id["bucket"].ValueString()

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -332,5 +333,51 @@ func TestBucketProofWaitsForANewKey(t *testing.T) {
 	start := time.Now()
 	if err := proveNewKey(context.Background(), true, func() error { calls++; return unknownKey }); !errors.Is(err, unknownKey) || time.Since(start) < newKeyPropagation {
 		t.Errorf("a key never known: %v after %v", err, time.Since(start))
+	}
+}
+
+// An import adopts the bucket's claim only in its own run: a refresh
+// without a secret key keeps the mark for the apply that follows only when
+// it is the import's own refresh (created still null); any later one
+// clears it, so a claim that appears after the import (another state's)
+// is never adopted by a later apply.
+func TestBucketAdoptOnlyInTheImportsRun(t *testing.T) {
+	clearBucketEnv(t)
+	ctx := context.Background()
+	sch := bucketSchema(t)
+	for _, tc := range []struct {
+		name      string
+		created   tftypes.Value
+		wantAdopt bool
+	}{
+		{"the import's own refresh", tftypes.NewValue(tftypes.Bool, nil), true},
+		{"a later refresh", tftypes.NewValue(tftypes.Bool, false), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := tfsdk.State{Schema: sch, Raw: bucketValue(t, map[string]tftypes.Value{
+				"id": str("media"), "bucket": str("media"), "endpoint": str("http://127.0.0.1:9000"),
+				"create": tftypes.NewValue(tftypes.Bool, true), "force_destroy": tftypes.NewValue(tftypes.Bool, false),
+				"created": tc.created,
+			})}
+			req := resource.ReadRequest{State: state}
+			req.Private = newPrivate(req.Private)
+			if d := req.Private.SetKey(ctx, adoptKey, []byte("true")); d.HasError() {
+				t.Fatal(d)
+			}
+			resp := resource.ReadResponse{State: state, Private: req.Private}
+			(&mediaBucketResource{}).Read(ctx, req, &resp)
+			if resp.Diagnostics.HasError() {
+				t.Fatal(resp.Diagnostics)
+			}
+			var d diag.Diagnostics
+			if got := adopting(ctx, resp.Private, &d); got != tc.wantAdopt || d.HasError() {
+				t.Fatalf("adopting after the refresh: %v, want %v (%v)", got, tc.wantAdopt, d)
+			}
+			var created *bool
+			resp.Diagnostics.Append(resp.State.GetAttribute(ctx, path.Root("created"), &created)...)
+			if created == nil || *created {
+				t.Fatalf("created after the refresh: %v, want false", created)
+			}
+		})
 	}
 }
