@@ -92,17 +92,25 @@ func start(t testing.TB, port int, health string, cmd *exec.Cmd, dir string, env
 		_ = logFile.Close()
 	})
 	deadline := time.Now().Add(30 * time.Second)
+	answers := func(path string, ok func(int) bool) bool {
+		resp, err := http.Get(s.Endpoint + path)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return ok(resp.StatusCode)
+	}
 	for {
-		resp, err := http.Get(s.Endpoint + health)
-		if err == nil {
-			_ = resp.Body.Close()
-			if health == "/" || resp.StatusCode == http.StatusOK {
-				return s
-			}
+		healthy := answers(health, func(code int) bool { return health == "/" || code == http.StatusOK })
+		// MinIO reports ready a moment before it serves S3 requests (503
+		// XMinioServerNotInitialized on a busy machine): an anonymous
+		// ListBuckets must be answered (refused, 403) first.
+		if healthy && answers("/", func(code int) bool { return code != http.StatusServiceUnavailable }) {
+			return s
 		}
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("%s did not become ready on %s within 30s: %v\n%s", filepath.Base(cmd.Path), s.Endpoint, err, out)
+			t.Fatalf("%s did not become ready on %s within 30s\n%s", filepath.Base(cmd.Path), s.Endpoint, out)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
