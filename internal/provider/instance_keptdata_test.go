@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
@@ -171,5 +172,26 @@ func TestReplacedPlanChecksKeptData(t *testing.T) {
 		if got := replaced(context.Background(), req); got != want {
 			t.Errorf("local_domain old.example -> %s: replaced = %v", domain, got)
 		}
+	}
+}
+
+// Marking data that carries its marks already costs one list per kind: no
+// read, no write of each object.
+func TestMarkKeptDataReadsOnceAndWritesOnlyWhatLacksTheMarks(t *testing.T) {
+	ctx := context.Background()
+	c := keptCluster("social.example.org")
+	dyn := c.Dynamic.(*dynamicfake.FakeDynamicClient)
+	a := newInstanceApply(c, testSpec(), mastodon.Secrets{}, "", nil, &instanceModel{}, func(string) {})
+	if err := a.markKeptData(ctx); err != nil {
+		t.Fatal(err)
+	}
+	verbs := map[string]int{}
+	for _, act := range dyn.Actions() {
+		verbs[act.GetVerb()]++
+	}
+	// social-media (no marks in keptCluster) is read and written; the
+	// Secret and the database's claim, marked, are not.
+	if verbs["list"] != 2 || verbs["get"] != 1 || verbs["patch"] != 1 || len(verbs) != 3 {
+		t.Errorf("requests: %v", verbs)
 	}
 }
