@@ -22,7 +22,8 @@ import (
 // Documentation of the volumes' storage_class and delete_volume_on_destroy.
 const (
 	classDoc = " A class the cluster does not have fails the apply before anything is created (and is warned of at plan time, where " +
-		"the cluster is known). A claim that never bound holds nothing: it is replaced when this changes, and deleted by a destroy."
+		"the cluster is known). A claim that never bound holds nothing: it is replaced when this changes (unless it bound since the plan: " +
+		"then the apply fails before changing anything), and deleted by a destroy."
 	neverBoundDoc = " A claim that never bound (it holds nothing) is deleted whatever this says."
 )
 
