@@ -151,8 +151,12 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		if err := a.c.Apply(ctx, a.first); err != nil {
 			return err
 		}
-		if err := a.markKeptData(ctx); err != nil {
-			return err
+		if a.prior == nil {
+			// A create marks its new Secret before any wait (an update's
+			// data was marked when created, or is by the pass below).
+			if err := a.markKeptData(ctx); err != nil {
+				return err
+			}
 		}
 		if err := a.c.WaitReady(ctx, a.first); err != nil {
 			return err

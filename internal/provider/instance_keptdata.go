@@ -256,20 +256,39 @@ func (a *instanceApply) refuseForeignData(ctx context.Context) error {
 // markKeptData records on the generated secrets' Secret and the volumes'
 // claims the local domain and instance they belong to: when created, and
 // on objects of earlier releases at the next apply (a merge patch, not
-// part of what a refresh compares: no change is planned for it).
+// part of what a refresh compares: no change is planned for it). One list
+// of the instance's Secrets and claims; only those without the marks are
+// written.
 func (a *instanceApply) markKeptData(ctx context.Context) error {
 	marks := a.spec.DataMarks()
-	objs := []string{"Secret/" + a.spec.SecretName()}
+	want := map[string]bool{"Secret/" + a.spec.SecretName(): true}
 	for _, v := range a.spec.Volumes() {
-		objs = append(objs, "PersistentVolumeClaim/"+v.Claim)
+		want["PersistentVolumeClaim/"+v.Claim] = true
 	}
-	for _, o := range objs {
-		kind, name, _ := strings.Cut(o, "/")
-		if _, err := a.c.Annotate(ctx, kind, a.spec.Namespace, name, marks); err != nil {
+	live, err := a.c.List(ctx, a.spec.Namespace, mastodon.InstanceSelector(a.spec.Name), []string{"Secret", "PersistentVolumeClaim"})
+	if err != nil {
+		return err
+	}
+	for _, o := range live {
+		if !want[o.GetKind()+"/"+o.GetName()] || !mastodon.OwnedByInstance(o.GetLabels()) || hasMarks(o, marks) {
+			continue
+		}
+		if _, err := a.c.Annotate(ctx, o.GetKind(), a.spec.Namespace, o.GetName(), marks); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// hasMarks says whether an object carries the annotations marks.
+func hasMarks(o *unstructured.Unstructured, marks map[string]string) bool {
+	have := o.GetAnnotations()
+	for k, v := range marks {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // replaced says whether a plan replaces the instance (an attribute of

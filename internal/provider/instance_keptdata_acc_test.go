@@ -77,7 +77,8 @@ func (c *testCluster) checkMarked(ns, domain string) resource.TestCheckFunc {
 // same domain, the instance reopens its data (the plan warns, naming it)
 // with the same secrets. Objects of earlier releases, which record no
 // domain, gain the marks at the next apply, and no change is planned for
-// them.
+// them; or at the destroy that keeps them, and a create of another domain
+// on them is refused.
 func TestAccInstance_keptDataDomain(t *testing.T) {
 	c := newTestCluster(t)
 	ns := c.namespace(t, "acc-keptdata")
@@ -116,6 +117,18 @@ func TestAccInstance_keptDataDomain(t *testing.T) {
 			warnings += d.Detail()
 		}
 		return errs, warnings
+	}
+	// unmark strips the marks, as data kept by an earlier release has none.
+	unmark := func() {
+		patch := []byte(`{"metadata":{"annotations":{"` + mastodon.AnnotationLocalDomain + `":null,"` + mastodon.AnnotationInstance + `":null}}}`)
+		if _, err := c.cs.CoreV1().Secrets(ns).Patch(ctx, "social-secrets", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"data-social-postgresql-0", "data-social-redis-0", "social-media"} {
+			if _, err := c.cs.CoreV1().PersistentVolumeClaims(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -157,24 +170,31 @@ func TestAccInstance_keptDataDomain(t *testing.T) {
 			{
 				// Objects of an earlier release record nothing: no change is
 				// planned for it...
-				PreConfig: func() {
-					patch := []byte(`{"metadata":{"annotations":{"` + mastodon.AnnotationLocalDomain + `":null,"` + mastodon.AnnotationInstance + `":null}}}`)
-					if _, err := c.cs.CoreV1().Secrets(ns).Patch(ctx, "social-secrets", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-						t.Fatal(err)
-					}
-					for _, name := range []string{"data-social-postgresql-0", "data-social-redis-0", "social-media"} {
-						if _, err := c.cs.CoreV1().PersistentVolumeClaims(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-							t.Fatal(err)
-						}
-					}
-				},
-				Config:   config,
-				PlanOnly: true,
+				PreConfig: unmark,
+				Config:    config,
+				PlanOnly:  true,
 			},
 			{
 				// ...and the next apply records it.
 				Config: instanceConfig(ns, "  web = { replicas = 2 }"),
 				Check:  resource.ComposeTestCheckFunc(c.checkMarked(ns, "social.example"), same(claims...)),
+			},
+			{
+				// Objects of an earlier release that no apply marked are
+				// marked by the destroy that keeps them...
+				PreConfig: unmark,
+				Config:    instanceConfig(ns, "  web = { replicas = 2 }"),
+				Destroy:   true,
+			},
+			{
+				// ...so that a create of another domain on them is refused.
+				PreConfig: func() {
+					if err := c.checkMarked(ns, "social.example")(nil); err != nil {
+						t.Errorf("after the destroy: %v", err)
+					}
+				},
+				Config:      other,
+				ExpectError: regexp.MustCompile(`(?s)Kept data belongs to another local_domain.*Secret social-secrets \(local_domain "social.example"\)`),
 			},
 		},
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
@@ -162,14 +163,68 @@ func TestPlanRefusesKeptDataOfAnotherDomain(t *testing.T) {
 }
 
 // A plan replaces the instance when local_domain, web_domain, name or
-// namespace changes; then its first plan checks the kept data (Terraform
-// shows only the errors of the second, create-only plan).
-func TestReplacedPlanChecksKeptData(t *testing.T) {
+// namespace changes (that its first plan then checks the kept data:
+// TestModifyPlanOfAReplacementRefusesKeptDataOfTheOldDomain).
+func TestReplacedSaysWhetherAPlanReplaces(t *testing.T) {
 	old := map[string]any{"name": "social", "namespace": "ns", "local_domain": "old.example"}
 	for domain, want := range map[string]bool{"old.example": false, "new.example": true} {
 		_, req, _ := planFor(t, fakeClient(), old, map[string]any{"name": "social", "namespace": "ns", "local_domain": domain})
 		if got := replaced(context.Background(), req); got != want {
 			t.Errorf("local_domain old.example -> %s: replaced = %v", domain, got)
 		}
+	}
+}
+
+// Marking data that carries its marks already costs one list per kind: no
+// read, no write of each object.
+func TestMarkKeptDataReadsOnceAndWritesOnlyWhatLacksTheMarks(t *testing.T) {
+	ctx := context.Background()
+	c := keptCluster("social.example.org")
+	dyn := c.Dynamic.(*dynamicfake.FakeDynamicClient)
+	a := newInstanceApply(c, testSpec(), mastodon.Secrets{}, "", nil, &instanceModel{}, func(string) {})
+	if err := a.markKeptData(ctx); err != nil {
+		t.Fatal(err)
+	}
+	verbs := map[string]int{}
+	for _, act := range dyn.Actions() {
+		verbs[act.GetVerb()]++
+	}
+	// social-media (no marks in keptCluster) is read and written; the
+	// Secret and the database's claim, marked, are not.
+	if verbs["list"] != 2 || verbs["get"] != 1 || verbs["patch"] != 1 || len(verbs) != 3 {
+		t.Errorf("requests: %v", verbs)
+	}
+}
+
+// The first plan of a replacement (state of one local_domain, a plan of
+// another) refuses, on local_domain, the data the destroy keeps for the
+// old domain: Terraform shows only the errors of its second, create-only
+// plan, which could not tell (the running instance's objects are there).
+func TestModifyPlanOfAReplacementRefusesKeptDataOfTheOldDomain(t *testing.T) {
+	cm := obj("ConfigMap", "social-env", mastodon.Labels("social", mastodon.ComponentConfig, mastodon.OwnerInstance))
+	_ = unstructured.SetNestedField(cm.Object, "old.example", "data", mastodon.KeyLocalDomain)
+	old := map[string]any{"name": "social", "namespace": "ns", "local_domain": "old.example", "version": "v4.7.2", "migrated_version": "v4.7.2"}
+	plan := map[string]any{"name": "social", "namespace": "ns", "local_domain": "new.example", "version": "v4.7.2"}
+	r, req, resp := planFor(t, keptCluster("old.example", cm), old, plan)
+	r.ModifyPlan(context.Background(), req, resp)
+	var found bool
+	for _, d := range resp.Diagnostics.Errors() {
+		p, ok := d.(interface{ Path() path.Path })
+		if ok && p.Path().Equal(path.Root("local_domain")) && d.Summary() == "Kept data belongs to another local_domain" &&
+			strings.Contains(d.Detail(), `Secret social-secrets (local_domain "old.example")`) &&
+			strings.Contains(d.Detail(), "this plan replaces the running instance") {
+			found = true
+		} else {
+			t.Errorf("unexpected: %s: %s", d.Summary(), d.Detail())
+		}
+	}
+	if !found {
+		t.Errorf("no refusal: %v", resp.Diagnostics)
+	}
+	// The same replacement onto data of its new domain is not refused.
+	r, req, resp = planFor(t, keptCluster("new.example"), old, plan)
+	r.ModifyPlan(context.Background(), req, resp)
+	if resp.Diagnostics.HasError() {
+		t.Errorf("data of the new domain: %v", resp.Diagnostics)
 	}
 }

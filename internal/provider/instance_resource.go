@@ -742,7 +742,11 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	// or an external database (never ours to delete), needs the same keys
 	// (Active Record encryption, SECRET_KEY_BASE) and password when an
 	// instance of this name is created again.
+	// What is kept records the domain and instance it belongs to (data of
+	// earlier releases, never marked, is marked by its last destroy), so
+	// that an instance created on it with another domain is refused.
 	keep := keptBy(&state)
+	spec.LocalDomain = state.LocalDomain.ValueString()
 	var kept []string
 	unbound := neverBoundClaims(ctx, live, ns)
 	for _, o := range live {
@@ -754,6 +758,12 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		case o.GetKind() == "PersistentVolumeClaim" && !unbound[o.GetName()] && keep.volumes[component],
 			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keep.secrets:
 			kept = append(kept, o.GetKind()+" "+o.GetName())
+			if spec.LocalDomain != "" && !hasMarks(o, spec.DataMarks()) {
+				if _, err := c.Annotate(ctx, o.GetKind(), ns, o.GetName(), spec.DataMarks()); err != nil {
+					resp.Diagnostics.AddError("Cannot mark the kept data", err.Error())
+					return
+				}
+			}
 			continue
 		}
 		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {

@@ -22,7 +22,8 @@ import (
 // Documentation of the volumes' storage_class and delete_volume_on_destroy.
 const (
 	classDoc = " A class the cluster does not have fails the apply before anything is created (and is warned of at plan time, where " +
-		"the cluster is known). A claim that never bound holds nothing: it is replaced when this changes, and deleted by a destroy."
+		"the cluster is known). A claim that never bound holds nothing: it is replaced when this changes (unless it bound since the plan: " +
+		"then the apply fails before changing anything), and deleted by a destroy."
 	neverBoundDoc = " A claim that never bound (it holds nothing) is deleted whatever this says."
 )
 
@@ -54,22 +55,21 @@ func (a *instanceApply) provideVolumes(ctx context.Context) error {
 			return err
 		}
 	}
-	classes, err := a.c.StorageClasses(ctx)
-	if apierrors.IsForbidden(err) {
-		a.log("the credentials may not list storage classes: the volumes' classes are not checked before they are used")
-		classes, err = nil, nil
+	// The volumes as the prior state had them: an update reads the
+	// cluster's classes only where a class changes or a claim is not
+	// bound (a bound claim keeps its volume, whatever became of its class).
+	was := map[string]mastodon.Volume{}
+	if a.prior != nil {
+		if s, d := a.prior.spec(ctx); !d.HasError() {
+			for _, v := range s.Volumes() {
+				was[v.Claim] = v
+			}
+		}
 	}
-	if err != nil {
-		return err
-	}
-	type replacement struct {
-		v      mastodon.Volume
-		live   *unstructured.Unstructured
-		reason string
-	}
-	var replace []replacement
-	var problems []string
-	for _, v := range a.spec.Volumes() {
+	vols := a.spec.Volumes()
+	lives := make([]*unstructured.Unstructured, len(vols))
+	readClasses := a.prior == nil
+	for i, v := range vols {
 		live, err := a.c.Get(ctx, "PersistentVolumeClaim", ns, v.Claim)
 		if err != nil {
 			return err
@@ -82,8 +82,45 @@ func (a *instanceApply) provideVolumes(ctx context.Context) error {
 			}
 			live = nil
 		}
-		if live != nil && (!kube.ClaimNeverBound(live) || !mastodon.OwnedByInstance(live.GetLabels())) {
-			continue // it holds data (or is not ours): used as it is
+		lives[i] = live
+		if live == nil || kube.ClaimNeverBound(live) || was[v.Claim].StorageClass != v.StorageClass {
+			readClasses = true
+		}
+	}
+	var classes *kube.StorageClasses
+	if readClasses {
+		var err error
+		classes, err = a.c.StorageClasses(ctx)
+		if apierrors.IsForbidden(err) {
+			a.log("the credentials may not list storage classes: the volumes' classes are not checked before they are used")
+			classes, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	type replacement struct {
+		v      mastodon.Volume
+		live   *unstructured.Unstructured
+		reason string
+	}
+	var replace []replacement
+	var problems, boundSince []string
+	for i, v := range vols {
+		live := lives[i]
+		if live != nil && !mastodon.OwnedByInstance(live.GetLabels()) {
+			continue // not ours: used as it is
+		}
+		if live != nil && !kube.ClaimNeverBound(live) {
+			// It holds data: used as it is. A change of class or size the
+			// plan let through because the claim had not bound (it would
+			// have been replaced) cannot be applied to it now.
+			if w, ok := was[v.Claim]; ok && immutableChange(w, v) {
+				if reason := claimDiffers(live, v, classes); reason != "" {
+					boundSince = append(boundSince, fmt.Sprintf("%s: claim %s bound since the plan (it holds data now): %s.", v.Block, v.Claim, reason))
+				}
+			}
+			continue
 		}
 		if live != nil {
 			reason := claimDiffers(live, v, classes)
@@ -98,6 +135,11 @@ func (a *instanceApply) provideVolumes(ctx context.Context) error {
 		if classes != nil && !classes.Exists(v.StorageClass) {
 			problems = append(problems, fmt.Sprintf("%s.storage_class: claim %s would ask for %s.", v.Block, v.Claim, classes.Describe(v.StorageClass)))
 		}
+	}
+	if len(boundSince) > 0 {
+		return fmt.Errorf("%s\nKubernetes never lets a volume claim's storage class change, nor a StatefulSet's volume claim template, and a claim "+
+			"never shrinks: the claim is no longer replaced, since it may hold data. Keep the old storage_class and storage_size "+
+			"(to grow the volume, expand its claim where the storage class allows it). Nothing was created or changed", strings.Join(boundSince, "\n"))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s\nA claim waits for its class to give it a volume: with this class it would wait forever, and the Pods that use it "+
@@ -136,6 +178,21 @@ func claimDiffers(live *unstructured.Unstructured, v mastodon.Volume, classes *k
 		diffs = append(diffs, fmt.Sprintf("size %s -> %s", size, v.StorageSize))
 	}
 	return strings.Join(diffs, ", ")
+}
+
+// immutableChange says whether a volume's change from was to now is one
+// the API server refuses on a claim that exists (refuseImmutable): its
+// class, its StatefulSet's claim template, or a shrink.
+func immutableChange(was, now mastodon.Volume) bool {
+	if was.StorageClass != now.StorageClass {
+		return true
+	}
+	a, err1 := k8sresource.ParseQuantity(was.StorageSize)
+	b, err2 := k8sresource.ParseQuantity(now.StorageSize)
+	if err1 != nil || err2 != nil || a.Cmp(b) == 0 {
+		return false
+	}
+	return now.StatefulSet != "" || b.Cmp(a) < 0
 }
 
 // unboundClaims is the advice for a wait that failed while some of the

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
@@ -239,5 +240,121 @@ func TestClassChangeOfANeverBoundClaimIsAllowed(t *testing.T) {
 		if got.WarningsCount() != tc.warnings || got.ErrorsCount() != 2-tc.warnings {
 			t.Errorf("bound %v: %v", tc.bound, got)
 		}
+	}
+}
+
+// volumesCluster is a cluster of the given objects with the one default
+// class "standard", whose requests can be counted.
+func volumesCluster(objs ...runtime.Object) (*kube.Client, *dynamicfake.FakeDynamicClient, *fake.Clientset) {
+	standard := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "standard",
+		Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}}, Provisioner: "kubernetes.io/host-path"}
+	c := fakeClient(objs...)
+	cs := fake.NewClientset(standard)
+	c.Clientset = cs
+	return c, c.Dynamic.(*dynamicfake.FakeDynamicClient), cs
+}
+
+// A change of class or size the plan let through because the claim had
+// not bound fails the volumes step, before anything changes, when the
+// claim bound since (it may hold data now: it is not replaced, and the
+// API server would refuse the change half way through the apply). A
+// claim that grows is no such change.
+func TestProvideVolumesRefusesAChangeOfAClaimBoundSinceThePlan(t *testing.T) {
+	ctx := context.Background()
+	ours := func(component string) map[string]string {
+		return mastodon.Labels("social", component, mastodon.OwnerInstance)
+	}
+	prior := model("v4.7.2", nil)
+	prior.EmbeddedDatabase = &embeddedDatabaseModel{StorageClass: types.StringValue("standard")}
+	prior.Media = &mediaModel{StorageClass: types.StringValue("standard"), StorageSize: types.StringValue("10Gi")}
+	for _, tc := range []struct {
+		name   string
+		change func(plan *instanceModel)
+		refuse []string
+	}{
+		{"database class", func(p *instanceModel) { p.EmbeddedDatabase.StorageClass = types.StringValue("fast") },
+			[]string{`embedded_database: claim data-social-postgresql-0 bound since the plan (it holds data now): storage class "standard" -> "fast".`}},
+		{"media class", func(p *instanceModel) { p.Media.StorageClass = types.StringValue("fast") },
+			[]string{`media: claim social-media bound since the plan (it holds data now): storage class "standard" -> "fast".`}},
+		{"media shrinks", func(p *instanceModel) { p.Media.StorageSize = types.StringValue("5Gi") },
+			[]string{`media: claim social-media bound since the plan (it holds data now): size 10Gi -> 5Gi.`}},
+		{"media grows", func(p *instanceModel) { p.Media.StorageSize = types.StringValue("20Gi") }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := model("v4.7.2", nil)
+			db, media := *prior.EmbeddedDatabase, *prior.Media
+			plan.EmbeddedDatabase, plan.Media = &db, &media
+			tc.change(plan)
+			spec, d := plan.spec(ctx)
+			if d.HasError() {
+				t.Fatal(d)
+			}
+			c, dyn, _ := volumesCluster(
+				pvc("data-social-postgresql-0", "standard", mastodon.DefaultDatabaseSize, true, ours(mastodon.ComponentDatabase)),
+				pvc("data-social-redis-0", "standard", mastodon.DefaultRedisSize, true, ours(mastodon.ComponentRedis)),
+				pvc("social-media", "standard", "10Gi", true, ours(mastodon.ComponentMedia)))
+			a := newInstanceApply(c, spec, mastodon.Secrets{}, "", prior, plan, func(string) {})
+			err := a.provideVolumes(ctx)
+			for _, act := range dyn.Actions() {
+				if act.GetVerb() != "get" {
+					t.Errorf("changed the cluster: %s %s", act.GetVerb(), act.GetResource().Resource)
+				}
+			}
+			if tc.refuse == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("not refused")
+			}
+			for _, want := range append(tc.refuse, "Keep the old storage_class and storage_size", "Nothing was created or changed") {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the error lacks %q:\n%s", want, err)
+				}
+			}
+		})
+	}
+}
+
+// An update reads the cluster's storage classes only where a volume's
+// class changes or a claim is not bound; a create always does.
+func TestProvideVolumesReadsClassesOnlyWhereNeeded(t *testing.T) {
+	ctx := context.Background()
+	ours := func(component string) map[string]string {
+		return mastodon.Labels("social", component, mastodon.OwnerInstance)
+	}
+	prior := model("v4.7.2", nil)
+	prior.Media = &mediaModel{StorageClass: types.StringValue("standard")}
+	for _, tc := range []struct {
+		name       string
+		prior      *instanceModel
+		mediaBound bool
+		class      string
+		lists      int
+	}{
+		{"update, all bound", prior, true, "standard", 0},
+		{"update, a claim not bound", prior, false, "standard", 1},
+		{"update, a class changes", prior, true, "other", 1},
+		{"create", nil, true, "standard", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := model("v4.7.2", nil)
+			plan.Media = &mediaModel{StorageClass: types.StringValue(tc.class)}
+			spec, d := plan.spec(ctx)
+			if d.HasError() {
+				t.Fatal(d)
+			}
+			c, _, cs := volumesCluster(
+				pvc("data-social-postgresql-0", "standard", mastodon.DefaultDatabaseSize, true, ours(mastodon.ComponentDatabase)),
+				pvc("data-social-redis-0", "standard", mastodon.DefaultRedisSize, true, ours(mastodon.ComponentRedis)),
+				pvc("social-media", "standard", mastodon.DefaultMediaSize, tc.mediaBound, ours(mastodon.ComponentMedia)))
+			a := newInstanceApply(c, spec, mastodon.Secrets{}, "", tc.prior, plan, func(string) {})
+			_ = a.provideVolumes(ctx) // a class change of a bound claim is refused: counted all the same
+			if got := len(cs.Actions()); got != tc.lists {
+				t.Errorf("storage class lists: %d, want %d", got, tc.lists)
+			}
+		})
 	}
 }
