@@ -5,7 +5,9 @@ package provider
 // writes a random claim on the objects it owns and keeps it in its private
 // state; a refresh that finds another claim reports that another Terraform
 // state created the objects again, instead of planning a change that would
-// fight that state. An import adopts the claim it finds.
+// fight that state; an update and a destroy read the claim before they
+// change anything, and refuse another state's too (a plan without a
+// refresh did not look). An import adopts the claim it finds.
 //
 // Objects of earlier releases carry no claim: a refresh accepts them, and
 // gives a state that holds no claim one (in private state, persisted by the
