@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -684,6 +685,40 @@ func TestAccOwner_updateWithoutRefreshRefused(t *testing.T) {
 					c.setClaimOn(t, ns, "Secret", "social-account-alice", claimOf(before["Secret social-account-alice"]))
 				},
 				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
+
+// A replacement that moves the instance to another name is refused at
+// plan when an instance lives there without this state's claim (here an
+// earlier release's, with none): otherwise its destroy half would delete
+// the old instance, and the create half would then refuse the live one.
+func TestAccOwner_moveOntoUnclaimedRefusedAtPlan(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-move-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	moved := strings.Replace(instanceConfig(ns, ""), `name                = "social"`, `name                = "other"`, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: instanceConfig(ns, "")},
+			{
+				PreConfig: func() {
+					cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "other-env", Namespace: ns,
+						Labels: mastodon.Labels("other", mastodon.ComponentConfig, mastodon.OwnerInstance)}}
+					if _, err := c.cs.CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      moved,
+				PlanOnly:    true,
+				ExpectError: wrapped("The instance already exists", "mastodon_instance "+ns+"/other already exists", "ConfigMap other-env"),
+			},
+			{
+				// The old instance is untouched; its plan is empty.
+				Config:           instanceConfig(ns, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},
