@@ -304,6 +304,17 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// Never take over (nor reset the password of) an account another
+	// state created again: a plan without a refresh did not look.
+	c, d := r.client()
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
+	if !accountClaimed(ctx, c.Get, ns, instance, state.Username.ValueString(), req.Private, updateRefused, &resp.Diagnostics) {
+		return
+	}
 	var password string
 	switch {
 	case !wo.IsNull() && !plan.PasswordWOVersion.Equal(state.PasswordWOVersion):
@@ -325,12 +336,6 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 		password = ""
 	default:
 		// A write-only password, unchanged: the one the Secret holds.
-		c, d := r.client()
-		resp.Diagnostics.Append(d...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		ns, instance, _ := splitInstanceID(plan.Instance.ValueString())
 		sec, err := c.Get(ctx, "Secret", ns, mastodon.AccountSecretName(instance, plan.Username.ValueString()))
 		if err != nil || sec == nil {
 			resp.Diagnostics.AddError("Cannot read the account's password", fmt.Sprintf("The account's Secret is gone (%v): set password_wo and change password_wo_version.", err))
@@ -564,14 +569,7 @@ func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteReque
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
 	secretName := mastodon.AccountSecretName(instance, state.Username.ValueString())
 	// Never delete an account another state created again.
-	sec, err := c.Get(ctx, "Secret", ns, secretName)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot read the account", err.Error())
-		return
-	}
-	if sec != nil && mastodon.OwnedByAccount(sec.GetLabels(), state.Username.ValueString()) &&
-		!destroyClaimed(ctx, "mastodon_admin_user", state.ID.ValueString(), mastodon.Claim(sec.GetAnnotations()), req.Private,
-			accountImport(ns, instance, state.Username.ValueString()), &resp.Diagnostics) {
+	if !accountClaimed(ctx, c.Get, ns, instance, state.Username.ValueString(), req.Private, destroyRefused, &resp.Diagnostics) {
 		return
 	}
 	base, err := instancePod(ctx, c, ns, instance)

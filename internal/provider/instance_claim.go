@@ -5,7 +5,9 @@ package provider
 // writes a random claim on the objects it owns and keeps it in its private
 // state; a refresh that finds another claim reports that another Terraform
 // state created the objects again, instead of planning a change that would
-// fight that state. An import adopts the claim it finds.
+// fight that state; an update and a destroy read the claim before they
+// change anything, and refuse another state's too (a plan without a
+// refresh did not look). An import adopts the claim it finds.
 //
 // Objects of earlier releases carry no claim: a refresh accepts them, and
 // gives a state that holds no claim one (in private state, persisted by the
@@ -168,17 +170,36 @@ func refreshClaim(ctx context.Context, what, id, live string, imported bool, hel
 	return !diags.HasError()
 }
 
-// destroyClaimed says whether a destroy may go on: never over objects that
-// another state claims (a refresh would have said so; a destroy without
-// one must not delete them under that state).
-func destroyClaimed(ctx context.Context, what, id, live string, held privateReader, hint importHint, diags *diag.Diagnostics) bool {
+// claimAllows says whether a destroy or an update may go on: never over
+// objects that another state claims (a refresh would have said so; an
+// apply without one, -refresh=false, must not delete them under that
+// state, nor take them over). outcome says what was left undone.
+func claimAllows(ctx context.Context, what, id, live string, held privateReader, hint importHint, outcome string, diags *diag.Diagnostics) bool {
 	claim, d := heldClaim(ctx, held)
 	diags.Append(d...)
 	if _, conflict := reconcileClaim(claim, live, false); conflict && !d.HasError() {
 		title, detail := claimConflict(what, id, claim, live, hint)
-		diags.AddError(title, detail+"\n\nThe destroy deleted nothing.")
+		diags.AddError(title, detail+"\n\n"+outcome)
 	}
 	return !diags.HasError()
+}
+
+// Outcomes of a refused destroy and a refused update.
+const (
+	destroyRefused = "The destroy deleted nothing."
+	updateRefused  = "The update changed nothing."
+)
+
+// instanceUpdateClaimed says whether an update of instance ns/name may go
+// on: it reads the claim on the instance's objects first. Objects without
+// a claim (an earlier release) are claimed by the update.
+func instanceUpdateClaimed(ctx context.Context, list lister, ns, name string, held privateReader, diags *diag.Diagnostics) bool {
+	live, err := list(ctx, ns, mastodon.InstanceSelector(name), []string{"ConfigMap", "Secret"})
+	if err != nil {
+		diags.AddError("Cannot read the instance's claim", fmt.Sprintf("mastodon_instance %s/%s: %v", ns, name, err))
+		return false
+	}
+	return claimAllows(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), held, instanceImport(ns, name), updateRefused, diags)
 }
 
 // setClaim writes claim on an object about to be applied.
@@ -254,16 +275,42 @@ func liveInstance(ctx context.Context, list lister, ns, name string) ([]string, 
 	return found, instanceLiveClaim(live, ns, name), nil
 }
 
+// getter gets one object (nil when it does not exist): kube.Client.Get.
+type getter func(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
+
+// liveInstanceByGet is liveInstance for credentials that may get but not
+// list: it names the instance's ConfigMap and web Deployment where they
+// exist with the owner mark.
+func liveInstanceByGet(ctx context.Context, get getter, ns, name string) ([]string, error) {
+	spec := mastodon.Spec{Name: name, Namespace: ns}
+	var found []string
+	for _, o := range []struct{ kind, name string }{{"ConfigMap", spec.ConfigMapName()}, {"Deployment", spec.WebName()}} {
+		u, err := get(ctx, o.kind, ns, o.name)
+		if err != nil {
+			return nil, err
+		}
+		if u != nil && mastodon.OwnedByInstance(u.GetLabels()) {
+			found = append(found, o.kind+" "+o.name)
+		}
+	}
+	return found, nil
+}
+
 // refuseLiveInstance refuses the create of a live instance. It says whether
 // the create may go on.
-func refuseLiveInstance(ctx context.Context, list lister, ns, name string, diags *diag.Diagnostics) bool {
+func refuseLiveInstance(ctx context.Context, list lister, get getter, ns, name string, diags *diag.Diagnostics) bool {
 	found, _, err := liveInstance(ctx, list, ns, name)
 	if apierrors.IsForbidden(err) {
-		// Credentials that may not list the instance's namespace (one that
+		// Credentials that may not list the namespace may still get: the
+		// ConfigMap and the web Deployment tell.
+		found, err = liveInstanceByGet(ctx, get, ns, name)
+	}
+	if apierrors.IsForbidden(err) {
+		// Credentials that may not read the instance's namespace (one that
 		// does not exist yet, beyond a Role's reach) cannot create there
 		// either: the apply's first read fails, naming the permission it
 		// lacks, before anything changes.
-		tflog.Info(ctx, "cannot list the namespace: the apply's own reads say why", map[string]any{"error": err.Error()})
+		tflog.Info(ctx, "cannot read the namespace: the apply's own reads say why", map[string]any{"error": err.Error()})
 		return true
 	}
 	if err != nil {
@@ -322,6 +369,21 @@ func liveAccount(ctx context.Context, list lister, ns, instance, username string
 	return found, claim, nil
 }
 
+// accountClaimed says whether a destroy or an update of an account may go
+// on: never over an account Secret that another state claims.
+func accountClaimed(ctx context.Context, get getter, ns, instance, username string, held privateReader, outcome string, diags *diag.Diagnostics) bool {
+	sec, err := get(ctx, "Secret", ns, mastodon.AccountSecretName(instance, username))
+	if err != nil {
+		diags.AddError("Cannot read the account", err.Error())
+		return false
+	}
+	if sec == nil || !mastodon.OwnedByAccount(sec.GetLabels(), username) {
+		return true
+	}
+	return claimAllows(ctx, "mastodon_admin_user", ns+"/"+instance+"/"+username, mastodon.Claim(sec.GetAnnotations()), held,
+		accountImport(ns, instance, username), outcome, diags)
+}
+
 // refuseLiveAccount refuses the create of an account whose objects exist.
 // It says whether the create may go on.
 func refuseLiveAccount(ctx context.Context, list lister, ns, instance, username string, diags *diag.Diagnostics) bool {
@@ -346,22 +408,36 @@ func refuseLiveAccount(ctx context.Context, list lister, ns, instance, username 
 // deleted first; objects of an earlier release, or of another state's
 // failed create, are refused by the create. A replacement's create is
 // planned with the private data of the object it replaces, whose claim is
-// on the live objects: not refused.
-func claimedElsewhere(ctx context.Context, found []string, live string, held privateReader) bool {
+// on the live objects: not refused. A replacement that moves the instance
+// (another name or namespace) refuses objects without a claim too: its
+// destroy would go first, and the create would refuse them.
+func claimedElsewhere(ctx context.Context, found []string, live string, held privateReader, moved bool) bool {
+	if len(found) == 0 {
+		return false
+	}
+	if live == "" {
+		return moved
+	}
 	claim, _ := heldClaim(ctx, held)
-	return len(found) > 0 && live != "" && live != claim
+	return live != claim
 }
 
 // refuseLiveAtPlan refuses, at plan time, the create of an instance that
 // another state claims, where the cluster can be reached: nothing is
 // created by an apply that would fail. A cluster that cannot be reached
 // (or credentials that may not list) leave the check to the create, which
-// is the guarantee.
-func (r *instanceResource) refuseLiveAtPlan(ctx context.Context, plan tfsdk.Plan, held privateReader, diags *diag.Diagnostics) {
+// is the guarantee. prior is the state a replacement replaces (nil for a
+// create): when the plan moves the instance to another name or namespace,
+// objects there are refused unless they carry this state's claim.
+func (r *instanceResource) refuseLiveAtPlan(ctx context.Context, plan tfsdk.Plan, prior *instanceModel, held privateReader, diags *diag.Diagnostics) {
 	var ns, name types.String
 	diags.Append(plan.GetAttribute(ctx, path.Root("namespace"), &ns)...)
 	diags.Append(plan.GetAttribute(ctx, path.Root("name"), &name)...)
 	if ns.IsUnknown() || name.IsUnknown() || ns.IsNull() || name.IsNull() {
+		return
+	}
+	moved := prior != nil && (!prior.Namespace.Equal(ns) || !prior.Name.Equal(name))
+	if prior != nil && !moved {
 		return
 	}
 	c := planClient(ctx, r.clients)
@@ -378,7 +454,7 @@ func (r *instanceResource) refuseLiveAtPlan(ctx context.Context, plan tfsdk.Plan
 		tflog.Debug(ctx, "no plan-time check of a live instance: the create checks", map[string]any{"error": err.Error()})
 		return
 	}
-	if claimedElsewhere(ctx, found, live, held) {
+	if claimedElsewhere(ctx, found, live, held, moved) {
 		diags.AddError("The instance already exists",
 			instanceImport(ns.ValueString(), name.ValueString()).refusal("mastodon_instance "+ns.ValueString()+"/"+name.ValueString(), found))
 	}
@@ -403,7 +479,7 @@ func (r *adminUserResource) refuseLiveAtPlan(ctx context.Context, plan *adminUse
 		tflog.Debug(ctx, "no plan-time check of a live account: the create checks", map[string]any{"error": err.Error()})
 		return
 	}
-	if claimedElsewhere(ctx, found, live, held) {
+	if claimedElsewhere(ctx, found, live, held, false) {
 		diags.AddError("The account already exists", accountImport(ns, instance, plan.Username.ValueString()).refusal(
 			fmt.Sprintf("The account %s of mastodon_instance %s/%s", plan.Username.ValueString(), ns, instance), found))
 	}

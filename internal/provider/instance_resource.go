@@ -151,7 +151,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 	}
 	if req.State.Raw.IsNull() {
-		r.refuseLiveAtPlan(ctx, resp.Plan, req.Private, &resp.Diagnostics)
+		r.refuseLiveAtPlan(ctx, resp.Plan, nil, req.Private, &resp.Diagnostics)
 	}
 
 	var database, redis, ingress, stateSecrets, stateIngress types.Object
@@ -222,6 +222,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	r.refuseReplacement(ctx, req, &state, resp)
 	if replaced(ctx, req) {
 		r.checkKeptData(ctx, req, resp)
+		r.refuseLiveAtPlan(ctx, resp.Plan, &state, req.Private, &resp.Diagnostics)
 	}
 	var immutable diag.Diagnostics
 	refuseImmutable(ctx, req.Plan, &state, &immutable)
@@ -413,7 +414,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	// A create never takes over a live instance (instance_claim.go).
 	c, d := r.client()
 	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() || !refuseLiveInstance(ctx, c.List, plan.Namespace.ValueString(), plan.Name.ValueString(), &resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !refuseLiveInstance(ctx, c.List, c.Get, plan.Namespace.ValueString(), plan.Name.ValueString(), &resp.Diagnostics) {
 		return
 	}
 	claim, d := applyClaim(ctx, nil, true)
@@ -437,6 +438,13 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// Never take over objects another state created again: a plan without
+	// a refresh did not look.
+	c, d := r.client()
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() || !instanceUpdateClaimed(ctx, c.List, state.Namespace.ValueString(), state.Name.ValueString(), req.Private, &resp.Diagnostics) {
+		return
+	}
 	claim, d := applyClaim(ctx, req.Private, false)
 	resp.Diagnostics.Append(d...)
 	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
@@ -734,7 +742,7 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
 		return
 	}
-	if !destroyClaimed(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), req.Private, instanceImport(ns, name), &resp.Diagnostics) {
+	if !claimAllows(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), req.Private, instanceImport(ns, name), destroyRefused, &resp.Diagnostics) {
 		return
 	}
 	// Data outlives the instance unless the user said otherwise, and so do

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -591,4 +592,135 @@ func (c *testCluster) checkAccountSecret(ns, username, password, managed string)
 		}
 		return nil
 	}
+}
+
+// setClaimOn writes claim on a Secret or ConfigMap of namespace ns.
+func (c *testCluster) setClaimOn(t *testing.T, ns, kind, name, claim string) {
+	t.Helper()
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, mastodon.AnnotationClaim, claim)
+	var err error
+	if kind == "ConfigMap" {
+		_, err = c.cs.CoreV1().ConfigMaps(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{})
+	} else {
+		_, err = c.cs.CoreV1().Secrets(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An apply whose plan skipped the refresh (-refresh=false) never takes
+// over what another state created again: the update reads the live claim
+// before it changes anything, and refuses another state's, as a destroy
+// does. The instance's objects keep their spec and claim; the account
+// keeps its password, and no account Job runs.
+func TestAccOwner_updateWithoutRefreshRefused(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-norefresh-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	const other = "0123456789abcdef"
+	config := adminConfig(ns, `  email = "alice@example.org"`)
+	var before ownedObjects
+	var password string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		AdditionalCLIOptions:     &resource.AdditionalCLIOptions{Plan: resource.PlanOptions{NoRefresh: true}},
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(s *terraform.State) error {
+					before = c.ownedObjects(t, ns)
+					password = s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"]
+					return before.requireClaims()
+				},
+			},
+			{
+				// Another state created the instance again; this plan did
+				// not look.
+				PreConfig: func() {
+					c.setClaimOn(t, ns, "ConfigMap", "social-env", other)
+					c.setClaimOn(t, ns, "Secret", "social-secrets", other)
+				},
+				Config: strings.Replace(config, "deletion_protection = false", "deletion_protection = false\n  web = { replicas = 2 }", 1),
+				ExpectError: wrapped("Created again by another Terraform state", "mastodon_instance ("+ns+"/social)", "claim "+other,
+					"this state holds claim", "The update changed nothing"),
+			},
+			{
+				// The instance unchanged, the other claim kept; the
+				// account created again by another state, and this plan
+				// would rotate its password.
+				PreConfig: func() {
+					now := c.ownedObjects(t, ns)
+					if now["Deployment social-web"] != before["Deployment social-web"] {
+						t.Fatalf("the refused update changed the web Deployment: %q -> %q", before["Deployment social-web"], now["Deployment social-web"])
+					}
+					for _, k := range []string{"ConfigMap social-env", "Secret social-secrets"} {
+						if claimOf(now[k]) != other {
+							t.Fatalf("%s: claim %q after the refused update, want the other state's", k, claimOf(now[k]))
+						}
+					}
+					c.setClaimOn(t, ns, "ConfigMap", "social-env", claimOf(before["ConfigMap social-env"]))
+					c.setClaimOn(t, ns, "Secret", "social-secrets", claimOf(before["Secret social-secrets"]))
+					c.setClaimOn(t, ns, "Secret", "social-account-alice", other)
+				},
+				Config: adminConfig(ns, `  email = "alice@example.org"
+  rotate_password = "1"`),
+				ExpectError: wrapped("Created again by another Terraform state", "mastodon_admin_user ("+ns+"/social/alice)", "claim "+other,
+					"The update changed nothing"),
+			},
+			{
+				// The password and the claim unchanged, no Job ran; the
+				// claim back, the plan is empty.
+				PreConfig: func() {
+					now := c.ownedObjects(t, ns)
+					if now["account Jobs"] != before["account Jobs"] {
+						t.Fatalf("the refused update ran an account Job: %s -> %s", before["account Jobs"], now["account Jobs"])
+					}
+					if claimOf(now["Secret social-account-alice"]) != other {
+						t.Fatalf("the refused update rewrote the account's claim: %q", now["Secret social-account-alice"])
+					}
+					if err := c.checkAccountSecret(ns, "alice", password, "generated")(nil); err != nil {
+						t.Fatal(err)
+					}
+					c.setClaimOn(t, ns, "Secret", "social-account-alice", claimOf(before["Secret social-account-alice"]))
+				},
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
+
+// A replacement that moves the instance to another name is refused at
+// plan when an instance lives there without this state's claim (here an
+// earlier release's, with none): otherwise its destroy half would delete
+// the old instance, and the create half would then refuse the live one.
+func TestAccOwner_moveOntoUnclaimedRefusedAtPlan(t *testing.T) {
+	c := newTestCluster(t)
+	ns := "acc-move-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	moved := strings.Replace(instanceConfig(ns, ""), `name                = "social"`, `name                = "other"`, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: instanceConfig(ns, "")},
+			{
+				PreConfig: func() {
+					cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "other-env", Namespace: ns,
+						Labels: mastodon.Labels("other", mastodon.ComponentConfig, mastodon.OwnerInstance)}}
+					if _, err := c.cs.CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      moved,
+				PlanOnly:    true,
+				ExpectError: wrapped("The instance already exists", "mastodon_instance "+ns+"/other already exists", "ConfigMap other-env"),
+			},
+			{
+				// The old instance is untouched; its plan is empty.
+				Config:           instanceConfig(ns, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
 }
