@@ -33,8 +33,9 @@ type recordJSON struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
-// sensitivePaths are left out of the record; an import restores the clear
-// ones from the Secrets (never those given write-only).
+// sensitivePaths are left out of the record, as is every attribute the
+// schema calls Sensitive; an import restores the clear ones from the
+// Secrets (never those given write-only).
 var sensitivePaths = [][]string{
 	{"secrets"}, {"database", "password"}, {"database", "cloud_sql", "credentials_json"}, {"redis", "password"}, {"smtp", "password"},
 	{"ingress", "private_key_pem"}, {"media_bucket", "secret_access_key"},
@@ -51,6 +52,12 @@ func encodeRecord(ctx context.Context, m *instanceModel, tmpl tfsdk.State) (stri
 	}
 	val, err := tftypes.Transform(st.Raw, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
 		names := attributeNames(p)
+		// Whatever the schema calls Sensitive is left out, listed or not
+		// (extra_secret_env keeps its names, below).
+		if a, err := tmpl.Schema.AttributeAtTerraformPath(ctx, p); err == nil && a.IsSensitive() &&
+			!slices.Equal(names, []string{"settings", "extra_secret_env"}) {
+			return tftypes.NewValue(v.Type(), nil), nil
+		}
 		for _, sp := range sensitivePaths {
 			if slices.Equal(names, sp) {
 				return tftypes.NewValue(v.Type(), nil), nil

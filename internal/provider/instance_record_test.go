@@ -113,3 +113,75 @@ func nullModel(m *instanceModel) {
 		}
 	}
 }
+
+// No Sensitive attribute reaches the record (a ConfigMap annotation): every
+// attribute of the schema is given a value naming its path, and the record
+// holds none of the Sensitive ones (settings.extra_secret_env: its names
+// only), while it does hold the others.
+func TestRecordLeavesOutEverySensitiveAttribute(t *testing.T) {
+	ctx := context.Background()
+	r := &instanceResource{}
+	var sr resource.SchemaResponse
+	r.Schema(ctx, resource.SchemaRequest{}, &sr)
+	var fill func(p string, typ tftypes.Type) tftypes.Value
+	fill = func(p string, typ tftypes.Type) tftypes.Value {
+		switch tt := typ.(type) {
+		case tftypes.Object:
+			vals := map[string]tftypes.Value{}
+			for name, at := range tt.AttributeTypes {
+				vals[name] = fill(strings.TrimPrefix(p+"."+name, "."), at)
+			}
+			return tftypes.NewValue(tt, vals)
+		case tftypes.List:
+			return tftypes.NewValue(tt, []tftypes.Value{fill(p, tt.ElementType)})
+		case tftypes.Map:
+			return tftypes.NewValue(tt, map[string]tftypes.Value{"KEY": fill(p, tt.ElementType)})
+		}
+		switch {
+		case typ.Is(tftypes.String):
+			return tftypes.NewValue(tftypes.String, "VALUE-OF-"+p+"-END")
+		case typ.Is(tftypes.Bool):
+			return tftypes.NewValue(tftypes.Bool, true)
+		case typ.Is(tftypes.Number):
+			return tftypes.NewValue(tftypes.Number, 1)
+		}
+		t.Fatalf("%s: unexpected type %s", p, typ)
+		return tftypes.Value{}
+	}
+	st := tfsdk.State{Schema: sr.Schema, Raw: fill("", sr.Schema.Type().TerraformType(ctx))}
+	var m instanceModel
+	if d := st.Get(ctx, &m); d.HasError() {
+		t.Fatal(d)
+	}
+	record, err := encodeRecord(ctx, &m, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sensitive, plain int
+	_, err = tftypes.Transform(st.Raw, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+		a, err := sr.Schema.AttributeAtTerraformPath(ctx, p)
+		if err != nil || !v.Type().Is(tftypes.String) {
+			return v, nil
+		}
+		var s string
+		_ = v.As(&s)
+		switch {
+		case a.IsSensitive() && strings.Contains(record, s):
+			t.Errorf("the record holds the Sensitive attribute %s", p)
+		case a.IsSensitive():
+			sensitive++
+		case a.IsOptional() && strings.Contains(record, s):
+			plain++
+		}
+		return v, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sensitive < 10 || plain < 10 {
+		t.Errorf("checked %d Sensitive values and found %d plain ones in the record: the test does not see the schema", sensitive, plain)
+	}
+	if !strings.Contains(record, `"KEY"`) {
+		t.Error("the names of settings.extra_secret_env are not recorded")
+	}
+}
