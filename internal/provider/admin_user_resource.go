@@ -241,9 +241,7 @@ func (r *adminUserResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() || !refuseLiveAccount(ctx, c.List, ns, instance, username, &resp.Diagnostics) {
 		return
 	}
-	claim, d := applyClaim(ctx, nil, true)
-	resp.Diagnostics.Append(d...)
-	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	claim := createClaim(ctx, resp.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -81,6 +81,16 @@ func holdClaim(ctx context.Context, p privateWriter, claim string) diag.Diagnost
 	return p.SetKey(ctx, privateClaimKey, raw)
 }
 
+// createClaim is a new claim for a create, held in its private state.
+func createClaim(ctx context.Context, p privateWriter, diags *diag.Diagnostics) string {
+	claim, d := newClaim()
+	diags.Append(d...)
+	if !d.HasError() {
+		diags.Append(holdClaim(ctx, p, claim)...)
+	}
+	return claim
+}
+
 // applyClaim is the claim a create or an update writes: a create's own new
 // one; an update's the one its state holds, or a new one when it holds
 // none (a state of an earlier release planned without a refresh).

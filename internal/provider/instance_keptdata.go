@@ -190,21 +190,14 @@ func (kd *keptData) judge(spec *mastodon.Spec, bucket string) (refusal, warning 
 // for another local domain, and warns of one that reopens data, where the
 // cluster is known and reachable (the apply checks again).
 func (r *instanceResource) checkKeptData(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.clients == nil || !r.clients.Known() {
-		return
-	}
 	for _, a := range []string{"name", "namespace", "local_domain"} {
 		var v types.String
 		if resp.Plan.GetAttribute(ctx, path.Root(a), &v).HasError() || v.IsUnknown() || v.IsNull() {
 			return
 		}
 	}
-	var plan instanceModel
-	if resp.Plan.Get(ctx, &plan).HasError() {
-		return
-	}
-	spec, d := plan.spec(ctx)
-	if d.HasError() {
+	plan, spec, ok := r.plannedSpec(ctx, resp.Plan)
+	if !ok {
 		return
 	}
 	c, err := r.clients.Client()

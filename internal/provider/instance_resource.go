@@ -417,9 +417,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() || !refuseLiveInstance(ctx, c.List, c.Get, plan.Namespace.ValueString(), plan.Name.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	claim, d := applyClaim(ctx, nil, true)
-	resp.Diagnostics.Append(d...)
-	resp.Diagnostics.Append(holdClaim(ctx, resp.Private, claim)...)
+	claim := createClaim(ctx, resp.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -227,20 +228,28 @@ func (a *instanceApply) unboundClaims() string {
 		"(or leave it unset for the default class) and apply again; the claim is replaced (a tainted instance's destroy deletes it)."
 }
 
+// plannedSpec is the planned instance and its spec, for the checks a plan
+// makes against the cluster: not ok where the cluster is not known yet or
+// the plan does not convert (validation reports that).
+func (r *instanceResource) plannedSpec(ctx context.Context, planned tfsdk.Plan) (*instanceModel, *mastodon.Spec, bool) {
+	if r.clients == nil || !r.clients.Known() {
+		return nil, nil, false
+	}
+	var plan instanceModel
+	if planned.Get(ctx, &plan).HasError() {
+		return nil, nil, false
+	}
+	spec, d := plan.spec(ctx)
+	return &plan, spec, !d.HasError()
+}
+
 // warnMissingClasses warns at plan time, where the cluster is known and
 // reachable, of a storage class it does not have, for the volumes a create
 // makes or a change of class asks for. A warning, not an error: something
 // in the same apply may create the class.
 func (r *instanceResource) warnMissingClasses(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.clients == nil || !r.clients.Known() {
-		return
-	}
-	var plan instanceModel
-	if resp.Plan.Get(ctx, &plan).HasError() {
-		return
-	}
-	spec, d := plan.spec(ctx)
-	if d.HasError() {
+	_, spec, ok := r.plannedSpec(ctx, resp.Plan)
+	if !ok {
 		return
 	}
 	var asked []mastodon.Volume
