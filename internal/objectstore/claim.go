@@ -3,7 +3,6 @@ package objectstore
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -34,13 +33,6 @@ type claimDocument struct {
 
 const claimNote = "Written by terraform-provider-mastodon (mastodon_media_bucket): the Terraform state that manages this bucket keeps this claim. " +
 	"Another state that names the bucket is refused. Delete this object only to hand the bucket to another state (import it there)."
-
-// NewClaimID returns a random claim ID.
-func NewClaimID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
 
 // Claim returns the claim ID the bucket carries, or "" when it has none.
 func (s *Store) Claim(ctx context.Context) (string, error) {

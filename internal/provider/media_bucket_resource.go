@@ -538,7 +538,14 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 		}
 		created = true
 	}
-	claim = cmp.Or(ours, objectstore.NewClaimID())
+	claim = ours
+	if claim == "" {
+		var d diag.Diagnostics
+		if claim, d = newClaim(); d.HasError() {
+			diags.Append(d...)
+			return false, ""
+		}
+	}
 	if live != claim {
 		if err := store.SetClaim(ctx, claim); err != nil {
 			fail(err)
