@@ -755,6 +755,11 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	spec.LocalDomain = state.LocalDomain.ValueString()
 	var kept []string
 	unbound := neverBoundClaims(ctx, live, ns)
+	// Claims go last, once no workload is left: a StatefulSet whose Pod
+	// is still pending makes a claim that is missing anew (and a claim
+	// only a pending Pod uses is not protected from deletion), so a claim
+	// deleted before its StatefulSet may come back, under another UID.
+	var claims []*unstructured.Unstructured
 	for _, o := range live {
 		if !mastodon.OwnedByInstance(o.GetLabels()) {
 			continue
@@ -772,6 +777,10 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 			}
 			continue
 		}
+		if o.GetKind() == "PersistentVolumeClaim" {
+			claims = append(claims, o)
+			continue
+		}
 		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
 			resp.Diagnostics.AddError("Cannot delete the instance", err.Error())
 			return
@@ -780,6 +789,12 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if err := c.WaitGone(ctx, ns, sel, []string{"Deployment", "StatefulSet", "Job", "Pod"}); err != nil {
 		resp.Diagnostics.AddError("The instance's objects did not go away", err.Error())
 		return
+	}
+	for _, o := range claims {
+		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
+			resp.Diagnostics.AddError("Cannot delete the instance", err.Error())
+			return
+		}
 	}
 	resp.Diagnostics.Append(waitClaimsGone(ctx, c, ns, unbound)...)
 	slices.Sort(kept)
