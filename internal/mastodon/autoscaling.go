@@ -21,6 +21,56 @@ type Autoscaling struct {
 	TargetMemory int32
 }
 
+// autoscalingFeature scales web, streaming and Sidekiq processes
+// (Spec.WebAutoscaling, Spec.StreamAutoscaling, SidekiqProcess.Autoscaling).
+type autoscalingFeature struct{ noFeature }
+
+func (autoscalingFeature) defaults(s *Spec) { s.autoscaled() }
+
+func (autoscalingFeature) validate(s *Spec, e *fieldErrors) {
+	s.WebAutoscaling.validate("web", s.WebResources, e.add)
+	s.StreamAutoscaling.validate("streaming", s.StreamResources, e.add)
+	for i, p := range s.Sidekiq {
+		p.Autoscaling.validate(fmt.Sprintf("sidekiq[%d]", i), p.Resources, e.add)
+	}
+}
+
+// warnings are about the Ruby processes, web and Sidekiq.
+func (autoscalingFeature) warnings(s *Spec) []FieldError {
+	var out fieldErrors
+	rwo := s.MediaBucket == nil && s.Media.AccessMode != string(corev1.ReadWriteMany)
+	ruby := func(block string, a *Autoscaling) {
+		if a == nil {
+			return
+		}
+		if rwo {
+			out.add(block+".autoscaling", "the media volume is %s: every Pod that mounts it runs on the node that holds it, so the autoscaler adds "+
+				"Pods to that one node, and those it cannot hold stay Pending. Use media.access_mode = \"ReadWriteMany\" or media_bucket to scale across nodes",
+				s.Media.AccessMode)
+		}
+		if a.TargetMemory > 0 && a.TargetCPU == 0 {
+			out.add(block+".autoscaling.target_memory_utilization", "a Ruby process seldom returns memory it has used to the system, so its memory "+
+				"utilization stays high after a peak and the autoscaler rarely scales down: add target_cpu_utilization")
+		}
+	}
+	ruby("web", s.WebAutoscaling)
+	for i, p := range s.Sidekiq {
+		ruby(fmt.Sprintf("sidekiq[%d]", i), p.Autoscaling)
+	}
+	return out
+}
+
+// workload marks a Deployment with its autoscaler's bounds.
+func (autoscalingFeature) workload(_ *Spec, w workload) { autoscaledBy(w.deployment, w.autoscaling) }
+
+// objects are the autoscalers, after the Deployments they scale.
+func (autoscalingFeature) objects(s *Spec, at stage) []Object {
+	if at != afterDeployments {
+		return nil
+	}
+	return s.renderAutoscalers()
+}
+
 // validate checks an autoscaler against the resources of the container it
 // measures: a utilization target is a percentage of the container's
 // request, so the autoscaler cannot compute it without one.

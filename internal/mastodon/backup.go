@@ -100,6 +100,41 @@ end
 
 var prefixRe = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+){0,3}$`)
 
+// backupFeature dumps the embedded PostgreSQL on a schedule (Spec.Backup).
+type backupFeature struct{ noFeature }
+
+func (backupFeature) defaults(s *Spec) {
+	if s.Backup != nil {
+		s.Backup.defaults()
+	}
+}
+
+func (backupFeature) validate(s *Spec, e *fieldErrors) { s.validateBackup(e.add) }
+
+func (backupFeature) objects(s *Spec, at stage) []Object {
+	if at != afterWorkloads {
+		return nil
+	}
+	return s.renderBackup()
+}
+
+// connections: pg_dump holds one.
+func (backupFeature) connections(s *Spec) int32 {
+	if s.Backup != nil {
+		return 1
+	}
+	return 0
+}
+
+// volumes: the dumps' volume, without a bucket.
+func (backupFeature) volumes(s *Spec) []Volume {
+	if b := s.Backup; b != nil && s.Database == nil && s.MediaBucket == nil {
+		return []Volume{{Claim: s.BackupName(), Component: ComponentBackup, Block: "backup",
+			StorageClass: b.StorageClass, StorageSize: b.StorageSize}}
+	}
+	return nil
+}
+
 func (b *Backup) defaults() {
 	def := func(v *string, d string) {
 		if *v == "" {

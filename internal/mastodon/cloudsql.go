@@ -48,6 +48,92 @@ var connectionNameRe = regexp.MustCompile(`^([a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-
 // CloudSQLSecretName is the Secret holding the service-account key.
 func (s *Spec) CloudSQLSecretName() string { return s.Name + "-cloudsql" }
 
+// cloudSQLFeature reaches the database through the Cloud SQL Auth Proxy
+// (Database.CloudSQL).
+type cloudSQLFeature struct{ noFeature }
+
+// cloudSQL is the spec's Cloud SQL settings, or nil.
+func (s *Spec) cloudSQL() *CloudSQL {
+	if s.Database == nil {
+		return nil
+	}
+	return s.Database.CloudSQL
+}
+
+func (cloudSQLFeature) defaults(s *Spec) {
+	c := s.cloudSQL()
+	if c == nil {
+		return
+	}
+	setDefault(&c.ProxyImage, DefaultCloudSQLProxyImage)
+	// The proxy encrypts the connection itself.
+	s.Database.SSLMode = "disable"
+	s.Database.Host = "127.0.0.1"
+	s.Database.Port = cloudSQLPort
+}
+
+func (cloudSQLFeature) validate(s *Spec, e *fieldErrors) {
+	c := s.cloudSQL()
+	if c == nil {
+		return
+	}
+	c.validate(e.add)
+	if s.Database.CACertificatePEM != "" {
+		e.add("database.ca_certificate_pem", "conflicts with database.cloud_sql: the proxy encrypts the connection itself")
+	}
+}
+
+// objects are the ServiceAccount that Workload Identity maps, or the
+// Secret of the service-account key, before any Pod names them.
+func (cloudSQLFeature) objects(s *Spec, at stage) []Object {
+	c := s.cloudSQL()
+	if c == nil || at != beforeConfig {
+		return nil
+	}
+	var out []Object
+	if gsa := s.workloadIdentity(); gsa != "" {
+		meta := s.meta(s.Name, ComponentInstance)
+		meta.Annotations = map[string]string{AnnotationWorkloadIdentity: gsa}
+		out = append(out, NewObject(&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta, AutomountServiceAccountToken: ptr.To(false)}))
+	}
+	if c.CredentialsJSON != "" {
+		out = append(out, NewObject(&corev1.Secret{
+			TypeMeta:   typeMeta("v1", "Secret"),
+			ObjectMeta: s.meta(s.CloudSQLSecretName(), ComponentCloudSQL),
+			Type:       corev1.SecretTypeOpaque,
+			Data:       map[string][]byte{CloudSQLKeyFile: []byte(c.CredentialsJSON)},
+		}))
+	}
+	return out
+}
+
+func (cloudSQLFeature) inputs(s *Spec) []any {
+	if c := s.cloudSQL(); c != nil {
+		return []any{c}
+	}
+	return nil
+}
+
+// workloadIdentity is the Google service account that the instance's Pods
+// act as, or "".
+func (s *Spec) workloadIdentity() string {
+	if c := s.cloudSQL(); c != nil {
+		return c.WorkloadIdentityServiceAccount
+	}
+	return ""
+}
+
+// serviceAccountName is the instance's own ServiceAccount when Workload
+// Identity needs one to carry its annotation; otherwise the namespace's
+// default (no token is mounted either way), which is one object fewer to
+// apply and to read on every refresh.
+func (s *Spec) serviceAccountName() string {
+	if s.workloadIdentity() != "" {
+		return s.Name
+	}
+	return ""
+}
+
 func (c *CloudSQL) validate(add func(path, format string, args ...any)) {
 	if c.InstanceConnectionName != "" && !connectionNameRe.MatchString(c.InstanceConnectionName) {
 		add("database.cloud_sql.instance_connection_name", "%q is not an instance connection name project:region:instance (such as my-project:europe-west1:mastodon)", c.InstanceConnectionName)
@@ -110,10 +196,10 @@ func (s *Spec) cloudSQLSidecar() corev1.Container {
 	return container
 }
 
-// withCloudSQL adds the proxy sidecar (and its key volume) to a Pod that
-// talks to the database.
-func (s *Spec) withCloudSQL(pod *corev1.PodSpec) {
-	if s.Database == nil || s.Database.CloudSQL == nil {
+// pod adds the proxy sidecar (and its key volume) to a Pod that talks to
+// the database.
+func (cloudSQLFeature) pod(s *Spec, pod *corev1.PodSpec) {
+	if s.cloudSQL() == nil {
 		return
 	}
 	pod.InitContainers = append(pod.InitContainers, s.cloudSQLSidecar())

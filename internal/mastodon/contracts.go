@@ -2,8 +2,6 @@ package mastodon
 
 import (
 	"fmt"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // QueueRoles say what stops working when no process serves a queue.
@@ -36,10 +34,6 @@ func slicesWithout(in []string, drop string) []string {
 	}
 	return out
 }
-
-// metricsSince is the first version with Mastodon's Prometheus exporter
-// (config/initializers/prometheus_exporter.rb, bin/prometheus_exporter).
-const metricsSince = "v4.4.0"
 
 // Connection budget.
 const (
@@ -91,8 +85,8 @@ func fullScale(replicas int32, a *Autoscaling) int32 {
 // Sidekiq thread (its DB_POOL is its concurrency), streaming's pool
 // (streaming/database.js: DB_POOL, default 10; streaming is one process
 // since 4.3, STREAMING_CLUSTER_NUM is read no more), and the Jobs that may
-// run beside them: a migration, each scheduled tootctl task, the search
-// index build, and an account's tootctl.
+// run beside them: a migration, an account's tootctl, and the features'
+// Jobs (each scheduled tootctl task, the search index build, the backup).
 func (s *Spec) Connections() Connections {
 	var c Connections
 	c.Web = fullScale(s.WebReplicas, s.WebAutoscaling) * s.WebConcurrency * s.MaxThreads
@@ -105,18 +99,8 @@ func (s *Spec) Connections() Connections {
 	}
 	c.Streaming = fullScale(s.StreamReplicas, s.StreamAutoscaling) * pool
 	c.Jobs = 2 * migrationConnections // a migration, an account's tootctl
-	if !s.Maintenance.Disabled {
-		for _, t := range s.Maintenance.Tasks {
-			if t.Enabled != nil && *t.Enabled {
-				c.Jobs += tootctlConnections
-			}
-		}
-	}
-	if s.Search != nil {
-		c.Jobs += tootctlConnections
-	}
-	if s.Backup != nil {
-		c.Jobs++ // pg_dump
+	for _, f := range features {
+		c.Jobs += f.connections(s)
 	}
 	return c
 }
@@ -147,15 +131,6 @@ func (s *Spec) validateContracts(add func(path, format string, args ...any), rel
 	}
 	if d := s.Database; d != nil && d.MaxConnections < 0 {
 		add("database.max_connections", "must not be negative")
-	}
-	if s.Metrics != nil {
-		if v, ok := Parse(s.Version); ok {
-			if since, _ := Parse(metricsSince); v.Compare(since) < 0 {
-				add("metrics", "%s has no Prometheus exporter: Mastodon added it in %s (config/initializers/prometheus_exporter.rb), and "+
-					"earlier versions ignore its settings, so nothing would serve the metrics. Upgrade to 4.4 or later, or leave metrics out", s.Version, metricsSince)
-				related("version")
-			}
-		}
 	}
 	s.validateQueuesServed(add, related)
 }
@@ -212,25 +187,6 @@ func (s *Spec) contractWarnings() []FieldError {
 				"(and give it as database.max_connections), put a pooler in front, or lower replicas, web.max_threads, concurrency or database.pool",
 				c, limit-reservedConnections, limit, reservedConnections)
 		}
-	}
-	rwo := s.MediaBucket == nil && s.Media.AccessMode != string(corev1.ReadWriteMany)
-	ruby := func(block string, a *Autoscaling) {
-		if a == nil {
-			return
-		}
-		if rwo {
-			warn(block+".autoscaling", "the media volume is %s: every Pod that mounts it runs on the node that holds it, so the autoscaler adds "+
-				"Pods to that one node, and those it cannot hold stay Pending. Use media.access_mode = \"ReadWriteMany\" or media_bucket to scale across nodes",
-				s.Media.AccessMode)
-		}
-		if a.TargetMemory > 0 && a.TargetCPU == 0 {
-			warn(block+".autoscaling.target_memory_utilization", "a Ruby process seldom returns memory it has used to the system, so its memory "+
-				"utilization stays high after a peak and the autoscaler rarely scales down: add target_cpu_utilization")
-		}
-	}
-	ruby("web", s.WebAutoscaling)
-	for i, p := range s.Sidekiq {
-		ruby(fmt.Sprintf("sidekiq[%d]", i), p.Autoscaling)
 	}
 	return out
 }

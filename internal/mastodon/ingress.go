@@ -1,12 +1,103 @@
 package mastodon
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
+
+// Ingress routes the instance's domain to web and streaming.
+type Ingress struct {
+	ClassName      string
+	Annotations    map[string]string
+	CertificatePEM string
+	PrivateKeyPEM  string
+	TLSSecretName  string
+	// GKEStreamingTimeout, when set, is the backend timeout (seconds) of
+	// GKE's load balancer for streaming: a BackendConfig attached to the
+	// streaming Service. GKE's default, 30 s, cuts every websocket.
+	GKEStreamingTimeout int32
+}
+
+// TLSSecretName is the Secret of the Ingress's certificate.
+func (s *Spec) TLSSecretName() string {
+	if s.Ingress != nil && s.Ingress.TLSSecretName != "" {
+		return s.Ingress.TLSSecretName
+	}
+	return s.Name + "-tls"
+}
+
+// ingressFeature routes the domains to web and streaming (Spec.Ingress).
+type ingressFeature struct{ noFeature }
+
+func (ingressFeature) validate(s *Spec, e *fieldErrors) {
+	in := s.Ingress
+	if in == nil {
+		return
+	}
+	add := e.add
+	switch {
+	case in.TLSSecretName != "" && (in.CertificatePEM != "" || in.PrivateKeyPEM != ""):
+		add("ingress.tls_secret_name", "conflicts with ingress.certificate_pem and ingress.private_key_pem: give an existing Secret or a certificate, not both")
+	case (in.CertificatePEM == "") != (in.PrivateKeyPEM == ""):
+		add("ingress.certificate_pem", "and ingress.private_key_pem must be given together")
+	case in.CertificatePEM != "":
+		if _, err := tls.X509KeyPair([]byte(in.CertificatePEM), []byte(in.PrivateKeyPEM)); err != nil {
+			add("ingress.certificate_pem", "and ingress.private_key_pem do not parse as a matching PEM certificate and key: %v", err)
+		}
+	}
+	if in.GKEStreamingTimeout < 0 {
+		add("ingress.gke_streaming_timeout_seconds", "must not be negative")
+	}
+	if in.TLSSecretName != "" {
+		if msgs := validation.IsDNS1123Subdomain(in.TLSSecretName); len(msgs) > 0 {
+			add("ingress.tls_secret_name", "%q is not a valid Secret name", in.TLSSecretName)
+		}
+	}
+}
+
+// objects are the Secret of the certificate given, the streaming
+// Service's BackendConfig and the Ingress, each where it is needed.
+func (ingressFeature) objects(s *Spec, at stage) []Object {
+	in := s.Ingress
+	if in == nil {
+		return nil
+	}
+	switch at {
+	case afterSecrets:
+		if in.CertificatePEM != "" {
+			return []Object{NewObject(&corev1.Secret{
+				TypeMeta:   typeMeta("v1", "Secret"),
+				ObjectMeta: s.meta(s.TLSSecretName(), ComponentIngress),
+				Type:       corev1.SecretTypeTLS,
+				Data: map[string][]byte{
+					corev1.TLSCertKey:       []byte(in.CertificatePEM),
+					corev1.TLSPrivateKeyKey: []byte(in.PrivateKeyPEM),
+				},
+			})}
+		}
+	case beforeStreamingService:
+		if bc := s.gkeBackendConfig(); bc != nil {
+			return []Object{NewObject(bc)}
+		}
+	case afterWorkloads:
+		return []Object{NewObject(s.renderIngress())}
+	}
+	return nil
+}
+
+// service attaches the BackendConfig to the streaming Service.
+func (ingressFeature) service(s *Spec, svc *corev1.Service) {
+	if bc := s.gkeBackendConfig(); bc != nil && svc.Labels[LabelComponent] == ComponentStreaming {
+		svc.Annotations = map[string]string{AnnotationGKEBackendConfig: `{"default":"` + bc.Name + `"}`}
+	}
+}
 
 // Annotations the Ingress reads or sets.
 const (
@@ -152,10 +243,9 @@ func (s *Spec) renderIngress() *networkingv1.Ingress {
 	return ing
 }
 
-// Warnings are what the spec allows but will likely not work as meant,
-// each naming its attribute.
-func (s *Spec) Warnings() []FieldError {
-	out := append(s.Maintenance.warnings(), s.contractWarnings()...)
+// warnings are about the certificate.
+func (ingressFeature) warnings(s *Spec) []FieldError {
+	var out []FieldError
 	in := s.Ingress
 	if in == nil {
 		return out

@@ -113,6 +113,35 @@ func (s *Spec) MaintenanceName(task string) string {
 	return s.Name + "-" + t.suffix
 }
 
+// maintenanceFeature runs the clean-ups (Spec.Maintenance).
+type maintenanceFeature struct{ noFeature }
+
+func (maintenanceFeature) defaults(s *Spec) { s.Maintenance.defaults() }
+
+func (maintenanceFeature) validate(s *Spec, e *fieldErrors) { s.Maintenance.validate(e.add) }
+
+func (maintenanceFeature) warnings(s *Spec) []FieldError { return s.Maintenance.warnings() }
+
+func (maintenanceFeature) objects(s *Spec, at stage) []Object {
+	if at != afterWorkloads {
+		return nil
+	}
+	return s.renderMaintenance()
+}
+
+// connections: each task is a tootctl.
+func (maintenanceFeature) connections(s *Spec) int32 {
+	var n int32
+	if !s.Maintenance.Disabled {
+		for _, t := range s.Maintenance.Tasks {
+			if t.Enabled != nil && *t.Enabled {
+				n += tootctlConnections
+			}
+		}
+	}
+	return n
+}
+
 // defaults fills every task's settings.
 func (m *Maintenance) defaults() {
 	if m.Tasks == nil {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,14 +98,32 @@ func (s *Spec) metricsEnv(local bool) []corev1.EnvVar {
 // localhost, cannot be scraped from another Pod.
 var ExporterCommand = []string{"bin/prometheus_exporter", "--bind", "0.0.0.0", "--port", strconv.Itoa(int(MetricsPort))}
 
+// metricsFeature switches Mastodon's Prometheus exporter on (Spec.Metrics).
+type metricsFeature struct{ noFeature }
+
+// workload makes web and Sidekiq export their metrics and has every Pod
+// say where they are.
+func (metricsFeature) workload(s *Spec, w workload) {
+	if s.Metrics == nil {
+		return
+	}
+	port := MetricsPort
+	if w.component == ComponentStreaming {
+		port = StreamingPort
+	} else {
+		s.exportMetrics(&w.deployment.Spec.Template.Spec, w.component == ComponentWeb)
+	}
+	a := w.deployment.Spec.Template.Annotations
+	a[AnnotationScrape] = "true"
+	a[AnnotationScrapePort] = strconv.Itoa(int(port))
+	a[AnnotationScrapePath] = MetricsPath
+}
+
 // exportMetrics makes a web Pod send its metrics to an exporter container
 // beside it, and a Sidekiq Pod serve its own. The exporter is a plain
 // container: web is a Deployment, whose Pods never complete, and the Jobs
 // made from the web Pod (migrations, tootctl) never get it.
 func (s *Spec) exportMetrics(pod *corev1.PodSpec, web bool) {
-	if s.Metrics == nil {
-		return
-	}
 	port := corev1.ContainerPort{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP}
 	c := &pod.Containers[0]
 	c.Env = append(c.Env, s.metricsEnv(!web)...)
@@ -133,20 +150,9 @@ func (s *Spec) exportMetrics(pod *corev1.PodSpec, web bool) {
 	})
 }
 
-// scrape annotates a Deployment's Pods with where their metrics are.
-func (s *Spec) scrape(d *appsv1.Deployment, port int32) {
-	if s.Metrics == nil {
-		return
-	}
-	a := d.Spec.Template.Annotations
-	a[AnnotationScrape] = "true"
-	a[AnnotationScrapePort] = strconv.Itoa(int(port))
-	a[AnnotationScrapePath] = MetricsPath
-}
-
-// withMetricsPort adds the exporter's port to the web Service.
-func (s *Spec) withMetricsPort(svc *corev1.Service) {
-	if s.Metrics == nil {
+// service adds the exporter's port to the web Service.
+func (metricsFeature) service(s *Spec, svc *corev1.Service) {
+	if s.Metrics == nil || svc.Labels[LabelComponent] != ComponentWeb {
 		return
 	}
 	svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: metricsPortName, Port: MetricsPort,
@@ -174,12 +180,12 @@ type monitorEndpoint struct {
 	Path string `json:"path"`
 }
 
-// renderMetrics are the objects that let Prometheus find the metrics: the
-// Sidekiq Pods' headless Service and the ServiceMonitor. Web and streaming
-// have their Services already.
-func (s *Spec) renderMetrics() []Object {
+// objects are what lets Prometheus find the metrics: the Sidekiq Pods'
+// headless Service and the ServiceMonitor. Web and streaming have their
+// Services already.
+func (metricsFeature) objects(s *Spec, at stage) []Object {
 	m := s.Metrics
-	if m == nil {
+	if m == nil || at != afterWorkloads {
 		return nil
 	}
 	svc := s.service(s.SidekiqMetricsName(), ComponentSidekiq, metricsPortName, MetricsPort)
@@ -203,10 +209,25 @@ func (s *Spec) renderMetrics() []Object {
 	return append(out, NewObject(sm))
 }
 
-func (m *Metrics) validate(add func(path, format string, args ...any)) {
-	if m == nil {
+// metricsSince is the first version with Mastodon's Prometheus exporter
+// (config/initializers/prometheus_exporter.rb, bin/prometheus_exporter).
+const metricsSince = "v4.4.0"
+
+func (metricsFeature) validate(s *Spec, e *fieldErrors) {
+	if s.Metrics == nil {
 		return
 	}
+	s.Metrics.validate(e.add)
+	if v, ok := Parse(s.Version); ok {
+		if since, _ := Parse(metricsSince); v.Compare(since) < 0 {
+			e.add("metrics", "%s has no Prometheus exporter: Mastodon added it in %s (config/initializers/prometheus_exporter.rb), and "+
+				"earlier versions ignore its settings, so nothing would serve the metrics. Upgrade to 4.4 or later, or leave metrics out", s.Version, metricsSince)
+			e.related("version")
+		}
+	}
+}
+
+func (m *Metrics) validate(add func(path, format string, args ...any)) {
 	const path = "metrics.service_monitor_labels"
 	ours := []string{LabelName, LabelInstance, LabelComponent, LabelManagedBy, LabelOwner, LabelVersion}
 	for _, k := range slices.Sorted(maps.Keys(m.ServiceMonitorLabels)) {

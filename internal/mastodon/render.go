@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,12 +67,6 @@ func (s *Spec) DatabaseCAName() string      { return s.Name + "-database-ca" }
 func (s *Spec) WebName() string             { return s.Name + "-web" }
 func (s *Spec) StreamingName() string       { return s.Name + "-streaming" }
 func (s *Spec) SidekiqName(p string) string { return s.Name + "-sidekiq-" + p }
-func (s *Spec) TLSSecretName() string {
-	if s.Ingress != nil && s.Ingress.TLSSecretName != "" {
-		return s.Ingress.TLSSecretName
-	}
-	return s.Name + "-tls"
-}
 
 // PrepareJobName is the db-prepare Job's name. It carries a hash of the
 // version and of the database it prepares, so a prepare once done is never
@@ -157,7 +150,8 @@ func (s *Spec) meta(name, component string) metav1.ObjectMeta {
 }
 
 // Environment returns the non-secret environment (the ConfigMap) and the
-// secret one (the Secret) of the Rails and streaming processes.
+// secret one (the Secret) of the Rails and streaming processes: the
+// core's, each feature's, then the user's free-form variables.
 func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	plain = map[string]string{
 		"LOCAL_DOMAIN":           s.LocalDomain,
@@ -180,65 +174,71 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	if s.WebDomain != "" {
 		plain["WEB_DOMAIN"] = s.WebDomain
 	}
-	if d := s.Database; d != nil {
-		plain["DB_HOST"] = d.Host
-		plain["DB_PORT"] = strconv.Itoa(int(d.Port))
-		plain["DB_NAME"] = d.Name
-		plain["DB_USER"] = d.User
-		plain["DB_SSLMODE"] = d.SSLMode
-		if d.Pool > 0 {
-			plain["DB_POOL"] = strconv.Itoa(int(d.Pool))
-		}
-		if d.CACertificatePEM != "" {
-			// libpq reads the CA from PGSSLROOTCERT when the connection
-			// string names none (config/database.yml names none).
-			plain["PGSSLROOTCERT"] = databaseCADir + "/" + databaseCAFile
-		}
-		secret[EnvDBPassword] = d.Password
-	} else {
+	s.databaseEnvironment(sec, plain, secret)
+	s.redisEnvironment(sec, plain, secret)
+	s.settingsEnvironment(plain)
+	for _, f := range features {
+		f.env(s, plain, secret)
+	}
+	st := s.Settings
+	for k, v := range st.ExtraEnv {
+		plain[k] = v
+	}
+	for k, v := range st.ExtraSecretEnv {
+		secret[k] = v
+	}
+	for k, v := range st.ExtraSecretEnvWriteOnly {
+		secret[k] = v
+	}
+	return plain, secret
+}
+
+func (s *Spec) databaseEnvironment(sec Secrets, plain, secret map[string]string) {
+	d := s.Database
+	if d == nil {
 		plain["DB_HOST"] = s.DatabaseName()
 		plain["DB_PORT"] = "5432"
 		plain["DB_NAME"] = "mastodon_production"
 		plain["DB_USER"] = "mastodon"
 		plain["DB_SSLMODE"] = "disable"
 		secret[EnvDBPassword] = sec.DatabasePassword
+		return
 	}
-	if r := s.Redis; r != nil {
-		plain["REDIS_HOST"] = r.Host
-		plain["REDIS_PORT"] = strconv.Itoa(int(r.Port))
-		if r.User != "" {
-			plain["REDIS_USER"] = r.User
-		}
-		if r.Password != "" {
-			secret[EnvRedisPassword] = r.Password
-		}
-	} else {
+	plain["DB_HOST"] = d.Host
+	plain["DB_PORT"] = strconv.Itoa(int(d.Port))
+	plain["DB_NAME"] = d.Name
+	plain["DB_USER"] = d.User
+	plain["DB_SSLMODE"] = d.SSLMode
+	if d.Pool > 0 {
+		plain["DB_POOL"] = strconv.Itoa(int(d.Pool))
+	}
+	if d.CACertificatePEM != "" {
+		// libpq reads the CA from PGSSLROOTCERT when the connection
+		// string names none (config/database.yml names none).
+		plain["PGSSLROOTCERT"] = databaseCADir + "/" + databaseCAFile
+	}
+	secret[EnvDBPassword] = d.Password
+}
+
+func (s *Spec) redisEnvironment(sec Secrets, plain, secret map[string]string) {
+	r := s.Redis
+	if r == nil {
 		plain["REDIS_HOST"] = s.RedisName()
 		plain["REDIS_PORT"] = "6379"
 		secret[EnvRedisPassword] = sec.RedisPassword
+		return
 	}
-	if m := s.SMTP; m != nil {
-		plain["SMTP_SERVER"] = m.Server
-		plain["SMTP_PORT"] = strconv.Itoa(int(m.Port))
-		plain["SMTP_AUTH_METHOD"] = m.AuthMethod
-		plain["SMTP_ENABLE_STARTTLS"] = m.EnableStartTLS
-		plain["SMTP_OPENSSL_VERIFY_MODE"] = m.OpenSSLVerifyMode
-		plain["SMTP_DELIVERY_METHOD"] = m.DeliveryMethod
-		plain["SMTP_TLS"] = strconv.FormatBool(m.TLS)
-		plain["SMTP_SSL"] = strconv.FormatBool(m.SSL)
-		if m.Login != "" {
-			plain["SMTP_LOGIN"] = m.Login
-		}
-		if m.FromAddress != "" {
-			plain["SMTP_FROM_ADDRESS"] = m.FromAddress
-		}
-		if m.Domain != "" {
-			plain["SMTP_DOMAIN"] = m.Domain
-		}
-		if m.Password != "" {
-			secret[EnvSMTPPassword] = m.Password
-		}
+	plain["REDIS_HOST"] = r.Host
+	plain["REDIS_PORT"] = strconv.Itoa(int(r.Port))
+	if r.User != "" {
+		plain["REDIS_USER"] = r.User
 	}
+	if r.Password != "" {
+		secret[EnvRedisPassword] = r.Password
+	}
+}
+
+func (s *Spec) settingsEnvironment(plain map[string]string) {
 	st := s.Settings
 	if st.SingleUserMode {
 		plain["SINGLE_USER_MODE"] = "true"
@@ -255,43 +255,6 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	if st.TrustedProxyIP != "" {
 		plain["TRUSTED_PROXY_IP"] = st.TrustedProxyIP
 	}
-	if b := s.MediaBucket; b != nil {
-		u, _ := url.Parse(b.Endpoint)
-		plain["S3_ENABLED"] = "true"
-		plain["S3_BUCKET"] = b.Bucket
-		plain["S3_REGION"] = b.Region
-		if plain["S3_REGION"] == "" {
-			plain["S3_REGION"] = "us-east-1"
-		}
-		plain["S3_ENDPOINT"] = strings.TrimSuffix(b.Endpoint, "/")
-		plain["S3_HOSTNAME"] = u.Host
-		plain["S3_PROTOCOL"] = u.Scheme
-		plain["S3_PERMISSION"] = b.Permission
-		if b.AliasHost != "" {
-			plain["S3_ALIAS_HOST"] = b.AliasHost
-		}
-		if !b.PathStyle {
-			// With S3_ENDPOINT set (always, here) Mastodon addresses the
-			// bucket path-style unless this is true (config/initializers/paperclip.rb).
-			plain["S3_OVERRIDE_PATH_STYLE"] = "true"
-		}
-		secret[EnvS3AccessKey] = b.AccessKeyID
-		secret[EnvS3SecretKey] = b.SecretAccessKey
-	} else {
-		plain["PAPERCLIP_ROOT_PATH"] = mediaPath
-	}
-	s.searchEnvironment(plain, secret)
-	s.translationEnvironment(plain, secret)
-	for k, v := range st.ExtraEnv {
-		plain[k] = v
-	}
-	for k, v := range st.ExtraSecretEnv {
-		secret[k] = v
-	}
-	for k, v := range st.ExtraSecretEnvWriteOnly {
-		secret[k] = v
-	}
-	return plain, secret
 }
 
 // NamespaceObject is the namespace the provider creates for the instance
@@ -308,28 +271,15 @@ func (s *Spec) NamespaceObject() Object {
 
 // Render returns every object of the instance in its namespace, in the
 // order they are applied: configuration first, then the embedded services,
-// then the workloads. The namespace (NamespaceObject) and the Jobs
-// (PrepareJob, MigrationJob) are apart.
+// then the workloads; the features' objects at their stages. The namespace
+// (NamespaceObject) and the Jobs (PrepareJob, MigrationJob) are apart.
 //
 // record is kept on the ConfigMap (AnnotationSpec): the caller's record of
 // the configuration, so an import can restore it.
 func (s *Spec) Render(sec Secrets, record string) []Object {
 	plain, secret := s.Environment(sec)
-	var out []Object
+	out := s.featureObjects(beforeConfig)
 	add := func(o any) { out = append(out, NewObject(o)) }
-	if gsa := s.workloadIdentity(); gsa != "" {
-		meta := s.meta(s.Name, ComponentInstance)
-		meta.Annotations = map[string]string{AnnotationWorkloadIdentity: gsa}
-		add(&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta, AutomountServiceAccountToken: ptr.To(false)})
-	}
-	if d := s.Database; d != nil && d.CloudSQL != nil && d.CloudSQL.CredentialsJSON != "" {
-		add(&corev1.Secret{
-			TypeMeta:   typeMeta("v1", "Secret"),
-			ObjectMeta: s.meta(s.CloudSQLSecretName(), ComponentCloudSQL),
-			Type:       corev1.SecretTypeOpaque,
-			Data:       map[string][]byte{CloudSQLKeyFile: []byte(d.CloudSQL.CredentialsJSON)},
-		})
-	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   typeMeta("v1", "ConfigMap"),
 		ObjectMeta: s.meta(s.ConfigMapName(), ComponentConfig),
@@ -349,21 +299,11 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 		Type:       corev1.SecretTypeOpaque,
 		Data:       bytesMap(secret),
 	})
-	if s.Ingress != nil && s.Ingress.CertificatePEM != "" {
-		add(&corev1.Secret{
-			TypeMeta:   typeMeta("v1", "Secret"),
-			ObjectMeta: s.meta(s.TLSSecretName(), ComponentIngress),
-			Type:       corev1.SecretTypeTLS,
-			Data: map[string][]byte{
-				corev1.TLSCertKey:       []byte(s.Ingress.CertificatePEM),
-				corev1.TLSPrivateKeyKey: []byte(s.Ingress.PrivateKeyPEM),
-			},
-		})
-	}
+	out = append(out, s.featureObjects(afterSecrets)...)
 	if ca := s.databaseCA(); ca != "" {
 		out = append(out, s.caConfigMap(s.DatabaseCAName(), ComponentDatabaseCA, databaseCAFile, ca))
 	}
-	out = append(out, s.renderSearchCA()...)
+	out = append(out, s.featureObjects(afterCertificates)...)
 	if s.Database == nil {
 		out = append(out, s.renderDatabase()...)
 	}
@@ -381,20 +321,23 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 			},
 		})
 	}
+	out = append(out, s.renderWorkloads(s.podChecksum(plain, secret))...)
+	return append(out, s.featureObjects(afterWorkloads)...)
+}
+
+// podChecksum is a hash of what every Rails Pod reads: the environment,
+// the database's CA and what the features add.
+func (s *Spec) podChecksum(plain, secret map[string]string) string {
 	checksum := hashOf(plain, secret)
 	if ca := s.databaseCA(); ca != "" {
 		checksum = hashOf(checksum, ca)
 	}
-	if ca := s.searchCA(); ca != "" {
-		checksum = hashOf(checksum, "search", ca)
+	for _, f := range features {
+		if in := f.inputs(s); in != nil {
+			checksum = hashOf(append([]any{checksum}, in...)...)
+		}
 	}
-	if s.Database != nil && s.Database.CloudSQL != nil {
-		checksum = hashOf(checksum, s.Database.CloudSQL)
-	}
-	out = append(out, s.renderWorkloads(checksum)...)
-	out = append(out, s.renderMaintenance()...)
-	out = append(out, s.renderBackup()...)
-	return out
+	return checksum
 }
 
 func (s *Spec) podSecurity() *corev1.PodSecurityContext {
@@ -434,26 +377,6 @@ func (s *Spec) pullSecrets() []corev1.LocalObjectReference {
 	return refs
 }
 
-// workloadIdentity is the Google service account that the instance's Pods
-// act as, or "".
-func (s *Spec) workloadIdentity() string {
-	if d := s.Database; d != nil && d.CloudSQL != nil {
-		return d.CloudSQL.WorkloadIdentityServiceAccount
-	}
-	return ""
-}
-
-// serviceAccountName is the instance's own ServiceAccount when Workload
-// Identity needs one to carry its annotation; otherwise the namespace's
-// default (no token is mounted either way), which is one object fewer to
-// apply and to read on every refresh.
-func (s *Spec) serviceAccountName() string {
-	if s.workloadIdentity() != "" {
-		return s.Name
-	}
-	return ""
-}
-
 // railsPod is the Pod spec shared by web, Sidekiq and the Jobs.
 func (s *Spec) railsPod(name string, command []string, res Resources) corev1.PodSpec {
 	pod := corev1.PodSpec{
@@ -475,11 +398,14 @@ func (s *Spec) railsPod(name string, command []string, res Resources) corev1.Pod
 	// the image precompiles there, and the image gives the directory to
 	// the mastodon user already (no root filesystem here is read-only).
 	s.withDatabaseCA(&pod)
-	s.withSearchCA(&pod)
-	if s.MediaBucket != nil {
-		s.withCloudSQL(&pod)
-		return pod
+	for _, f := range features {
+		f.pod(s, &pod)
 	}
+	return pod
+}
+
+// withMediaVolume mounts the media volume in a Rails Pod.
+func (s *Spec) withMediaVolume(pod *corev1.PodSpec) {
 	if s.Media.AccessMode != string(corev1.ReadWriteMany) {
 		// A volume that one node at a time can mount: every Pod that uses
 		// it must run on the same node, or the second one never starts.
@@ -494,8 +420,6 @@ func (s *Spec) railsPod(name string, command []string, res Resources) corev1.Pod
 		corev1.VolumeMount{Name: "media", MountPath: mediaPath})
 	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "media", VolumeSource: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.MediaName()}}})
-	s.withCloudSQL(&pod)
-	return pod
 }
 
 // withMediaLabel adds the media label to a Pod's labels when it mounts the
@@ -585,30 +509,74 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 	}
 }
 
+// renderWorkloads renders the Deployments of web, streaming and Sidekiq,
+// changed by the features, and their Services and disruption budgets.
 func (s *Spec) renderWorkloads(checksum string) []Object {
+	workloads := []workload{
+		{ComponentWeb, s.WebAutoscaling, s.webDeployment(checksum)},
+		{ComponentStreaming, s.StreamAutoscaling, s.streamingDeployment(checksum)},
+	}
+	for _, p := range s.Sidekiq {
+		workloads = append(workloads, workload{ComponentSidekiq, p.Autoscaling, s.sidekiqDeployment(p, checksum)})
+	}
 	var out []Object
 	add := func(o any) { out = append(out, NewObject(o)) }
+	for _, w := range workloads {
+		for _, f := range features {
+			f.workload(s, w)
+		}
+		add(w.deployment)
+	}
+	out = append(out, s.featureObjects(afterDeployments)...)
 
+	webService := s.service(s.WebName(), ComponentWeb, "http", 3000)
+	streamingService := s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000)
+	for _, f := range features {
+		f.service(s, webService)
+		f.service(s, streamingService)
+	}
+	add(webService)
+	out = append(out, s.featureObjects(beforeStreamingService)...)
+	add(streamingService)
+
+	pdb := func(name, component string, replicas int32) {
+		if replicas < 2 {
+			return
+		}
+		add(&policyv1.PodDisruptionBudget{
+			TypeMeta:   typeMeta("policy/v1", "PodDisruptionBudget"),
+			ObjectMeta: s.meta(name, component),
+			Spec: policyv1.PodDisruptionBudgetSpec{
+				MaxUnavailable: ptr.To(intstr.FromInt32(1)),
+				Selector:       &metav1.LabelSelector{MatchLabels: s.selector(component)},
+			},
+		})
+	}
+	pdb(s.WebName(), ComponentWeb, floor(s.WebReplicas, s.WebAutoscaling))
+	pdb(s.StreamingName(), ComponentStreaming, floor(s.StreamReplicas, s.StreamAutoscaling))
+	return out
+}
+
+func (s *Spec) webDeployment(checksum string) *appsv1.Deployment {
 	web := s.railsPod("web", []string{"bundle", "exec", "puma", "-C", "config/puma.rb"}, s.WebResources)
-	web.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 3000, Protocol: corev1.ProtocolTCP}}
-	web.Containers[0].ReadinessProbe = &corev1.Probe{
+	c := &web.Containers[0]
+	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 3000, Protocol: corev1.ProtocolTCP}}
+	c.ReadinessProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
 		PeriodSeconds: 5, FailureThreshold: 3,
 	}
-	web.Containers[0].LivenessProbe = &corev1.Probe{
+	c.LivenessProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
 		PeriodSeconds: 10, FailureThreshold: 6,
 	}
-	web.Containers[0].StartupProbe = &corev1.Probe{
+	c.StartupProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
 		PeriodSeconds: 5, FailureThreshold: 60,
 	}
-	s.exportMetrics(&web, true)
-	webDeployment := s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas != 0), web)
-	s.scrape(webDeployment, MetricsPort)
-	autoscaledBy(webDeployment, s.WebAutoscaling)
-	add(webDeployment)
+	return s.deployment(s.WebName(), ComponentWeb, s.WebReplicas, hashOf(checksum, s.Image(), s.WebResources, s.WebReplicas != 0), web)
+}
 
+func (s *Spec) streamingDeployment(checksum string) *appsv1.Deployment {
 	streaming := s.railsPod("streaming", []string{"node", "./streaming"}, s.StreamResources)
 	c := &streaming.Containers[0]
 	c.Image = s.StreamingImage()
@@ -639,70 +607,31 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("streaming")}},
 		PeriodSeconds: 10, FailureThreshold: 6,
 	}
-	streamingDeployment := s.deployment(s.StreamingName(), ComponentStreaming, s.StreamReplicas, hashOf(checksum, s.StreamingImage(), s.StreamResources), streaming)
-	s.scrape(streamingDeployment, StreamingPort)
-	autoscaledBy(streamingDeployment, s.StreamAutoscaling)
-	add(streamingDeployment)
+	return s.deployment(s.StreamingName(), ComponentStreaming, s.StreamReplicas, hashOf(checksum, s.StreamingImage(), s.StreamResources), streaming)
+}
 
-	for _, p := range s.Sidekiq {
-		cmd := []string{"bundle", "exec", "sidekiq", "-c", strconv.Itoa(int(p.Concurrency))}
-		for _, q := range p.Queues {
-			arg := q.Name
-			if q.Weight > 0 {
-				arg += "," + strconv.Itoa(q.Weight)
-			}
-			cmd = append(cmd, "-q", arg)
+func (s *Spec) sidekiqDeployment(p SidekiqProcess, checksum string) *appsv1.Deployment {
+	cmd := []string{"bundle", "exec", "sidekiq", "-c", strconv.Itoa(int(p.Concurrency))}
+	for _, q := range p.Queues {
+		arg := q.Name
+		if q.Weight > 0 {
+			arg += "," + strconv.Itoa(q.Weight)
 		}
-		pod := s.railsPod("sidekiq", cmd, p.Resources)
-		pod.Containers[0].Env = []corev1.EnvVar{{Name: "DB_POOL", Value: strconv.Itoa(int(p.Concurrency))}}
-		pod.Containers[0].ReadinessProbe = &corev1.Probe{
-			ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
-				"test", "-f", mastodonTmp + "/sidekiq_process_has_started_and_will_begin_processing_jobs"}}},
-			PeriodSeconds: 5, FailureThreshold: 3,
-		}
-		s.exportMetrics(&pod, false)
-		d := s.deployment(s.SidekiqName(p.Name), ComponentSidekiq, p.Replicas, hashOf(checksum, s.Image(), p.podInputs()), pod)
-		s.scrape(d, MetricsPort)
-		autoscaledBy(d, p.Autoscaling)
-		if p.serves("scheduler") {
-			// Never two scheduler processes, not even during a rollout.
-			d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
-		}
-		add(d)
+		cmd = append(cmd, "-q", arg)
 	}
-
-	out = append(out, s.renderAutoscalers()...)
-	webService := s.service(s.WebName(), ComponentWeb, "http", 3000)
-	s.withMetricsPort(webService)
-	add(webService)
-	streamingService := s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000)
-	if bc := s.gkeBackendConfig(); bc != nil {
-		add(bc)
-		streamingService.Annotations = map[string]string{AnnotationGKEBackendConfig: `{"default":"` + bc.Name + `"}`}
+	pod := s.railsPod("sidekiq", cmd, p.Resources)
+	pod.Containers[0].Env = []corev1.EnvVar{{Name: "DB_POOL", Value: strconv.Itoa(int(p.Concurrency))}}
+	pod.Containers[0].ReadinessProbe = &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
+			"test", "-f", mastodonTmp + "/sidekiq_process_has_started_and_will_begin_processing_jobs"}}},
+		PeriodSeconds: 5, FailureThreshold: 3,
 	}
-	add(streamingService)
-
-	pdb := func(name, component string, replicas int32) {
-		if replicas < 2 {
-			return
-		}
-		add(&policyv1.PodDisruptionBudget{
-			TypeMeta:   typeMeta("policy/v1", "PodDisruptionBudget"),
-			ObjectMeta: s.meta(name, component),
-			Spec: policyv1.PodDisruptionBudgetSpec{
-				MaxUnavailable: ptr.To(intstr.FromInt32(1)),
-				Selector:       &metav1.LabelSelector{MatchLabels: s.selector(component)},
-			},
-		})
+	d := s.deployment(s.SidekiqName(p.Name), ComponentSidekiq, p.Replicas, hashOf(checksum, s.Image(), p.podInputs()), pod)
+	if p.serves("scheduler") {
+		// Never two scheduler processes, not even during a rollout.
+		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 	}
-	pdb(s.WebName(), ComponentWeb, floor(s.WebReplicas, s.WebAutoscaling))
-	pdb(s.StreamingName(), ComponentStreaming, floor(s.StreamReplicas, s.StreamAutoscaling))
-	out = append(out, s.renderMetrics()...)
-
-	if s.Ingress != nil {
-		add(s.renderIngress())
-	}
-	return out
+	return d
 }
 
 // managedReplicas is a Deployment's replicas, or nil when another

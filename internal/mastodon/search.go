@@ -3,7 +3,6 @@ package mastodon
 import (
 	"crypto/x509"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -202,8 +201,10 @@ func (s *Spec) SearchDeployJob(d *SearchDeploy) Object {
 	return o
 }
 
-// searchEnvironment adds the search settings to the environment.
-func (s *Spec) searchEnvironment(plain, secret map[string]string) {
+// searchFeature connects Mastodon to a search cluster (Spec.Search).
+type searchFeature struct{ noFeature }
+
+func (searchFeature) env(s *Spec, plain, secret map[string]string) {
 	x := s.Search
 	if x == nil {
 		return
@@ -239,27 +240,41 @@ func (s *Spec) searchCA() string {
 	return s.Search.CACertificatePEM
 }
 
-// renderSearchCA is the ConfigMap of the search cluster's CA, if any.
-func (s *Spec) renderSearchCA() []Object {
-	if ca := s.searchCA(); ca != "" {
+// objects are the ConfigMap of the search cluster's CA, if any.
+func (searchFeature) objects(s *Spec, at stage) []Object {
+	if ca := s.searchCA(); ca != "" && at == afterCertificates {
 		return []Object{s.caConfigMap(s.SearchCAName(), ComponentSearchCA, searchCAFile, ca)}
 	}
 	return nil
 }
 
-// withSearchCA mounts the search cluster's CA certificate, if any.
-func (s *Spec) withSearchCA(pod *corev1.PodSpec) {
+// pod mounts the search cluster's CA certificate, if any.
+func (searchFeature) pod(s *Spec, pod *corev1.PodSpec) {
 	if s.searchCA() != "" {
 		mountConfigMap(pod, "search-ca", s.SearchCAName(), searchCADir)
 	}
+}
+
+func (searchFeature) inputs(s *Spec) []any {
+	if ca := s.searchCA(); ca != "" {
+		return []any{"search", ca}
+	}
+	return nil
+}
+
+// connections: the index build Job is a tootctl.
+func (searchFeature) connections(s *Spec) int32 {
+	if s.Search != nil {
+		return tootctlConnections
+	}
+	return 0
 }
 
 // ES_PREFIX goes before index names, which Elasticsearch wants lowercase,
 // without \ / * ? " < > | , # : or spaces, and not starting with _ - +.
 var searchPrefixRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
-// searchDefaults fills what the user left empty.
-func (s *Spec) searchDefaults() {
+func (searchFeature) defaults(s *Spec) {
 	x := s.Search
 	if x == nil {
 		return
@@ -275,24 +290,12 @@ func (s *Spec) searchDefaults() {
 	}
 }
 
-// refuseExtra refuses free-form variables that a block renders: they
-// would silently replace its values.
-func (s *Spec) refuseExtra(block string, rendered func(string) bool, add func(path, format string, args ...any)) {
-	for attr, env := range map[string]map[string]string{"settings.extra_env": s.Settings.ExtraEnv,
-		"settings.extra_secret_env": s.Settings.ExtraSecretEnv, "settings.extra_secret_env_wo": s.Settings.ExtraSecretEnvWriteOnly} {
-		for _, k := range slices.Sorted(maps.Keys(env)) {
-			if rendered(k) {
-				add(attr, "%q is set by %s: set it there", k, block)
-			}
-		}
-	}
-}
-
-func (s *Spec) validateSearch(add func(path, format string, args ...any)) {
+func (searchFeature) validate(s *Spec, e *fieldErrors) {
 	x := s.Search
 	if x == nil {
 		return
 	}
+	add := e.add
 	s.refuseExtra("opensearch", func(k string) bool { return strings.HasPrefix(k, "ES_") }, add)
 	switch {
 	case x.Host == "":

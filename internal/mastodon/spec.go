@@ -1,12 +1,9 @@
 package mastodon
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"math"
-	"net/mail"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -116,63 +113,11 @@ type Redis struct {
 	Password string
 }
 
-// SMTP is the outgoing mail server.
-type SMTP struct {
-	Server            string
-	Port              int32
-	Login             string
-	Password          string
-	FromAddress       string
-	Domain            string
-	AuthMethod        string
-	EnableStartTLS    string
-	OpenSSLVerifyMode string
-	TLS               bool
-	SSL               bool
-	DeliveryMethod    string
-}
-
 // Media is the volume holding uploads when no bucket is used.
 type Media struct {
 	StorageSize  string
 	StorageClass string
 	AccessMode   string
-}
-
-// MediaBucket is the S3-compatible bucket that holds uploads instead of the
-// media volume.
-type MediaBucket struct {
-	Bucket          string
-	Endpoint        string // scheme://host[:port]
-	Region          string
-	AliasHost       string // the public host that serves the bucket's objects
-	Permission      string // the canned ACL of new objects; "" when the bucket is made public otherwise
-	PathStyle       bool
-	AccessKeyID     string
-	SecretAccessKey string
-}
-
-// S3Permission is the S3_PERMISSION that goes with a way of making objects
-// public: Mastodon writes each object with this canned ACL, which stores
-// without ACLs refuse, so it is empty unless objects are made public by ACL.
-func S3Permission(publicByACL bool) string {
-	if publicByACL {
-		return "public-read"
-	}
-	return ""
-}
-
-// Ingress routes the instance's domain to web and streaming.
-type Ingress struct {
-	ClassName      string
-	Annotations    map[string]string
-	CertificatePEM string
-	PrivateKeyPEM  string
-	TLSSecretName  string
-	// GKEStreamingTimeout, when set, is the backend timeout (seconds) of
-	// GKE's load balancer for streaming: a BackendConfig attached to the
-	// streaming Service. GKE's default, 30 s, cuts every websocket.
-	GKEStreamingTimeout int32
 }
 
 // Settings are Mastodon's common options and free-form environment.
@@ -229,30 +174,22 @@ type Spec struct {
 	Metrics *Metrics
 }
 
-// Defaults fills what the user left empty.
+// Defaults fills what the user left empty: the core's part, then each
+// feature's.
 func (s *Spec) Defaults() {
-	def := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	def(&s.Version, DefaultVersion)
-	def(&s.Repository, DefaultRepository)
-	def(&s.StreamingRepo, DefaultStreamingRepository)
-	def(&s.PullPolicy, "IfNotPresent")
-	def(&s.Media.StorageSize, DefaultMediaSize)
-	def(&s.Media.AccessMode, "ReadWriteOnce")
-	def(&s.Embedded.StorageSize, DefaultDatabaseSize)
-	def(&s.EmbeddedRedis.StorageSize, DefaultRedisSize)
+	setDefault(&s.Version, DefaultVersion)
+	setDefault(&s.Repository, DefaultRepository)
+	setDefault(&s.StreamingRepo, DefaultStreamingRepository)
+	setDefault(&s.PullPolicy, "IfNotPresent")
+	setDefault(&s.Media.StorageSize, DefaultMediaSize)
+	setDefault(&s.Media.AccessMode, "ReadWriteOnce")
+	setDefault(&s.Embedded.StorageSize, DefaultDatabaseSize)
+	setDefault(&s.EmbeddedRedis.StorageSize, DefaultRedisSize)
 	if s.WebConcurrency == 0 {
 		s.WebConcurrency = 2
 	}
 	if s.MaxThreads == 0 {
 		s.MaxThreads = 5
-	}
-	s.Maintenance.defaults()
-	if s.Backup != nil {
-		s.Backup.defaults()
 	}
 	if len(s.Sidekiq) == 0 {
 		s.Sidekiq = []SidekiqProcess{DefaultSidekiq()}
@@ -262,50 +199,26 @@ func (s *Spec) Defaults() {
 			s.Sidekiq[i].Concurrency = 5
 		}
 	}
-	s.autoscaled()
 	if s.Database != nil {
 		if s.Database.Port == 0 {
 			s.Database.Port = 5432
 		}
-		def(&s.Database.Name, "mastodon_production")
-		def(&s.Database.SSLMode, "prefer")
-		if c := s.Database.CloudSQL; c != nil {
-			def(&c.ProxyImage, DefaultCloudSQLProxyImage)
-			// The proxy encrypts the connection itself.
-			s.Database.SSLMode = "disable"
-			s.Database.Host = "127.0.0.1"
-			s.Database.Port = cloudSQLPort
-		}
+		setDefault(&s.Database.Name, "mastodon_production")
+		setDefault(&s.Database.SSLMode, "prefer")
 	}
 	if s.Redis != nil && s.Redis.Port == 0 {
 		s.Redis.Port = 6379
 	}
-	if s.SMTP != nil {
-		if s.SMTP.Port == 0 {
-			// Implicit TLS (SMTP_TLS, SMTP_SSL) is spoken on port 465
-			// (submissions, RFC 8314); 587 expects STARTTLS.
-			s.SMTP.Port = 587
-			if s.SMTP.TLS || s.SMTP.SSL {
-				s.SMTP.Port = 465
-			}
-		}
-		def(&s.SMTP.AuthMethod, "plain")
-		if s.SMTP.TLS || s.SMTP.SSL {
-			// Implicit TLS: STARTTLS must be off, else the mail gem
-			// refuses every delivery (config/environments/production.rb).
-			def(&s.SMTP.EnableStartTLS, "never")
-		}
-		def(&s.SMTP.EnableStartTLS, "auto")
-		if s.LocalDomain != "" {
-			// Mastodon's own default is notifications@localhost, which
-			// relays refuse.
-			def(&s.SMTP.FromAddress, "notifications@"+s.LocalDomain)
-		}
-		def(&s.SMTP.OpenSSLVerifyMode, "peer")
-		def(&s.SMTP.DeliveryMethod, "smtp")
+	for _, f := range features {
+		f.defaults(s)
 	}
-	s.searchDefaults()
-	s.translationDefaults()
+}
+
+// setDefault sets an empty string to its default.
+func setDefault(v *string, d string) {
+	if *v == "" {
+		*v = d
+	}
 }
 
 // DefaultSidekiq is the single process serving every queue.
@@ -335,10 +248,6 @@ var (
 	envNameRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	localeRe   = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
 	sslModes   = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
-	authMeths  = []string{"plain", "login", "cram_md5", "none"}
-	starttls   = []string{"auto", "always", "never"}
-	verifyMode = []string{"none", "peer", "client_once", "fail_if_no_peer_cert"}
-	delivery   = []string{"smtp", "sendmail", "file", "letter_opener"}
 	pullPols   = []string{"Always", "IfNotPresent", "Never"}
 	accessMode = []string{"ReadWriteOnce", "ReadWriteMany"}
 )
@@ -353,276 +262,237 @@ func oneOf(v string, allowed []string) bool {
 }
 
 // Validate checks a defaulted spec and returns every problem, each naming
-// its attribute. Values that are not known yet (empty) are skipped.
+// its attribute: the core's, each feature's, then the contracts with
+// Mastodon that span several attributes. Values that are not known yet
+// (empty) are skipped.
 func (s *Spec) Validate() []FieldError {
-	var errs []FieldError
-	add := func(path, format string, args ...any) {
-		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	var e fieldErrors
+	s.validateIdentity(&e)
+	s.validateWebAndStreaming(&e)
+	s.validateSidekiq(&e)
+	s.validateDatabase(&e)
+	s.validateStorage(&e)
+	s.validateSettings(&e)
+	for _, f := range features {
+		f.validate(s, &e)
 	}
+	s.validateContracts(e.add, e.related)
+	return e
+}
+
+// Warnings are what the spec allows but will likely not work as meant,
+// each naming its attribute: the core's, then each feature's.
+func (s *Spec) Warnings() []FieldError {
+	out := s.contractWarnings()
+	for _, f := range features {
+		out = append(out, f.warnings(s)...)
+	}
+	return out
+}
+
+// validateIdentity checks the names, domains, version and image.
+func (s *Spec) validateIdentity(e *fieldErrors) {
 	if s.Name != "" {
 		if msgs := validation.IsDNS1035Label(s.Name); len(msgs) > 0 || len(s.Name) > 40 {
-			add("name", "%q must be a lowercase DNS label of at most 40 characters (letters, digits, '-', starting with a letter): the instance's objects are named after it", s.Name)
+			e.add("name", "%q must be a lowercase DNS label of at most 40 characters (letters, digits, '-', starting with a letter): the instance's objects are named after it", s.Name)
 		}
 	}
 	if s.Namespace != "" {
 		if msgs := validation.IsDNS1123Label(s.Namespace); len(msgs) > 0 {
-			add("namespace", "%q is not a valid namespace name: %s", s.Namespace, strings.Join(msgs, "; "))
+			e.add("namespace", "%q is not a valid namespace name: %s", s.Namespace, strings.Join(msgs, "; "))
 		}
 	}
-	checkDomain := func(path, d string) {
-		if d == "" {
-			return
+	for _, d := range []struct{ path, domain string }{{"local_domain", s.LocalDomain}, {"web_domain", s.WebDomain}} {
+		if d.domain == "" {
+			continue
 		}
-		if msgs := validation.IsDNS1123Subdomain(d); len(msgs) > 0 || !strings.Contains(d, ".") {
-			add(path, "%q is not a domain name (lowercase, with at least one dot, no scheme or path)", d)
+		if msgs := validation.IsDNS1123Subdomain(d.domain); len(msgs) > 0 || !strings.Contains(d.domain, ".") {
+			e.add(d.path, "%q is not a domain name (lowercase, with at least one dot, no scheme or path)", d.domain)
 		}
 	}
-	checkDomain("local_domain", s.LocalDomain)
-	checkDomain("web_domain", s.WebDomain)
 	if v, ok := Parse(s.Version); s.Version != "" && !ok {
-		add("version", "%q is not a Mastodon version such as %s", s.Version, DefaultVersion)
+		e.add("version", "%q is not a Mastodon version such as %s", s.Version, DefaultVersion)
 	} else if ok && !strings.HasPrefix(s.Version, "v") {
-		add("version", "%q is not an image tag: Mastodon's tags start with v, write %q", s.Version, "v"+s.Version)
+		e.add("version", "%q is not an image tag: Mastodon's tags start with v, write %q", s.Version, "v"+s.Version)
 	} else if ok && s.Repository == DefaultRepository {
 		if v.Major < 4 || (v.Major == 4 && v.Minor < 3) {
-			add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
+			e.add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
 		}
 	}
 	if s.PullPolicy != "" && !oneOf(s.PullPolicy, pullPols) {
-		add("image.pull_policy", "must be one of %s, not %q", strings.Join(pullPols, ", "), s.PullPolicy)
+		e.add("image.pull_policy", "must be one of %s, not %q", strings.Join(pullPols, ", "), s.PullPolicy)
 	}
-	checkReplicas := func(path string, n int32) {
-		if n < 0 && n != ScaledElsewhere {
-			add(path, "must not be negative (got %d)", n)
-		}
-	}
-	checkPositive := func(path string, n int32) {
-		if n < 1 {
-			add(path, "must be at least 1 (got %d)", n)
-		}
-	}
-	checkReplicas("web.replicas", s.WebReplicas)
-	checkPositive("web.concurrency", s.WebConcurrency)
-	checkPositive("web.max_threads", s.MaxThreads)
-	checkReplicas("streaming.replicas", s.StreamReplicas)
-	checkResources := func(path string, r Resources) {
-		for name, q := range map[string]string{"cpu_request": r.CPURequest, "memory_request": r.MemoryRequest, "cpu_limit": r.CPULimit, "memory_limit": r.MemoryLimit} {
-			if q == "" {
-				continue
-			}
-			if _, err := resource.ParseQuantity(q); err != nil {
-				add(path+"."+name, "%q is not a Kubernetes quantity (such as 500m or 1Gi)", q)
-			}
-		}
-	}
-	checkResources("web.resources", s.WebResources)
-	checkResources("streaming.resources", s.StreamResources)
-	checkResources("embedded_database.resources", s.Embedded.Resources)
-	s.WebAutoscaling.validate("web", s.WebResources, add)
-	s.StreamAutoscaling.validate("streaming", s.StreamResources, add)
-	s.Metrics.validate(add)
+}
 
+func (s *Spec) validateWebAndStreaming(e *fieldErrors) {
+	e.replicas("web.replicas", s.WebReplicas)
+	e.atLeastOne("web.concurrency", s.WebConcurrency)
+	e.atLeastOne("web.max_threads", s.MaxThreads)
+	e.replicas("streaming.replicas", s.StreamReplicas)
+	e.resources("web.resources", s.WebResources)
+	e.resources("streaming.resources", s.StreamResources)
+}
+
+// validateSidekiq checks the processes and their queues: the scheduler
+// queue runs in exactly one Pod.
+func (s *Spec) validateSidekiq(e *fieldErrors) {
 	scheduler := ""
 	names := map[string]bool{}
 	for i, p := range s.Sidekiq {
 		path := fmt.Sprintf("sidekiq[%d]", i)
 		if !processRe.MatchString(p.Name) {
-			add(path+".name", "%q must be a lowercase DNS label of at most 20 characters", p.Name)
+			e.add(path+".name", "%q must be a lowercase DNS label of at most 20 characters", p.Name)
 		} else if names[p.Name] {
-			add(path+".name", "%q is used by two processes", p.Name)
+			e.add(path+".name", "%q is used by two processes", p.Name)
 		}
 		names[p.Name] = true
-		checkReplicas(path+".replicas", p.Replicas)
-		checkPositive(path+".concurrency", p.Concurrency)
-		checkResources(path+".resources", p.Resources)
-		p.Autoscaling.validate(path, p.Resources, add)
+		e.replicas(path+".replicas", p.Replicas)
+		e.atLeastOne(path+".concurrency", p.Concurrency)
+		e.resources(path+".resources", p.Resources)
 		if len(p.Queues) == 0 {
-			add(path+".queues", "must name at least one queue")
+			e.add(path+".queues", "must name at least one queue")
 		}
 		seen := map[string]bool{}
 		for _, q := range p.Queues {
 			if !oneOf(q.Name, Queues) {
-				add(path+".queues", "unknown queue %q: Mastodon's queues are %s", q.Name, strings.Join(Queues, ", "))
+				e.add(path+".queues", "unknown queue %q: Mastodon's queues are %s", q.Name, strings.Join(Queues, ", "))
 				continue
 			}
 			if seen[q.Name] {
-				add(path+".queues", "queue %q is listed twice", q.Name)
+				e.add(path+".queues", "queue %q is listed twice", q.Name)
 			}
 			seen[q.Name] = true
 			if q.Weight < 0 {
-				add(path+".queues", "queue %q has a negative weight", q.Name)
+				e.add(path+".queues", "queue %q has a negative weight", q.Name)
 			}
-			if q.Name == "scheduler" {
-				if scheduler != "" {
-					add(path+".queues", "the scheduler queue is already served by process %q: exactly one process may serve it", scheduler)
-				}
-				scheduler = p.Name
-				if p.Autoscaling != nil {
-					add(path+".autoscaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot autoscale (serve the scheduler queue from a process of its own)", p.Name)
-				} else if p.Replicas == ScaledElsewhere {
-					add(path+".external_scaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot be scaled by another controller", p.Name)
-				}
-				if p.Replicas > 1 {
-					add(path+".replicas", "process %q serves the scheduler queue, so it must have at most 1 replica (got %d)", p.Name, p.Replicas)
-				}
+			if q.Name != "scheduler" {
+				continue
 			}
-		}
-	}
-	if d := s.Database; d != nil {
-		if d.Host == "" && d.CloudSQL == nil {
-			add("database.host", "must be set (or database.cloud_sql)")
-		}
-		if d.CloudSQL != nil {
-			d.CloudSQL.validate(add)
-		}
-		if d.Port < 1 || d.Port > 65535 {
-			add("database.port", "must be a TCP port (got %d)", d.Port)
-		}
-		if d.SSLMode != "" && !oneOf(d.SSLMode, sslModes) {
-			add("database.sslmode", "must be one of %s, not %q", strings.Join(sslModes, ", "), d.SSLMode)
-		}
-		if d.Pool < 0 {
-			add("database.pool", "must not be negative")
-		}
-		if d.CACertificatePEM != "" {
-			if d.CloudSQL != nil {
-				add("database.ca_certificate_pem", "conflicts with database.cloud_sql: the proxy encrypts the connection itself")
-			} else if !x509.NewCertPool().AppendCertsFromPEM([]byte(d.CACertificatePEM)) {
-				add("database.ca_certificate_pem", "holds no PEM certificate")
+			if scheduler != "" {
+				e.add(path+".queues", "the scheduler queue is already served by process %q: exactly one process may serve it", scheduler)
+			}
+			scheduler = p.Name
+			if p.Autoscaling != nil {
+				e.add(path+".autoscaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot autoscale (serve the scheduler queue from a process of its own)", p.Name)
+			} else if p.Replicas == ScaledElsewhere {
+				e.add(path+".external_scaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot be scaled by another controller", p.Name)
+			}
+			if p.Replicas > 1 {
+				e.add(path+".replicas", "process %q serves the scheduler queue, so it must have at most 1 replica (got %d)", p.Name, p.Replicas)
 			}
 		}
 	}
-	if s.Embedded.StorageSize != "" {
-		if _, err := resource.ParseQuantity(s.Embedded.StorageSize); err != nil {
-			add("embedded_database.storage_size", "%q is not a Kubernetes quantity (such as 10Gi)", s.Embedded.StorageSize)
-		}
+}
+
+// validateDatabase checks the external database.
+func (s *Spec) validateDatabase(e *fieldErrors) {
+	d := s.Database
+	if d == nil {
+		return
 	}
-	if s.EmbeddedRedis.StorageSize != "" {
-		if _, err := resource.ParseQuantity(s.EmbeddedRedis.StorageSize); err != nil {
-			add("embedded_redis.storage_size", "%q is not a Kubernetes quantity (such as 1Gi)", s.EmbeddedRedis.StorageSize)
-		}
+	if d.Host == "" && d.CloudSQL == nil {
+		e.add("database.host", "must be set (or database.cloud_sql)")
 	}
+	if d.Port < 1 || d.Port > 65535 {
+		e.add("database.port", "must be a TCP port (got %d)", d.Port)
+	}
+	if d.SSLMode != "" && !oneOf(d.SSLMode, sslModes) {
+		e.add("database.sslmode", "must be one of %s, not %q", strings.Join(sslModes, ", "), d.SSLMode)
+	}
+	if d.Pool < 0 {
+		e.add("database.pool", "must not be negative")
+	}
+	if d.CACertificatePEM != "" && d.CloudSQL == nil && !x509.NewCertPool().AppendCertsFromPEM([]byte(d.CACertificatePEM)) {
+		e.add("database.ca_certificate_pem", "holds no PEM certificate")
+	}
+}
+
+// validateStorage checks the embedded services, the external Redis and the
+// media volume.
+func (s *Spec) validateStorage(e *fieldErrors) {
+	e.resources("embedded_database.resources", s.Embedded.Resources)
+	e.quantity("embedded_database.storage_size", s.Embedded.StorageSize, "10Gi")
+	e.quantity("embedded_redis.storage_size", s.EmbeddedRedis.StorageSize, "1Gi")
 	if r := s.Redis; r != nil {
 		if r.Host == "" {
-			add("redis.host", "must be set")
+			e.add("redis.host", "must be set")
 		}
 		if r.Port < 1 || r.Port > 65535 {
-			add("redis.port", "must be a TCP port (got %d)", r.Port)
+			e.add("redis.port", "must be a TCP port (got %d)", r.Port)
 		}
 	}
-	if m := s.SMTP; m != nil {
-		if m.Server == "" {
-			add("smtp.server", "must be set")
-		}
-		if m.Port < 1 || m.Port > 65535 {
-			add("smtp.port", "must be a TCP port (got %d)", m.Port)
-		}
-		if m.FromAddress != "" {
-			if _, err := mail.ParseAddress(m.FromAddress); err != nil {
-				add("smtp.from_address", "%q is not an email address", m.FromAddress)
-			}
-		}
-		for path, c := range map[string]struct {
-			v       string
-			allowed []string
-		}{
-			"smtp.auth_method":         {m.AuthMethod, authMeths},
-			"smtp.enable_starttls":     {m.EnableStartTLS, starttls},
-			"smtp.openssl_verify_mode": {m.OpenSSLVerifyMode, verifyMode},
-			"smtp.delivery_method":     {m.DeliveryMethod, delivery},
-		} {
-			if c.v != "" && !oneOf(c.v, c.allowed) {
-				add(path, "must be one of %s, not %q", strings.Join(c.allowed, ", "), c.v)
-			}
-		}
-		if m.TLS && m.SSL {
-			add("smtp.tls", "conflicts with smtp.ssl: both mean implicit TLS, set one")
-		}
-		if (m.TLS || m.SSL) && m.EnableStartTLS != "" && m.EnableStartTLS != "never" {
-			add("smtp.enable_starttls", "must be never (or unset) with implicit TLS (smtp.tls or smtp.ssl): the mail gem refuses every delivery that asks for both, not %q", m.EnableStartTLS)
-		}
-		if m.DeliveryMethod == "letter_opener" {
-			add("smtp.delivery_method", "letter_opener is Mastodon's development-only delivery method (it writes mails to files nobody reads): use smtp, sendmail or file")
-		}
-	}
-	if b := s.MediaBucket; b != nil {
-		if b.Bucket == "" {
-			add("media_bucket.bucket", "must be set")
-		}
-		if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			add("media_bucket.endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
-		}
-		if b.AccessKeyID == "" {
-			add("media_bucket.access_key_id", "must be set")
-		}
-		if b.SecretAccessKey == "" {
-			add("media_bucket.secret_access_key", "must be set (it reaches Pods through the instance's Secret)")
-		}
-	}
-	if s.Media.StorageSize != "" {
-		if _, err := resource.ParseQuantity(s.Media.StorageSize); err != nil {
-			add("media.storage_size", "%q is not a Kubernetes quantity (such as 10Gi)", s.Media.StorageSize)
-		}
-	}
+	e.quantity("media.storage_size", s.Media.StorageSize, "10Gi")
 	if s.Media.AccessMode == string(corev1.ReadWriteOncePod) {
-		add("media.access_mode", "ReadWriteOncePod lets one Pod mount the volume, but web, Sidekiq and every Job mount it: use ReadWriteOnce (one node) or ReadWriteMany")
+		e.add("media.access_mode", "ReadWriteOncePod lets one Pod mount the volume, but web, Sidekiq and every Job mount it: use ReadWriteOnce (one node) or ReadWriteMany")
 	} else if s.Media.AccessMode != "" && !oneOf(s.Media.AccessMode, accessMode) {
-		add("media.access_mode", "must be one of %s, not %q", strings.Join(accessMode, ", "), s.Media.AccessMode)
+		e.add("media.access_mode", "must be one of %s, not %q", strings.Join(accessMode, ", "), s.Media.AccessMode)
 	}
-	if in := s.Ingress; in != nil {
-		switch {
-		case in.TLSSecretName != "" && (in.CertificatePEM != "" || in.PrivateKeyPEM != ""):
-			add("ingress.tls_secret_name", "conflicts with ingress.certificate_pem and ingress.private_key_pem: give an existing Secret or a certificate, not both")
-		case (in.CertificatePEM == "") != (in.PrivateKeyPEM == ""):
-			add("ingress.certificate_pem", "and ingress.private_key_pem must be given together")
-		case in.CertificatePEM != "":
-			if _, err := tls.X509KeyPair([]byte(in.CertificatePEM), []byte(in.PrivateKeyPEM)); err != nil {
-				add("ingress.certificate_pem", "and ingress.private_key_pem do not parse as a matching PEM certificate and key: %v", err)
-			}
-		}
-		if in.GKEStreamingTimeout < 0 {
-			add("ingress.gke_streaming_timeout_seconds", "must not be negative")
-		}
-		if in.TLSSecretName != "" {
-			if msgs := validation.IsDNS1123Subdomain(in.TLSSecretName); len(msgs) > 0 {
-				add("ingress.tls_secret_name", "%q is not a valid Secret name", in.TLSSecretName)
-			}
-		}
+}
+
+// validateSettings checks the common options and the free-form environment.
+func (s *Spec) validateSettings(e *fieldErrors) {
+	st := s.Settings
+	if l := st.DefaultLocale; l != "" && !localeRe.MatchString(l) {
+		e.add("settings.default_locale", "%q is not a locale such as en or pt-BR", l)
 	}
-	s.Maintenance.validate(add)
-	s.validateBackup(add)
-	if l := s.Settings.DefaultLocale; l != "" && !localeRe.MatchString(l) {
-		add("settings.default_locale", "%q is not a locale such as en or pt-BR", l)
-	}
-	for k := range s.Settings.ExtraEnv {
+	for k := range st.ExtraEnv {
 		if !envNameRe.MatchString(k) {
-			add("settings.extra_env", "%q is not an environment variable name", k)
+			e.add("settings.extra_env", "%q is not an environment variable name", k)
 		}
-		if _, ok := s.Settings.ExtraSecretEnv[k]; ok {
-			add("settings.extra_env", "%q is also in settings.extra_secret_env", k)
+		if _, ok := st.ExtraSecretEnv[k]; ok {
+			e.add("settings.extra_env", "%q is also in settings.extra_secret_env", k)
 		}
 	}
-	for k := range s.Settings.ExtraSecretEnv {
+	for k := range st.ExtraSecretEnv {
 		if !envNameRe.MatchString(k) {
-			add("settings.extra_secret_env", "%q is not an environment variable name", k)
+			e.add("settings.extra_secret_env", "%q is not an environment variable name", k)
 		}
 	}
-	for k := range s.Settings.ExtraSecretEnvWriteOnly {
-		_, inPlain := s.Settings.ExtraEnv[k]
-		_, inSecret := s.Settings.ExtraSecretEnv[k]
+	for k := range st.ExtraSecretEnvWriteOnly {
+		_, inPlain := st.ExtraEnv[k]
+		_, inSecret := st.ExtraSecretEnv[k]
 		switch {
 		case !envNameRe.MatchString(k):
-			add("settings.extra_secret_env_wo", "%q is not an environment variable name", k)
+			e.add("settings.extra_secret_env_wo", "%q is not an environment variable name", k)
 		case inPlain || inSecret:
-			add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
+			e.add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
 		}
 	}
-	s.validateSearch(add)
-	s.validateTranslation(add)
-	s.validateContracts(add, func(paths ...string) {
-		errs[len(errs)-1].Related = append(errs[len(errs)-1].Related, paths...)
-	})
-	return errs
+}
+
+// replicas checks a number of replicas (or ScaledElsewhere).
+func (e *fieldErrors) replicas(path string, n int32) {
+	if n < 0 && n != ScaledElsewhere {
+		e.add(path, "must not be negative (got %d)", n)
+	}
+}
+
+func (e *fieldErrors) atLeastOne(path string, n int32) {
+	if n < 1 {
+		e.add(path, "must be at least 1 (got %d)", n)
+	}
+}
+
+// resources checks a container's quantities.
+func (e *fieldErrors) resources(path string, r Resources) {
+	for name, q := range map[string]string{"cpu_request": r.CPURequest, "memory_request": r.MemoryRequest, "cpu_limit": r.CPULimit, "memory_limit": r.MemoryLimit} {
+		if q == "" {
+			continue
+		}
+		if _, err := resource.ParseQuantity(q); err != nil {
+			e.add(path+"."+name, "%q is not a Kubernetes quantity (such as 500m or 1Gi)", q)
+		}
+	}
+}
+
+// quantity checks a storage size, if given.
+func (e *fieldErrors) quantity(path, q, example string) {
+	if q == "" {
+		return
+	}
+	if _, err := resource.ParseQuantity(q); err != nil {
+		e.add(path, "%q is not a Kubernetes quantity (such as %s)", q, example)
+	}
 }
 
 // OldestNewVersion is the oldest version a new instance may start on: 4.3

@@ -37,14 +37,16 @@ const (
 // DeepLPlans are DEEPL_PLAN's values.
 var DeepLPlans = []string{"free", "pro"}
 
-func (s *Spec) translationDefaults() {
+// translationFeature sets the translation service (Spec.Translation).
+type translationFeature struct{ noFeature }
+
+func (translationFeature) defaults(s *Spec) {
 	if t := s.Translation; t != nil && t.DeepL != nil && t.DeepL.Plan == "" {
 		t.DeepL.Plan = "free"
 	}
 }
 
-// translationEnvironment adds the translation settings to the environment.
-func (s *Spec) translationEnvironment(plain, secret map[string]string) {
+func (translationFeature) env(s *Spec, plain, secret map[string]string) {
 	t := s.Translation
 	if t == nil {
 		return
@@ -61,11 +63,12 @@ func (s *Spec) translationEnvironment(plain, secret map[string]string) {
 	}
 }
 
-func (s *Spec) validateTranslation(add func(path, format string, args ...any)) {
+func (translationFeature) validate(s *Spec, e *fieldErrors) {
 	t := s.Translation
 	if t == nil {
 		return
 	}
+	add := e.add
 	s.refuseExtra("translation", func(k string) bool {
 		return strings.HasPrefix(k, "DEEPL_") || strings.HasPrefix(k, "LIBRE_TRANSLATE_")
 	}, add)

@@ -31,9 +31,8 @@ func (s *Spec) Volumes() []Volume {
 		out = append(out, Volume{Claim: s.MediaName(), Component: ComponentMedia, Block: "media",
 			StorageClass: s.Media.StorageClass, StorageSize: s.Media.StorageSize})
 	}
-	if b := s.Backup; b != nil && s.Database == nil && s.MediaBucket == nil {
-		out = append(out, Volume{Claim: s.BackupName(), Component: ComponentBackup, Block: "backup",
-			StorageClass: b.StorageClass, StorageSize: b.StorageSize})
+	for _, f := range features {
+		out = append(out, f.volumes(s)...)
 	}
 	return out
 }

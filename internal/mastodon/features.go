@@ -1,0 +1,154 @@
+package mastodon
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// An optional feature of an instance (search, SMTP, autoscaling...) is a
+// unit: one file holds its part of Spec (its types), its defaults, its
+// validation and its rendering, and one line of the features table
+// below registers it. The core (spec.go, render.go) knows no feature:
+// Defaults, Validate, Warnings, Environment, Render, Connections and
+// Volumes do their own part, then ask each feature in the table's order.
+//
+// To add a feature:
+//   - write <feature>.go: its types, and a type <feature>Feature that
+//     embeds noFeature and overrides the methods of feature it needs
+//     (each method reads the spec and does nothing while the feature is
+//     off, its part of Spec nil);
+//   - add its field to Spec (spec.go) and its line to features.
+//
+// The internal/provider side is the same: one file and one line in its
+// table.
+//
+// The table's order is the order in which features add their environment,
+// Pod changes, checksum inputs and objects (each stage of Render in turn),
+// which decides the order of the rendered objects and the Pods' volumes:
+// put a new feature last.
+var features = []feature{
+	autoscalingFeature{},
+	metricsFeature{},
+	smtpFeature{},
+	searchFeature{},
+	mediaBucketFeature{},
+	cloudSQLFeature{},
+	ingressFeature{},
+	maintenanceFeature{},
+	backupFeature{},
+	translationFeature{},
+}
+
+// feature is what the core asks of an optional feature. Every method has a
+// no-op in noFeature.
+type feature interface {
+	// defaults fills what the user left empty, after the core's defaults.
+	defaults(s *Spec)
+	// validate reports the problems of a defaulted spec, each naming its
+	// attribute; values not known yet (empty) are skipped.
+	validate(s *Spec, e *fieldErrors)
+	// warnings are what the spec allows but will likely not work as meant.
+	warnings(s *Spec) []FieldError
+	// env adds to the environment of the Rails and streaming processes:
+	// plain to the ConfigMap, secret to the Secret.
+	env(s *Spec, plain, secret map[string]string)
+	// pod changes a Rails Pod (web, Sidekiq, streaming and every Job run
+	// from them).
+	pod(s *Spec, pod *corev1.PodSpec)
+	// inputs are what the Rails Pods read besides the environment (files
+	// of a ConfigMap, a sidecar's settings): a change rolls them.
+	inputs(s *Spec) []any
+	// workload changes a Deployment of web, streaming or Sidekiq.
+	workload(s *Spec, w workload)
+	// service changes web's or streaming's Service.
+	service(s *Spec, svc *corev1.Service)
+	// objects are the feature's objects at one stage of Render.
+	objects(s *Spec, at stage) []Object
+	// connections are the database connections the feature's Jobs may
+	// hold, for the connection budget (Connections).
+	connections(s *Spec) int32
+	// volumes are the feature's data volumes (Volumes).
+	volumes(s *Spec) []Volume
+}
+
+// noFeature does nothing: features embed it and override what they need.
+type noFeature struct{}
+
+func (noFeature) defaults(*Spec)                                  {}
+func (noFeature) validate(*Spec, *fieldErrors)                    {}
+func (noFeature) warnings(*Spec) []FieldError                     { return nil }
+func (noFeature) env(*Spec, map[string]string, map[string]string) {}
+func (noFeature) pod(*Spec, *corev1.PodSpec)                      {}
+func (noFeature) inputs(*Spec) []any                              { return nil }
+func (noFeature) workload(*Spec, workload)                        {}
+func (noFeature) service(*Spec, *corev1.Service)                  {}
+func (noFeature) objects(*Spec, stage) []Object                   { return nil }
+func (noFeature) connections(*Spec) int32                         { return 0 }
+func (noFeature) volumes(*Spec) []Volume                          { return nil }
+
+// stage is a point of Render at which features add their objects. Render
+// returns objects in the order they are applied, so each stage follows
+// what its objects need and precedes what names them.
+type stage int
+
+const (
+	// beforeConfig: the identity the Pods run as, and its key.
+	beforeConfig stage = iota
+	// afterSecrets: after the instance's Secret, the feature's own Secrets.
+	afterSecrets
+	// afterCertificates: after the database's CA, other CA ConfigMaps.
+	afterCertificates
+	// afterDeployments: what scales the Deployments.
+	afterDeployments
+	// beforeStreamingService: after web's Service, what streaming's names.
+	beforeStreamingService
+	// afterWorkloads: after every Service and disruption budget.
+	afterWorkloads
+)
+
+// workload is a Deployment features may change: web, streaming or a
+// Sidekiq process, with its autoscaler (nil for none).
+type workload struct {
+	component   string // ComponentWeb, ComponentStreaming or ComponentSidekiq
+	autoscaling *Autoscaling
+	deployment  *appsv1.Deployment
+}
+
+// featureObjects are the features' objects at a stage.
+func (s *Spec) featureObjects(at stage) []Object {
+	var out []Object
+	for _, f := range features {
+		out = append(out, f.objects(s, at)...)
+	}
+	return out
+}
+
+// fieldErrors collects validation errors and warnings.
+type fieldErrors []FieldError
+
+func (e *fieldErrors) add(path, format string, args ...any) {
+	*e = append(*e, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// related says that the last error depends on other attributes too.
+func (e *fieldErrors) related(paths ...string) {
+	last := &(*e)[len(*e)-1]
+	last.Related = append(last.Related, paths...)
+}
+
+// refuseExtra refuses free-form variables that a block renders: they
+// would silently replace its values.
+func (s *Spec) refuseExtra(block string, rendered func(string) bool, add func(path, format string, args ...any)) {
+	for attr, env := range map[string]map[string]string{"settings.extra_env": s.Settings.ExtraEnv,
+		"settings.extra_secret_env": s.Settings.ExtraSecretEnv, "settings.extra_secret_env_wo": s.Settings.ExtraSecretEnvWriteOnly} {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			if rendered(k) {
+				add(attr, "%q is set by %s: set it there", k, block)
+			}
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package mastodon
+
+import (
+	"net/url"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// MediaBucket is the S3-compatible bucket that holds uploads instead of the
+// media volume.
+type MediaBucket struct {
+	Bucket          string
+	Endpoint        string // scheme://host[:port]
+	Region          string
+	AliasHost       string // the public host that serves the bucket's objects
+	Permission      string // the canned ACL of new objects; "" when the bucket is made public otherwise
+	PathStyle       bool
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// S3Permission is the S3_PERMISSION that goes with a way of making objects
+// public: Mastodon writes each object with this canned ACL, which stores
+// without ACLs refuse, so it is empty unless objects are made public by ACL.
+func S3Permission(publicByACL bool) string {
+	if publicByACL {
+		return "public-read"
+	}
+	return ""
+}
+
+// mediaBucketFeature stores uploads in a bucket (Spec.MediaBucket) instead
+// of the media volume.
+type mediaBucketFeature struct{ noFeature }
+
+func (mediaBucketFeature) validate(s *Spec, e *fieldErrors) {
+	add := e.add
+	if b := s.MediaBucket; b != nil {
+		if b.Bucket == "" {
+			add("media_bucket.bucket", "must be set")
+		}
+		if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			add("media_bucket.endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
+		}
+		if b.AccessKeyID == "" {
+			add("media_bucket.access_key_id", "must be set")
+		}
+		if b.SecretAccessKey == "" {
+			add("media_bucket.secret_access_key", "must be set (it reaches Pods through the instance's Secret)")
+		}
+	}
+}
+
+// env says where uploads go: the bucket, or the media volume.
+func (mediaBucketFeature) env(s *Spec, plain, secret map[string]string) {
+	if b := s.MediaBucket; b != nil {
+		u, _ := url.Parse(b.Endpoint)
+		plain["S3_ENABLED"] = "true"
+		plain["S3_BUCKET"] = b.Bucket
+		plain["S3_REGION"] = b.Region
+		if plain["S3_REGION"] == "" {
+			plain["S3_REGION"] = "us-east-1"
+		}
+		plain["S3_ENDPOINT"] = strings.TrimSuffix(b.Endpoint, "/")
+		plain["S3_HOSTNAME"] = u.Host
+		plain["S3_PROTOCOL"] = u.Scheme
+		plain["S3_PERMISSION"] = b.Permission
+		if b.AliasHost != "" {
+			plain["S3_ALIAS_HOST"] = b.AliasHost
+		}
+		if !b.PathStyle {
+			// With S3_ENDPOINT set (always, here) Mastodon addresses the
+			// bucket path-style unless this is true (config/initializers/paperclip.rb).
+			plain["S3_OVERRIDE_PATH_STYLE"] = "true"
+		}
+		secret[EnvS3AccessKey] = b.AccessKeyID
+		secret[EnvS3SecretKey] = b.SecretAccessKey
+	} else {
+		plain["PAPERCLIP_ROOT_PATH"] = mediaPath
+	}
+}
+
+// pod mounts the media volume when there is no bucket.
+func (mediaBucketFeature) pod(s *Spec, pod *corev1.PodSpec) {
+	if s.MediaBucket == nil {
+		s.withMediaVolume(pod)
+	}
+}

@@ -1,0 +1,128 @@
+package mastodon
+
+import (
+	"net/mail"
+	"strconv"
+	"strings"
+)
+
+// SMTP is the outgoing mail server.
+type SMTP struct {
+	Server            string
+	Port              int32
+	Login             string
+	Password          string
+	FromAddress       string
+	Domain            string
+	AuthMethod        string
+	EnableStartTLS    string
+	OpenSSLVerifyMode string
+	TLS               bool
+	SSL               bool
+	DeliveryMethod    string
+}
+
+var (
+	authMeths  = []string{"plain", "login", "cram_md5", "none"}
+	starttls   = []string{"auto", "always", "never"}
+	verifyMode = []string{"none", "peer", "client_once", "fail_if_no_peer_cert"}
+	delivery   = []string{"smtp", "sendmail", "file", "letter_opener"}
+)
+
+// smtpFeature sends mail through a server (Spec.SMTP).
+type smtpFeature struct{ noFeature }
+
+func (smtpFeature) defaults(s *Spec) {
+	m := s.SMTP
+	if m == nil {
+		return
+	}
+	if m.Port == 0 {
+		// Implicit TLS (SMTP_TLS, SMTP_SSL) is spoken on port 465
+		// (submissions, RFC 8314); 587 expects STARTTLS.
+		m.Port = 587
+		if m.TLS || m.SSL {
+			m.Port = 465
+		}
+	}
+	setDefault(&m.AuthMethod, "plain")
+	if m.TLS || m.SSL {
+		// Implicit TLS: STARTTLS must be off, else the mail gem
+		// refuses every delivery (config/environments/production.rb).
+		setDefault(&m.EnableStartTLS, "never")
+	}
+	setDefault(&m.EnableStartTLS, "auto")
+	if s.LocalDomain != "" {
+		// Mastodon's own default is notifications@localhost, which
+		// relays refuse.
+		setDefault(&m.FromAddress, "notifications@"+s.LocalDomain)
+	}
+	setDefault(&m.OpenSSLVerifyMode, "peer")
+	setDefault(&m.DeliveryMethod, "smtp")
+}
+
+func (smtpFeature) validate(s *Spec, e *fieldErrors) {
+	add := e.add
+	m := s.SMTP
+	if m == nil {
+		return
+	}
+	if m.Server == "" {
+		add("smtp.server", "must be set")
+	}
+	if m.Port < 1 || m.Port > 65535 {
+		add("smtp.port", "must be a TCP port (got %d)", m.Port)
+	}
+	if m.FromAddress != "" {
+		if _, err := mail.ParseAddress(m.FromAddress); err != nil {
+			add("smtp.from_address", "%q is not an email address", m.FromAddress)
+		}
+	}
+	for path, c := range map[string]struct {
+		v       string
+		allowed []string
+	}{
+		"smtp.auth_method":         {m.AuthMethod, authMeths},
+		"smtp.enable_starttls":     {m.EnableStartTLS, starttls},
+		"smtp.openssl_verify_mode": {m.OpenSSLVerifyMode, verifyMode},
+		"smtp.delivery_method":     {m.DeliveryMethod, delivery},
+	} {
+		if c.v != "" && !oneOf(c.v, c.allowed) {
+			add(path, "must be one of %s, not %q", strings.Join(c.allowed, ", "), c.v)
+		}
+	}
+	if m.TLS && m.SSL {
+		add("smtp.tls", "conflicts with smtp.ssl: both mean implicit TLS, set one")
+	}
+	if (m.TLS || m.SSL) && m.EnableStartTLS != "" && m.EnableStartTLS != "never" {
+		add("smtp.enable_starttls", "must be never (or unset) with implicit TLS (smtp.tls or smtp.ssl): the mail gem refuses every delivery that asks for both, not %q", m.EnableStartTLS)
+	}
+	if m.DeliveryMethod == "letter_opener" {
+		add("smtp.delivery_method", "letter_opener is Mastodon's development-only delivery method (it writes mails to files nobody reads): use smtp, sendmail or file")
+	}
+}
+
+func (smtpFeature) env(s *Spec, plain, secret map[string]string) {
+	if m := s.SMTP; m != nil {
+		plain["SMTP_SERVER"] = m.Server
+		plain["SMTP_PORT"] = strconv.Itoa(int(m.Port))
+		plain["SMTP_AUTH_METHOD"] = m.AuthMethod
+		plain["SMTP_ENABLE_STARTTLS"] = m.EnableStartTLS
+		plain["SMTP_OPENSSL_VERIFY_MODE"] = m.OpenSSLVerifyMode
+		plain["SMTP_DELIVERY_METHOD"] = m.DeliveryMethod
+		plain["SMTP_TLS"] = strconv.FormatBool(m.TLS)
+		plain["SMTP_SSL"] = strconv.FormatBool(m.SSL)
+		if m.Login != "" {
+			plain["SMTP_LOGIN"] = m.Login
+		}
+		if m.FromAddress != "" {
+			plain["SMTP_FROM_ADDRESS"] = m.FromAddress
+		}
+		if m.Domain != "" {
+			plain["SMTP_DOMAIN"] = m.Domain
+		}
+		if m.Password != "" {
+			secret[EnvSMTPPassword] = m.Password
+		}
+	}
+}
