@@ -136,14 +136,9 @@ func (backupFeature) volumes(s *Spec) []Volume {
 }
 
 func (b *Backup) defaults() {
-	def := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	def(&b.Schedule, DefaultBackupSchedule)
-	def(&b.Prefix, DefaultBackupPrefix)
-	def(&b.StorageSize, DefaultBackupSize)
+	setDefault(&b.Schedule, DefaultBackupSchedule)
+	setDefault(&b.Prefix, DefaultBackupPrefix)
+	setDefault(&b.StorageSize, DefaultBackupSize)
 	if b.Keep == 0 {
 		b.Keep = DefaultBackupKeep
 	}

@@ -9,27 +9,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// An optional feature of an instance (search, SMTP, autoscaling...) is a
-// unit: one file holds its part of Spec (its types), its defaults, its
-// validation and its rendering, and one line of the features table
-// below registers it. The core (spec.go, render.go) knows no feature:
-// Defaults, Validate, Warnings, Environment, Render, Connections and
-// Volumes do their own part, then ask each feature in the table's order.
-//
-// To add a feature:
-//   - write <feature>.go: its types, and a type <feature>Feature that
-//     embeds noFeature and overrides the methods of feature it needs
-//     (each method reads the spec and does nothing while the feature is
-//     off, its part of Spec nil);
-//   - add its field to Spec (spec.go) and its line to features.
-//
-// The internal/provider side is the same: one file and one line in its
-// table.
-//
-// The table's order is the order in which features add their environment,
-// Pod changes, checksum inputs and objects (each stage of Render in turn),
-// which decides the order of the rendered objects and the Pods' volumes:
-// put a new feature last.
+// features are the optional features of an instance (see the package
+// documentation), in the order they add their environment, Pod changes,
+// checksum inputs and objects (stage by stage of Render). That order
+// decides the rendered objects' order and the Pods' volumes: a new
+// feature goes last.
 var features = []feature{
 	autoscalingFeature{},
 	metricsFeature{},

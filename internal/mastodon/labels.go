@@ -1,6 +1,3 @@
-// Package mastodon holds what the provider knows about Mastodon, as pure Go:
-// the labels that identify an instance's objects, its configuration, the
-// objects it renders. It knows nothing of Terraform or of a live cluster.
 package mastodon
 
 import (

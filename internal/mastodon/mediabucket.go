@@ -30,25 +30,32 @@ func S3Permission(publicByACL bool) string {
 	return ""
 }
 
+// Secret keys of the bucket's credentials.
+const (
+	EnvS3AccessKey = "AWS_ACCESS_KEY_ID"
+	EnvS3SecretKey = "AWS_SECRET_ACCESS_KEY"
+)
+
 // mediaBucketFeature stores uploads in a bucket (Spec.MediaBucket) instead
 // of the media volume.
 type mediaBucketFeature struct{ noFeature }
 
 func (mediaBucketFeature) validate(s *Spec, e *fieldErrors) {
-	add := e.add
-	if b := s.MediaBucket; b != nil {
-		if b.Bucket == "" {
-			add("media_bucket.bucket", "must be set")
-		}
-		if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			add("media_bucket.endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
-		}
-		if b.AccessKeyID == "" {
-			add("media_bucket.access_key_id", "must be set")
-		}
-		if b.SecretAccessKey == "" {
-			add("media_bucket.secret_access_key", "must be set (it reaches Pods through the instance's Secret)")
-		}
+	b := s.MediaBucket
+	if b == nil {
+		return
+	}
+	if b.Bucket == "" {
+		e.add("media_bucket.bucket", "must be set")
+	}
+	if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		e.add("media_bucket.endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
+	}
+	if b.AccessKeyID == "" {
+		e.add("media_bucket.access_key_id", "must be set")
+	}
+	if b.SecretAccessKey == "" {
+		e.add("media_bucket.secret_access_key", "must be set (it reaches Pods through the instance's Secret)")
 	}
 }
 

@@ -227,6 +227,7 @@ func (metricsFeature) validate(s *Spec, e *fieldErrors) {
 	}
 }
 
+// validate checks the ServiceMonitor's labels.
 func (m *Metrics) validate(add func(path, format string, args ...any)) {
 	const path = "metrics.service_monitor_labels"
 	ours := []string{LabelName, LabelInstance, LabelComponent, LabelManagedBy, LabelOwner, LabelVersion}

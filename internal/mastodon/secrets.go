@@ -31,9 +31,6 @@ type Secrets struct {
 const (
 	EnvDBPassword    = "DB_PASS"
 	EnvRedisPassword = "REDIS_PASSWORD"
-	EnvSMTPPassword  = "SMTP_PASSWORD"
-	EnvS3AccessKey   = "AWS_ACCESS_KEY_ID"
-	EnvS3SecretKey   = "AWS_SECRET_ACCESS_KEY"
 )
 
 // GeneratedEnv are the environment variables of the generated secrets, in

@@ -22,6 +22,9 @@ type SMTP struct {
 	DeliveryMethod    string
 }
 
+// EnvSMTPPassword is the Secret's key of the SMTP password.
+const EnvSMTPPassword = "SMTP_PASSWORD"
+
 var (
 	authMeths  = []string{"plain", "login", "cram_md5", "none"}
 	starttls   = []string{"auto", "always", "never"}
@@ -62,11 +65,11 @@ func (smtpFeature) defaults(s *Spec) {
 }
 
 func (smtpFeature) validate(s *Spec, e *fieldErrors) {
-	add := e.add
 	m := s.SMTP
 	if m == nil {
 		return
 	}
+	add := e.add
 	if m.Server == "" {
 		add("smtp.server", "must be set")
 	}
@@ -103,26 +106,28 @@ func (smtpFeature) validate(s *Spec, e *fieldErrors) {
 }
 
 func (smtpFeature) env(s *Spec, plain, secret map[string]string) {
-	if m := s.SMTP; m != nil {
-		plain["SMTP_SERVER"] = m.Server
-		plain["SMTP_PORT"] = strconv.Itoa(int(m.Port))
-		plain["SMTP_AUTH_METHOD"] = m.AuthMethod
-		plain["SMTP_ENABLE_STARTTLS"] = m.EnableStartTLS
-		plain["SMTP_OPENSSL_VERIFY_MODE"] = m.OpenSSLVerifyMode
-		plain["SMTP_DELIVERY_METHOD"] = m.DeliveryMethod
-		plain["SMTP_TLS"] = strconv.FormatBool(m.TLS)
-		plain["SMTP_SSL"] = strconv.FormatBool(m.SSL)
-		if m.Login != "" {
-			plain["SMTP_LOGIN"] = m.Login
-		}
-		if m.FromAddress != "" {
-			plain["SMTP_FROM_ADDRESS"] = m.FromAddress
-		}
-		if m.Domain != "" {
-			plain["SMTP_DOMAIN"] = m.Domain
-		}
-		if m.Password != "" {
-			secret[EnvSMTPPassword] = m.Password
-		}
+	m := s.SMTP
+	if m == nil {
+		return
+	}
+	plain["SMTP_SERVER"] = m.Server
+	plain["SMTP_PORT"] = strconv.Itoa(int(m.Port))
+	plain["SMTP_AUTH_METHOD"] = m.AuthMethod
+	plain["SMTP_ENABLE_STARTTLS"] = m.EnableStartTLS
+	plain["SMTP_OPENSSL_VERIFY_MODE"] = m.OpenSSLVerifyMode
+	plain["SMTP_DELIVERY_METHOD"] = m.DeliveryMethod
+	plain["SMTP_TLS"] = strconv.FormatBool(m.TLS)
+	plain["SMTP_SSL"] = strconv.FormatBool(m.SSL)
+	if m.Login != "" {
+		plain["SMTP_LOGIN"] = m.Login
+	}
+	if m.FromAddress != "" {
+		plain["SMTP_FROM_ADDRESS"] = m.FromAddress
+	}
+	if m.Domain != "" {
+		plain["SMTP_DOMAIN"] = m.Domain
+	}
+	if m.Password != "" {
+		secret[EnvSMTPPassword] = m.Password
 	}
 }
