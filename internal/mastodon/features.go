@@ -124,6 +124,15 @@ func (e *fieldErrors) related(paths ...string) {
 	last.Related = append(last.Related, paths...)
 }
 
+// setNonEmpty sets the variables of vars whose values are not empty.
+func setNonEmpty(env, vars map[string]string) {
+	for k, v := range vars {
+		if v != "" {
+			env[k] = v
+		}
+	}
+}
+
 // refuseExtra refuses free-form variables that a block renders: they
 // would silently replace its values.
 func (s *Spec) refuseExtra(block string, rendered func(string) bool, add func(path, format string, args ...any)) {

@@ -218,15 +218,8 @@ func (searchFeature) env(s *Spec, plain, secret map[string]string) {
 	}
 	plain["ES_PORT"] = strconv.Itoa(int(x.Port))
 	plain["ES_PRESET"] = x.Preset
-	if x.Prefix != "" {
-		plain["ES_PREFIX"] = x.Prefix
-	}
-	if x.User != "" {
-		plain["ES_USER"] = x.User
-	}
-	if x.Password != "" {
-		secret[EnvSearchPassword] = x.Password
-	}
+	setNonEmpty(plain, map[string]string{"ES_PREFIX": x.Prefix, "ES_USER": x.User})
+	setNonEmpty(secret, map[string]string{EnvSearchPassword: x.Password})
 	if x.CACertificatePEM != "" {
 		plain["ES_CA_FILE"] = searchCADir + "/" + searchCAFile
 	}

@@ -118,16 +118,6 @@ func (smtpFeature) env(s *Spec, plain, secret map[string]string) {
 	plain["SMTP_DELIVERY_METHOD"] = m.DeliveryMethod
 	plain["SMTP_TLS"] = strconv.FormatBool(m.TLS)
 	plain["SMTP_SSL"] = strconv.FormatBool(m.SSL)
-	if m.Login != "" {
-		plain["SMTP_LOGIN"] = m.Login
-	}
-	if m.FromAddress != "" {
-		plain["SMTP_FROM_ADDRESS"] = m.FromAddress
-	}
-	if m.Domain != "" {
-		plain["SMTP_DOMAIN"] = m.Domain
-	}
-	if m.Password != "" {
-		secret[EnvSMTPPassword] = m.Password
-	}
+	setNonEmpty(plain, map[string]string{"SMTP_LOGIN": m.Login, "SMTP_FROM_ADDRESS": m.FromAddress, "SMTP_DOMAIN": m.Domain})
+	setNonEmpty(secret, map[string]string{EnvSMTPPassword: m.Password})
 }
