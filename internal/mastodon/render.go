@@ -377,7 +377,9 @@ func (s *Spec) pullSecrets() []corev1.LocalObjectReference {
 	return refs
 }
 
-// railsPod is the Pod spec shared by web, Sidekiq and the Jobs.
+// railsPod is the Pod spec shared by web, Sidekiq and the Jobs, with the
+// features' changes (mediaBucketFeature mounts the media volume when there
+// is no bucket).
 func (s *Spec) railsPod(name string, command []string, res Resources) corev1.PodSpec {
 	pod := corev1.PodSpec{
 		ServiceAccountName:           s.serviceAccountName(),
