@@ -60,12 +60,10 @@ func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
 }
 
 func bucketAttributes(in nested) map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"media_bucket": schema.SingleNestedAttribute{Optional: true,
-			Description: "Store media in an S3-compatible bucket instead of the `media` volume: usually `mastodon_media_bucket.x.settings`. " +
-				"Sets `S3_ENABLED` and the `S3_*` variables; the credentials go into the instance's Secret only. Conflicts with `media`.",
-			Attributes: in("media_bucket", mediaBucketAttributes(false))},
-	}
+	return map[string]schema.Attribute{"media_bucket": optionalBlock(in, "media_bucket",
+		"Store media in an S3-compatible bucket instead of the `media` volume: usually `mastodon_media_bucket.x.settings`. "+
+			"Sets `S3_ENABLED` and the `S3_*` variables; the credentials go into the instance's Secret only. Conflicts with `media`.",
+		mediaBucketAttributes(false))}
 }
 
 func bucketSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {

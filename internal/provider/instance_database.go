@@ -40,25 +40,23 @@ const (
 )
 
 func databaseAttributes(in nested) map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"database": schema.SingleNestedAttribute{Optional: true,
-			Description: "An external PostgreSQL (14 or newer). Without it, an embedded PostgreSQL runs in the namespace.",
-			Attributes: in("database", map[string]schema.Attribute{
-				"host":               optString("Host name or address (not with `cloud_sql`)."),
-				"port":               optInt("Port, default 5432."),
-				"name":               optString("Database name, default `mastodon_production`."),
-				"user":               schema.StringAttribute{Required: true, Description: "User name."},
-				"sslmode":            optString(sslmodeDescription),
-				"ca_certificate_pem": optString(databaseCADescription),
-				"pool": optInt("`DB_POOL`: the pool of each web (Puma) worker and of each streaming Pod (Sidekiq uses its concurrency). " +
-					"Default: web's `max_threads` for web, 10 for streaming. Not below `web.max_threads` (a thread without a connection waits, then fails)."),
-				"max_connections": optInt("The server's `max_connections`, default 100 (PostgreSQL's). Nothing is set on the server: the plan warns when " +
-					"the instance may hold more connections at full scale than it leaves (3 are reserved for superusers). The sum: web Pods (the " +
-					"autoscaler's maximum) x `web.concurrency` x `web.max_threads`, each Sidekiq process's Pods x its `concurrency`, streaming Pods x " +
-					"its pool, and the Jobs that may run beside them (6 per scheduled tootctl task and for the search index build, 2 for a " +
-					"migration and 2 for an account's tootctl, 1 for the backup). A process scaled by `external_scaling` counts as one Pod."),
-			})},
-	}
+	return map[string]schema.Attribute{"database": optionalBlock(in, "database",
+		"An external PostgreSQL (14 or newer). Without it, an embedded PostgreSQL runs in the namespace.",
+		map[string]schema.Attribute{
+			"host":               optString("Host name or address (not with `cloud_sql`)."),
+			"port":               optInt("Port, default 5432."),
+			"name":               optString("Database name, default `mastodon_production`."),
+			"user":               schema.StringAttribute{Required: true, Description: "User name."},
+			"sslmode":            optString(sslmodeDescription),
+			"ca_certificate_pem": optString(databaseCADescription),
+			"pool": optInt("`DB_POOL`: the pool of each web (Puma) worker and of each streaming Pod (Sidekiq uses its concurrency). " +
+				"Default: web's `max_threads` for web, 10 for streaming. Not below `web.max_threads` (a thread without a connection waits, then fails)."),
+			"max_connections": optInt("The server's `max_connections`, default 100 (PostgreSQL's). Nothing is set on the server: the plan warns when " +
+				"the instance may hold more connections at full scale than it leaves (3 are reserved for superusers). The sum: web Pods (the " +
+				"autoscaler's maximum) x `web.concurrency` x `web.max_threads`, each Sidekiq process's Pods x its `concurrency`, streaming Pods x " +
+				"its pool, and the Jobs that may run beside them (6 per scheduled tootctl task and for the search index build, 2 for a " +
+				"migration and 2 for an account's tootctl, 1 for the backup). A process scaled by `external_scaling` counts as one Pod."),
+		})}
 }
 
 func databaseSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {

@@ -68,6 +68,12 @@ func topLevel(attrs func(in nested) map[string]schema.Attribute) func(string, ne
 	}
 }
 
+// optionalBlock is the optional nested attribute at block (a path such as
+// "smtp" or "database.cloud_sql"): own, with what the table puts into it.
+func optionalBlock(in nested, block, description string, own map[string]schema.Attribute) schema.SingleNestedAttribute {
+	return schema.SingleNestedAttribute{Optional: true, Description: description, Attributes: in(block, own)}
+}
+
 // in gives a block's attributes: own, with what the features and the
 // credentials of the table put into it. Two attributes of one name are a
 // mistake of the table's, found by the schema's tests.

@@ -34,28 +34,26 @@ var ingressPrivateKey = credential{block: "ingress", name: "private_key_pem", wh
 	set: func(s *mastodon.Spec, v string) { s.Ingress.PrivateKeyPEM = v }}
 
 func ingressAttributes(in nested) map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"ingress": schema.SingleNestedAttribute{Optional: true,
-			Description: "An Ingress routing the web domain to web, and `/api/v1/streaming` to streaming, with TLS.",
-			Attributes: in("ingress", map[string]schema.Attribute{
-				"class_name":      optString("The IngressClass."),
-				"annotations":     schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
-				"certificate_pem": optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
-				"tls_secret_name": optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
-				"gke_streaming_timeout_seconds": optInt("On GKE's Ingress (class `gce`): the load balancer's backend timeout for streaming, in seconds, " +
-					"as a BackendConfig attached to the streaming Service (`cloud.google.com/backend-config`). GKE's default, 30 s, cuts every websocket; 3600 keeps them an hour. " +
-					"Needs the BackendConfig resource, which GKE clusters serve."),
-				"wait_for_load_balancer": optBool("Whether the apply that creates the Ingress waits until its load balancer publishes an address " +
-					"(default true), so that `load_balancer_ip` or `load_balancer_hostname` is known when the apply ends and a DNS record fed from it in the same " +
-					"apply gets it. On GKE and EKS the address comes seconds to minutes after the Ingress. The wait is bounded by `load_balancer_timeout`; " +
-					"when that runs out the apply succeeds with a warning and the address stays null until a later apply reads it. Set false on a cluster " +
-					"whose Ingress controller never publishes an address (some bare-metal setups), so that creating an Ingress does not wait."),
-				"load_balancer_timeout": schema.StringAttribute{Optional: true,
-					Validators: []validator.String{durationValidator{}},
-					Description: "How long the apply that creates the Ingress waits for the load balancer's address, as a Go duration such as `5m` (default `10m`). " +
-						"Counted within the create or update timeout."},
-			})},
-	}
+	return map[string]schema.Attribute{"ingress": optionalBlock(in, "ingress",
+		"An Ingress routing the web domain to web, and `/api/v1/streaming` to streaming, with TLS.",
+		map[string]schema.Attribute{
+			"class_name":      optString("The IngressClass."),
+			"annotations":     schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
+			"certificate_pem": optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
+			"tls_secret_name": optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
+			"gke_streaming_timeout_seconds": optInt("On GKE's Ingress (class `gce`): the load balancer's backend timeout for streaming, in seconds, " +
+				"as a BackendConfig attached to the streaming Service (`cloud.google.com/backend-config`). GKE's default, 30 s, cuts every websocket; 3600 keeps them an hour. " +
+				"Needs the BackendConfig resource, which GKE clusters serve."),
+			"wait_for_load_balancer": optBool("Whether the apply that creates the Ingress waits until its load balancer publishes an address " +
+				"(default true), so that `load_balancer_ip` or `load_balancer_hostname` is known when the apply ends and a DNS record fed from it in the same " +
+				"apply gets it. On GKE and EKS the address comes seconds to minutes after the Ingress. The wait is bounded by `load_balancer_timeout`; " +
+				"when that runs out the apply succeeds with a warning and the address stays null until a later apply reads it. Set false on a cluster " +
+				"whose Ingress controller never publishes an address (some bare-metal setups), so that creating an Ingress does not wait."),
+			"load_balancer_timeout": schema.StringAttribute{Optional: true,
+				Validators: []validator.String{durationValidator{}},
+				Description: "How long the apply that creates the Ingress waits for the load balancer's address, as a Go duration such as `5m` (default `10m`). " +
+					"Counted within the create or update timeout."},
+		})}
 }
 
 func ingressSpec(ctx context.Context, m *instanceModel, s *mastodon.Spec, diags *diag.Diagnostics) {

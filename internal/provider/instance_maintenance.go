@@ -56,11 +56,7 @@ func (m *maintenanceModel) tasks() map[string]maintenanceTaskModel {
 	return out
 }
 
-func maintenanceAttributes(nested) map[string]schema.Attribute {
-	return map[string]schema.Attribute{"maintenance": maintenanceSchema()}
-}
-
-func maintenanceSchema() schema.SingleNestedAttribute {
+func maintenanceAttributes(in nested) map[string]schema.Attribute {
 	tasks := map[string]schema.Attribute{
 		"enabled": optBool("Set to false to switch every maintenance task off (default true: each task as its own `enabled` says)."),
 	}
@@ -81,14 +77,15 @@ func maintenanceSchema() schema.SingleNestedAttribute {
 			Description: t.Description + fmt.Sprintf(" Default: %s, `%s`.", onOff, t.Schedule)}
 		list = append(list, "`"+t.Name+"` ("+onOff+")")
 	}
-	return schema.SingleNestedAttribute{Optional: true, Attributes: tasks,
-		Description: "Clean-ups that Mastodon's documentation lists for a running server, each a CronJob running `tootctl` in a copy of the web Pod " +
-			"(same image, configuration, volumes and sidecars: the Cloud SQL proxy, the database CA, the bucket settings): " + strings.Join(list, ", ") + ". " +
-			"Without this block the tasks run with their defaults. Each CronJob runs one Job at a time (`concurrencyPolicy: Forbid`), at most a day, " +
-			"and keeps its last successful and last failed Job; a task whose last Job failed makes `ready` false and shows a warning naming the Job " +
-			"at the next refresh. On a ReadWriteOnce media volume the Jobs run on the node of web and Sidekiq, as every Pod that mounts it does. " +
-			"Mastodon's own scheduler (Administration > Content retention) removes remote media, preview cards and remote posts only when an admin sets " +
-			"its retention periods; with them set, `remote_media` and `preview_cards` can be switched off."}
+	return map[string]schema.Attribute{"maintenance": optionalBlock(in, "maintenance",
+		"Clean-ups that Mastodon's documentation lists for a running server, each a CronJob running `tootctl` in a copy of the web Pod "+
+			"(same image, configuration, volumes and sidecars: the Cloud SQL proxy, the database CA, the bucket settings): "+strings.Join(list, ", ")+". "+
+			"Without this block the tasks run with their defaults. Each CronJob runs one Job at a time (`concurrencyPolicy: Forbid`), at most a day, "+
+			"and keeps its last successful and last failed Job; a task whose last Job failed makes `ready` false and shows a warning naming the Job "+
+			"at the next refresh. On a ReadWriteOnce media volume the Jobs run on the node of web and Sidekiq, as every Pod that mounts it does. "+
+			"Mastodon's own scheduler (Administration > Content retention) removes remote media, preview cards and remote posts only when an admin sets "+
+			"its retention periods; with them set, `remote_media` and `preview_cards` can be switched off.",
+		tasks)}
 }
 
 // maintenanceSpec reads the maintenance block into the spec.

@@ -24,15 +24,13 @@ var redisPassword = credential{block: "redis", name: "password", what: "Password
 	key: mastodon.EnvRedisPassword, set: func(s *mastodon.Spec, v string) { s.Redis.Password = v }}
 
 func redisAttributes(in nested) map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"redis": schema.SingleNestedAttribute{Optional: true,
-			Description: "An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
-			Attributes: in("redis", map[string]schema.Attribute{
-				"host": schema.StringAttribute{Required: true, Description: "Host name or address."},
-				"port": optInt("Port, default 6379."),
-				"user": optString("ACL user name."),
-			})},
-	}
+	return map[string]schema.Attribute{"redis": optionalBlock(in, "redis",
+		"An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
+		map[string]schema.Attribute{
+			"host": schema.StringAttribute{Required: true, Description: "Host name or address."},
+			"port": optInt("Port, default 6379."),
+			"user": optString("ACL user name."),
+		})}
 }
 
 func redisSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {

@@ -55,14 +55,14 @@ var searchPassword = credential{block: "opensearch", name: "password", what: "Pa
 // holds (an import reads it from the index build Job), not configuration.
 func searchAttributes(in nested) map[string]schema.Attribute {
 	return map[string]schema.Attribute{
-		"opensearch": schema.SingleNestedAttribute{Optional: true,
-			Description: "Full-text search in an OpenSearch (or Elasticsearch 7+) cluster you run: sets `ES_ENABLED` and the `ES_*` variables. " +
-				"The indexes are built by a Job running `tootctl search deploy` in a copy of the web Pod, after the rollout (as Mastodon's " +
-				"documentation orders it: configure, restart, then deploy the indexes): when search is switched on, when `host`, `port`, " +
-				"`scheme`, `prefix` or `preset` change (a preset change rebuilds every index with `--reset-chewy`), and when an upgrade " +
-				"crosses a release whose index definitions changed (only those indexes). Nothing else runs it again; `search_index` shows what was built. " +
+		"opensearch": optionalBlock(in, "opensearch",
+			"Full-text search in an OpenSearch (or Elasticsearch 7+) cluster you run: sets `ES_ENABLED` and the `ES_*` variables. "+
+				"The indexes are built by a Job running `tootctl search deploy` in a copy of the web Pod, after the rollout (as Mastodon's "+
+				"documentation orders it: configure, restart, then deploy the indexes): when search is switched on, when `host`, `port`, "+
+				"`scheme`, `prefix` or `preset` change (a preset change rebuilds every index with `--reset-chewy`), and when an upgrade "+
+				"crosses a release whose index definitions changed (only those indexes). Nothing else runs it again; `search_index` shows what was built. "+
 				"Switching search off removes the variables and the index build Jobs, not the indexes in your cluster.",
-			Attributes: in("opensearch", map[string]schema.Attribute{
+			map[string]schema.Attribute{
 				"host":   schema.StringAttribute{Required: true, Description: "Host name or address of the cluster, without scheme (`ES_HOST`)."},
 				"port":   optInt("Port (`ES_PORT`), default 9200."),
 				"scheme": optString("`http` (default) or `https`; https is written into `ES_HOST` as Mastodon's client reads it."),
@@ -76,7 +76,7 @@ func searchAttributes(in nested) map[string]schema.Attribute {
 					"when it fails or outlasts the apply's timeout (`timeouts`); the Job keeps running and the next apply waits for the same Job. " +
 					"On a large instance the build takes hours (it imports every post): false starts it and goes on, and `search_index` stays " +
 					"unknown in plans until an apply finds it complete (a failed one is started again)."),
-			})},
+			}),
 		"search_index": schema.StringAttribute{Computed: true,
 			Description: "What the last complete index build built: the release whose index definitions it used, the cluster and prefix " +
 				"(`scheme://host:port/prefix`) and the preset. A plan that changes it runs `tootctl search deploy`. Null without `opensearch`."},

@@ -32,22 +32,20 @@ var smtpPassword = credential{block: "smtp", name: "password", what: "Password o
 	key: mastodon.EnvSMTPPassword, set: func(s *mastodon.Spec, v string) { s.SMTP.Password = v }}
 
 func smtpAttributes(in nested) map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"smtp": schema.SingleNestedAttribute{Optional: true, Description: "Outgoing mail.",
-			Attributes: in("smtp", map[string]schema.Attribute{
-				"server":              schema.StringAttribute{Required: true, Description: "SMTP server, e.g. `smtp.sendgrid.net`."},
-				"port":                optInt("Port, default 587, or 465 with `tls` or `ssl` (implicit TLS). SendGrid also listens on 2525 where 25/465/587 are blocked."),
-				"login":               optString("Login (`apikey` for SendGrid)."),
-				"from_address":        optString("Sender address, default `notifications@<local_domain>` (Mastodon's own default, `notifications@localhost`, is refused by relays)."),
-				"domain":              optString("HELO domain."),
-				"auth_method":         optString("plain (default), login, cram_md5 or none."),
-				"enable_starttls":     optString("auto (default), always or never; never (the default then) with `tls` or `ssl`, which the mail gem refuses to combine with STARTTLS."),
-				"openssl_verify_mode": optString("peer (default), none, client_once or fail_if_no_peer_cert."),
-				"tls":                 optBool("Implicit TLS (`SMTP_TLS`, port 465)."),
-				"ssl":                 optBool("Implicit SSL (`SMTP_SSL`)."),
-				"delivery_method":     optString("smtp (default), sendmail or file (letter_opener is development-only and refused)."),
-			})},
-	}
+	return map[string]schema.Attribute{"smtp": optionalBlock(in, "smtp", "Outgoing mail.",
+		map[string]schema.Attribute{
+			"server":              schema.StringAttribute{Required: true, Description: "SMTP server, e.g. `smtp.sendgrid.net`."},
+			"port":                optInt("Port, default 587, or 465 with `tls` or `ssl` (implicit TLS). SendGrid also listens on 2525 where 25/465/587 are blocked."),
+			"login":               optString("Login (`apikey` for SendGrid)."),
+			"from_address":        optString("Sender address, default `notifications@<local_domain>` (Mastodon's own default, `notifications@localhost`, is refused by relays)."),
+			"domain":              optString("HELO domain."),
+			"auth_method":         optString("plain (default), login, cram_md5 or none."),
+			"enable_starttls":     optString("auto (default), always or never; never (the default then) with `tls` or `ssl`, which the mail gem refuses to combine with STARTTLS."),
+			"openssl_verify_mode": optString("peer (default), none, client_once or fail_if_no_peer_cert."),
+			"tls":                 optBool("Implicit TLS (`SMTP_TLS`, port 465)."),
+			"ssl":                 optBool("Implicit SSL (`SMTP_SSL`)."),
+			"delivery_method":     optString("smtp (default), sendmail or file (letter_opener is development-only and refused)."),
+		})}
 }
 
 func smtpSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {

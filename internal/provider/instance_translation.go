@@ -40,20 +40,16 @@ var (
 )
 
 func translationAttributes(in nested) map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"translation": schema.SingleNestedAttribute{Optional: true,
-			Description: "Translation of posts, through DeepL or LibreTranslate: exactly one of `deepl` and `libre_translate`.",
-			Attributes: in("translation", map[string]schema.Attribute{
-				"deepl": schema.SingleNestedAttribute{Optional: true, Description: "DeepL's API.",
-					Attributes: in("translation.deepl", map[string]schema.Attribute{
-						"plan": optString("`DEEPL_PLAN`: `free` (default, api-free.deepl.com) or `pro` (api.deepl.com)."),
-					})},
-				"libre_translate": schema.SingleNestedAttribute{Optional: true, Description: "A LibreTranslate server.",
-					Attributes: in("translation.libre_translate", map[string]schema.Attribute{
-						"endpoint": schema.StringAttribute{Required: true, Description: "Its URL (`LIBRE_TRANSLATE_ENDPOINT`), such as `http://libretranslate.translate:5000`."},
-					})},
-			})},
-	}
+	return map[string]schema.Attribute{"translation": optionalBlock(in, "translation",
+		"Translation of posts, through DeepL or LibreTranslate: exactly one of `deepl` and `libre_translate`.",
+		map[string]schema.Attribute{
+			"deepl": optionalBlock(in, "translation.deepl", "DeepL's API.", map[string]schema.Attribute{
+				"plan": optString("`DEEPL_PLAN`: `free` (default, api-free.deepl.com) or `pro` (api.deepl.com)."),
+			}),
+			"libre_translate": optionalBlock(in, "translation.libre_translate", "A LibreTranslate server.", map[string]schema.Attribute{
+				"endpoint": schema.StringAttribute{Required: true, Description: "Its URL (`LIBRE_TRANSLATE_ENDPOINT`), such as `http://libretranslate.translate:5000`."},
+			}),
+		})}
 }
 
 func translationSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {
