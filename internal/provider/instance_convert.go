@@ -14,18 +14,13 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
-// spec turns the Terraform model into the instance spec, with defaults.
+// spec turns the Terraform model into the instance spec, with defaults:
+// its core blocks here, then the features (instanceFeatures).
 func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	s := &mastodon.Spec{
-		Name:           m.Name.ValueString(),
-		Namespace:      m.Namespace.ValueString(),
-		LocalDomain:    m.LocalDomain.ValueString(),
-		WebDomain:      m.WebDomain.ValueString(),
-		Version:        m.Version.ValueString(),
-		WebReplicas:    1,
-		StreamReplicas: 1,
-	}
+	s := &mastodon.Spec{}
+	s.Name, s.Namespace = m.Name.ValueString(), m.Namespace.ValueString()
+	s.LocalDomain, s.WebDomain, s.Version = m.LocalDomain.ValueString(), m.WebDomain.ValueString(), m.Version.ValueString()
 	if i := m.Image; i != nil {
 		s.Repository = i.Repository.ValueString()
 		s.StreamingRepo = i.StreamingRepository.ValueString()
@@ -33,57 +28,15 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		diags.Append(i.PullSecrets.ElementsAs(ctx, &s.PullSecrets, false)...)
 	}
 	if w := m.Web; w != nil {
-		s.WebAutoscaling = w.Autoscaling.autoscaling()
-		s.WebReplicas = replicas(w.Replicas, w.ExternalScaling, s.WebAutoscaling, path.Root("web"), &diags)
 		s.WebResources = w.Resources.resources()
 		s.WebConcurrency = int32Or(w.Concurrency, 0)
 		s.MaxThreads = int32Or(w.MaxThreads, 0)
 	}
 	if st := m.Streaming; st != nil {
-		s.StreamAutoscaling = st.Autoscaling.autoscaling()
-		s.StreamReplicas = replicas(st.Replicas, st.ExternalScaling, s.StreamAutoscaling, path.Root("streaming"), &diags)
 		s.StreamResources = st.Resources.resources()
 	}
 	for i, p := range m.Sidekiq {
-		proc := mastodon.SidekiqProcess{
-			Name:        p.Name.ValueString(),
-			Concurrency: int32Or(p.Concurrency, 0),
-			Replicas:    replicas(p.Replicas, p.ExternalScaling, p.Autoscaling.autoscaling(), path.Root("sidekiq").AtListIndex(i), &diags),
-			Resources:   p.Resources.resources(),
-			Autoscaling: p.Autoscaling.autoscaling(),
-		}
-		var queues []string
-		diags.Append(p.Queues.ElementsAs(ctx, &queues, false)...)
-		for _, q := range queues {
-			name, weight, found := strings.Cut(q, ",")
-			queue := mastodon.Queue{Name: strings.TrimSpace(name)}
-			if found {
-				w, err := strconv.Atoi(strings.TrimSpace(weight))
-				if err != nil || w < 1 {
-					diags.AddAttributeError(path.Root("sidekiq").AtListIndex(i).AtName("queues"), "Invalid queue weight",
-						fmt.Sprintf("%q: the weight after the comma must be a positive integer, as in default,8", q))
-				}
-				queue.Weight = w
-			}
-			proc.Queues = append(proc.Queues, queue)
-		}
-		s.Sidekiq = append(s.Sidekiq, proc)
-	}
-	if d := m.Database; d != nil {
-		s.Database = &mastodon.Database{
-			Host: d.Host.ValueString(), Port: int32Or(d.Port, 0), Name: d.Name.ValueString(), User: d.User.ValueString(),
-			Password: d.Password.ValueString(), SSLMode: d.SSLMode.ValueString(), Pool: int32Or(d.Pool, 0),
-			MaxConnections:   int32Or(d.MaxConns, 0),
-			CACertificatePEM: d.CACert.ValueString(),
-		}
-		if c := d.CloudSQL; c != nil {
-			s.Database.CloudSQL = &mastodon.CloudSQL{
-				InstanceConnectionName: c.InstanceConnectionName.ValueString(), PrivateIP: c.PrivateIP.ValueBool(),
-				AutoIAMAuthn: c.AutoIAMAuthn.ValueBool(), ProxyImage: c.ProxyImage.ValueString(),
-				ProxyResources: c.ProxyResources.resources(), CredentialsJSON: c.CredentialsJSON.ValueString(),
-				WorkloadIdentityServiceAccount: c.WorkloadIdentityServiceAccount.ValueString(),
-			}
-		}
+		s.Sidekiq = append(s.Sidekiq, p.process(ctx, path.Root("sidekiq").AtListIndex(i), &diags))
 	}
 	if e := m.EmbeddedDatabase; e != nil {
 		s.Embedded = mastodon.EmbeddedDatabase{StorageSize: e.StorageSize.ValueString(), StorageClass: e.StorageClass.ValueString(),
@@ -92,31 +45,8 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 	if e := m.EmbeddedRedis; e != nil {
 		s.EmbeddedRedis = mastodon.EmbeddedRedis{StorageSize: e.StorageSize.ValueString(), StorageClass: e.StorageClass.ValueString()}
 	}
-	if r := m.Redis; r != nil {
-		s.Redis = &mastodon.Redis{Host: r.Host.ValueString(), Port: int32Or(r.Port, 0), User: r.User.ValueString(), Password: r.Password.ValueString()}
-	}
-	if x := m.SMTP; x != nil {
-		s.SMTP = &mastodon.SMTP{
-			Server: x.Server.ValueString(), Port: int32Or(x.Port, 0), Login: x.Login.ValueString(), Password: x.Password.ValueString(),
-			FromAddress: x.FromAddress.ValueString(), Domain: x.Domain.ValueString(), AuthMethod: x.AuthMethod.ValueString(),
-			EnableStartTLS: x.EnableStartTLS.ValueString(), OpenSSLVerifyMode: x.OpenSSLVerifyMode.ValueString(),
-			TLS: x.TLS.ValueBool(), SSL: x.SSL.ValueBool(), DeliveryMethod: x.DeliveryMethod.ValueString(),
-		}
-	}
-	if b := m.MediaBucket; b != nil {
-		s.MediaBucket = &mastodon.MediaBucket{
-			Bucket: b.Bucket.ValueString(), Endpoint: b.Endpoint.ValueString(), Region: b.Region.ValueString(),
-			AliasHost: b.AliasHost.ValueString(), Permission: b.Permission.ValueString(), PathStyle: b.PathStyle.ValueBool(),
-			AccessKeyID: b.AccessKeyID.ValueString(), SecretAccessKey: b.SecretAccessKey.ValueString(),
-		}
-	}
 	if md := m.Media; md != nil {
 		s.Media = mastodon.Media{StorageSize: md.StorageSize.ValueString(), StorageClass: md.StorageClass.ValueString(), AccessMode: md.AccessMode.ValueString()}
-	}
-	if in := m.Ingress; in != nil {
-		s.Ingress = &mastodon.Ingress{ClassName: in.ClassName.ValueString(), CertificatePEM: in.CertificatePEM.ValueString(),
-			PrivateKeyPEM: in.PrivateKeyPEM.ValueString(), TLSSecretName: in.TLSSecretName.ValueString(), GKEStreamingTimeout: int32Or(in.GKETimeout, 0)}
-		diags.Append(in.Annotations.ElementsAs(ctx, &s.Ingress.Annotations, false)...)
 	}
 	if st := m.Settings; st != nil {
 		s.Settings = mastodon.Settings{
@@ -127,39 +57,30 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		diags.Append(st.ExtraEnv.ElementsAs(ctx, &s.Settings.ExtraEnv, false)...)
 		diags.Append(st.ExtraSecretEnv.ElementsAs(ctx, &s.Settings.ExtraSecretEnv, false)...)
 	}
-	s.Search, s.Translation = m.Opensearch.search(), m.Translation.translation()
-	m.Maintenance.spec(s)
-	s.Backup = m.Backup.spec()
-	s.Metrics = m.Metrics.metrics(ctx, &diags)
+	instanceFeatures.spec(ctx, m, s, &diags)
 	s.Defaults()
 	return s, diags
 }
 
-// replicas is a component's number of Pods (default 1), or
-// mastodon.ScaledElsewhere when another controller sets it: its autoscaler,
-// or one of the user's (external_scaling).
-func replicas(n types.Int64, external types.Bool, autoscaling *mastodon.Autoscaling, block path.Path, diags *diag.Diagnostics) int32 {
-	if autoscaling != nil {
-		for _, other := range []struct {
-			name string
-			set  bool
-		}{{"replicas", !n.IsNull()}, {"external_scaling", external.ValueBool()}} {
-			if other.set {
-				diags.AddAttributeError(block.AtName("autoscaling"), "Conflicting settings",
-					block.String()+".autoscaling conflicts with "+block.String()+"."+other.name+": its HorizontalPodAutoscaler sets the number of Pods; remove "+
-						block.String()+"."+other.name+".")
+// process is a Sidekiq process but its number of Pods (see scalingSpec).
+func (p *sidekiqModel) process(ctx context.Context, at path.Path, diags *diag.Diagnostics) mastodon.SidekiqProcess {
+	proc := mastodon.SidekiqProcess{Name: p.Name.ValueString(), Concurrency: int32Or(p.Concurrency, 0), Resources: p.Resources.resources()}
+	var queues []string
+	diags.Append(p.Queues.ElementsAs(ctx, &queues, false)...)
+	for _, q := range queues {
+		name, weight, found := strings.Cut(q, ",")
+		queue := mastodon.Queue{Name: strings.TrimSpace(name)}
+		if found {
+			w, err := strconv.Atoi(strings.TrimSpace(weight))
+			if err != nil || w < 1 {
+				diags.AddAttributeError(at.AtName("queues"), "Invalid queue weight",
+					fmt.Sprintf("%q: the weight after the comma must be a positive integer, as in default,8", q))
 			}
+			queue.Weight = w
 		}
-		return mastodon.ScaledElsewhere
+		proc.Queues = append(proc.Queues, queue)
 	}
-	if !external.ValueBool() {
-		return int32Or(n, 1)
-	}
-	if !n.IsNull() {
-		diags.AddAttributeError(block.AtName("external_scaling"), "Conflicting settings",
-			block.String()+".external_scaling leaves the number of Pods to another controller: remove "+block.String()+".replicas.")
-	}
-	return mastodon.ScaledElsewhere
+	return proc
 }
 
 func int32Or(v types.Int64, d int32) int32 {

@@ -1,9 +1,11 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -11,16 +13,6 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
-
-// backupModel is the instance's backup block.
-type backupModel struct {
-	Schedule              types.String `tfsdk:"schedule"`
-	Keep                  types.Int64  `tfsdk:"keep"`
-	Prefix                types.String `tfsdk:"prefix"`
-	StorageSize           types.String `tfsdk:"storage_size"`
-	StorageClass          types.String `tfsdk:"storage_class"`
-	DeleteVolumeOnDestroy types.Bool   `tfsdk:"delete_volume_on_destroy"`
-}
 
 // maintenanceModel is the instance's maintenance block: one field per
 // task of mastodon.MaintenanceTasks, whose names the schema takes.
@@ -64,7 +56,7 @@ func (m *maintenanceModel) tasks() map[string]maintenanceTaskModel {
 	return out
 }
 
-func maintenanceSchema() schema.SingleNestedAttribute {
+func maintenanceAttributes(in nested) map[string]schema.Attribute {
 	tasks := map[string]schema.Attribute{
 		"enabled": optBool("Set to false to switch every maintenance task off (default true: each task as its own `enabled` says)."),
 	}
@@ -85,36 +77,20 @@ func maintenanceSchema() schema.SingleNestedAttribute {
 			Description: t.Description + fmt.Sprintf(" Default: %s, `%s`.", onOff, t.Schedule)}
 		list = append(list, "`"+t.Name+"` ("+onOff+")")
 	}
-	return schema.SingleNestedAttribute{Optional: true, Attributes: tasks,
-		Description: "Clean-ups that Mastodon's documentation lists for a running server, each a CronJob running `tootctl` in a copy of the web Pod " +
-			"(same image, configuration, volumes and sidecars: the Cloud SQL proxy, the database CA, the bucket settings): " + strings.Join(list, ", ") + ". " +
-			"Without this block the tasks run with their defaults. Each CronJob runs one Job at a time (`concurrencyPolicy: Forbid`), at most a day, " +
-			"and keeps its last successful and last failed Job; a task whose last Job failed makes `ready` false and shows a warning naming the Job " +
-			"at the next refresh. On a ReadWriteOnce media volume the Jobs run on the node of web and Sidekiq, as every Pod that mounts it does. " +
-			"Mastodon's own scheduler (Administration > Content retention) removes remote media, preview cards and remote posts only when an admin sets " +
-			"its retention periods; with them set, `remote_media` and `preview_cards` can be switched off."}
+	return map[string]schema.Attribute{"maintenance": optionalBlock(in, "maintenance",
+		"Clean-ups that Mastodon's documentation lists for a running server, each a CronJob running `tootctl` in a copy of the web Pod "+
+			"(same image, configuration, volumes and sidecars: the Cloud SQL proxy, the database CA, the bucket settings): "+strings.Join(list, ", ")+". "+
+			"Without this block the tasks run with their defaults. Each CronJob runs one Job at a time (`concurrencyPolicy: Forbid`), at most a day, "+
+			"and keeps its last successful and last failed Job; a task whose last Job failed makes `ready` false and shows a warning naming the Job "+
+			"at the next refresh. On a ReadWriteOnce media volume the Jobs run on the node of web and Sidekiq, as every Pod that mounts it does. "+
+			"Mastodon's own scheduler (Administration > Content retention) removes remote media, preview cards and remote posts only when an admin sets "+
+			"its retention periods; with them set, `remote_media` and `preview_cards` can be switched off.",
+		tasks)}
 }
 
-func backupSchema() schema.SingleNestedAttribute {
-	return schema.SingleNestedAttribute{Optional: true,
-		Description: "A scheduled `pg_dump --format=custom` of the embedded PostgreSQL (refused with `database`: an external or Cloud SQL database " +
-			"has its own backups). With `media_bucket` the dumps go to the bucket under `prefix` (uploaded by Mastodon's image, which has Ruby and " +
-			"aws-sdk-s3, with the bucket's credentials from the instance's Secret; written private, their keys carrying 128 random bits, since " +
-			"the bucket's objects are usually public); without it, to a volume of the instance's (`<name>-db-backup`). The newest `keep` dumps are kept. " +
-			"A failed backup makes `ready` false and shows a warning at the next refresh. See the guide \"Backing up and restoring the embedded database\".",
-		Attributes: map[string]schema.Attribute{
-			"schedule": optString("When, as a cron schedule in the time zone of kube-controller-manager (UTC on most clusters), default `" + mastodon.DefaultBackupSchedule + "`."),
-			"keep":     optInt(fmt.Sprintf("How many dumps to keep, newest first; at least 1, default %d.", mastodon.DefaultBackupKeep)),
-			"prefix": optString("The folder of the dumps in the media bucket, default `" + mastodon.DefaultBackupPrefix + "`: one to four path segments. " +
-				"Keys are `<prefix>/<name>-<UTC time>-<random>.dump`."),
-			"storage_size":             optString("Size of the backup volume (without `media_bucket`), default `" + mastodon.DefaultBackupSize + "`."),
-			"storage_class":            optString("Storage class of the backup volume (the cluster's default when unset)." + classDoc),
-			"delete_volume_on_destroy": optBool("Delete the backup volume when the instance is destroyed. Default false: like the data volumes, it is kept (and so the namespace)." + neverBoundDoc),
-		}}
-}
-
-// spec reads the maintenance block into the spec.
-func (m *maintenanceModel) spec(s *mastodon.Spec) {
+// maintenanceSpec reads the maintenance block into the spec.
+func maintenanceSpec(_ context.Context, model *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {
+	m := model.Maintenance
 	if m == nil {
 		return
 	}
@@ -135,19 +111,6 @@ func (m *maintenanceModel) spec(s *mastodon.Spec) {
 		}
 		s.Maintenance.Tasks[name] = task
 	}
-}
-
-// backupSpec reads the backup block into the spec.
-func (b *backupModel) spec() *mastodon.Backup {
-	if b == nil {
-		return nil
-	}
-	keep := int32Or(b.Keep, 0)
-	if !b.Keep.IsNull() && !b.Keep.IsUnknown() && keep < 1 {
-		keep = -1 // refused by Validate
-	}
-	return &mastodon.Backup{Schedule: b.Schedule.ValueString(), Keep: keep, Prefix: b.Prefix.ValueString(),
-		StorageSize: b.StorageSize.ValueString(), StorageClass: b.StorageClass.ValueString()}
 }
 
 // scheduledFailure is the warning of a CronJob (a maintenance task or the

@@ -33,15 +33,13 @@ type recordJSON struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
-// sensitivePaths are left out of the record, as is every attribute the
-// schema calls Sensitive; an import restores the clear ones from the
-// Secrets (never those given write-only).
-var sensitivePaths = [][]string{
-	{"secrets"}, {"database", "password"}, {"database", "cloud_sql", "credentials_json"}, {"redis", "password"}, {"smtp", "password"},
-	{"ingress", "private_key_pem"}, {"media_bucket", "secret_access_key"},
-	// and what is not configuration but the state of the cluster
-	{"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
-}
+// unrecordedPaths are left out of the record, as is every attribute the
+// schema calls Sensitive: the generated secrets, the credentials' clear
+// values (an import restores them from the Secrets, never those given
+// write-only) and what is not configuration but the state of the cluster.
+var unrecordedPaths = append([][]string{
+	{"secrets"}, {"ready"}, {"drift"}, {"load_balancer_ip"}, {"load_balancer_hostname"},
+}, instanceFeatures.unrecorded()...)
 
 // encodeRecord serialises the configuration (without secret values, and
 // with only the names of extra_secret_env) for the ConfigMap annotation.
@@ -58,7 +56,7 @@ func encodeRecord(ctx context.Context, m *instanceModel, tmpl tfsdk.State) (stri
 			!slices.Equal(names, []string{"settings", "extra_secret_env"}) {
 			return tftypes.NewValue(v.Type(), nil), nil
 		}
-		for _, sp := range sensitivePaths {
+		for _, sp := range unrecordedPaths {
 			if slices.Equal(names, sp) {
 				return tftypes.NewValue(v.Type(), nil), nil
 			}

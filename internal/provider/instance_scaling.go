@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -18,15 +19,6 @@ type autoscalingModel struct {
 	MaxReplicas  types.Int64 `tfsdk:"max_replicas"`
 	TargetCPU    types.Int64 `tfsdk:"target_cpu_utilization"`
 	TargetMemory types.Int64 `tfsdk:"target_memory_utilization"`
-}
-
-// metricsModel is Mastodon's Prometheus exporter.
-type metricsModel struct {
-	Enabled              types.Bool `tfsdk:"enabled"`
-	WebDetailed          types.Bool `tfsdk:"web_detailed"`
-	SidekiqDetailed      types.Bool `tfsdk:"sidekiq_detailed"`
-	ServiceMonitor       types.Bool `tfsdk:"service_monitor"`
-	ServiceMonitorLabels types.Map  `tfsdk:"service_monitor_labels"`
 }
 
 func autoscalingAttribute(what, requests string) schema.SingleNestedAttribute {
@@ -51,27 +43,6 @@ func autoscalingAttribute(what, requests string) schema.SingleNestedAttribute {
 	}
 }
 
-func metricsAttribute() schema.SingleNestedAttribute {
-	return schema.SingleNestedAttribute{Optional: true,
-		Description: "Mastodon's Prometheus metrics (Mastodon 4.4 or later: earlier versions have no exporter, refused at plan). Sidekiq runs Mastodon's " +
-			"exporter in its process (`MASTODON_PROMETHEUS_EXPORTER_LOCAL`). Web (clustered Puma, where that local mode loses what the workers record) " +
-			"sends its metrics (`PROMETHEUS_EXPORTER_HOST` = 127.0.0.1) to Mastodon's exporter process, `bin/prometheus_exporter`, in a container " +
-			"`metrics` of each web Pod (Mastodon's image; no readiness probe, so it never takes web out of service; never in Jobs). Both serve port " +
-			"9394 (`metrics` on their containers, the web Service and a headless Service `<name>-sidekiq`); the streaming server serves its own on its port, 4000. " +
-			"Their Pods carry `prometheus.io/scrape`, `prometheus.io/port` and `prometheus.io/path` annotations, and a ServiceMonitor is applied where the cluster " +
-			"serves the Prometheus Operator's kind. Switching metrics on or off restarts web, streaming and Sidekiq.",
-		Attributes: map[string]schema.Attribute{
-			"enabled":          schema.BoolAttribute{Required: true, Description: "Serve the metrics."},
-			"web_detailed":     optBool("Per controller and action request metrics of web (`MASTODON_PROMETHEUS_EXPORTER_WEB_DETAILED_METRICS`): more series, some overhead."),
-			"sidekiq_detailed": optBool("Per job and per queue metrics of Sidekiq (`MASTODON_PROMETHEUS_EXPORTER_SIDEKIQ_DETAILED_METRICS`): more series, some overhead."),
-			"service_monitor": optBool("Render a ServiceMonitor (`monitoring.coreos.com/v1`) selecting web, streaming and Sidekiq, default true. " +
-				"It is applied only where the cluster serves ServiceMonitors (the Prometheus Operator's CRD is installed), and skipped without error elsewhere."),
-			"service_monitor_labels": schema.MapAttribute{Optional: true, ElementType: types.StringType,
-				Description: "Labels added to the ServiceMonitor, for a Prometheus that selects ServiceMonitors by label (kube-prometheus-stack: `release = <its release name>`)."},
-		},
-	}
-}
-
 func (a *autoscalingModel) autoscaling() *mastodon.Autoscaling {
 	if a == nil {
 		return nil
@@ -80,12 +51,63 @@ func (a *autoscalingModel) autoscaling() *mastodon.Autoscaling {
 		TargetCPU: int32Or(a.TargetCPU, 0), TargetMemory: int32Or(a.TargetMemory, 0)}
 }
 
-func (m *metricsModel) metrics(ctx context.Context, diags *diag.Diagnostics) *mastodon.Metrics {
-	if m == nil || !m.Enabled.ValueBool() {
+// scalingAttributes are how many Pods web, streaming and each Sidekiq
+// process run: replicas, external_scaling and autoscaling.
+func scalingAttributes(block string, _ nested) map[string]schema.Attribute {
+	autoscaling, ok := map[string]schema.SingleNestedAttribute{
+		"web":       autoscalingAttribute("web", "`web.resources`"),
+		"streaming": autoscalingAttribute("streaming", "`streaming.resources`"),
+		"sidekiq":   autoscalingAttribute("the process", "its `resources`; a process serving `scheduler` cannot autoscale"),
+	}[block]
+	if !ok {
 		return nil
 	}
-	out := &mastodon.Metrics{WebDetailed: m.WebDetailed.ValueBool(), SidekiqDetailed: m.SidekiqDetailed.ValueBool(),
-		ServiceMonitor: m.ServiceMonitor.IsNull() || m.ServiceMonitor.ValueBool()}
-	diags.Append(m.ServiceMonitorLabels.ElementsAs(ctx, &out.ServiceMonitorLabels, false)...)
-	return out
+	return map[string]schema.Attribute{
+		"replicas": optInt("Number of Pods, default 1."),
+		"external_scaling": optBool("Another controller (an autoscaler you run, KEDA, ...) sets the number of Pods: the provider neither sets " +
+			"`replicas` nor reports a change of them as drift. Conflicts with `replicas`."),
+		"autoscaling": autoscaling,
+	}
+}
+
+// scalingSpec puts the number of Pods and the autoscaler of web, streaming
+// and each Sidekiq process (made before) into the spec.
+func scalingSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, diags *diag.Diagnostics) {
+	s.WebReplicas, s.StreamReplicas = 1, 1
+	if w := m.Web; w != nil {
+		s.WebReplicas, s.WebAutoscaling = scaling(w.Replicas, w.ExternalScaling, w.Autoscaling, path.Root("web"), diags)
+	}
+	if st := m.Streaming; st != nil {
+		s.StreamReplicas, s.StreamAutoscaling = scaling(st.Replicas, st.ExternalScaling, st.Autoscaling, path.Root("streaming"), diags)
+	}
+	for i, p := range m.Sidekiq {
+		s.Sidekiq[i].Replicas, s.Sidekiq[i].Autoscaling = scaling(p.Replicas, p.ExternalScaling, p.Autoscaling, path.Root("sidekiq").AtListIndex(i), diags)
+	}
+}
+
+// scaling is a component's number of Pods (default 1), or
+// mastodon.ScaledElsewhere when another controller sets it: its autoscaler,
+// or one of the user's (external_scaling); and its autoscaler.
+func scaling(n types.Int64, external types.Bool, a *autoscalingModel, block path.Path, diags *diag.Diagnostics) (int32, *mastodon.Autoscaling) {
+	if autoscaling := a.autoscaling(); autoscaling != nil {
+		for _, other := range []struct {
+			name string
+			set  bool
+		}{{"replicas", !n.IsNull()}, {"external_scaling", external.ValueBool()}} {
+			if other.set {
+				diags.AddAttributeError(block.AtName("autoscaling"), "Conflicting settings",
+					block.String()+".autoscaling conflicts with "+block.String()+"."+other.name+": its HorizontalPodAutoscaler sets the number of Pods; remove "+
+						block.String()+"."+other.name+".")
+			}
+		}
+		return mastodon.ScaledElsewhere, autoscaling
+	}
+	if !external.ValueBool() {
+		return int32Or(n, 1), nil
+	}
+	if !n.IsNull() {
+		diags.AddAttributeError(block.AtName("external_scaling"), "Conflicting settings",
+			block.String()+".external_scaling leaves the number of Pods to another controller: remove "+block.String()+".replicas.")
+	}
+	return mastodon.ScaledElsewhere, nil
 }

@@ -29,32 +29,12 @@ type opensearchModel struct {
 	writeOnlyPassword
 }
 
-// translationModel is the instance's translation service.
-type translationModel struct {
-	DeepL          *deeplModel          `tfsdk:"deepl"`
-	LibreTranslate *libreTranslateModel `tfsdk:"libre_translate"`
-}
-
-type deeplModel struct {
-	APIKey          types.String `tfsdk:"api_key"`
-	APIKeyWO        types.String `tfsdk:"api_key_wo"`
-	APIKeyWOVersion types.Int64  `tfsdk:"api_key_wo_version"`
-	Plan            types.String `tfsdk:"plan"`
-}
-
-type libreTranslateModel struct {
-	Endpoint        types.String `tfsdk:"endpoint"`
-	APIKey          types.String `tfsdk:"api_key"`
-	APIKeyWO        types.String `tfsdk:"api_key_wo"`
-	APIKeyWOVersion types.Int64  `tfsdk:"api_key_wo_version"`
-}
-
 func (o *opensearchModel) search() *mastodon.Search {
 	if o == nil {
 		return nil
 	}
 	return &mastodon.Search{Host: o.Host.ValueString(), Port: int32Or(o.Port, 0), Scheme: o.Scheme.ValueString(),
-		User: o.User.ValueString(), Password: o.Password.ValueString(), Preset: o.Preset.ValueString(),
+		User: o.User.ValueString(), Preset: o.Preset.ValueString(),
 		Prefix: o.Prefix.ValueString(), CACertificatePEM: o.CACert.ValueString()}
 }
 
@@ -63,85 +43,30 @@ func (o *opensearchModel) waits() bool {
 	return o == nil || o.WaitForIndex.IsNull() || o.WaitForIndex.IsUnknown() || o.WaitForIndex.ValueBool()
 }
 
-func (t *translationModel) translation() *mastodon.Translation {
-	if t == nil {
-		return nil
-	}
-	out := &mastodon.Translation{}
-	if d := t.DeepL; d != nil {
-		out.DeepL = &mastodon.DeepL{APIKey: d.APIKey.ValueString(), Plan: d.Plan.ValueString()}
-	}
-	if l := t.LibreTranslate; l != nil {
-		out.LibreTranslate = &mastodon.LibreTranslate{Endpoint: l.Endpoint.ValueString(), APIKey: l.APIKey.ValueString()}
-	}
-	return out
+func searchSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {
+	s.Search = m.Opensearch.search()
 }
 
-// The secret inputs of search and translation (see secretInputs).
-func init() {
-	secretInputs = append(secretInputs,
-		secretInput{
-			path: path.Root("opensearch").AtName("password"),
-			fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-				if m.Opensearch == nil {
-					return nil, nil, nil
-				}
-				return &m.Opensearch.Password, &m.Opensearch.PasswordWO, &m.Opensearch.PasswordWOVersion
-			},
-			set:  func(s *mastodon.Spec, v string) { s.Search.Password = v },
-			live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvSearchPassword },
-		},
-		secretInput{
-			path: path.Root("translation").AtName("deepl").AtName("api_key"),
-			fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-				if m.Translation == nil || m.Translation.DeepL == nil {
-					return nil, nil, nil
-				}
-				d := m.Translation.DeepL
-				return &d.APIKey, &d.APIKeyWO, &d.APIKeyWOVersion
-			},
-			set:  func(s *mastodon.Spec, v string) { s.Translation.DeepL.APIKey = v },
-			live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvDeepLAPIKey },
-		},
-		secretInput{
-			path: path.Root("translation").AtName("libre_translate").AtName("api_key"),
-			fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-				if m.Translation == nil || m.Translation.LibreTranslate == nil {
-					return nil, nil, nil
-				}
-				l := m.Translation.LibreTranslate
-				return &l.APIKey, &l.APIKeyWO, &l.APIKeyWOVersion
-			},
-			set:  func(s *mastodon.Spec, v string) { s.Translation.LibreTranslate.APIKey = v },
-			live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvLibreTranslateAPIKey },
-		},
-	)
-	// search_index is what the cluster holds (an import reads it from the
-	// index build Job), not configuration.
-	sensitivePaths = append(sensitivePaths, []string{"search_index"}, []string{"opensearch", "password"},
-		[]string{"translation", "deepl", "api_key"}, []string{"translation", "libre_translate", "api_key"})
-}
+var searchPassword = credential{block: "opensearch", name: "password", what: "Password",
+	doc: "Password (`ES_PASS`). It reaches Pods through the instance's Secret only. Conflicts with `password_wo`.",
+	key: mastodon.EnvSearchPassword, set: func(s *mastodon.Spec, v string) { s.Search.Password = v }}
 
-// searchAttributes are the schema of opensearch and translation, and of
-// search_index.
-func searchAttributes(sensitive func(string) schema.StringAttribute, wo func(what, clear string) schema.StringAttribute,
-	woVersion func(string) schema.Int64Attribute) map[string]schema.Attribute {
+// searchAttributes are opensearch, and search_index: what the cluster
+// holds (an import reads it from the index build Job), not configuration.
+func searchAttributes(in nested) map[string]schema.Attribute {
 	return map[string]schema.Attribute{
-		"opensearch": schema.SingleNestedAttribute{Optional: true,
-			Description: "Full-text search in an OpenSearch (or Elasticsearch 7+) cluster you run: sets `ES_ENABLED` and the `ES_*` variables. " +
-				"The indexes are built by a Job running `tootctl search deploy` in a copy of the web Pod, after the rollout (as Mastodon's " +
-				"documentation orders it: configure, restart, then deploy the indexes): when search is switched on, when `host`, `port`, " +
-				"`scheme`, `prefix` or `preset` change (a preset change rebuilds every index with `--reset-chewy`), and when an upgrade " +
-				"crosses a release whose index definitions changed (only those indexes). Nothing else runs it again; `search_index` shows what was built. " +
+		"opensearch": optionalBlock(in, "opensearch",
+			"Full-text search in an OpenSearch (or Elasticsearch 7+) cluster you run: sets `ES_ENABLED` and the `ES_*` variables. "+
+				"The indexes are built by a Job running `tootctl search deploy` in a copy of the web Pod, after the rollout (as Mastodon's "+
+				"documentation orders it: configure, restart, then deploy the indexes): when search is switched on, when `host`, `port`, "+
+				"`scheme`, `prefix` or `preset` change (a preset change rebuilds every index with `--reset-chewy`), and when an upgrade "+
+				"crosses a release whose index definitions changed (only those indexes). Nothing else runs it again; `search_index` shows what was built. "+
 				"Switching search off removes the variables and the index build Jobs, not the indexes in your cluster.",
-			Attributes: map[string]schema.Attribute{
-				"host":                schema.StringAttribute{Required: true, Description: "Host name or address of the cluster, without scheme (`ES_HOST`)."},
-				"port":                optInt("Port (`ES_PORT`), default 9200."),
-				"scheme":              optString("`http` (default) or `https`; https is written into `ES_HOST` as Mastodon's client reads it."),
-				"user":                optString("User name (`ES_USER`)."),
-				"password":            sensitive("Password (`ES_PASS`). It reaches Pods through the instance's Secret only. Conflicts with `password_wo`."),
-				"password_wo":         wo("Password", "password"),
-				"password_wo_version": woVersion("password_wo"),
+			map[string]schema.Attribute{
+				"host":   schema.StringAttribute{Required: true, Description: "Host name or address of the cluster, without scheme (`ES_HOST`)."},
+				"port":   optInt("Port (`ES_PORT`), default 9200."),
+				"scheme": optString("`http` (default) or `https`; https is written into `ES_HOST` as Mastodon's client reads it."),
+				"user":   optString("User name (`ES_USER`)."),
 				"preset": optString("`ES_PRESET`: `single_node_cluster` (default: indexes without replicas), `small_cluster` or `large_cluster` " +
 					"(one replica). Changing it rebuilds every index."),
 				"prefix": optString("`ES_PREFIX`, put before every index name: instances sharing a cluster need different ones. Lowercase letters, digits, `.`, `_` and `-`."),
@@ -151,25 +76,7 @@ func searchAttributes(sensitive func(string) schema.StringAttribute, wo func(wha
 					"when it fails or outlasts the apply's timeout (`timeouts`); the Job keeps running and the next apply waits for the same Job. " +
 					"On a large instance the build takes hours (it imports every post): false starts it and goes on, and `search_index` stays " +
 					"unknown in plans until an apply finds it complete (a failed one is started again)."),
-			}},
-		"translation": schema.SingleNestedAttribute{Optional: true,
-			Description: "Translation of posts, through DeepL or LibreTranslate: exactly one of `deepl` and `libre_translate`.",
-			Attributes: map[string]schema.Attribute{
-				"deepl": schema.SingleNestedAttribute{Optional: true, Description: "DeepL's API.",
-					Attributes: map[string]schema.Attribute{
-						"api_key":            sensitive("API key (`DEEPL_API_KEY`, in the instance's Secret only). Conflicts with `api_key_wo`."),
-						"api_key_wo":         wo("API key", "api_key"),
-						"api_key_wo_version": woVersion("api_key_wo"),
-						"plan":               optString("`DEEPL_PLAN`: `free` (default, api-free.deepl.com) or `pro` (api.deepl.com)."),
-					}},
-				"libre_translate": schema.SingleNestedAttribute{Optional: true, Description: "A LibreTranslate server.",
-					Attributes: map[string]schema.Attribute{
-						"endpoint":           schema.StringAttribute{Required: true, Description: "Its URL (`LIBRE_TRANSLATE_ENDPOINT`), such as `http://libretranslate.translate:5000`."},
-						"api_key":            sensitive("API key, if the server wants one (`LIBRE_TRANSLATE_API_KEY`, in the instance's Secret only). Conflicts with `api_key_wo`."),
-						"api_key_wo":         wo("API key", "api_key"),
-						"api_key_wo_version": woVersion("api_key_wo"),
-					}},
-			}},
+			}),
 		"search_index": schema.StringAttribute{Computed: true,
 			Description: "What the last complete index build built: the release whose index definitions it used, the cluster and prefix " +
 				"(`scheme://host:port/prefix`) and the preset. A plan that changes it runs `tootctl search deploy`. Null without `opensearch`."},

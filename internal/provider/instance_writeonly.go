@@ -2,103 +2,119 @@ package provider
 
 import (
 	"context"
+	"reflect"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
-// secretInput is a secret the user gives the instance, in its clear form
-// (Sensitive, kept in state) or its write-only form (never in state) with
-// the version that says when a new write-only value is to be applied.
-type secretInput struct {
-	path path.Path // the clear attribute
-	// fields are the model's three attributes, nil when the block is absent.
-	fields func(m *instanceModel) (clear, wo *types.String, version *types.Int64)
-	// set puts the value into the spec.
+// credential is a secret the user gives the instance, in one of its
+// forms: clear (Sensitive, kept in state), or write-only (never in state)
+// with the version that says when a new write-only value is to be applied.
+// (A reference to an existing Secret will be one more form.) Its model
+// fields are found by their attribute names (see in); the table of the
+// features lists every credential (instanceFeatures).
+type credential struct {
+	block string // the path of its block: "translation.deepl"
+	name  string // the clear attribute; the others are name_wo and name_wo_version
+	// what names the value in the write-only attribute's description, doc
+	// is the clear attribute's.
+	what, doc string
+	// secret names the Secret that holds the value in the cluster, nil for
+	// the instance's (mastodon.Spec.SecretName); key is its key there.
+	secret func(s *mastodon.Spec) string
+	key    string
+	// set puts a value into the spec, whose block the feature made.
 	set func(s *mastodon.Spec, v string)
-	// live names the Secret and key that hold the value in the cluster.
-	live func(s *mastodon.Spec) (secret, key string)
 }
 
-// secretInputs are every secret input of the instance but
-// settings.extra_secret_env (a map, see extraSecretEnvWO).
-var secretInputs = []secretInput{
-	{
-		path: path.Root("database").AtName("password"),
-		fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-			if m.Database == nil {
-				return nil, nil, nil
+// attributes are the credential's three attributes.
+func (c credential) attributes() map[string]schema.Attribute {
+	wo := c.name + "_wo"
+	return map[string]schema.Attribute{
+		c.name: schema.StringAttribute{Optional: true, Sensitive: true, Description: c.doc},
+		wo: schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
+			Description: c.what + ", write-only: never stored in Terraform state (Terraform 1.11+). Requires the `_wo_version` beside it; conflicts with `" + c.name + "`."},
+		wo + "_version": woVersionAttribute(wo),
+	}
+}
+
+// woVersionAttribute is the version of the write-only attribute wo.
+func woVersionAttribute(wo string) schema.Int64Attribute {
+	return schema.Int64Attribute{Optional: true, Description: "Required with `" + wo + "`; change it to apply a new `" + wo + "`."}
+}
+
+// path is the path of the clear attribute.
+func (c credential) path() path.Path {
+	p := path.Empty()
+	for _, name := range append(strings.Split(c.block, "."), c.name) {
+		p = p.AtName(name)
+	}
+	return p
+}
+
+// live names the Secret and the key that hold the value in the cluster.
+func (c credential) live(s *mastodon.Spec) (secret, key string) {
+	if c.secret == nil {
+		return s.SecretName(), c.key
+	}
+	return c.secret(s), c.key
+}
+
+// credentialValues are a credential's three attributes in a model.
+type credentialValues struct {
+	clear, wo *types.String
+	version   *types.Int64
+}
+
+// in finds the credential's attributes in m by their names (tfsdk tags);
+// nil when its block is absent.
+func (c credential) in(m *instanceModel) *credentialValues {
+	v := reflect.ValueOf(m).Elem()
+	for _, name := range strings.Split(c.block, ".") {
+		if v = modelField(v, name); v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return nil
 			}
-			return &m.Database.Password, &m.Database.PasswordWO, &m.Database.PasswordWOVersion
-		},
-		set:  func(s *mastodon.Spec, v string) { s.Database.Password = v },
-		live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvDBPassword },
-	},
-	{
-		path: path.Root("database").AtName("cloud_sql").AtName("credentials_json"),
-		fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-			if m.Database == nil || m.Database.CloudSQL == nil {
-				return nil, nil, nil
+			v = v.Elem()
+		}
+	}
+	return &credentialValues{
+		clear:   modelField(v, c.name).Addr().Interface().(*types.String),
+		wo:      modelField(v, c.name+"_wo").Addr().Interface().(*types.String),
+		version: modelField(v, c.name+"_wo_version").Addr().Interface().(*types.Int64),
+	}
+}
+
+// modelField is the field of the struct v that holds the attribute name,
+// looked for in its embedded structs too; invalid when there is none.
+func modelField(v reflect.Value, name string) reflect.Value {
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.Tag.Get("tfsdk") == name {
+			return v.Field(i)
+		}
+		if f.Anonymous {
+			if found := modelField(v.Field(i), name); found.IsValid() {
+				return found
 			}
-			c := m.Database.CloudSQL
-			return &c.CredentialsJSON, &c.CredentialsJSONWO, &c.CredentialsJSONWOVersion
-		},
-		set:  func(s *mastodon.Spec, v string) { s.Database.CloudSQL.CredentialsJSON = v },
-		live: func(s *mastodon.Spec) (string, string) { return s.CloudSQLSecretName(), mastodon.CloudSQLKeyFile },
-	},
-	{
-		path: path.Root("redis").AtName("password"),
-		fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-			if m.Redis == nil {
-				return nil, nil, nil
-			}
-			return &m.Redis.Password, &m.Redis.PasswordWO, &m.Redis.PasswordWOVersion
-		},
-		set:  func(s *mastodon.Spec, v string) { s.Redis.Password = v },
-		live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvRedisPassword },
-	},
-	{
-		path: path.Root("smtp").AtName("password"),
-		fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-			if m.SMTP == nil {
-				return nil, nil, nil
-			}
-			return &m.SMTP.Password, &m.SMTP.PasswordWO, &m.SMTP.PasswordWOVersion
-		},
-		set:  func(s *mastodon.Spec, v string) { s.SMTP.Password = v },
-		live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvSMTPPassword },
-	},
-	{
-		path: path.Root("media_bucket").AtName("secret_access_key"),
-		fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-			if m.MediaBucket == nil {
-				return nil, nil, nil
-			}
-			b := m.MediaBucket
-			return &b.SecretAccessKey, &b.SecretAccessKeyWO, &b.SecretAccessKeyWOVersion
-		},
-		set:  func(s *mastodon.Spec, v string) { s.MediaBucket.SecretAccessKey = v },
-		live: func(s *mastodon.Spec) (string, string) { return s.SecretName(), mastodon.EnvS3SecretKey },
-	},
-	{
-		path: path.Root("ingress").AtName("private_key_pem"),
-		fields: func(m *instanceModel) (*types.String, *types.String, *types.Int64) {
-			if m.Ingress == nil {
-				return nil, nil, nil
-			}
-			return &m.Ingress.PrivateKeyPEM, &m.Ingress.PrivateKeyWO, &m.Ingress.PrivateKeyWOV
-		},
-		set:  func(s *mastodon.Spec, v string) { s.Ingress.PrivateKeyPEM = v },
-		live: func(s *mastodon.Spec) (string, string) { return s.TLSSecretName(), corev1.TLSPrivateKeyKey },
-	},
+		}
+	}
+	return reflect.Value{}
+}
+
+// writeOnlyPassword is the write-only alternative to a password attribute.
+type writeOnlyPassword struct {
+	PasswordWO        types.String `tfsdk:"password_wo"`
+	PasswordWOVersion types.Int64  `tfsdk:"password_wo_version"`
 }
 
 // extraSecretEnvWO is settings.extra_secret_env_wo and its version.
@@ -136,12 +152,10 @@ func validateWriteOnly(m *instanceModel, unknown map[string]bool, diags *diag.Di
 			diags.AddAttributeError(wo, "Missing write-only value", version.String()+" versions "+wo.String()+", which is not set.")
 		}
 	}
-	for _, in := range secretInputs {
-		clear, wo, version := in.fields(m)
-		if clear == nil {
-			continue
+	for _, c := range instanceCredentials {
+		if v := c.in(m); v != nil {
+			check(c.path(), !v.clear.IsNull(), !v.wo.IsNull(), !v.version.IsNull())
 		}
-		check(in.path, !clear.IsNull(), !wo.IsNull(), !version.IsNull())
 	}
 	env, version := extraSecretEnvWO(m)
 	check(path.Root("settings").AtName("extra_secret_env"), false, !env.IsNull(), !version.IsNull())
@@ -149,9 +163,9 @@ func validateWriteOnly(m *instanceModel, unknown map[string]bool, diags *diag.Di
 
 // withWriteOnly puts the write-only values of a configuration into the spec.
 func withWriteOnly(ctx context.Context, config *instanceModel, s *mastodon.Spec) diag.Diagnostics {
-	for _, in := range secretInputs {
-		if _, wo, _ := in.fields(config); wo != nil && !wo.IsNull() && !wo.IsUnknown() {
-			in.set(s, wo.ValueString())
+	for _, c := range instanceCredentials {
+		if v := c.in(config); v != nil && !v.wo.IsNull() && !v.wo.IsUnknown() {
+			c.set(s, v.wo.ValueString())
 		}
 	}
 	env, _ := extraSecretEnvWO(config)
@@ -169,7 +183,7 @@ func writeOnlyFromCluster(state *instanceModel, s *mastodon.Spec, live map[strin
 
 // fillWriteOnly puts into the spec the values, as the cluster holds them,
 // of the write-only inputs that m versions and pick selects (an index of
-// secretInputs; -1 is settings.extra_secret_env_wo). With keepGiven, a value
+// instanceCredentials; -1 is settings.extra_secret_env_wo). With keepGiven, a value
 // the cluster does not hold leaves the spec's as it is.
 func fillWriteOnly(m *instanceModel, s *mastodon.Spec, live map[string]*unstructured.Unstructured, pick func(int) bool, keepGiven bool) (filled bool) {
 	data := func(secret string) map[string]string {
@@ -178,11 +192,11 @@ func fillWriteOnly(m *instanceModel, s *mastodon.Spec, live map[string]*unstruct
 		}
 		return map[string]string{}
 	}
-	for i, in := range secretInputs {
-		if _, _, version := in.fields(m); version != nil && !version.IsNull() && pick(i) {
-			secret, key := in.live(s)
-			if v, ok := data(secret)[key]; ok || !keepGiven {
-				in.set(s, v)
+	for i, c := range instanceCredentials {
+		if v := c.in(m); v != nil && !v.version.IsNull() && pick(i) {
+			secret, key := c.live(s)
+			if value, ok := data(secret)[key]; ok || !keepGiven {
+				c.set(s, value)
 			}
 			filled = true
 		}
@@ -218,15 +232,14 @@ func keepWriteOnly(ctx context.Context, c instanceCluster, prior, plan *instance
 			_, now := extraSecretEnvWO(plan)
 			return same(was, now)
 		}
-		_, _, was := secretInputs[i].fields(prior)
-		_, _, now := secretInputs[i].fields(plan)
-		return was != nil && now != nil && same(*was, *now)
+		was, now := instanceCredentials[i].in(prior), instanceCredentials[i].in(plan)
+		return was != nil && now != nil && same(*was.version, *now.version)
 	}
 	live := map[string]*unstructured.Unstructured{}
 	names := []string{s.SecretName()}
-	for i, in := range secretInputs {
-		if _, _, v := in.fields(plan); v != nil && pick(i) {
-			name, _ := in.live(s)
+	for i, c := range instanceCredentials {
+		if c.in(plan) != nil && pick(i) {
+			name, _ := c.live(s)
 			names = append(names, name)
 		}
 	}
@@ -250,15 +263,15 @@ func keepWriteOnly(ctx context.Context, c instanceCluster, prior, plan *instance
 // inputs that were not given write-only, from the cluster. A value given
 // write-only never reaches state, not even through an import.
 func clearFromCluster(m *instanceModel, s *mastodon.Spec, live map[string]*unstructured.Unstructured) {
-	for _, in := range secretInputs {
-		clear, _, version := in.fields(m)
-		if clear == nil || !version.IsNull() {
+	for _, c := range instanceCredentials {
+		v := c.in(m)
+		if v == nil || !v.version.IsNull() {
 			continue
 		}
-		secret, key := in.live(s)
+		secret, key := c.live(s)
 		if u := live["Secret/"+s.Namespace+"/"+secret]; u != nil {
-			if v := kube.SecretData(u)[key]; v != "" {
-				*clear = types.StringValue(v)
+			if value := kube.SecretData(u)[key]; value != "" {
+				*v.clear = types.StringValue(value)
 			}
 		}
 	}
