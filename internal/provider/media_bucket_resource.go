@@ -639,16 +639,15 @@ func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, con
 	var plan, cfg mediaBucketResourceModel
 	diags.Append(planned.Get(ctx, &plan)...)
 	diags.Append(config.Get(ctx, &cfg)...)
-	if diags.HasError() {
+	timeout := plan.Timeouts.Create
+	if prior != nil {
+		timeout = plan.Timeouts.Update
+	}
+	ctx, cancel, _, ok := begin(ctx, timeout, defaultBucketWriteTimeout, nil, diags)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultBucketWriteTimeout)
-	if prior != nil {
-		timeout, d = plan.Timeouts.Update(ctx, defaultBucketWriteTimeout)
-	}
-	diags.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	s, d := plan.settings(ctx, cfg.SecretAccessKeyWO.ValueString(), cfg.InstanceSecretKeyWO.ValueString())
 	diags.Append(d...)
 	if diags.HasError() {
@@ -678,10 +677,11 @@ func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.identity()...)...)
-	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, _, ok := begin(ctx, state.Timeouts.Read, defaultReadTimeout, nil, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 	s, d := state.settings(ctx, "", "")
 	resp.Diagnostics.Append(d...)
 	if s.cfg.SecretAccessKey == "" {
@@ -786,13 +786,11 @@ func (r *mediaBucketResource) checkClaim(ctx context.Context, store *objectstore
 func (r *mediaBucketResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state mediaBucketResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	ctx, cancel, _, ok := begin(ctx, state.Timeouts.Delete, defaultBucketDeleteTimeout, nil, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, d := state.Timeouts.Delete(ctx, defaultBucketDeleteTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	destroy := state.ForceDestroy.ValueBool() && state.Created.ValueBool()
 	fields := map[string]any{"bucket": state.Bucket.ValueString(), "force_destroy": state.ForceDestroy.ValueBool(), "created": state.Created.ValueBool()}
 	s, d := state.settings(ctx, "", "")
