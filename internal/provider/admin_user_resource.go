@@ -33,14 +33,6 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
-var (
-	_ resource.ResourceWithConfigure      = (*adminUserResource)(nil)
-	_ resource.ResourceWithImportState    = (*adminUserResource)(nil)
-	_ resource.ResourceWithIdentity       = (*adminUserResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*adminUserResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*adminUserResource)(nil)
-)
-
 type adminUserResource struct {
 	clients *clientSource
 }
@@ -451,11 +443,9 @@ func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, bas
 
 func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state adminUserModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !readState(ctx, req, resp, &state, state.identity) {
 		return
 	}
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.identity()...)...)
 	if r.clients != nil && !r.clients.Known() {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -34,6 +35,19 @@ func begin(ctx context.Context, timeout timeoutOf, def time.Duration, client fun
 		diags.Append(d...)
 	}
 	return ctx, cancel, c, !diags.HasError()
+}
+
+// readState starts a refresh: it reads the state into m and writes the
+// resource identity that identity gives once m is read (m's identity
+// method: its pointer receiver sees m read). It says whether the refresh
+// goes on.
+func readState(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse, m any, identity func() []any) bool {
+	resp.Diagnostics.Append(req.State.Get(ctx, m)...)
+	if resp.Diagnostics.HasError() {
+		return false
+	}
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, identity()...)...)
+	return true
 }
 
 // crudStep is one step of a refresh or a destroy, as an apply's are

@@ -20,11 +20,9 @@ import (
 
 func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state instanceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !readState(ctx, req, resp, &state, state.identity) {
 		return
 	}
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", state.Namespace, "name", state.Name)...)
 	if r.clients != nil && !r.clients.Known() {
 		return // the cluster is not known yet: keep what state says
 	}

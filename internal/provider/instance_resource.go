@@ -29,14 +29,6 @@ const (
 	defaultReadTimeout = 2 * time.Minute
 )
 
-var (
-	_ resource.ResourceWithConfigure      = (*instanceResource)(nil)
-	_ resource.ResourceWithImportState    = (*instanceResource)(nil)
-	_ resource.ResourceWithIdentity       = (*instanceResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*instanceResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*instanceResource)(nil)
-)
-
 type instanceResource struct {
 	clients *clientSource
 }
@@ -51,6 +43,11 @@ func (r *instanceResource) IdentitySchema(_ context.Context, _ resource.Identity
 	resp.IdentitySchema = identitySchema(
 		identityAttr{name: "namespace", description: "The instance's namespace."},
 		identityAttr{name: "name", description: "The instance's name."})
+}
+
+// identity is the instance's resource identity.
+func (m *instanceModel) identity() []any {
+	return []any{"namespace", m.Namespace, "name", m.Name}
 }
 
 func (r *instanceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -412,7 +409,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	r.apply(ctx, req.Config, &plan, nil, claim, &resp.State, &resp.Diagnostics)
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 }
 
 func (r *instanceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -433,7 +430,7 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 		return
 	}
 	r.apply(ctx, req.Config, &plan, &state, claim, &resp.State, &resp.Diagnostics)
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
