@@ -70,16 +70,15 @@ func stopOn(diags diag.Diagnostics) error {
 	return nil
 }
 
-// runSteps runs steps in order until one fails, and says whether all ran.
-func runSteps(ctx context.Context, steps []crudStep, fields map[string]any, diags *diag.Diagnostics) bool {
+// runSteps runs steps in order until one fails.
+func runSteps(ctx context.Context, steps []crudStep, fields map[string]any, diags *diag.Diagnostics) {
 	for _, st := range steps {
 		tflog.Debug(ctx, st.name, fields)
 		if err := st.run(ctx); err != nil {
 			if !errors.Is(err, errStop) {
 				diags.AddError(st.failed, err.Error())
 			}
-			return false
+			return
 		}
 	}
-	return true
 }

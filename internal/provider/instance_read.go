@@ -33,12 +33,10 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	rd := &instanceRead{c: c, req: req, resp: resp, state: state, ns: state.Namespace.ValueString(), name: state.Name.ValueString(),
 		imported: state.LocalDomain.IsNull(), ready: true}
-	fields := map[string]any{"instance": rd.ns + "/" + rd.name}
+	id := rd.ns + "/" + rd.name
 	ctx, requests := kube.CountRequests(ctx)
-	defer func() {
-		tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": fields["instance"], "api_requests": requests.Load()})
-	}()
-	runSteps(ctx, rd.steps(), fields, &resp.Diagnostics)
+	defer func() { tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": id, "api_requests": requests.Load()}) }()
+	runSteps(ctx, rd.steps(), map[string]any{"instance": id}, &resp.Diagnostics)
 }
 
 // instanceRead is one refresh of an instance, or the read that completes
