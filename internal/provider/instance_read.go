@@ -35,7 +35,9 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		imported: state.LocalDomain.IsNull(), ready: true}
 	id := rd.ns + "/" + rd.name
 	ctx, requests := kube.CountRequests(ctx)
-	defer func() { tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": id, "api_requests": requests.Load()}) }()
+	defer func() {
+		tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": id, "api_requests": requests.Load()})
+	}()
 	runSteps(ctx, rd.steps(), map[string]any{"instance": id}, &resp.Diagnostics)
 }
 
