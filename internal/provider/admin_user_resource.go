@@ -33,14 +33,6 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
-var (
-	_ resource.ResourceWithConfigure      = (*adminUserResource)(nil)
-	_ resource.ResourceWithImportState    = (*adminUserResource)(nil)
-	_ resource.ResourceWithIdentity       = (*adminUserResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*adminUserResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*adminUserResource)(nil)
-)
-
 type adminUserResource struct {
 	clients *clientSource
 }
@@ -216,13 +208,11 @@ func (r *adminUserResource) Create(ctx context.Context, req resource.CreateReque
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	var wo types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("password_wo"), &wo)...)
-	if resp.Diagnostics.HasError() {
+	ctx, cancel, c, ok := begin(ctx, plan.Timeouts.Create, defaultCreateTimeout, r.client, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultCreateTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	password := wo.ValueString()
 	if password == "" {
 		var err error
@@ -234,11 +224,9 @@ func (r *adminUserResource) Create(ctx context.Context, req resource.CreateReque
 	// A create never takes over an account (instance_claim.go): not its
 	// objects, and not an account Mastodon holds (the create Job looks
 	// first and changes nothing then).
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
 	ns, instance, _ := splitInstanceID(plan.Instance.ValueString())
 	username := plan.Username.ValueString()
-	if resp.Diagnostics.HasError() || !refuseLiveAccount(ctx, c.List, ns, instance, username, &resp.Diagnostics) {
+	if !refuseLiveAccount(ctx, c.List, ns, instance, username, &resp.Diagnostics) {
 		return
 	}
 	claim := createClaim(ctx, resp.Private, &resp.Diagnostics)
@@ -295,22 +283,12 @@ func (r *adminUserResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	var wo types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("password_wo"), &wo)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c, ok := begin(ctx, plan.Timeouts.Update, defaultUpdateTimeout, r.client, &resp.Diagnostics)
 	defer cancel()
 	// Never take over (nor reset the password of) an account another
 	// state created again: a plan without a refresh did not look.
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
-	if !accountClaimed(ctx, c.Get, ns, instance, state.Username.ValueString(), req.Private, updateRefused, &resp.Diagnostics) {
+	if !ok || !accountClaimed(ctx, c.Get, ns, instance, state.Username.ValueString(), req.Private, updateRefused, &resp.Diagnostics) {
 		return
 	}
 	var password string
@@ -465,23 +443,17 @@ func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, bas
 
 func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state adminUserModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !readState(ctx, req, resp, &state, state.identity) {
 		return
 	}
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.identity()...)...)
 	if r.clients != nil && !r.clients.Known() {
 		return
 	}
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
+	ctx, cancel, c, ok := begin(ctx, state.Timeouts.Read, defaultReadTimeout, r.client, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
 	spec := mastodon.Spec{Name: instance, Namespace: ns}
 	cm, err := c.Get(ctx, "ConfigMap", ns, spec.ConfigMapName())
@@ -552,22 +524,12 @@ func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, 
 func (r *adminUserResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state adminUserModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c, ok := begin(ctx, state.Timeouts.Delete, defaultDeleteTimeout, r.client, &resp.Diagnostics)
 	defer cancel()
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	ns, instance, _ := splitInstanceID(state.Instance.ValueString())
 	secretName := mastodon.AccountSecretName(instance, state.Username.ValueString())
 	// Never delete an account another state created again.
-	if !accountClaimed(ctx, c.Get, ns, instance, state.Username.ValueString(), req.Private, destroyRefused, &resp.Diagnostics) {
+	if !ok || !accountClaimed(ctx, c.Get, ns, instance, state.Username.ValueString(), req.Private, destroyRefused, &resp.Diagnostics) {
 		return
 	}
 	base, err := instancePod(ctx, c, ns, instance)

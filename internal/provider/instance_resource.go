@@ -3,9 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -32,14 +29,6 @@ const (
 	defaultReadTimeout = 2 * time.Minute
 )
 
-var (
-	_ resource.ResourceWithConfigure      = (*instanceResource)(nil)
-	_ resource.ResourceWithImportState    = (*instanceResource)(nil)
-	_ resource.ResourceWithIdentity       = (*instanceResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*instanceResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*instanceResource)(nil)
-)
-
 type instanceResource struct {
 	clients *clientSource
 }
@@ -54,6 +43,11 @@ func (r *instanceResource) IdentitySchema(_ context.Context, _ resource.Identity
 	resp.IdentitySchema = identitySchema(
 		identityAttr{name: "namespace", description: "The instance's namespace."},
 		identityAttr{name: "name", description: "The instance's name."})
+}
+
+// identity is the instance's resource identity.
+func (m *instanceModel) identity() []any {
+	return []any{"namespace", m.Namespace, "name", m.Name}
 }
 
 func (r *instanceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -404,17 +398,10 @@ func (r *instanceResource) client() (*kube.Client, diag.Diagnostics) { return r.
 func (r *instanceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan instanceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c, ok := begin(ctx, plan.Timeouts.Create, defaultCreateTimeout, r.client, &resp.Diagnostics)
 	defer cancel()
 	// A create never takes over a live instance (instance_claim.go).
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() || !refuseLiveInstance(ctx, c.List, c.Get, plan.Namespace.ValueString(), plan.Name.ValueString(), &resp.Diagnostics) {
+	if !ok || !refuseLiveInstance(ctx, c.List, c.Get, plan.Namespace.ValueString(), plan.Name.ValueString(), &resp.Diagnostics) {
 		return
 	}
 	claim := createClaim(ctx, resp.Private, &resp.Diagnostics)
@@ -422,25 +409,18 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	r.apply(ctx, req.Config, &plan, nil, claim, &resp.State, &resp.Diagnostics)
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 }
 
 func (r *instanceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state instanceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c, ok := begin(ctx, plan.Timeouts.Update, defaultUpdateTimeout, r.client, &resp.Diagnostics)
 	defer cancel()
 	// Never take over objects another state created again: a plan without
 	// a refresh did not look.
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() || !instanceUpdateClaimed(ctx, c.List, state.Namespace.ValueString(), state.Name.ValueString(), req.Private, &resp.Diagnostics) {
+	if !ok || !instanceUpdateClaimed(ctx, c.List, state.Namespace.ValueString(), state.Name.ValueString(), req.Private, &resp.Diagnostics) {
 		return
 	}
 	claim, d := applyClaim(ctx, req.Private, false)
@@ -450,7 +430,7 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 		return
 	}
 	r.apply(ctx, req.Config, &plan, &state, claim, &resp.State, &resp.Diagnostics)
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", plan.Namespace, "name", plan.Name)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
@@ -545,22 +525,6 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 }
 
-// refreshedKinds are the namespaced kinds of rendered objects, which a
-// refresh lists (one request each). Data volumes are left out: they are
-// never changed or pruned, and a deleted one shows as Pods that are not
-// ready.
-func refreshedKinds(objs []mastodon.Object) []string {
-	seen := map[string]bool{}
-	var kinds []string
-	for _, o := range objs {
-		if !seen[o.Kind] && !unrefreshed[o.Kind] {
-			seen[o.Kind] = true
-			kinds = append(kinds, o.Kind)
-		}
-	}
-	return kinds
-}
-
 func findKind(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
 	for _, o := range objs {
 		if o.GetKind() == kind {
@@ -568,278 +532,6 @@ func findKind(objs []*unstructured.Unstructured, kind string) *unstructured.Unst
 		}
 	}
 	return nil
-}
-
-// loadBalancer is the Ingress's reported address, for a DNS record.
-func loadBalancer(ing *unstructured.Unstructured) (types.String, types.String) {
-	ip, host := kube.IngressAddress(ing)
-	return nullable(ip), nullable(host)
-}
-
-func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state instanceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, "namespace", state.Namespace, "name", state.Name)...)
-	if r.clients != nil && !r.clients.Known() {
-		return // the cluster is not known yet: keep what state says
-	}
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
-	ctx, requests := kube.CountRequests(ctx)
-	defer func() {
-		tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": ns + "/" + name, "api_requests": requests.Load()})
-	}()
-	// A refresh lists only the kinds this configuration renders (one request
-	// each); an import, which has no configuration yet, lists them all. The
-	// recorded configuration (the ConfigMap's annotation) is not compared,
-	// so it is not rendered either: the objects it describes are.
-	imported := state.LocalDomain.IsNull()
-	kinds := append(slices.Clone(mastodon.PrunableKinds), "PersistentVolumeClaim")
-	var spec *mastodon.Spec
-	var rendered []mastodon.Object
-	if !imported {
-		var d diag.Diagnostics
-		spec, d = state.spec(ctx)
-		resp.Diagnostics.Append(d...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		rendered = spec.Render(secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString()), "")
-		kinds = refreshedKinds(rendered)
-	}
-	// A refresh reads the view every refresh of this process shares (one
-	// listing per kind for the whole fleet); an import reads the cluster,
-	// its Jobs too (what the last index build built).
-	list := func(ctx context.Context, ns, sel string, kinds []string) (map[string]*unstructured.Unstructured, error) {
-		return c.ListShared(ctx, mastodon.AllInstancesSelector(), ns, sel, kinds)
-	}
-	if imported {
-		list = c.List
-		kinds = append(kinds, "Job")
-	}
-	live, err := list(ctx, ns, mastodon.InstanceSelector(name), kinds)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot read the instance", err.Error())
-		return
-	}
-	maps.DeleteFunc(live, func(_ string, o *unstructured.Unstructured) bool { return !mastodon.OwnedByInstance(o.GetLabels()) })
-	if len(live) == 0 {
-		tflog.Info(ctx, "the instance's objects are all gone: removing it from state", map[string]any{"instance": ns + "/" + name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if !refreshClaim(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), imported, req.Private, resp.Private,
-		instanceImport(ns, name), &resp.Diagnostics) {
-		return
-	}
-	if imported {
-		// Just imported: the configuration recorded on the ConfigMap.
-		rec, d := importRecord(ctx, live, ns, name, req.State)
-		resp.Diagnostics.Append(d...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		state = *rec
-		spec, d = state.spec(ctx)
-		resp.Diagnostics.Append(d...)
-	}
-	// Values given write-only are not in state: compare with what the
-	// cluster holds (the objects are rendered again with them).
-	if writeOnlyFromCluster(&state, spec, live) || imported {
-		rendered = spec.Render(secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString()), "")
-	}
-	var drift []attr.Value
-	ready := true
-	// The recorded configuration (the ConfigMap's annotation) is not
-	// compared, so it is not rendered either: the objects it describes are.
-	for _, o := range rendered {
-		if unrefreshed[o.Kind] && !imported {
-			continue
-		}
-		key := o.Key()
-		cur, ok := live[key]
-		if !ok {
-			if served, err := c.Serves(ctx, o.Kind); err == nil && !served {
-				continue // an optional kind the cluster does not serve: not applied either
-			}
-			drift = append(drift, types.StringValue(fmt.Sprintf("%s %s is missing", o.Kind, o.Name)))
-			if o.Kind == "Deployment" {
-				ready = false
-			}
-			continue
-		}
-		for _, diff := range kube.Diff(o.Body, cur.Object, secretKinds[o.Kind]) {
-			drift = append(drift, types.StringValue(fmt.Sprintf("%s %s: %s", o.Kind, o.Name, diff)))
-		}
-		if ok, _ := kube.Ready(cur); !ok {
-			ready = false
-		}
-		if msg := scheduledFailure(cur); msg != "" {
-			resp.Diagnostics.AddWarning("A scheduled Job of the instance failed", fmt.Sprintf("mastodon_instance %s/%s: %s", ns, name, msg))
-		}
-		if o.Kind == "Ingress" {
-			state.LoadBalancerIP, state.LoadBalancerHostname = loadBalancer(cur)
-		}
-	}
-	if msg, err := refreshBackgroundIndex(ctx, c, &state, spec); err != nil {
-		resp.Diagnostics.AddError("Cannot read the instance's index build", err.Error())
-		return
-	} else if msg != "" {
-		drift = append(drift, types.StringValue(msg))
-	}
-	if drift == nil {
-		drift = []attr.Value{}
-	}
-	state.Drift = types.ListValueMust(types.StringType, drift)
-	state.Ready = types.BoolValue(ready)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-// unrefreshed are the kinds a refresh does not list.
-var unrefreshed = map[string]bool{"PersistentVolumeClaim": true}
-
-// secretKinds hide the values of their differences.
-var secretKinds = map[string]bool{"Secret": true}
-
-func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state instanceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if protected(&state) {
-		resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
-			fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c, d := r.client()
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
-	spec := mastodon.Spec{Name: name, Namespace: ns}
-	sel := mastodon.InstanceSelector(name)
-	live, err := c.List(ctx, ns, sel, append(slices.Clone(mastodon.PrunableKinds), "Job", "PersistentVolumeClaim"))
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot list the instance's objects", err.Error())
-		return
-	}
-	if !claimAllows(ctx, "mastodon_instance", ns+"/"+name, instanceLiveClaim(live, ns, name), req.Private, instanceImport(ns, name), destroyRefused, &resp.Diagnostics) {
-		return
-	}
-	// Data outlives the instance unless the user said otherwise, and so do
-	// the generated secrets that read it: the embedded database's volume,
-	// or an external database (never ours to delete), needs the same keys
-	// (Active Record encryption, SECRET_KEY_BASE) and password when an
-	// instance of this name is created again.
-	// What is kept records the domain and instance it belongs to (data of
-	// earlier releases, never marked, is marked by its last destroy), so
-	// that an instance created on it with another domain is refused.
-	keep := keptBy(&state)
-	spec.LocalDomain = state.LocalDomain.ValueString()
-	var kept []string
-	unbound := neverBoundClaims(ctx, live, ns)
-	// Claims go last, once no workload is left: a StatefulSet whose Pod
-	// is still pending makes a claim that is missing anew (and a claim
-	// only a pending Pod uses is not protected from deletion), so a claim
-	// deleted before its StatefulSet may come back, under another UID.
-	var claims []*unstructured.Unstructured
-	for _, o := range live {
-		if !mastodon.OwnedByInstance(o.GetLabels()) {
-			continue
-		}
-		component := o.GetLabels()[mastodon.LabelComponent]
-		switch {
-		case o.GetKind() == "PersistentVolumeClaim" && !unbound[o.GetName()] && keep.volumes[component],
-			o.GetKind() == "Secret" && o.GetName() == spec.SecretName() && keep.secrets:
-			kept = append(kept, o.GetKind()+" "+o.GetName())
-			if spec.LocalDomain != "" && !hasMarks(o, spec.DataMarks()) {
-				if _, err := c.Annotate(ctx, o.GetKind(), ns, o.GetName(), spec.DataMarks()); err != nil {
-					resp.Diagnostics.AddError("Cannot mark the kept data", err.Error())
-					return
-				}
-			}
-			continue
-		}
-		if o.GetKind() == "PersistentVolumeClaim" {
-			claims = append(claims, o)
-			continue
-		}
-		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
-			resp.Diagnostics.AddError("Cannot delete the instance", err.Error())
-			return
-		}
-	}
-	if err := c.WaitGone(ctx, ns, sel, []string{"Deployment", "StatefulSet", "Job", "Pod"}); err != nil {
-		resp.Diagnostics.AddError("The instance's objects did not go away", err.Error())
-		return
-	}
-	for _, o := range claims {
-		if err := c.Delete(ctx, o.GetKind(), ns, o.GetName()); err != nil {
-			resp.Diagnostics.AddError("Cannot delete the instance", err.Error())
-			return
-		}
-	}
-	resp.Diagnostics.Append(waitClaimsGone(ctx, c, ns, unbound)...)
-	slices.Sort(kept)
-	if len(kept) > 0 {
-		resp.Diagnostics.AddWarning("Data kept",
-			fmt.Sprintf("Kept in namespace %s: %s. An instance named %s created again in this namespace with local_domain %q uses them (with another one "+
-				"it is refused); delete_volume_on_destroy = true (embedded_database, embedded_redis, media, backup) removes the volumes with the instance.",
-				ns, strings.Join(kept, ", "), name, state.LocalDomain.ValueString()))
-	}
-	if state.CreateNamespace.ValueBool() {
-		r.deleteNamespace(ctx, c, ns, name, &resp.Diagnostics)
-	}
-}
-
-// deleteNamespace deletes the instance's namespace, only when the instance
-// created it (its mark says so) and nothing else lives in it.
-func (r *instanceResource) deleteNamespace(ctx context.Context, c *kube.Client, ns, name string, diags *diag.Diagnostics) {
-	live, err := c.Get(ctx, "Namespace", "", ns)
-	if err != nil {
-		diags.AddWarning("Namespace kept", fmt.Sprintf("Cannot tell whether the instance created namespace %s, so it is kept: %v", ns, err))
-		return
-	}
-	if live == nil {
-		return
-	}
-	if !mastodon.NamespaceCreatedBy(live.GetAnnotations(), name) {
-		tflog.Info(ctx, "keeping the namespace: the instance did not create it", map[string]any{"namespace": ns})
-		return
-	}
-	others, err := c.NamespaceContents(ctx, ns)
-	if err != nil {
-		diags.AddWarning("Namespace kept", fmt.Sprintf("Cannot tell whether namespace %s is empty, so it is kept: %v", ns, err))
-		return
-	}
-	if len(others) > 0 {
-		tflog.Info(ctx, "keeping the namespace, which holds other objects", map[string]any{"namespace": ns, "objects": others})
-		return
-	}
-	if err := c.Delete(ctx, "Namespace", "", ns); err != nil {
-		diags.AddError("Cannot delete the namespace", err.Error())
-		return
-	}
-	if err := c.WaitDeleted(ctx, "Namespace", "", ns); err != nil {
-		diags.AddError("The namespace did not go away", err.Error())
-	}
 }
 
 // ImportState takes `namespace/name`, or an import block's identity.
@@ -855,41 +547,4 @@ func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportS
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-}
-
-// importRecord rebuilds the model from the configuration recorded on the
-// ConfigMap and the values kept in the Secrets.
-func importRecord(ctx context.Context, live map[string]*unstructured.Unstructured, ns, name string, tmpl tfsdk.State) (*instanceModel, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	spec := mastodon.Spec{Name: name, Namespace: ns}
-	cm := live["ConfigMap/"+ns+"/"+spec.ConfigMapName()]
-	if cm == nil {
-		diags.AddError("Cannot import the instance", fmt.Sprintf("ConfigMap %s/%s, which records the instance's configuration, is missing.", ns, spec.ConfigMapName()))
-		return nil, diags
-	}
-	val, err := decodeRecord(ctx, cm.GetAnnotations()[mastodon.AnnotationSpec], tmpl)
-	if err != nil {
-		diags.AddError("Cannot import the instance", fmt.Sprintf("The annotation %s on ConfigMap %s/%s does not hold a configuration this provider wrote: %v",
-			mastodon.AnnotationSpec, ns, spec.ConfigMapName(), err))
-		return nil, diags
-	}
-	var m instanceModel
-	diags.Append((&tfsdk.State{Schema: tmpl.Schema, Raw: val}).Get(ctx, &m)...)
-	if diags.HasError() {
-		return nil, diags
-	}
-	m.Namespace, m.Name = types.StringValue(ns), types.StringValue(name)
-	m.ID = types.StringValue(ns + "/" + name)
-	full, d := m.spec(ctx)
-	diags.Append(d...)
-	data := map[string]string{}
-	if sec := live["Secret/"+ns+"/"+spec.SecretName()]; sec != nil {
-		data = kube.SecretData(sec)
-	}
-	secrets := mastodon.SecretsFromEnv(data, m.Database == nil, m.Redis == nil)
-	m.Secrets = secretsObject(secrets)
-	m.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
-	clearFromCluster(&m, full, live)
-	m.SearchIndex = importedSearchIndex(live)
-	return &m, diags
 }

@@ -77,18 +77,11 @@ func (d *instancesDataSource) Configure(_ context.Context, req datasource.Config
 func (d *instancesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m instancesModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client, diags := d.clients.diagClient()
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := m.Timeouts.Read(ctx, readTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, client, ok := begin(ctx, m.Timeouts.Read, readTimeout, d.clients.diagClient, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 	cms, deps, err := client.ListConfigMapsAndDeployments(ctx, m.Namespace.ValueString(), mastodon.AllInstancesSelector())
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot list Mastodon instances", err.Error())

@@ -30,13 +30,6 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/objectstore"
 )
 
-var (
-	_ resource.ResourceWithImportState    = (*mediaBucketResource)(nil)
-	_ resource.ResourceWithIdentity       = (*mediaBucketResource)(nil)
-	_ resource.ResourceWithModifyPlan     = (*mediaBucketResource)(nil)
-	_ resource.ResourceWithValidateConfig = (*mediaBucketResource)(nil)
-)
-
 // Environment variables that stand in for unset attributes (the names the
 // AWS tools use), and that give an import its credentials.
 const (
@@ -322,14 +315,7 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 	}
 	// Conflicts only between values both given; a requirement only when
 	// the required value is surely null.
-	if known(m.SecretAccessKey) && known(m.SecretAccessKeyWO) {
-		resp.Diagnostics.AddAttributeError(path.Root("secret_access_key_wo"), "Conflicting secret keys",
-			"secret_access_key_wo conflicts with secret_access_key: give one of them.")
-	}
-	if known(m.SecretAccessKeyWOVersion) && m.SecretAccessKeyWO.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("secret_access_key_wo_version"), "Missing write-only secret key",
-			"secret_access_key_wo_version versions secret_access_key_wo, which is not set.")
-	}
+	checkSecretKey("secret_access_key", m.SecretAccessKey, m.SecretAccessKeyWO, m.SecretAccessKeyWOVersion, &resp.Diagnostics)
 	if m.AccessKeyID.IsNull() && os.Getenv(envS3AccessKey) == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("access_key_id"), "Missing access key",
 			"access_key_id is not set and neither is "+envS3AccessKey+".")
@@ -338,14 +324,7 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 		resp.Diagnostics.AddAttributeError(path.Root("secret_access_key"), "Missing secret key",
 			"secret_access_key (or secret_access_key_wo) is not set and neither is "+envS3SecretKey+".")
 	}
-	if known(m.InstanceSecretAccessKey) && known(m.InstanceSecretKeyWO) {
-		resp.Diagnostics.AddAttributeError(path.Root("instance_secret_access_key_wo"), "Conflicting secret keys",
-			"instance_secret_access_key_wo conflicts with instance_secret_access_key: give one of them.")
-	}
-	if known(m.InstanceSecretKeyWOV) && m.InstanceSecretKeyWO.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("instance_secret_access_key_wo_version"), "Missing write-only secret key",
-			"instance_secret_access_key_wo_version versions instance_secret_access_key_wo, which is not set.")
-	}
+	checkSecretKey("instance_secret_access_key", m.InstanceSecretAccessKey, m.InstanceSecretKeyWO, m.InstanceSecretKeyWOV, &resp.Diagnostics)
 	if known(m.InstanceAccessKeyID) && m.InstanceSecretAccessKey.IsNull() && m.InstanceSecretKeyWO.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("instance_secret_access_key"), "Missing secret key for Mastodon",
 			"instance_access_key_id is set: give its secret in instance_secret_access_key or instance_secret_access_key_wo.")
@@ -353,6 +332,17 @@ func (r *mediaBucketResource) ValidateConfig(ctx context.Context, req resource.V
 	if (known(m.InstanceSecretAccessKey) || known(m.InstanceSecretKeyWO)) && m.InstanceAccessKeyID.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("instance_access_key_id"), "Missing access key for Mastodon",
 			"instance_secret_access_key is set without instance_access_key_id: give the key ID that goes with it.")
+	}
+}
+
+// checkSecretKey checks a secret key given in clear (name) or write-only
+// (name_wo, versioned by name_wo_version).
+func checkSecretKey(name string, clear, wo types.String, version types.Int64, diags *diag.Diagnostics) {
+	if known(clear) && known(wo) {
+		diags.AddAttributeError(path.Root(name+"_wo"), "Conflicting secret keys", name+"_wo conflicts with "+name+": give one of them.")
+	}
+	if known(version) && wo.IsNull() {
+		diags.AddAttributeError(path.Root(name+"_wo_version"), "Missing write-only secret key", name+"_wo_version versions "+name+"_wo, which is not set.")
 	}
 }
 
@@ -470,6 +460,24 @@ func claimedDiag(s bucketSettings, err *objectstore.ClaimedError, isNew bool, di
 			"the next apply that changes this resource here claims it again.\n\n%s", err, objectstore.ClaimKey, importHint))
 }
 
+// prepareFailed reports why prepare failed, naming the attribute to fix
+// where there is one.
+func prepareFailed(s bucketSettings, err error, isNew bool, diags *diag.Diagnostics) {
+	var other *objectstore.ClaimedError
+	switch {
+	case errors.As(err, &other):
+		claimedDiag(s, other, isNew, diags)
+	case objectstore.RefusedCredentials(err):
+		diags.AddError("The store refused the credentials", fmt.Sprintf("%v\n\nCheck access_key_id and secret_access_key (for GCS: an HMAC key of a service account with access to the bucket).", err))
+	case errors.Is(err, objectstore.ErrNoBucketCORS):
+		diags.AddAttributeError(path.Root("cors_allowed_origins"), "The store has no per-bucket CORS", err.Error()+"\n\nLeave cors_allowed_origins unset.")
+	case errors.Is(err, objectstore.ErrNotPublic) && s.access == objectstore.AccessACL:
+		diags.AddAttributeError(path.Root("public_access"), "The media bucket is not ready", err.Error()+"\n\nWhere the store ignores object ACLs, set public_access = \"policy\".")
+	default:
+		diags.AddError("The media bucket is not ready", err.Error())
+	}
+}
+
 // prepare makes the bucket ready, claims it for this state (ours: the
 // state's claim, "" for a new one) and proves it; it returns whether it
 // created the bucket, and the claim. A bucket it created is deleted again
@@ -479,19 +487,7 @@ func (r *mediaBucketResource) prepare(ctx context.Context, s bucketSettings, cre
 	store := objectstore.New(s.cfg)
 	claimed := false
 	fail := func(err error) {
-		var other *objectstore.ClaimedError
-		switch {
-		case errors.As(err, &other):
-			claimedDiag(s, other, isNew, diags)
-		case objectstore.RefusedCredentials(err):
-			diags.AddError("The store refused the credentials", fmt.Sprintf("%v\n\nCheck access_key_id and secret_access_key (for GCS: an HMAC key of a service account with access to the bucket).", err))
-		case errors.Is(err, objectstore.ErrNoBucketCORS):
-			diags.AddAttributeError(path.Root("cors_allowed_origins"), "The store has no per-bucket CORS", err.Error()+"\n\nLeave cors_allowed_origins unset.")
-		case errors.Is(err, objectstore.ErrNotPublic) && s.access == objectstore.AccessACL:
-			diags.AddAttributeError(path.Root("public_access"), "The media bucket is not ready", err.Error()+"\n\nWhere the store ignores object ACLs, set public_access = \"policy\".")
-		default:
-			diags.AddError("The media bucket is not ready", err.Error())
-		}
+		prepareFailed(s, err, isNew, diags)
 		switch {
 		case created:
 			if derr := store.Destroy(ctx, nil); derr != nil {
@@ -639,16 +635,15 @@ func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, con
 	var plan, cfg mediaBucketResourceModel
 	diags.Append(planned.Get(ctx, &plan)...)
 	diags.Append(config.Get(ctx, &cfg)...)
-	if diags.HasError() {
+	timeout := plan.Timeouts.Create
+	if prior != nil {
+		timeout = plan.Timeouts.Update
+	}
+	ctx, cancel, _, ok := begin(ctx, timeout, defaultBucketWriteTimeout, nil, diags)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultBucketWriteTimeout)
-	if prior != nil {
-		timeout, d = plan.Timeouts.Update(ctx, defaultBucketWriteTimeout)
-	}
-	diags.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	s, d := plan.settings(ctx, cfg.SecretAccessKeyWO.ValueString(), cfg.InstanceSecretKeyWO.ValueString())
 	diags.Append(d...)
 	if diags.HasError() {
@@ -673,15 +668,14 @@ func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, con
 
 func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state mediaBucketResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !readState(ctx, req, resp, &state, state.identity) {
 		return
 	}
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.identity()...)...)
-	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, _, ok := begin(ctx, state.Timeouts.Read, defaultReadTimeout, nil, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 	s, d := state.settings(ctx, "", "")
 	resp.Diagnostics.Append(d...)
 	if s.cfg.SecretAccessKey == "" {
@@ -786,13 +780,11 @@ func (r *mediaBucketResource) checkClaim(ctx context.Context, store *objectstore
 func (r *mediaBucketResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state mediaBucketResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	ctx, cancel, _, ok := begin(ctx, state.Timeouts.Delete, defaultBucketDeleteTimeout, nil, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, d := state.Timeouts.Delete(ctx, defaultBucketDeleteTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	destroy := state.ForceDestroy.ValueBool() && state.Created.ValueBool()
 	fields := map[string]any{"bucket": state.Bucket.ValueString(), "force_destroy": state.ForceDestroy.ValueBool(), "created": state.Created.ValueBool()}
 	s, d := state.settings(ctx, "", "")

@@ -279,6 +279,23 @@ func fullyKnown(ctx context.Context, v attr.Value) bool {
 	return err == nil && tv.IsFullyKnown()
 }
 
+// managed is what every resource of the provider implements beyond
+// resource.Resource; those on the cluster are configured with its client.
+type managed interface {
+	resource.ResourceWithImportState
+	resource.ResourceWithIdentity
+	resource.ResourceWithModifyPlan
+	resource.ResourceWithValidateConfig
+}
+
+var (
+	_ managed                        = (*instanceResource)(nil)
+	_ managed                        = (*adminUserResource)(nil)
+	_ managed                        = (*mediaBucketResource)(nil)
+	_ resource.ResourceWithConfigure = (*instanceResource)(nil)
+	_ resource.ResourceWithConfigure = (*adminUserResource)(nil)
+)
+
 func (p *mastodonProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{newInstanceResource, newAdminUserResource, newMediaBucketResource}
 }
