@@ -109,8 +109,9 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	}
 }
 
-// ModifyPlan plans what an apply will make true, and refuses at plan time
-// what the API server or Mastodon would refuse at apply time.
+// ModifyPlan plans what an apply will make true (planComputed), and
+// refuses at plan time what the API server or Mastodon would refuse at
+// apply time.
 func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		// Destroy: refuse it at plan time while protected.
@@ -122,84 +123,24 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 		return
 	}
-	if unchangedPlan(ctx, req.State, req.Plan) && !searchIndexDue(ctx, req.State, req.Plan) {
+	plan, unchanged, d := planComputed(ctx, req.State, resp.Plan)
+	resp.Diagnostics.Append(d...)
+	if unchanged {
 		return
 	}
-	set := func(p path.Path, v attr.Value) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }
-	set(path.Root("ready"), types.BoolValue(true))
-	set(path.Root("drift"), types.ListValueMust(types.StringType, []attr.Value{}))
+	resp.Plan = plan
 	var version types.String
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("version"), &version)...)
-	// After an apply, every migration of the configured version has run: a
-	// state that says otherwise (an upgrade that failed half way) plans an
-	// update that resumes it.
-	set(path.Root("migrated_version"), version)
-	var builtIndex types.String
-	if !req.State.Raw.IsNull() {
-		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("search_index"), &builtIndex)...)
-	}
-	set(path.Root("search_index"), planSearchIndex(ctx, resp.Plan, builtIndex, req.State.Raw.IsNull(), &resp.Diagnostics))
-	if req.State.Raw.IsNull() && !version.IsUnknown() {
-		if err := mastodon.CheckNewInstanceVersion(version.ValueString()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
-		}
-	}
 	if req.State.Raw.IsNull() {
+		if !version.IsUnknown() {
+			if err := mastodon.CheckNewInstanceVersion(version.ValueString()); err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("version"), "Version too old for a new instance", "version: "+err.Error()+".")
+			}
+		}
 		r.refuseLiveAtPlan(ctx, resp.Plan, nil, req.Private, &resp.Diagnostics)
-	}
-
-	var database, redis, ingress, stateSecrets, stateIngress types.Object
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("database"), &database)...)
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("redis"), &redis)...)
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("ingress"), &ingress)...)
-	if !req.State.Raw.IsNull() {
-		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("secrets"), &stateSecrets)...)
-		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("ingress"), &stateIngress)...)
-	}
-	// Generated secrets never change: an update plans those of state, and
-	// only a password of an embedded service that is new is generated.
-	secrets := types.ObjectUnknown(secretsAttrTypes())
-	if !stateSecrets.IsNull() && !stateSecrets.IsUnknown() {
-		attrs := stateSecrets.Attributes()
-		needs := func(block types.Object, attr string) bool {
-			return block.IsUnknown() || (block.IsNull() && attrs[attr].IsNull())
-		}
-		if !needs(database, "embedded_database_password") && !needs(redis, "embedded_redis_password") {
-			secrets = stateSecrets
-		}
-	}
-	set(path.Root("secrets"), secrets)
-	// The load balancer's address: none without an Ingress; learnt by the
-	// apply that adds one; else what the last refresh read.
-	switch {
-	case ingress.IsNull():
-		set(path.Root("load_balancer_ip"), types.StringNull())
-		set(path.Root("load_balancer_hostname"), types.StringNull())
-	case stateIngress.IsNull() || ingress.IsUnknown():
-		// A new Ingress, or one that may end up removed (a toggle).
-		set(path.Root("load_balancer_ip"), types.StringUnknown())
-		set(path.Root("load_balancer_hostname"), types.StringUnknown())
-	default:
-		for _, a := range []string{"load_balancer_ip", "load_balancer_hostname"} {
-			var v types.String
-			resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(a), &v)...)
-			set(path.Root(a), v)
-		}
-	}
-	if req.State.Raw.IsNull() {
 		r.warnMissingClasses(ctx, req, resp)
 		r.checkKeptData(ctx, req, resp)
 		return
-	}
-	// A Pod that is briefly unready is no reason for an update: unless
-	// something else changes, ready stays as the refresh read it (drift,
-	// an unfinished upgrade or a configuration change plan the update that
-	// makes it true).
-	var wasReady types.Bool
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("ready"), &wasReady)...)
-	set(path.Root("ready"), wasReady)
-	if !resp.Plan.Raw.Equal(req.State.Raw) {
-		set(path.Root("ready"), types.BoolValue(true))
 	}
 	var state instanceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -223,45 +164,6 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(r.unlessNeverBound(ctx, &state, immutable)...)
 	r.warnMissingClasses(ctx, req, resp)
 	warnDatabaseMove(ctx, req.Plan, &state, &resp.Diagnostics)
-}
-
-// unchangedPlan says whether a plan changes nothing: the configuration is
-// the one state records, the last refresh found no drift, every migration
-// of the version ran and state holds every generated secret the instance
-// uses. Then every value ModifyPlan sets is already state's and every check
-// compares state with itself, so the usual plan of a fleet skips them.
-func unchangedPlan(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) bool {
-	if state.Raw.IsNull() || !plan.Raw.Equal(state.Raw) {
-		return false
-	}
-	var m struct {
-		drift                 types.List
-		version, migrated     types.String
-		lbIP, lbHost          types.String
-		database, redis, ingr types.Object
-		secrets               types.Object
-	}
-	for name, v := range map[string]any{"drift": &m.drift, "version": &m.version, "migrated_version": &m.migrated,
-		"load_balancer_ip": &m.lbIP, "load_balancer_hostname": &m.lbHost, "database": &m.database, "redis": &m.redis,
-		"ingress": &m.ingr, "secrets": &m.secrets} {
-		if state.GetAttribute(ctx, path.Root(name), v).HasError() {
-			return false
-		}
-	}
-	if m.drift.IsNull() || m.drift.IsUnknown() || len(m.drift.Elements()) > 0 || m.migrated.ValueString() != m.version.ValueString() {
-		return false
-	}
-	if m.ingr.IsNull() && (!m.lbIP.IsNull() || !m.lbHost.IsNull()) {
-		return false
-	}
-	if m.secrets.IsNull() || m.secrets.IsUnknown() {
-		return false
-	}
-	attrs := m.secrets.Attributes()
-	missing := func(external types.Object, password string) bool {
-		return external.IsNull() && attrs[password].IsNull()
-	}
-	return !missing(m.database, "embedded_database_password") && !missing(m.redis, "embedded_redis_password")
 }
 
 // protected says whether deletion protection holds for an instance: on,

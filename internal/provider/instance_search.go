@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -83,38 +81,6 @@ func searchAttributes(in nested) map[string]schema.Attribute {
 	}
 }
 
-// planSearchIndex is the planned search_index: what the apply builds, or
-// unknown when it may end before the build does (wait_for_index = false,
-// or a create, whose failed build is a warning, not an error), or when
-// what it builds is not known yet.
-func planSearchIndex(ctx context.Context, plan tfsdk.Plan, state types.String, creating bool, diags *diag.Diagnostics) types.String {
-	var block types.Object
-	var version types.String
-	diags.Append(plan.GetAttribute(ctx, path.Root("opensearch"), &block)...)
-	diags.Append(plan.GetAttribute(ctx, path.Root("version"), &version)...)
-	switch {
-	case block.IsNull():
-		return types.StringNull()
-	case block.IsUnknown() || version.IsUnknown():
-		return types.StringUnknown()
-	}
-	// wait_for_index decides whether the apply may end before the build.
-	for _, a := range []string{"host", "port", "scheme", "preset", "prefix", "wait_for_index"} {
-		if v, ok := block.Attributes()[a]; ok && v.IsUnknown() {
-			return types.StringUnknown()
-		}
-	}
-	var m opensearchModel
-	diags.Append(plan.GetAttribute(ctx, path.Root("opensearch"), &m)...)
-	s := &mastodon.Spec{Version: version.ValueString(), Search: m.search()}
-	s.Defaults()
-	want := s.SearchIndex()
-	if want == state.ValueString() || (m.waits() && !creating) {
-		return types.StringValue(want)
-	}
-	return types.StringUnknown()
-}
-
 // jobGetter reads one object (*kube.Client).
 type jobGetter interface {
 	Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
@@ -157,15 +123,4 @@ func importedSearchIndex(live map[string]*unstructured.Unstructured) types.Strin
 		}
 	}
 	return types.StringNull()
-}
-
-// searchIndexDue says whether a plan that changes no configuration still
-// plans an index build (one that failed, or one running in the background):
-// search_index would change.
-func searchIndexDue(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) bool {
-	var built types.String
-	var diags diag.Diagnostics
-	diags.Append(state.GetAttribute(ctx, path.Root("search_index"), &built)...)
-	planned := planSearchIndex(ctx, plan, built, false, &diags)
-	return diags.HasError() || !planned.Equal(built)
 }
