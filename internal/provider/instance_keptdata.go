@@ -200,12 +200,11 @@ func (r *instanceResource) checkKeptData(ctx context.Context, req resource.Modif
 	if !ok {
 		return
 	}
-	c, err := r.clients.Client()
-	if err != nil {
+	ctx, cancel, c, ok := r.planClient(ctx, 20*time.Second)
+	defer cancel()
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
 	kd, err := readKeptData(ctx, c, spec, &tfsdk.State{Schema: req.Plan.Schema})
 	if err != nil {
 		tflog.Debug(ctx, "cannot read the kept data at plan time", map[string]any{"error": err.Error()})

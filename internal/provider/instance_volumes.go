@@ -243,6 +243,18 @@ func (r *instanceResource) plannedSpec(ctx context.Context, planned tfsdk.Plan) 
 	return &plan, spec, !d.HasError()
 }
 
+// planClient is the cluster's client for a check at plan time, with its
+// time bound: not ok where there is none (the check is skipped; the apply
+// checks again).
+func (r *instanceResource) planClient(ctx context.Context, bound time.Duration) (context.Context, context.CancelFunc, *kube.Client, bool) {
+	c, err := r.clients.Client()
+	if err != nil {
+		return ctx, func() {}, nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	return ctx, cancel, c, true
+}
+
 // warnMissingClasses warns at plan time, where the cluster is known and
 // reachable, of a storage class it does not have, for the volumes a create
 // makes or a change of class asks for. A warning, not an error: something
@@ -269,12 +281,11 @@ func (r *instanceResource) warnMissingClasses(ctx context.Context, req resource.
 	if len(asked) == 0 {
 		return
 	}
-	c, err := r.clients.Client()
-	if err != nil {
+	ctx, cancel, c, ok := r.planClient(ctx, 10*time.Second)
+	defer cancel()
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	classes, err := c.StorageClasses(ctx)
 	if err != nil {
 		tflog.Debug(ctx, "cannot read the storage classes at plan time", map[string]any{"error": err.Error()})
