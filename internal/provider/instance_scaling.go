@@ -63,7 +63,7 @@ func scalingAttributes(block string, _ nested) map[string]schema.Attribute {
 		return nil
 	}
 	return map[string]schema.Attribute{
-		"replicas": optInt("Number of Pods, default 1."),
+		"replicas": checkReplicas.on(optInt("Number of Pods, default 1.")),
 		"external_scaling": optBool("Another controller (an autoscaler you run, KEDA, ...) sets the number of Pods: the provider neither sets " +
 			"`replicas` nor reports a change of them as drift. Conflicts with `replicas`."),
 		"autoscaling": autoscaling,

@@ -1,0 +1,105 @@
+package provider
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// validateAttribute runs the validators of the instance's attribute at p
+// (a spec path such as "sidekiq[1].name") on v, as the framework does.
+func validateAttribute(t *testing.T, p string, v attr.Value) diag.Diagnostics {
+	t.Helper()
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &sr)
+	at := attributePath(p)
+	a, diags := sr.Schema.AttributeAtPath(ctx, at)
+	if diags.HasError() {
+		t.Fatalf("%s: %v", p, diags)
+	}
+	switch a := a.(type) {
+	case schema.StringAttribute:
+		for _, c := range a.Validators {
+			var resp validator.StringResponse
+			c.ValidateString(ctx, validator.StringRequest{Path: at, ConfigValue: v.(types.String)}, &resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	case schema.Int64Attribute:
+		for _, c := range a.Validators {
+			var resp validator.Int64Response
+			c.ValidateInt64(ctx, validator.Int64Request{Path: at, ConfigValue: v.(types.Int64)}, &resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	default:
+		t.Fatalf("%s: no validators of %T", p, a)
+	}
+	return diags
+}
+
+// The checks of single attributes of the core are the schema's
+// validators: each reports one error at its attribute, worded as the
+// spec's errors are ("Invalid <path>", "<path>: <message>"), and never
+// about an unknown or null value.
+func TestCoreChecks(t *testing.T) {
+	str, num := types.StringValue, types.Int64Value
+	for _, tc := range []struct {
+		path      string
+		bad, good attr.Value
+		want      string // in the detail
+	}{
+		{"name", str("Social_1"), str("social"), `name: "Social_1" must be a lowercase DNS label`},
+		{"name", str(strings.Repeat("a", 41)), str(strings.Repeat("a", 40)), "at most 40 characters"},
+		{"namespace", str("Mastodon"), str("mastodon"), `namespace: "Mastodon" is not a valid namespace name`},
+		{"local_domain", str("localhost"), str("social.example"), `local_domain: "localhost" is not a domain name`},
+		{"web_domain", str("https://social.example/"), str("social.example"), `web_domain: "https://social.example/" is not a domain name`},
+		{"version", str("latest"), str("v4.6.5"), `version: "latest" is not a Mastodon version`},
+		{"version", str("4.6.5"), str("v4.7.0-rc.1"), `version: "4.6.5" is not an image tag: Mastodon's tags start with v, write "v4.6.5"`},
+		{"image.pull_policy", str("always"), str("Never"), `image.pull_policy: must be one of Always, IfNotPresent, Never, not "always"`},
+		{"web.replicas", num(-1), num(0), "web.replicas: must not be negative (got -1)"},
+		{"streaming.replicas", num(-2), num(3), "streaming.replicas: must not be negative (got -2)"},
+		{"sidekiq[1].replicas", num(-1), num(2), "sidekiq[1].replicas: must not be negative (got -1)"},
+		{"web.concurrency", num(-1), num(0), "web.concurrency: must be at least 1 (got -1)"},
+		{"web.max_threads", num(-5), num(5), "web.max_threads: must be at least 1 (got -5)"},
+		{"sidekiq[0].concurrency", num(-1), num(10), "sidekiq[0].concurrency: must be at least 1 (got -1)"},
+		{"sidekiq[1].name", str("Push"), str("push"), `sidekiq[1].name: "Push" must be a lowercase DNS label of at most 20 characters`},
+		{"web.resources.cpu_request", str("half"), str("500m"), `web.resources.cpu_request: "half" is not a Kubernetes quantity (such as 500m or 1Gi)`},
+		{"sidekiq[2].resources.memory_limit", str("1 GB"), str("1Gi"), `sidekiq[2].resources.memory_limit: "1 GB" is not a Kubernetes quantity`},
+		{"embedded_database.resources.cpu_limit", str("x"), str("2"), "embedded_database.resources.cpu_limit: "},
+		{"embedded_database.storage_size", str("10 GB"), str("20Gi"), `embedded_database.storage_size: "10 GB" is not a Kubernetes quantity (such as 10Gi)`},
+		{"embedded_redis.storage_size", str("big"), str("2Gi"), `embedded_redis.storage_size: "big" is not a Kubernetes quantity (such as 1Gi)`},
+		{"media.storage_size", str("big"), str("100Gi"), `media.storage_size: "big" is not a Kubernetes quantity (such as 10Gi)`},
+		{"media.access_mode", str("ReadWriteOncePod"), str("ReadWriteMany"), "media.access_mode: ReadWriteOncePod lets one Pod mount the volume"},
+		{"media.access_mode", str("ReadOnlyMany"), str("ReadWriteOnce"), `media.access_mode: must be one of ReadWriteOnce, ReadWriteMany, not "ReadOnlyMany"`},
+		{"settings.default_locale", str("English"), str("pt-BR"), `settings.default_locale: "English" is not a locale such as en or pt-BR`},
+		{"database.port", num(70000), num(5433), "database.port: must be a TCP port (got 70000)"},
+		{"database.sslmode", str("on"), str("verify-full"), `database.sslmode: must be one of disable, allow, prefer, require, verify-ca, verify-full, not "on"`},
+		{"database.pool", num(-1), num(0), "database.pool: must not be negative"},
+		{"redis.port", num(-1), num(6380), "redis.port: must be a TCP port (got -1)"},
+	} {
+		diags := validateAttribute(t, tc.path, tc.bad)
+		if len(diags) != 1 || diags[0].Summary() != "Invalid "+tc.path || !strings.Contains(diags[0].Detail(), tc.want) ||
+			diags[0].(diag.DiagnosticWithPath).Path().String() != tc.path {
+			t.Errorf("%s = %v: %v, want one error with %q", tc.path, tc.bad, diags, tc.want)
+		}
+		if diags := validateAttribute(t, tc.path, tc.good); len(diags) > 0 {
+			t.Errorf("%s = %v refused: %v", tc.path, tc.good, diags)
+		}
+		if _, ok := tc.bad.(types.String); ok {
+			for _, v := range []attr.Value{types.StringNull(), types.StringUnknown()} {
+				if diags := validateAttribute(t, tc.path, v); len(diags) > 0 {
+					t.Errorf("%s = %v refused: %v", tc.path, v, diags)
+				}
+			}
+		} else if diags := validateAttribute(t, tc.path, types.Int64Unknown()); len(diags) > 0 {
+			t.Errorf("%s unknown refused: %v", tc.path, diags)
+		}
+	}
+}
