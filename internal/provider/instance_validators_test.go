@@ -103,3 +103,31 @@ func TestCoreChecks(t *testing.T) {
 		}
 	}
 }
+
+// replicas conflicts with autoscaling and external_scaling only when known:
+// an unknown one may end up null.
+func TestScalingConflictsKnownOnly(t *testing.T) {
+	auto := &autoscalingModel{MaxReplicas: types.Int64Value(3), TargetCPU: types.Int64Value(60)}
+	for _, tc := range []struct {
+		name     string
+		replicas types.Int64
+		external bool
+		auto     *autoscalingModel
+		want     string // the attribute named, "" for none
+	}{
+		{"autoscaling and replicas", types.Int64Value(2), false, auto, "web.autoscaling"},
+		{"autoscaling and unknown replicas", types.Int64Unknown(), false, auto, ""},
+		{"external_scaling and replicas", types.Int64Value(2), true, nil, "web.external_scaling"},
+		{"external_scaling and unknown replicas", types.Int64Unknown(), true, nil, ""},
+	} {
+		var diags diag.Diagnostics
+		scaling(tc.replicas, types.BoolValue(tc.external), tc.auto, attributePath("web"), &diags)
+		var got string
+		if len(diags) > 0 {
+			got = diags[0].(diag.DiagnosticWithPath).Path().String()
+		}
+		if len(diags) > 1 || got != tc.want {
+			t.Errorf("%s: %v, want an error at %q", tc.name, diags, tc.want)
+		}
+	}
+}
