@@ -50,11 +50,7 @@ func validateAttribute(t *testing.T, p string, v attr.Value) diag.Diagnostics {
 // about an unknown or null value.
 func TestCoreChecks(t *testing.T) {
 	str, num := types.StringValue, types.Int64Value
-	for _, tc := range []struct {
-		path      string
-		bad, good attr.Value
-		want      string // in the detail
-	}{
+	testChecks(t, []checkCase{
 		{"name", str("Social_1"), str("social"), `name: "Social_1" must be a lowercase DNS label`},
 		{"name", str(strings.Repeat("a", 41)), str(strings.Repeat("a", 40)), "at most 40 characters"},
 		{"namespace", str("Mastodon"), str("mastodon"), `namespace: "Mastodon" is not a valid namespace name`},
@@ -83,7 +79,22 @@ func TestCoreChecks(t *testing.T) {
 		{"database.sslmode", str("on"), str("verify-full"), `database.sslmode: must be one of disable, allow, prefer, require, verify-ca, verify-full, not "on"`},
 		{"database.pool", num(-1), num(0), "database.pool: must not be negative"},
 		{"redis.port", num(-1), num(6380), "redis.port: must be a TCP port (got -1)"},
-	} {
+	})
+}
+
+// checkCase is a bad value of an attribute and the error it gets, and a
+// good value.
+type checkCase struct {
+	path      string
+	bad, good attr.Value
+	want      string // in the detail
+}
+
+// testChecks checks each case's attribute: one error at it for the bad
+// value, none for the good one, nor for null or unknown.
+func testChecks(t *testing.T, cases []checkCase) {
+	t.Helper()
+	for _, tc := range cases {
 		diags := validateAttribute(t, tc.path, tc.bad)
 		if len(diags) != 1 || diags[0].Summary() != "Invalid "+tc.path || !strings.Contains(diags[0].Detail(), tc.want) ||
 			diags[0].(diag.DiagnosticWithPath).Path().String() != tc.path {
@@ -102,6 +113,30 @@ func TestCoreChecks(t *testing.T) {
 			t.Errorf("%s unknown refused: %v", tc.path, diags)
 		}
 	}
+}
+
+// The checks of single attributes of the features, as TestCoreChecks.
+func TestFeatureChecks(t *testing.T) {
+	str, num := types.StringValue, types.Int64Value
+	testChecks(t, []checkCase{
+		{"smtp.port", num(70000), num(2525), "smtp.port: must be a TCP port (got 70000)"},
+		{"smtp.from_address", str("not an address"), str("Mastodon <notifications@social.example>"), `smtp.from_address: "not an address" is not an email address`},
+		{"smtp.auth_method", str("oauth"), str("login"), `smtp.auth_method: must be one of plain, login, cram_md5, none, not "oauth"`},
+		{"smtp.enable_starttls", str("yes"), str("always"), `smtp.enable_starttls: must be one of auto, always, never, not "yes"`},
+		{"smtp.openssl_verify_mode", str("strict"), str("peer"), `smtp.openssl_verify_mode: must be one of none, peer, client_once, fail_if_no_peer_cert, not "strict"`},
+		{"smtp.delivery_method", str("letter_opener"), str("sendmail"), "smtp.delivery_method: letter_opener is Mastodon's development-only delivery method"},
+		{"smtp.delivery_method", str("pigeon"), str("file"), `smtp.delivery_method: must be one of smtp, sendmail, file, letter_opener, not "pigeon"`},
+		{"opensearch.host", str("https://es.internal"), str("10.0.0.5"), `opensearch.host: "https://es.internal" must be a host name or address without scheme`},
+		{"opensearch.host", str("es internal"), str("es.internal"), `opensearch.host: "es internal" is not a host name or IP address`},
+		{"opensearch.port", num(92000), num(9201), "opensearch.port: must be a TCP port (got 92000)"},
+		{"opensearch.scheme", str("ftp"), str("https"), `opensearch.scheme: must be http or https, not "ftp"`},
+		{"opensearch.preset", str("huge_cluster"), str("large_cluster"), `opensearch.preset: must be one of single_node_cluster, small_cluster, large_cluster, not "huge_cluster"`},
+		{"opensearch.prefix", str("Social"), str("social-1"), `opensearch.prefix: "Social" is not an index name prefix`},
+		{"opensearch.ca_certificate_pem", str("nope"), str(testCertificate(t)), "opensearch.ca_certificate_pem: holds no PEM certificate"},
+		{"translation.deepl.plan", str("business"), str("pro"), `translation.deepl.plan: must be free or pro, not "business"`},
+		{"translation.libre_translate.endpoint", str("translate.example.org"), str("http://libretranslate:5000"),
+			`translation.libre_translate.endpoint: "translate.example.org" must be a URL such as https://translate.example.org`},
+	})
 }
 
 // replicas conflicts with autoscaling and external_scaling only when known:
@@ -130,4 +165,9 @@ func TestScalingConflictsKnownOnly(t *testing.T) {
 			t.Errorf("%s: %v, want an error at %q", tc.name, diags, tc.want)
 		}
 	}
+}
+
+func testCertificate(t *testing.T) string {
+	cert, _ := testCertificatePEM(t)
+	return cert
 }
