@@ -94,6 +94,14 @@ func CheckQuantity(q, example string) error {
 	return nil
 }
 
+// CheckAtLeastOne checks a number that must be at least 1.
+func CheckAtLeastOne(n int64) error {
+	if n < 1 {
+		return errors.New("must be at least 1")
+	}
+	return nil
+}
+
 // CheckPort checks a TCP port (0 is the default).
 func CheckPort(n int64) error {
 	if n != 0 && (n < 1 || n > 65535) {

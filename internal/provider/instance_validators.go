@@ -85,4 +85,5 @@ var (
 	checkCount      = int64Check{valid: "at least 1 (0 for the default)", check: mastodon.CheckCount}
 	checkPort       = int64Check{valid: "a TCP port (0 for the default)", check: mastodon.CheckPort}
 	checkNotNeg     = int64Check{valid: "not negative", check: mastodon.CheckNotNegative}
+	checkAtLeastOne = int64Check{valid: "at least 1", check: mastodon.CheckAtLeastOne}
 )
