@@ -3,6 +3,7 @@ package mastodon
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -146,6 +147,47 @@ func CheckProcessName(v string) error {
 		return fmt.Errorf("%q must be a lowercase DNS label of at most 20 characters", v)
 	}
 	return nil
+}
+
+// ParseQueue reads a queue as Sidekiq's -q takes it: a name, optionally
+// weighted after a comma (default,8).
+func ParseQueue(v string) (Queue, error) {
+	name, weight, found := strings.Cut(v, ",")
+	q := Queue{Name: strings.TrimSpace(name)}
+	if !found {
+		return q, nil
+	}
+	w, err := strconv.Atoi(strings.TrimSpace(weight))
+	q.Weight = w
+	if err != nil || w < 1 {
+		return q, fmt.Errorf("%q: the weight after the comma must be a positive integer, as in default,8", v)
+	}
+	return q, nil
+}
+
+// CheckQueues checks a Sidekiq process's queues, as ParseQueue reads
+// them (a weight it refuses is its error, not one of these).
+func CheckQueues(queues []string) []error {
+	if len(queues) == 0 {
+		return []error{errors.New("must name at least one queue")}
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, v := range queues {
+		q, _ := ParseQueue(v)
+		if !oneOf(q.Name, Queues) {
+			errs = append(errs, fmt.Errorf("unknown queue %q: Mastodon's queues are %s", q.Name, strings.Join(Queues, ", ")))
+			continue
+		}
+		if seen[q.Name] {
+			errs = append(errs, fmt.Errorf("queue %q is listed twice", q.Name))
+		}
+		seen[q.Name] = true
+		if q.Weight < 0 {
+			errs = append(errs, fmt.Errorf("queue %q has a negative weight", q.Name))
+		}
+	}
+	return errs
 }
 
 // checkOneOf checks a value that is one of allowed, or empty.

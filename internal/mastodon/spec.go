@@ -310,22 +310,8 @@ func (s *Spec) validateSidekiq(e *fieldErrors) {
 			e.add(path+".name", "%q is used by two processes", p.Name)
 		}
 		names[p.Name] = true
-		if len(p.Queues) == 0 {
-			e.add(path+".queues", "must name at least one queue")
-		}
-		seen := map[string]bool{}
+		// The list's own problems are reported alone (CheckQueues).
 		for _, q := range p.Queues {
-			if !oneOf(q.Name, Queues) {
-				e.add(path+".queues", "unknown queue %q: Mastodon's queues are %s", q.Name, strings.Join(Queues, ", "))
-				continue
-			}
-			if seen[q.Name] {
-				e.add(path+".queues", "queue %q is listed twice", q.Name)
-			}
-			seen[q.Name] = true
-			if q.Weight < 0 {
-				e.add(path+".queues", "queue %q has a negative weight", q.Name)
-			}
 			if q.Name != "scheduler" {
 				continue
 			}

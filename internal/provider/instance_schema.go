@@ -211,7 +211,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"jobs without `scheduler`; `fasp` from 4.4). Exactly one process may serve `scheduler`, with one replica.",
 				NestedObject: schema.NestedAttributeObject{Attributes: in("sidekiq", map[string]schema.Attribute{
 					"name": checkProcess.on(schema.StringAttribute{Required: true, Description: "The process's name (a DNS label of at most 20 characters)."}),
-					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType,
+					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType, Validators: checkQueues,
 						Description: "Queues, optionally weighted as Sidekiq writes it: `default,8`. Known queues: default, push, ingress, mailers, pull, scheduler, fasp."},
 					"concurrency": checkCount.on(optInt("Threads (`-c`), default 5; also its `DB_POOL`.")),
 					"resources":   resourcesAttribute("each Pod"),

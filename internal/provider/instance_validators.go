@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
@@ -42,6 +43,33 @@ func (c int64Check) ValidateInt64(_ context.Context, req validator.Int64Request,
 	}
 	invalid(req.Path, c.check(req.ConfigValue.ValueInt64()), &resp.Diagnostics)
 }
+
+// queuesCheck runs mastodon.CheckQueues on a process's queues. A list with
+// an unknown element waits until it is known.
+type queuesCheck struct{}
+
+func (queuesCheck) Description(context.Context) string {
+	return "Mastodon's queues, each once, optionally weighted"
+}
+func (c queuesCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
+func (queuesCheck) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	var queues []string
+	for _, e := range req.ConfigValue.Elements() {
+		q, ok := e.(types.String)
+		if !ok || q.IsNull() || q.IsUnknown() {
+			return
+		}
+		queues = append(queues, q.ValueString())
+	}
+	for _, err := range mastodon.CheckQueues(queues) {
+		invalid(req.Path, err, &resp.Diagnostics)
+	}
+}
+
+var checkQueues = []validator.List{queuesCheck{}}
 
 // invalid reports a failed check as the spec's errors are reported
 // (ValidateConfig), at the attribute.

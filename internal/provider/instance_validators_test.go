@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,12 @@ func validateAttribute(t *testing.T, p string, v attr.Value) diag.Diagnostics {
 		for _, c := range a.Validators {
 			var resp validator.Int64Response
 			c.ValidateInt64(ctx, validator.Int64Request{Path: at, ConfigValue: v.(types.Int64)}, &resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	case schema.ListAttribute:
+		for _, c := range a.Validators {
+			var resp validator.ListResponse
+			c.ValidateList(ctx, validator.ListRequest{Path: at, ConfigValue: v.(types.List)}, &resp)
 			diags.Append(resp.Diagnostics...)
 		}
 	default:
@@ -185,4 +192,34 @@ func TestScalingConflictsKnownOnly(t *testing.T) {
 func testCertificate(t *testing.T) string {
 	cert, _ := testCertificatePEM(t)
 	return cert
+}
+
+// A process's queues are checked as a list; one not known yet waits.
+func TestQueuesCheck(t *testing.T) {
+	list := func(queues ...attr.Value) types.List { return types.ListValueMust(types.StringType, queues) }
+	str := types.StringValue
+	for _, tc := range []struct {
+		queues types.List
+		want   []string // the errors' details
+	}{
+		{list(str("default,8"), str("scheduler")), nil},
+		{list(str("defaults")), []string{`sidekiq[1].queues: unknown queue "defaults": Mastodon's queues are default, push, ingress, mailers, pull, scheduler, fasp`}},
+		{list(str("push"), str("push,2")), []string{`sidekiq[1].queues: queue "push" is listed twice`}},
+		{list(), []string{"sidekiq[1].queues: must name at least one queue"}},
+		{list(str("default"), types.StringUnknown()), nil},
+		{list(str("defaults"), types.StringUnknown()), nil},
+		{types.ListUnknown(types.StringType), nil},
+		{types.ListNull(types.StringType), nil},
+	} {
+		var got []string
+		for _, d := range validateAttribute(t, "sidekiq[1].queues", tc.queues) {
+			if d.Summary() != "Invalid sidekiq[1].queues" || d.(diag.DiagnosticWithPath).Path().String() != "sidekiq[1].queues" {
+				t.Errorf("%v: %s at %v", tc.queues, d.Summary(), d.(diag.DiagnosticWithPath).Path())
+			}
+			got = append(got, d.Detail())
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%v: %q, want %q", tc.queues, got, tc.want)
+		}
+	}
 }
