@@ -149,6 +149,14 @@ func CheckProcessName(v string) error {
 	return nil
 }
 
+// CheckEnvName checks the name of an environment variable.
+func CheckEnvName(v string) error {
+	if !envNameRe.MatchString(v) {
+		return fmt.Errorf("%q is not an environment variable name", v)
+	}
+	return nil
+}
+
 // ParseQueue reads a queue as Sidekiq's -q takes it: a name, optionally
 // weighted after a comma (default,8).
 func ParseQueue(v string) (Queue, error) {

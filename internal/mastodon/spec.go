@@ -352,29 +352,20 @@ func (s *Spec) validateStorage(e *fieldErrors) {
 	}
 }
 
-// validateSettings checks the common options and the free-form environment.
+// validateSettings checks that the free-form environment names a variable
+// once. The names' form is checked alone (CheckEnvName); a write-only name
+// of the wrong form is reported for that only.
 func (s *Spec) validateSettings(e *fieldErrors) {
 	st := s.Settings
 	for k := range st.ExtraEnv {
-		if !envNameRe.MatchString(k) {
-			e.add("settings.extra_env", "%q is not an environment variable name", k)
-		}
 		if _, ok := st.ExtraSecretEnv[k]; ok {
 			e.add("settings.extra_env", "%q is also in settings.extra_secret_env", k)
-		}
-	}
-	for k := range st.ExtraSecretEnv {
-		if !envNameRe.MatchString(k) {
-			e.add("settings.extra_secret_env", "%q is not an environment variable name", k)
 		}
 	}
 	for k := range st.ExtraSecretEnvWriteOnly {
 		_, inPlain := st.ExtraEnv[k]
 		_, inSecret := st.ExtraSecretEnv[k]
-		switch {
-		case !envNameRe.MatchString(k):
-			e.add("settings.extra_secret_env_wo", "%q is not an environment variable name", k)
-		case inPlain || inSecret:
+		if envNameRe.MatchString(k) && (inPlain || inSecret) {
 			e.add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
 		}
 	}

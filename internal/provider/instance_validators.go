@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -70,6 +72,26 @@ func (queuesCheck) ValidateList(_ context.Context, req validator.ListRequest, re
 }
 
 var checkQueues = []validator.List{queuesCheck{}}
+
+// envNamesCheck runs mastodon.CheckEnvName on the names of a map of
+// environment variables, in order. The names of a map are known even
+// while some of its values are not.
+type envNamesCheck struct{}
+
+func (envNamesCheck) Description(context.Context) string {
+	return "names of environment variables"
+}
+func (c envNamesCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
+func (envNamesCheck) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(req.ConfigValue.Elements())) {
+		invalid(req.Path, mastodon.CheckEnvName(k), &resp.Diagnostics)
+	}
+}
+
+var checkEnvNames = []validator.Map{envNamesCheck{}}
 
 // invalid reports a failed check as the spec's errors are reported
 // (ValidateConfig), at the attribute.

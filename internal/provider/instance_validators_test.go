@@ -45,6 +45,12 @@ func validateAttribute(t *testing.T, p string, v attr.Value) diag.Diagnostics {
 			c.ValidateList(ctx, validator.ListRequest{Path: at, ConfigValue: v.(types.List)}, &resp)
 			diags.Append(resp.Diagnostics...)
 		}
+	case schema.MapAttribute:
+		for _, c := range a.Validators {
+			var resp validator.MapResponse
+			c.ValidateMap(ctx, validator.MapRequest{Path: at, ConfigValue: v.(types.Map)}, &resp)
+			diags.Append(resp.Diagnostics...)
+		}
 	default:
 		t.Fatalf("%s: no validators of %T", p, a)
 	}
@@ -220,6 +226,35 @@ func TestQueuesCheck(t *testing.T) {
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%v: %q, want %q", tc.queues, got, tc.want)
+		}
+	}
+}
+
+// The names of the free-form environment are checked, even while a value
+// is unknown.
+func TestEnvNamesCheck(t *testing.T) {
+	env := func(m map[string]attr.Value) types.Map { return types.MapValueMust(types.StringType, m) }
+	str := types.StringValue
+	for _, p := range []string{"settings.extra_env", "settings.extra_secret_env", "settings.extra_secret_env_wo"} {
+		for _, tc := range []struct {
+			env  types.Map
+			want []string
+		}{
+			{env(map[string]attr.Value{"RAILS_LOG_LEVEL": str("warn"), "_X1": str("")}), nil},
+			{env(map[string]attr.Value{"MY-VAR": str("x"), "1X": types.StringUnknown(), "OK": str("y")}),
+				[]string{p + `: "1X" is not an environment variable name`, p + `: "MY-VAR" is not an environment variable name`}},
+			{types.MapUnknown(types.StringType), nil},
+		} {
+			var got []string
+			for _, d := range validateAttribute(t, p, tc.env) {
+				if d.Summary() != "Invalid "+p {
+					t.Errorf("%s: %s", p, d.Summary())
+				}
+				got = append(got, d.Detail())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%s = %v: %q, want %q", p, tc.env, got, tc.want)
+			}
 		}
 	}
 }
