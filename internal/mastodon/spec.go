@@ -260,7 +260,9 @@ func oneOf(v string, allowed []string) bool {
 // Validate checks a defaulted spec and returns every problem, each naming
 // its attribute: the core's, each feature's, then the contracts with
 // Mastodon that span several attributes. Values that are not known yet
-// (empty) are skipped.
+// (empty) are skipped. What one attribute's value is alone is not checked
+// here but by its Check function (checks.go), which the provider's schema
+// runs.
 func (s *Spec) Validate() []FieldError {
 	var e fieldErrors
 	s.validateVersion(&e)
