@@ -14,8 +14,8 @@ import (
 // The checks of one attribute each: what a valid value is, whatever else
 // is configured. The provider runs them as its schema's validators, on
 // known values only, so Validate leaves them out. Each takes the value as
-// configured: an empty string or 0 asks for the default (Defaults), which
-// is valid.
+// configured: where an empty string or 0 asks for the default (Defaults),
+// it is valid.
 
 // CheckName checks an instance's name: its objects are named after it.
 func CheckName(v string) error {
