@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -158,22 +159,18 @@ func (s *Spec) validateBackup(add func(path, format string, args ...any)) {
 		add("backup", "backs up the embedded PostgreSQL only, and this instance uses %s: use that database's own backups "+
 			"(Cloud SQL's automated backups and point-in-time recovery, your provider's snapshots or pg_dump schedule). Remove the backup block", what)
 	}
-	if b.Schedule != "" && !validSchedule(b.Schedule) {
-		add("backup.schedule", "%q is not a cron schedule of five fields (minute hour day-of-month month day-of-week, such as %q) or a macro such as @daily", b.Schedule, DefaultBackupSchedule)
-	}
-	if b.Keep < 0 {
-		add("backup.keep", "must be at least 1")
-	}
-	if b.Prefix != "" && (!prefixRe.MatchString(b.Prefix) || strings.Contains("/"+b.Prefix+"/", "/../") || strings.Contains("/"+b.Prefix+"/", "/./")) {
+}
+
+// CheckBackupPrefix checks backup.prefix, without the slashes around it
+// (Defaults trims them).
+func CheckBackupPrefix(v string) error {
+	p := strings.Trim(v, "/")
+	if p != "" && (!prefixRe.MatchString(p) || strings.Contains("/"+p+"/", "/../") || strings.Contains("/"+p+"/", "/./")) {
 		// At most 4 parts, so a dump's key never has the 7 or 10 parts of
 		// a media file's, which tootctl media remove-orphans would judge.
-		add("backup.prefix", "%q must be one to four path segments of letters, digits, '.', '_' and '-' separated by '/', such as %q", b.Prefix, DefaultBackupPrefix)
+		return fmt.Errorf("%q must be one to four path segments of letters, digits, '.', '_' and '-' separated by '/', such as %q", p, DefaultBackupPrefix)
 	}
-	if b.StorageSize != "" {
-		if _, err := resource.ParseQuantity(b.StorageSize); err != nil {
-			add("backup.storage_size", "%q is not a Kubernetes quantity (such as 10Gi)", b.StorageSize)
-		}
-	}
+	return nil
 }
 
 // renderBackup renders the backup volume (without a bucket) and CronJob.

@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"fmt"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -135,19 +136,11 @@ func (s *Spec) serviceAccountName() string {
 }
 
 func (c *CloudSQL) validate(add func(path, format string, args ...any)) {
-	if c.InstanceConnectionName != "" && !connectionNameRe.MatchString(c.InstanceConnectionName) {
-		add("database.cloud_sql.instance_connection_name", "%q is not an instance connection name project:region:instance (such as my-project:europe-west1:mastodon)", c.InstanceConnectionName)
-	}
 	switch {
 	case c.CredentialsJSON != "" && c.WorkloadIdentityServiceAccount != "":
 		add("database.cloud_sql.credentials_json", "conflicts with database.cloud_sql.workload_identity_service_account: authenticate one way")
 	case c.CredentialsJSON == "" && c.WorkloadIdentityServiceAccount == "":
 		add("database.cloud_sql.workload_identity_service_account", "or database.cloud_sql.credentials_json must be set: the proxy needs a way to authenticate")
-	}
-	if sa := c.WorkloadIdentityServiceAccount; sa != "" {
-		if _, err := mail.ParseAddress(sa); err != nil || !strings.HasSuffix(sa, ".gserviceaccount.com") {
-			add("database.cloud_sql.workload_identity_service_account", "%q is not a Google service account email (name@project.iam.gserviceaccount.com)", sa)
-		}
 	}
 	if j := strings.TrimSpace(c.CredentialsJSON); j != "" && !strings.HasPrefix(j, "{") {
 		add("database.cloud_sql.credentials_json", "is not a service-account key in JSON (google_service_account_key.private_key is base64: use base64decode())")
@@ -207,4 +200,23 @@ func (cloudSQLFeature) pod(s *Spec, pod *corev1.PodSpec) {
 		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "cloudsql-key", VolumeSource: corev1.VolumeSource{
 			Secret: &corev1.SecretVolumeSource{SecretName: s.CloudSQLSecretName(), DefaultMode: ptr.To[int32](0o400)}}})
 	}
+}
+
+// CheckConnectionName checks a Cloud SQL instance connection name.
+func CheckConnectionName(v string) error {
+	if v != "" && !connectionNameRe.MatchString(v) {
+		return fmt.Errorf("%q is not an instance connection name project:region:instance (such as my-project:europe-west1:mastodon)", v)
+	}
+	return nil
+}
+
+// CheckServiceAccount checks a Google service account's email.
+func CheckServiceAccount(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := mail.ParseAddress(v); err != nil || !strings.HasSuffix(v, ".gserviceaccount.com") {
+		return fmt.Errorf("%q is not a Google service account email (name@project.iam.gserviceaccount.com)", v)
+	}
+	return nil
 }

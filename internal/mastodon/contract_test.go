@@ -135,11 +135,9 @@ func TestStreamingDatabaseTLSContract(t *testing.T) {
 // MASTODON.md: tags carry the v (v4.7.3; 4.7.3 does not exist); 4.3 needs
 // OTP_SECRET, which 4.4+ do not read for new installs, and is end-of-life.
 func TestVersionContract(t *testing.T) {
-	s := defaultSpec()
-	s.Version = "4.6.5"
-	errs := s.Validate()
-	if len(errs) != 1 || errs[0].Path != "version" || !strings.Contains(errs[0].Message, `"v4.6.5"`) {
-		t.Errorf("a tag without v: %v", errs)
+	// The schema runs CheckVersion at version (internal/provider, TestCoreChecks).
+	if err := CheckVersion("4.6.5"); err == nil || !strings.Contains(err.Error(), `"v4.6.5"`) {
+		t.Errorf("a tag without v: %v", err)
 	}
 	for v, ok := range map[string]bool{"v4.3.9": false, "v4.4.0-rc.1": false, "v4.4.0": true, DefaultVersion: true} {
 		if err := CheckNewInstanceVersion(v); (err == nil) != ok {
@@ -152,12 +150,11 @@ func TestVersionContract(t *testing.T) {
 }
 
 // The media volume is mounted by web, Sidekiq and every Job at once:
-// ReadWriteOncePod admits a single Pod.
+// ReadWriteOncePod admits a single Pod. The schema runs CheckAccessMode at
+// media.access_mode (internal/provider, TestCoreChecks).
 func TestMediaAccessModeContract(t *testing.T) {
-	s := defaultSpec()
-	s.Media.AccessMode = "ReadWriteOncePod"
-	if p := errorPaths(s.Validate()); len(p) != 1 || p[0] != "media.access_mode" {
-		t.Errorf("ReadWriteOncePod: %v", p)
+	if err := CheckAccessMode("ReadWriteOncePod"); err == nil {
+		t.Error("ReadWriteOncePod is accepted")
 	}
 }
 
@@ -182,10 +179,10 @@ func TestSMTPContract(t *testing.T) {
 	if p := errorPaths(s.Validate()); len(p) != 1 || p[0] != "smtp.enable_starttls" {
 		t.Errorf("tls with STARTTLS auto: %v", p)
 	}
-	s.SMTP = &SMTP{Server: "smtp.example.org", DeliveryMethod: "letter_opener"}
-	s.Defaults()
-	if p := errorPaths(s.Validate()); len(p) != 1 || p[0] != "smtp.delivery_method" {
-		t.Errorf("letter_opener: %v", p)
+	// The schema runs CheckDeliveryMethod at smtp.delivery_method
+	// (internal/provider, TestFeatureChecks).
+	if err := CheckDeliveryMethod("letter_opener"); err == nil {
+		t.Error("letter_opener is accepted")
 	}
 	s.SMTP = &SMTP{Server: "smtp.example.org"}
 	s.Defaults()

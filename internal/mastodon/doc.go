@@ -21,8 +21,11 @@
 //     embeds noFeature and overrides the methods of the feature interface
 //     it needs. Each method does nothing while the feature is off (its
 //     part of Spec nil); validate names attribute paths as the provider's
-//     schema spells them; objects returns the feature's objects at the
-//     stage of Render where they belong.
+//     schema spells them and checks what spans several attributes (a rule
+//     of one attribute alone is an exported Check function, such as
+//     CheckSearchPrefix, that the provider's schema runs as a validator);
+//     objects returns the feature's objects at the stage of Render where
+//     they belong.
 //  2. Add its field to Spec (spec.go) and its line to the features table,
 //     last: the table's order is the order of the features' objects, Pod
 //     volumes and checksum inputs, which an existing instance must keep

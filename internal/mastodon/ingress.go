@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -49,14 +50,6 @@ func (ingressFeature) validate(s *Spec, e *fieldErrors) {
 	case in.CertificatePEM != "":
 		if _, err := tls.X509KeyPair([]byte(in.CertificatePEM), []byte(in.PrivateKeyPEM)); err != nil {
 			add("ingress.certificate_pem", "and ingress.private_key_pem do not parse as a matching PEM certificate and key: %v", err)
-		}
-	}
-	if in.GKEStreamingTimeout < 0 {
-		add("ingress.gke_streaming_timeout_seconds", "must not be negative")
-	}
-	if in.TLSSecretName != "" {
-		if msgs := validation.IsDNS1123Subdomain(in.TLSSecretName); len(msgs) > 0 {
-			add("ingress.tls_secret_name", "%q is not a valid Secret name", in.TLSSecretName)
 		}
 	}
 }
@@ -260,4 +253,12 @@ func (ingressFeature) warnings(s *Spec) []FieldError {
 			"so the certificate must cover " + s.LocalDomain + " too (or serve those paths from " + s.LocalDomain + " elsewhere)."})
 	}
 	return out
+}
+
+// CheckSecretName checks the name of a Secret.
+func CheckSecretName(v string) error {
+	if v != "" && len(validation.IsDNS1123Subdomain(v)) > 0 {
+		return fmt.Errorf("%q is not a valid Secret name", v)
+	}
+	return nil
 }

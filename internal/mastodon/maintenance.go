@@ -169,6 +169,15 @@ var (
 	cronMacros  = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 )
 
+// CheckSchedule checks a CronJob's schedule; example is the default, for
+// the message.
+func CheckSchedule(v, example string) error {
+	if v != "" && !validSchedule(v) {
+		return fmt.Errorf("%q is not a cron schedule of five fields (minute hour day-of-month month day-of-week, such as %q) or a macro such as @daily", v, example)
+	}
+	return nil
+}
+
 func validSchedule(s string) bool {
 	if oneOf(s, cronMacros) {
 		return true
@@ -193,13 +202,8 @@ func (m *Maintenance) validate(add func(path, format string, args ...any)) {
 			add("maintenance", "unknown task %q", name)
 			continue
 		}
-		if t.Schedule != "" && !validSchedule(t.Schedule) {
-			add(path+".schedule", "%q is not a cron schedule of five fields (minute hour day-of-month month day-of-week, such as %q) or a macro such as @daily", t.Schedule, task.Schedule)
-		}
 		if t.RetentionDays != 0 && task.Days == 0 {
 			add(path+".retention_days", "%s has no retention: it takes no number of days", name)
-		} else if t.RetentionDays < 0 {
-			add(path+".retention_days", "must be at least 1")
 		}
 	}
 }

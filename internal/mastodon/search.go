@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -290,33 +291,54 @@ func (searchFeature) validate(s *Spec, e *fieldErrors) {
 	}
 	add := e.add
 	s.refuseExtra("opensearch", func(k string) bool { return strings.HasPrefix(k, "ES_") }, add)
-	switch {
-	case x.Host == "":
+	if x.Host == "" {
 		add("opensearch.host", "must be set")
-	case strings.Contains(x.Host, "://"):
-		add("opensearch.host", "%q must be a host name or address without scheme: set opensearch.scheme = \"https\" for TLS", x.Host)
-	case len(validation.IsDNS1123Subdomain(strings.ToLower(x.Host))) > 0 && len(validation.IsValidIP(nil, x.Host)) > 0:
-		add("opensearch.host", "%q is not a host name or IP address", x.Host)
-	}
-	if x.Port < 1 || x.Port > 65535 {
-		add("opensearch.port", "must be a TCP port (got %d)", x.Port)
-	}
-	if x.Scheme != "http" && x.Scheme != "https" {
-		add("opensearch.scheme", "must be http or https, not %q", x.Scheme)
-	}
-	if !oneOf(x.Preset, SearchPresets) {
-		add("opensearch.preset", "must be one of %s, not %q", strings.Join(SearchPresets, ", "), x.Preset)
-	}
-	if x.Prefix != "" && !searchPrefixRe.MatchString(x.Prefix) {
-		add("opensearch.prefix", "%q is not an index name prefix: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters", x.Prefix)
 	}
 	if x.Password != "" && x.User == "" {
 		add("opensearch.user", "must be set with opensearch.password: Mastodon authenticates with both or neither")
 	}
-	if x.CACertificatePEM != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(x.CACertificatePEM)) {
-		add("opensearch.ca_certificate_pem", "holds no PEM certificate")
-	}
 	if x.CACertificatePEM != "" && x.Scheme != "https" {
 		add("opensearch.ca_certificate_pem", "needs opensearch.scheme = \"https\": the CA verifies a TLS connection")
 	}
+}
+
+// CheckSearchHost checks opensearch.host: a host name or address, the
+// scheme apart.
+func CheckSearchHost(v string) error {
+	switch {
+	case v == "":
+		return nil
+	case strings.Contains(v, "://"):
+		return fmt.Errorf("%q must be a host name or address without scheme: set opensearch.scheme = \"https\" for TLS", v)
+	case len(validation.IsDNS1123Subdomain(strings.ToLower(v))) > 0 && len(validation.IsValidIP(nil, v)) > 0:
+		return fmt.Errorf("%q is not a host name or IP address", v)
+	}
+	return nil
+}
+
+// CheckSearchScheme checks opensearch.scheme.
+func CheckSearchScheme(v string) error {
+	if v != "" && v != "http" && v != "https" {
+		return fmt.Errorf("must be http or https, not %q", v)
+	}
+	return nil
+}
+
+// CheckSearchPreset checks opensearch.preset.
+func CheckSearchPreset(v string) error { return checkOneOf(v, SearchPresets) }
+
+// CheckSearchPrefix checks opensearch.prefix.
+func CheckSearchPrefix(v string) error {
+	if v != "" && !searchPrefixRe.MatchString(v) {
+		return fmt.Errorf("%q is not an index name prefix: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters", v)
+	}
+	return nil
+}
+
+// CheckCertificatePEM checks a CA certificate.
+func CheckCertificatePEM(v string) error {
+	if v != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(v)) {
+		return errors.New("holds no PEM certificate")
+	}
+	return nil
 }

@@ -202,6 +202,9 @@ func TestSearchDeployJob(t *testing.T) {
 	}
 }
 
+// The rules of one attribute each (a host, a port, a scheme, a preset, a
+// prefix, a certificate, a plan, an endpoint) are the schema's validators:
+// internal/provider, TestFeatureChecks.
 func TestSearchAndTranslationValidation(t *testing.T) {
 	ca, _ := testcert.SelfSigned(t, "x", 0)
 	cases := []struct {
@@ -212,17 +215,13 @@ func TestSearchAndTranslationValidation(t *testing.T) {
 		{&Search{Host: "es.internal"}, nil, nil},
 		{&Search{Host: "10.0.0.5", Scheme: "https", CACertificatePEM: ca, Preset: "large_cluster", Prefix: "social-1"}, nil, nil},
 		{&Search{}, nil, []string{"opensearch.host"}},
-		{&Search{Host: "https://es.internal"}, nil, []string{"opensearch.host"}},
-		{&Search{Host: "es.internal", Port: 70000, Scheme: "ftp", Preset: "huge", Prefix: "Social"}, nil,
-			[]string{"opensearch.port", "opensearch.scheme", "opensearch.preset", "opensearch.prefix"}},
 		{&Search{Host: "es.internal", Password: "p"}, nil, []string{"opensearch.user"}},
-		{&Search{Host: "es.internal", CACertificatePEM: "nope"}, nil, []string{"opensearch.ca_certificate_pem", "opensearch.ca_certificate_pem"}},
+		{&Search{Host: "es.internal", CACertificatePEM: "nope"}, nil, []string{"opensearch.ca_certificate_pem"}},
 		{nil, &Translation{DeepL: &DeepL{APIKey: "k", Plan: "pro"}}, nil},
 		{nil, &Translation{LibreTranslate: &LibreTranslate{Endpoint: "http://libretranslate:5000"}}, nil},
 		{nil, &Translation{}, []string{"translation"}},
 		{nil, &Translation{DeepL: &DeepL{APIKey: "k"}, LibreTranslate: &LibreTranslate{Endpoint: "http://x"}}, []string{"translation.deepl"}},
-		{nil, &Translation{DeepL: &DeepL{Plan: "business"}}, []string{"translation.deepl.api_key", "translation.deepl.plan"}},
-		{nil, &Translation{LibreTranslate: &LibreTranslate{Endpoint: "translate.example.org"}}, []string{"translation.libre_translate.endpoint"}},
+		{nil, &Translation{DeepL: &DeepL{Plan: "business"}}, []string{"translation.deepl.api_key"}},
 	}
 	for i, c := range cases {
 		s := defaultSpec()

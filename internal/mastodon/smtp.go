@@ -1,9 +1,10 @@
 package mastodon
 
 import (
+	"errors"
+	"fmt"
 	"net/mail"
 	"strconv"
-	"strings"
 )
 
 // SMTP is the outgoing mail server.
@@ -73,35 +74,11 @@ func (smtpFeature) validate(s *Spec, e *fieldErrors) {
 	if m.Server == "" {
 		add("smtp.server", "must be set")
 	}
-	if m.Port < 1 || m.Port > 65535 {
-		add("smtp.port", "must be a TCP port (got %d)", m.Port)
-	}
-	if m.FromAddress != "" {
-		if _, err := mail.ParseAddress(m.FromAddress); err != nil {
-			add("smtp.from_address", "%q is not an email address", m.FromAddress)
-		}
-	}
-	for path, c := range map[string]struct {
-		v       string
-		allowed []string
-	}{
-		"smtp.auth_method":         {m.AuthMethod, authMeths},
-		"smtp.enable_starttls":     {m.EnableStartTLS, starttls},
-		"smtp.openssl_verify_mode": {m.OpenSSLVerifyMode, verifyMode},
-		"smtp.delivery_method":     {m.DeliveryMethod, delivery},
-	} {
-		if c.v != "" && !oneOf(c.v, c.allowed) {
-			add(path, "must be one of %s, not %q", strings.Join(c.allowed, ", "), c.v)
-		}
-	}
 	if m.TLS && m.SSL {
 		add("smtp.tls", "conflicts with smtp.ssl: both mean implicit TLS, set one")
 	}
 	if (m.TLS || m.SSL) && m.EnableStartTLS != "" && m.EnableStartTLS != "never" {
 		add("smtp.enable_starttls", "must be never (or unset) with implicit TLS (smtp.tls or smtp.ssl): the mail gem refuses every delivery that asks for both, not %q", m.EnableStartTLS)
-	}
-	if m.DeliveryMethod == "letter_opener" {
-		add("smtp.delivery_method", "letter_opener is Mastodon's development-only delivery method (it writes mails to files nobody reads): use smtp, sendmail or file")
 	}
 }
 
@@ -120,4 +97,36 @@ func (smtpFeature) env(s *Spec, plain, secret map[string]string) {
 	plain["SMTP_SSL"] = strconv.FormatBool(m.SSL)
 	setNonEmpty(plain, map[string]string{"SMTP_LOGIN": m.Login, "SMTP_FROM_ADDRESS": m.FromAddress, "SMTP_DOMAIN": m.Domain})
 	setNonEmpty(secret, map[string]string{EnvSMTPPassword: m.Password})
+}
+
+// CheckEmailAddress checks smtp.from_address.
+func CheckEmailAddress(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := mail.ParseAddress(v); err != nil {
+		return fmt.Errorf("%q is not an email address", v)
+	}
+	return nil
+}
+
+// CheckSMTPAuthMethod checks smtp.auth_method.
+func CheckSMTPAuthMethod(v string) error { return checkOneOf(v, authMeths) }
+
+// CheckSMTPStartTLS checks smtp.enable_starttls.
+func CheckSMTPStartTLS(v string) error { return checkOneOf(v, starttls) }
+
+// CheckSMTPVerifyMode checks smtp.openssl_verify_mode.
+func CheckSMTPVerifyMode(v string) error { return checkOneOf(v, verifyMode) }
+
+// CheckDeliveryMethod checks smtp.delivery_method: letter_opener, a
+// development gem, writes mails to files nobody reads.
+func CheckDeliveryMethod(v string) error {
+	if err := checkOneOf(v, delivery); err != nil {
+		return err
+	}
+	if v == "letter_opener" {
+		return errors.New("letter_opener is Mastodon's development-only delivery method (it writes mails to files nobody reads): use smtp, sendmail or file")
+	}
+	return nil
 }

@@ -6,10 +6,6 @@ import (
 	"math"
 	"regexp"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // DefaultVersion is the Mastodon release a new instance runs unless told
@@ -264,11 +260,12 @@ func oneOf(v string, allowed []string) bool {
 // Validate checks a defaulted spec and returns every problem, each naming
 // its attribute: the core's, each feature's, then the contracts with
 // Mastodon that span several attributes. Values that are not known yet
-// (empty) are skipped.
+// (empty) are skipped. What one attribute's value is alone is not checked
+// here but by its Check function (checks.go), which the provider's schema
+// runs.
 func (s *Spec) Validate() []FieldError {
 	var e fieldErrors
-	s.validateIdentity(&e)
-	s.validateWebAndStreaming(&e)
+	s.validateVersion(&e)
 	s.validateSidekiq(&e)
 	s.validateDatabase(&e)
 	s.validateStorage(&e)
@@ -290,47 +287,17 @@ func (s *Spec) Warnings() []FieldError {
 	return out
 }
 
-// validateIdentity checks the names, domains, version and image.
-func (s *Spec) validateIdentity(e *fieldErrors) {
-	if s.Name != "" {
-		if msgs := validation.IsDNS1035Label(s.Name); len(msgs) > 0 || len(s.Name) > 40 {
-			e.add("name", "%q must be a lowercase DNS label of at most 40 characters (letters, digits, '-', starting with a letter): the instance's objects are named after it", s.Name)
-		}
+// validateVersion checks the version against the repository: the
+// official images of versions before 4.3 have no streaming image of their
+// own. Its form is checked alone (CheckVersion).
+func (s *Spec) validateVersion(e *fieldErrors) {
+	v, ok := Parse(s.Version)
+	if !ok || !strings.HasPrefix(s.Version, "v") || s.Repository != DefaultRepository {
+		return
 	}
-	if s.Namespace != "" {
-		if msgs := validation.IsDNS1123Label(s.Namespace); len(msgs) > 0 {
-			e.add("namespace", "%q is not a valid namespace name: %s", s.Namespace, strings.Join(msgs, "; "))
-		}
+	if v.Major < 4 || (v.Major == 4 && v.Minor < 3) {
+		e.add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
 	}
-	for _, d := range []struct{ path, domain string }{{"local_domain", s.LocalDomain}, {"web_domain", s.WebDomain}} {
-		if d.domain == "" {
-			continue
-		}
-		if msgs := validation.IsDNS1123Subdomain(d.domain); len(msgs) > 0 || !strings.Contains(d.domain, ".") {
-			e.add(d.path, "%q is not a domain name (lowercase, with at least one dot, no scheme or path)", d.domain)
-		}
-	}
-	if v, ok := Parse(s.Version); s.Version != "" && !ok {
-		e.add("version", "%q is not a Mastodon version such as %s", s.Version, DefaultVersion)
-	} else if ok && !strings.HasPrefix(s.Version, "v") {
-		e.add("version", "%q is not an image tag: Mastodon's tags start with v, write %q", s.Version, "v"+s.Version)
-	} else if ok && s.Repository == DefaultRepository {
-		if v.Major < 4 || (v.Major == 4 && v.Minor < 3) {
-			e.add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
-		}
-	}
-	if s.PullPolicy != "" && !oneOf(s.PullPolicy, pullPols) {
-		e.add("image.pull_policy", "must be one of %s, not %q", strings.Join(pullPols, ", "), s.PullPolicy)
-	}
-}
-
-func (s *Spec) validateWebAndStreaming(e *fieldErrors) {
-	e.replicas("web.replicas", s.WebReplicas)
-	e.atLeastOne("web.concurrency", s.WebConcurrency)
-	e.atLeastOne("web.max_threads", s.MaxThreads)
-	e.replicas("streaming.replicas", s.StreamReplicas)
-	e.resources("web.resources", s.WebResources)
-	e.resources("streaming.resources", s.StreamResources)
 }
 
 // validateSidekiq checks the processes and their queues: the scheduler
@@ -340,31 +307,13 @@ func (s *Spec) validateSidekiq(e *fieldErrors) {
 	names := map[string]bool{}
 	for i, p := range s.Sidekiq {
 		path := fmt.Sprintf("sidekiq[%d]", i)
-		if !processRe.MatchString(p.Name) {
-			e.add(path+".name", "%q must be a lowercase DNS label of at most 20 characters", p.Name)
-		} else if names[p.Name] {
+		// A name of the wrong form is reported alone (CheckProcessName).
+		if processRe.MatchString(p.Name) && names[p.Name] {
 			e.add(path+".name", "%q is used by two processes", p.Name)
 		}
 		names[p.Name] = true
-		e.replicas(path+".replicas", p.Replicas)
-		e.atLeastOne(path+".concurrency", p.Concurrency)
-		e.resources(path+".resources", p.Resources)
-		if len(p.Queues) == 0 {
-			e.add(path+".queues", "must name at least one queue")
-		}
-		seen := map[string]bool{}
+		// The list's own problems are reported alone (CheckQueues).
 		for _, q := range p.Queues {
-			if !oneOf(q.Name, Queues) {
-				e.add(path+".queues", "unknown queue %q: Mastodon's queues are %s", q.Name, strings.Join(Queues, ", "))
-				continue
-			}
-			if seen[q.Name] {
-				e.add(path+".queues", "queue %q is listed twice", q.Name)
-			}
-			seen[q.Name] = true
-			if q.Weight < 0 {
-				e.add(path+".queues", "queue %q has a negative weight", q.Name)
-			}
 			if q.Name != "scheduler" {
 				continue
 			}
@@ -393,105 +342,34 @@ func (s *Spec) validateDatabase(e *fieldErrors) {
 	if d.Host == "" && d.CloudSQL == nil {
 		e.add("database.host", "must be set (or database.cloud_sql)")
 	}
-	if d.Port < 1 || d.Port > 65535 {
-		e.add("database.port", "must be a TCP port (got %d)", d.Port)
-	}
-	if d.SSLMode != "" && !oneOf(d.SSLMode, sslModes) {
-		e.add("database.sslmode", "must be one of %s, not %q", strings.Join(sslModes, ", "), d.SSLMode)
-	}
-	if d.Pool < 0 {
-		e.add("database.pool", "must not be negative")
-	}
 	if d.CACertificatePEM != "" && d.CloudSQL == nil && !x509.NewCertPool().AppendCertsFromPEM([]byte(d.CACertificatePEM)) {
 		e.add("database.ca_certificate_pem", "holds no PEM certificate")
 	}
 }
 
-// validateStorage checks the embedded services, the external Redis and the
-// media volume.
+// validateStorage checks the external Redis.
 func (s *Spec) validateStorage(e *fieldErrors) {
-	e.resources("embedded_database.resources", s.Embedded.Resources)
-	e.quantity("embedded_database.storage_size", s.Embedded.StorageSize, "10Gi")
-	e.quantity("embedded_redis.storage_size", s.EmbeddedRedis.StorageSize, "1Gi")
-	if r := s.Redis; r != nil {
-		if r.Host == "" {
-			e.add("redis.host", "must be set")
-		}
-		if r.Port < 1 || r.Port > 65535 {
-			e.add("redis.port", "must be a TCP port (got %d)", r.Port)
-		}
-	}
-	e.quantity("media.storage_size", s.Media.StorageSize, "10Gi")
-	if s.Media.AccessMode == string(corev1.ReadWriteOncePod) {
-		e.add("media.access_mode", "ReadWriteOncePod lets one Pod mount the volume, but web, Sidekiq and every Job mount it: use ReadWriteOnce (one node) or ReadWriteMany")
-	} else if s.Media.AccessMode != "" && !oneOf(s.Media.AccessMode, accessMode) {
-		e.add("media.access_mode", "must be one of %s, not %q", strings.Join(accessMode, ", "), s.Media.AccessMode)
+	if r := s.Redis; r != nil && r.Host == "" {
+		e.add("redis.host", "must be set")
 	}
 }
 
-// validateSettings checks the common options and the free-form environment.
+// validateSettings checks that the free-form environment names a variable
+// once. The names' form is checked alone (CheckEnvName); a write-only name
+// of the wrong form is reported for that only.
 func (s *Spec) validateSettings(e *fieldErrors) {
 	st := s.Settings
-	if l := st.DefaultLocale; l != "" && !localeRe.MatchString(l) {
-		e.add("settings.default_locale", "%q is not a locale such as en or pt-BR", l)
-	}
 	for k := range st.ExtraEnv {
-		if !envNameRe.MatchString(k) {
-			e.add("settings.extra_env", "%q is not an environment variable name", k)
-		}
 		if _, ok := st.ExtraSecretEnv[k]; ok {
 			e.add("settings.extra_env", "%q is also in settings.extra_secret_env", k)
-		}
-	}
-	for k := range st.ExtraSecretEnv {
-		if !envNameRe.MatchString(k) {
-			e.add("settings.extra_secret_env", "%q is not an environment variable name", k)
 		}
 	}
 	for k := range st.ExtraSecretEnvWriteOnly {
 		_, inPlain := st.ExtraEnv[k]
 		_, inSecret := st.ExtraSecretEnv[k]
-		switch {
-		case !envNameRe.MatchString(k):
-			e.add("settings.extra_secret_env_wo", "%q is not an environment variable name", k)
-		case inPlain || inSecret:
+		if envNameRe.MatchString(k) && (inPlain || inSecret) {
 			e.add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
 		}
-	}
-}
-
-// replicas checks a number of replicas (or ScaledElsewhere).
-func (e *fieldErrors) replicas(path string, n int32) {
-	if n < 0 && n != ScaledElsewhere {
-		e.add(path, "must not be negative (got %d)", n)
-	}
-}
-
-func (e *fieldErrors) atLeastOne(path string, n int32) {
-	if n < 1 {
-		e.add(path, "must be at least 1 (got %d)", n)
-	}
-}
-
-// resources checks a container's quantities.
-func (e *fieldErrors) resources(path string, r Resources) {
-	for name, q := range map[string]string{"cpu_request": r.CPURequest, "memory_request": r.MemoryRequest, "cpu_limit": r.CPULimit, "memory_limit": r.MemoryLimit} {
-		if q == "" {
-			continue
-		}
-		if _, err := resource.ParseQuantity(q); err != nil {
-			e.add(path+"."+name, "%q is not a Kubernetes quantity (such as 500m or 1Gi)", q)
-		}
-	}
-}
-
-// quantity checks a storage size, if given.
-func (e *fieldErrors) quantity(path, q, example string) {
-	if q == "" {
-		return
-	}
-	if _, err := resource.ParseQuantity(q); err != nil {
-		e.add(path, "%q is not a Kubernetes quantity (such as %s)", q, example)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -82,13 +83,21 @@ func (translationFeature) validate(s *Spec, e *fieldErrors) {
 		if d.APIKey == "" {
 			add("translation.deepl.api_key", "must be set (or translation.deepl.api_key_wo)")
 		}
-		if d.Plan != "" && !oneOf(d.Plan, DeepLPlans) {
-			add("translation.deepl.plan", "must be free or pro, not %q", d.Plan)
-		}
 	}
-	if l := t.LibreTranslate; l != nil {
-		if u, err := url.Parse(l.Endpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			add("translation.libre_translate.endpoint", "%q must be a URL such as https://translate.example.org", l.Endpoint)
-		}
+}
+
+// CheckDeepLPlan checks translation.deepl.plan.
+func CheckDeepLPlan(v string) error {
+	if v != "" && !oneOf(v, DeepLPlans) {
+		return fmt.Errorf("must be free or pro, not %q", v)
 	}
+	return nil
+}
+
+// CheckLibreTranslateEndpoint checks translation.libre_translate.endpoint.
+func CheckLibreTranslateEndpoint(v string) error {
+	if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%q must be a URL such as https://translate.example.org", v)
+	}
+	return nil
 }

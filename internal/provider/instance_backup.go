@@ -29,11 +29,11 @@ func backupAttributes(in nested) map[string]schema.Attribute {
 			"the bucket's objects are usually public); without it, to a volume of the instance's (`<name>-db-backup`). The newest `keep` dumps are kept. "+
 			"A failed backup makes `ready` false and shows a warning at the next refresh. See the guide \"Backing up and restoring the embedded database\".",
 		map[string]schema.Attribute{
-			"schedule": optString("When, as a cron schedule in the time zone of kube-controller-manager (UTC on most clusters), default `" + mastodon.DefaultBackupSchedule + "`."),
-			"keep":     optInt(fmt.Sprintf("How many dumps to keep, newest first; at least 1, default %d.", mastodon.DefaultBackupKeep)),
-			"prefix": optString("The folder of the dumps in the media bucket, default `" + mastodon.DefaultBackupPrefix + "`: one to four path segments. " +
-				"Keys are `<prefix>/<name>-<UTC time>-<random>.dump`."),
-			"storage_size":             optString("Size of the backup volume (without `media_bucket`), default `" + mastodon.DefaultBackupSize + "`."),
+			"schedule": checkSchedule(mastodon.DefaultBackupSchedule).on(optString("When, as a cron schedule in the time zone of kube-controller-manager (UTC on most clusters), default `" + mastodon.DefaultBackupSchedule + "`.")),
+			"keep":     checkAtLeastOne.on(optInt(fmt.Sprintf("How many dumps to keep, newest first; at least 1, default %d.", mastodon.DefaultBackupKeep))),
+			"prefix": checkBackupPrefix.on(optString("The folder of the dumps in the media bucket, default `" + mastodon.DefaultBackupPrefix + "`: one to four path segments. " +
+				"Keys are `<prefix>/<name>-<UTC time>-<random>.dump`.")),
+			"storage_size":             checkQuantity("10Gi").on(optString("Size of the backup volume (without `media_bucket`), default `" + mastodon.DefaultBackupSize + "`.")),
 			"storage_class":            optString("Storage class of the backup volume (the cluster's default when unset)." + classDoc),
 			"delete_volume_on_destroy": optBool("Delete the backup volume when the instance is destroyed. Default false: like the data volumes, it is kept (and so the namespace)." + neverBoundDoc),
 		})}
@@ -45,10 +45,8 @@ func backupSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.D
 	if b == nil {
 		return
 	}
-	keep := int32Or(b.Keep, 0)
-	if !b.Keep.IsNull() && !b.Keep.IsUnknown() && keep < 1 {
-		keep = -1 // refused by Validate
-	}
-	s.Backup = &mastodon.Backup{Schedule: b.Schedule.ValueString(), Keep: keep, Prefix: b.Prefix.ValueString(),
+	s.Backup = &mastodon.Backup{Schedule: b.Schedule.ValueString(), Keep: int32Or(b.Keep, 0), Prefix: b.Prefix.ValueString(),
 		StorageSize: b.StorageSize.ValueString(), StorageClass: b.StorageClass.ValueString()}
 }
+
+var checkBackupPrefix = stringCheck{valid: "one to four path segments", check: mastodon.CheckBackupPrefix}

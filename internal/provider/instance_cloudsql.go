@@ -39,14 +39,14 @@ func cloudSQLAttributes(block string, in nested) map[string]schema.Attribute {
 			"(an init container that keeps running) in every Pod that talks to the database, Jobs included; "+
 			"the application connects to it on 127.0.0.1:5432.",
 		map[string]schema.Attribute{
-			"instance_connection_name": schema.StringAttribute{Required: true,
-				Description: "`project:region:instance`, e.g. `google_sql_database_instance.x.connection_name`."},
+			"instance_connection_name": checkConnectionName.on(schema.StringAttribute{Required: true,
+				Description: "`project:region:instance`, e.g. `google_sql_database_instance.x.connection_name`."}),
 			"private_ip":      optBool("Connect over the instance's private IP (`--private-ip`)."),
 			"auto_iam_authn":  optBool("IAM database authentication (`--auto-iam-authn`); `user` is then the IAM user."),
 			"proxy_image":     optString("The proxy image, default `" + mastodon.DefaultCloudSQLProxyImage + "`."),
 			"proxy_resources": resourcesAttribute("the proxy sidecar"),
-			"workload_identity_service_account": optString("The Google service account (email) that the instance's Kubernetes ServiceAccount " +
-				"acts as through Workload Identity: the ServiceAccount gets the `iam.gke.io/gcp-service-account` annotation. No key to leak or rotate."),
+			"workload_identity_service_account": checkServiceAccount.on(optString("The Google service account (email) that the instance's Kubernetes ServiceAccount " +
+				"acts as through Workload Identity: the ServiceAccount gets the `iam.gke.io/gcp-service-account` annotation. No key to leak or rotate.")),
 		})}
 }
 
@@ -61,3 +61,9 @@ func cloudSQLSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag
 		ProxyResources: c.ProxyResources.resources(), WorkloadIdentityServiceAccount: c.WorkloadIdentityServiceAccount.ValueString(),
 	}
 }
+
+// The checks of cloud_sql's attributes.
+var (
+	checkConnectionName = stringCheck{valid: "project:region:instance", check: mastodon.CheckConnectionName}
+	checkServiceAccount = stringCheck{valid: "a Google service account email", check: mastodon.CheckServiceAccount}
+)

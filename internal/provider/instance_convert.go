@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -68,15 +67,9 @@ func (p *sidekiqModel) process(ctx context.Context, at path.Path, diags *diag.Di
 	var queues []string
 	diags.Append(p.Queues.ElementsAs(ctx, &queues, false)...)
 	for _, q := range queues {
-		name, weight, found := strings.Cut(q, ",")
-		queue := mastodon.Queue{Name: strings.TrimSpace(name)}
-		if found {
-			w, err := strconv.Atoi(strings.TrimSpace(weight))
-			if err != nil || w < 1 {
-				diags.AddAttributeError(at.AtName("queues"), "Invalid queue weight",
-					fmt.Sprintf("%q: the weight after the comma must be a positive integer, as in default,8", q))
-			}
-			queue.Weight = w
+		queue, err := mastodon.ParseQueue(q)
+		if err != nil {
+			diags.AddAttributeError(at.AtName("queues"), "Invalid queue weight", err.Error())
 		}
 		proc.Queues = append(proc.Queues, queue)
 	}

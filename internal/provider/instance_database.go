@@ -44,13 +44,13 @@ func databaseAttributes(in nested) map[string]schema.Attribute {
 		"An external PostgreSQL (14 or newer). Without it, an embedded PostgreSQL runs in the namespace.",
 		map[string]schema.Attribute{
 			"host":               optString("Host name or address (not with `cloud_sql`)."),
-			"port":               optInt("Port, default 5432."),
+			"port":               checkPort.on(optInt("Port, default 5432.")),
 			"name":               optString("Database name, default `mastodon_production`."),
 			"user":               schema.StringAttribute{Required: true, Description: "User name."},
-			"sslmode":            optString(sslmodeDescription),
+			"sslmode":            checkSSLMode.on(optString(sslmodeDescription)),
 			"ca_certificate_pem": optString(databaseCADescription),
-			"pool": optInt("`DB_POOL`: the pool of each web (Puma) worker and of each streaming Pod (Sidekiq uses its concurrency). " +
-				"Default: web's `max_threads` for web, 10 for streaming. Not below `web.max_threads` (a thread without a connection waits, then fails)."),
+			"pool": checkNotNeg.on(optInt("`DB_POOL`: the pool of each web (Puma) worker and of each streaming Pod (Sidekiq uses its concurrency). " +
+				"Default: web's `max_threads` for web, 10 for streaming. Not below `web.max_threads` (a thread without a connection waits, then fails).")),
 			"max_connections": optInt("The server's `max_connections`, default 100 (PostgreSQL's). Nothing is set on the server: the plan warns when " +
 				"the instance may hold more connections at full scale than it leaves (3 are reserved for superusers). The sum: web Pods (the " +
 				"autoscaler's maximum) x `web.concurrency` x `web.max_threads`, each Sidekiq process's Pods x its `concurrency`, streaming Pods x " +

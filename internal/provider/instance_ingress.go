@@ -40,10 +40,10 @@ func ingressAttributes(in nested) map[string]schema.Attribute {
 			"class_name":      optString("The IngressClass."),
 			"annotations":     schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Annotations of the Ingress (e.g. for cert-manager)."},
 			"certificate_pem": optString("PEM certificate (chain) for the web domain. Requires `private_key_pem`."),
-			"tls_secret_name": optString("An existing TLS Secret to use instead, e.g. one cert-manager fills."),
-			"gke_streaming_timeout_seconds": optInt("On GKE's Ingress (class `gce`): the load balancer's backend timeout for streaming, in seconds, " +
+			"tls_secret_name": checkSecretName.on(optString("An existing TLS Secret to use instead, e.g. one cert-manager fills.")),
+			"gke_streaming_timeout_seconds": checkNotNeg.on(optInt("On GKE's Ingress (class `gce`): the load balancer's backend timeout for streaming, in seconds, " +
 				"as a BackendConfig attached to the streaming Service (`cloud.google.com/backend-config`). GKE's default, 30 s, cuts every websocket; 3600 keeps them an hour. " +
-				"Needs the BackendConfig resource, which GKE clusters serve."),
+				"Needs the BackendConfig resource, which GKE clusters serve.")),
 			"wait_for_load_balancer": optBool("Whether the apply that creates the Ingress waits until its load balancer publishes an address " +
 				"(default true), so that `load_balancer_ip` or `load_balancer_hostname` is known when the apply ends and a DNS record fed from it in the same " +
 				"apply gets it. On GKE and EKS the address comes seconds to minutes after the Ingress. The wait is bounded by `load_balancer_timeout`; " +
@@ -96,3 +96,5 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 			fmt.Sprintf("%s: %q is not a positive duration such as \"5m\" or \"90s\".", req.Path, req.ConfigValue.ValueString()))
 	}
 }
+
+var checkSecretName = stringCheck{valid: "a Secret's name", check: mastodon.CheckSecretName}

@@ -68,10 +68,10 @@ func maintenanceAttributes(in nested) map[string]schema.Attribute {
 		}
 		attrs := map[string]schema.Attribute{
 			"enabled":  optBool(fmt.Sprintf("Run this task (default %s).", map[bool]string{true: "true", false: "false"}[t.Enabled])),
-			"schedule": optString("When, as a cron schedule in the time zone of kube-controller-manager (UTC on most clusters), default `" + t.Schedule + "`."),
+			"schedule": checkSchedule(t.Schedule).on(optString("When, as a cron schedule in the time zone of kube-controller-manager (UTC on most clusters), default `" + t.Schedule + "`.")),
 		}
 		if t.Days > 0 {
-			attrs["retention_days"] = optInt(fmt.Sprintf("N: how old, in days, what it removes must be; at least 1, default %d.", t.Days))
+			attrs["retention_days"] = checkAtLeastOne.on(optInt(fmt.Sprintf("N: how old, in days, what it removes must be; at least 1, default %d.", t.Days)))
 		}
 		tasks[t.Name] = schema.SingleNestedAttribute{Optional: true, Attributes: attrs,
 			Description: t.Description + fmt.Sprintf(" Default: %s, `%s`.", onOff, t.Schedule)}
@@ -105,9 +105,6 @@ func maintenanceSpec(_ context.Context, model *instanceModel, s *mastodon.Spec, 
 		task.Schedule = t.Schedule.ValueString()
 		if !t.RetentionDays.IsNull() && !t.RetentionDays.IsUnknown() {
 			task.RetentionDays = int32(t.RetentionDays.ValueInt64())
-			if task.RetentionDays < 1 {
-				task.RetentionDays = -1 // refused by Validate
-			}
 		}
 		s.Maintenance.Tasks[name] = task
 	}
@@ -129,4 +126,11 @@ func scheduledFailure(cur *unstructured.Unstructured) string {
 		"Its Pod's logs say why (kubectl logs -n %s job/%s); the next run, or a Job started by hand from the CronJob "+
 		"(kubectl create job -n %s --from=cronjob/%s), clears this once it succeeds.",
 		what, job, at.UTC().Format("2006-01-02 15:04 UTC"), cur.GetName(), cur.GetNamespace(), job, cur.GetNamespace(), cur.GetName())
+}
+
+// checkSchedule checks a cron schedule such as example.
+func checkSchedule(example string) stringCheck {
+	return stringCheck{valid: "a cron schedule such as " + example, check: func(v string) error {
+		return mastodon.CheckSchedule(v, example)
+	}}
 }

@@ -28,7 +28,7 @@ func redisAttributes(in nested) map[string]schema.Attribute {
 		"An external Redis (6.2 or newer). Without it, an embedded Redis runs in the namespace.",
 		map[string]schema.Attribute{
 			"host": schema.StringAttribute{Required: true, Description: "Host name or address."},
-			"port": optInt("Port, default 6379."),
+			"port": checkPort.on(optInt("Port, default 6379.")),
 			"user": optString("ACL user name."),
 		})}
 }

@@ -54,11 +54,13 @@ func (r *instanceResource) Configure(_ context.Context, req resource.ConfigureRe
 	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// ValidateConfig refuses bad input at plan time, naming the attribute. It
-// checks what is known even while other values are not (a cluster or a
-// database created in the same apply): unknown values are read as null,
-// and a problem is reported unless an unknown value could change it (see
-// knownOnly). Everything is checked again at apply time.
+// ValidateConfig refuses bad input at plan time, naming the attribute: the
+// rules between attributes (a rule of one attribute alone is the schema's
+// validator, instance_validators.go). It checks what is known even while
+// other values are not (a cluster or a database created in the same
+// apply): unknown values are read as null, and a problem is reported
+// unless an unknown value could change it (see knownOnly). Everything is
+// checked again at apply time.
 func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	unknown, known, err := splitUnknown(req.Config.Raw)
 	if err != nil {

@@ -63,7 +63,7 @@ func scalingAttributes(block string, _ nested) map[string]schema.Attribute {
 		return nil
 	}
 	return map[string]schema.Attribute{
-		"replicas": optInt("Number of Pods, default 1."),
+		"replicas": checkReplicas.on(optInt("Number of Pods, default 1.")),
 		"external_scaling": optBool("Another controller (an autoscaler you run, KEDA, ...) sets the number of Pods: the provider neither sets " +
 			"`replicas` nor reports a change of them as drift. Conflicts with `replicas`."),
 		"autoscaling": autoscaling,
@@ -87,13 +87,16 @@ func scalingSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, diags *d
 
 // scaling is a component's number of Pods (default 1), or
 // mastodon.ScaledElsewhere when another controller sets it: its autoscaler,
-// or one of the user's (external_scaling); and its autoscaler.
+// or one of the user's (external_scaling); and its autoscaler. replicas
+// conflicts with them only when known (an unknown one may end up null,
+// `replicas = var.autoscale ? null : 2`, as the plan sees it).
 func scaling(n types.Int64, external types.Bool, a *autoscalingModel, block path.Path, diags *diag.Diagnostics) (int32, *mastodon.Autoscaling) {
+	replicas := !n.IsNull() && !n.IsUnknown()
 	if autoscaling := a.autoscaling(); autoscaling != nil {
 		for _, other := range []struct {
 			name string
 			set  bool
-		}{{"replicas", !n.IsNull()}, {"external_scaling", external.ValueBool()}} {
+		}{{"replicas", replicas}, {"external_scaling", external.ValueBool()}} {
 			if other.set {
 				diags.AddAttributeError(block.AtName("autoscaling"), "Conflicting settings",
 					block.String()+".autoscaling conflicts with "+block.String()+"."+other.name+": its HorizontalPodAutoscaler sets the number of Pods; remove "+
@@ -105,7 +108,7 @@ func scaling(n types.Int64, external types.Bool, a *autoscalingModel, block path
 	if !external.ValueBool() {
 		return int32Or(n, 1), nil
 	}
-	if !n.IsNull() {
+	if replicas {
 		diags.AddAttributeError(block.AtName("external_scaling"), "Conflicting settings",
 			block.String()+".external_scaling leaves the number of Pods to another controller: remove "+block.String()+".replicas.")
 	}

@@ -128,7 +128,7 @@ type settingsModel struct {
 
 func resourcesAttribute(what string) schema.SingleNestedAttribute {
 	q := func(d string) schema.StringAttribute {
-		return schema.StringAttribute{Optional: true, Description: d + " (a Kubernetes quantity)."}
+		return checkQuantity("500m or 1Gi").on(schema.StringAttribute{Optional: true, Description: d + " (a Kubernetes quantity)."})
 	}
 	return schema.SingleNestedAttribute{
 		Optional:    true,
@@ -167,39 +167,39 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 		// The features add their attributes (instanceFeatures).
 		Attributes: in("", map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "`namespace/name`.", PlanModifiers: keep},
-			"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				Description: "The instance's name: a DNS label of at most 40 characters. Its objects are named after it. Changing it creates a new instance."},
-			"namespace": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				Description: "The namespace of the instance's objects. Changing it creates a new instance."},
+			"name": checkName.on(schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Description: "The instance's name: a DNS label of at most 40 characters. Its objects are named after it. Changing it creates a new instance."}),
+			"namespace": checkNamespace.on(schema.StringAttribute{Required: true, PlanModifiers: replace,
+				Description: "The namespace of the instance's objects. Changing it creates a new instance."}),
 			"create_namespace": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "Create the namespace when it does not exist (default). A namespace the provider creates is marked as the instance's, " +
 					"and destroy deletes it when nothing else lives in it; a namespace that already existed is used as it is and never deleted. " +
 					"Set to false to require an existing namespace (for credentials limited to it)."},
-			"local_domain": schema.StringAttribute{Required: true, PlanModifiers: replace,
+			"local_domain": checkDomain.on(schema.StringAttribute{Required: true, PlanModifiers: replace,
 				Description: "`LOCAL_DOMAIN`: the domain of users' handles. Mastodon cannot change it once federated, so changing it creates a new instance. " +
 					"What the destroy of the old one keeps (the data volumes and the generated secrets, unless `delete_volume_on_destroy` says otherwise) " +
 					"belongs to the old domain: every account, status and key in it is the old domain's, so a plan that would reopen it under another " +
 					"domain is refused, naming the data and the two ways out (keep the old domain, or delete the kept data). A create that reopens data " +
-					"kept for the same domain does so with a plan warning that names it."},
-			"web_domain": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+					"kept for the same domain does so with a plan warning that names it."}),
+			"web_domain": checkDomain.on(schema.StringAttribute{Optional: true, PlanModifiers: replace,
 				Description: "`WEB_DOMAIN`: where the web interface is served, when it differs from `local_domain`. Changing it creates a new instance, " +
 					"which reopens the data the old one kept (same `local_domain`; the plan warns, naming it): Mastodon does not support changing it " +
-					"once federated, as other servers know the accounts by addresses on the old one."},
-			"version": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(mastodon.DefaultVersion),
+					"once federated, as other servers know the accounts by addresses on the old one."}),
+			"version": checkVersion.on(schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(mastodon.DefaultVersion),
 				Description: "The Mastodon version (image tag, with its `v`: `v4.7.3`, not `4.7.3`), default `" + mastodon.DefaultVersion + "`. " +
-					"A new instance needs " + mastodon.OldestNewVersion + " or newer (4.3 is end-of-life and cannot boot without an `OTP_SECRET`); an existing instance keeps its OTP secret."},
+					"A new instance needs " + mastodon.OldestNewVersion + " or newer (4.3 is end-of-life and cannot boot without an `OTP_SECRET`); an existing instance keeps its OTP secret."}),
 			"image": schema.SingleNestedAttribute{Optional: true, Description: "Where the images come from.",
 				Attributes: map[string]schema.Attribute{
 					"repository":           optString("The web/Sidekiq image repository, default `" + mastodon.DefaultRepository + "`."),
 					"streaming_repository": optString("The streaming image repository, default `" + mastodon.DefaultStreamingRepository + "`."),
-					"pull_policy":          optString("`Always`, `IfNotPresent` (default) or `Never`."),
+					"pull_policy":          checkPullPolicy.on(optString("`Always`, `IfNotPresent` (default) or `Never`.")),
 					"pull_secrets":         schema.ListAttribute{Optional: true, ElementType: types.StringType, Description: "Names of image pull Secrets in the namespace."},
 				}},
 			"web": schema.SingleNestedAttribute{Optional: true, Description: "The web (Puma) processes.",
 				Attributes: in("web", map[string]schema.Attribute{
 					"resources":   resourcesAttribute("each web Pod"),
-					"concurrency": optInt("`WEB_CONCURRENCY`: Puma workers per Pod, default 2."),
-					"max_threads": optInt("`MAX_THREADS`: threads per worker, default 5."),
+					"concurrency": checkCount.on(optInt("`WEB_CONCURRENCY`: Puma workers per Pod, default 2.")),
+					"max_threads": checkCount.on(optInt("`MAX_THREADS`: threads per worker, default 5.")),
 				})},
 			"streaming": schema.SingleNestedAttribute{Optional: true, Description: "The streaming (Node) processes.",
 				Attributes: in("streaming", map[string]schema.Attribute{
@@ -210,17 +210,17 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"must be served by a process with replicas (a queue nobody serves is never worked: no mails without `mailers`, no scheduled " +
 					"jobs without `scheduler`; `fasp` from 4.4). Exactly one process may serve `scheduler`, with one replica.",
 				NestedObject: schema.NestedAttributeObject{Attributes: in("sidekiq", map[string]schema.Attribute{
-					"name": schema.StringAttribute{Required: true, Description: "The process's name (a DNS label of at most 20 characters)."},
-					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType,
+					"name": checkProcess.on(schema.StringAttribute{Required: true, Description: "The process's name (a DNS label of at most 20 characters)."}),
+					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType, Validators: checkQueues,
 						Description: "Queues, optionally weighted as Sidekiq writes it: `default,8`. Known queues: default, push, ingress, mailers, pull, scheduler, fasp."},
-					"concurrency": optInt("Threads (`-c`), default 5; also its `DB_POOL`."),
+					"concurrency": checkCount.on(optInt("Threads (`-c`), default 5; also its `DB_POOL`.")),
 					"resources":   resourcesAttribute("each Pod"),
 				})},
 			},
 			"embedded_database": schema.SingleNestedAttribute{Optional: true,
 				Description: "Settings of the embedded PostgreSQL used when `database` is not given.",
 				Attributes: map[string]schema.Attribute{
-					"storage_size":             optString("Volume size, default `10Gi`."),
+					"storage_size":             checkQuantity("10Gi").on(optString("Volume size, default `10Gi`.")),
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
 					"resources":                resourcesAttribute("the PostgreSQL Pod"),
 					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
@@ -229,15 +229,15 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Description: "Settings of the embedded Redis used when `redis` is not given. It keeps Sidekiq's queues, scheduled jobs and retries " +
 					"(federation deliveries, mails) on a volume, in an append-only file and in snapshots, so they survive a restart.",
 				Attributes: map[string]schema.Attribute{
-					"storage_size":             optString("Volume size, default `1Gi`."),
+					"storage_size":             checkQuantity("1Gi").on(optString("Volume size, default `1Gi`.")),
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
 					"delete_volume_on_destroy": optBool("Delete the Redis volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
 				}},
 			"media": schema.SingleNestedAttribute{Optional: true, Description: "The volume holding uploaded media.",
 				Attributes: map[string]schema.Attribute{
-					"storage_size":             optString("Volume size, default `10Gi`."),
+					"storage_size":             checkQuantity("10Gi").on(optString("Volume size, default `10Gi`.")),
 					"storage_class":            optString("Storage class (the cluster's default when unset)." + classDoc),
-					"access_mode":              optString("ReadWriteOnce (default) or ReadWriteMany (needed to spread web and Sidekiq over nodes). ReadWriteOncePod is refused: web, Sidekiq and every Job mount the volume."),
+					"access_mode":              checkAccessMode.on(optString("ReadWriteOnce (default) or ReadWriteMany (needed to spread web and Sidekiq over nodes). ReadWriteOncePod is refused: web, Sidekiq and every Job mount the volume.")),
 					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false." + neverBoundDoc),
 				}},
 			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
@@ -245,11 +245,11 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"single_user_mode":        optBool("`SINGLE_USER_MODE`."),
 					"authorized_fetch":        optBool("`AUTHORIZED_FETCH`."),
 					"limited_federation_mode": optBool("`LIMITED_FEDERATION_MODE`."),
-					"default_locale":          optString("`DEFAULT_LOCALE`, e.g. `en`."),
+					"default_locale":          checkLocale.on(optString("`DEFAULT_LOCALE`, e.g. `en`.")),
 					"trusted_proxy_ip":        optString("`TRUSTED_PROXY_IP`."),
-					"extra_env":               schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Any other environment variables (kept in the ConfigMap)."},
-					"extra_secret_env":        schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Description: "Any other secret environment variables (kept in the Secret)."},
-					"extra_secret_env_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType,
+					"extra_env":               schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap)."},
+					"extra_secret_env":        schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other secret environment variables (kept in the Secret)."},
+					"extra_secret_env_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType, Validators: checkEnvNames,
 						Description: "More secret environment variables, write-only: never stored in Terraform state (Terraform 1.11+). Requires `extra_secret_env_wo_version`; its names must not repeat those of `extra_secret_env` or `extra_env`."},
 					"extra_secret_env_wo_version": woVersionAttribute("extra_secret_env_wo"),
 				}},

@@ -61,15 +61,15 @@ func searchAttributes(in nested) map[string]schema.Attribute {
 				"crosses a release whose index definitions changed (only those indexes). Nothing else runs it again; `search_index` shows what was built. "+
 				"Switching search off removes the variables and the index build Jobs, not the indexes in your cluster.",
 			map[string]schema.Attribute{
-				"host":   schema.StringAttribute{Required: true, Description: "Host name or address of the cluster, without scheme (`ES_HOST`)."},
-				"port":   optInt("Port (`ES_PORT`), default 9200."),
-				"scheme": optString("`http` (default) or `https`; https is written into `ES_HOST` as Mastodon's client reads it."),
+				"host":   checkSearchHost.on(schema.StringAttribute{Required: true, Description: "Host name or address of the cluster, without scheme (`ES_HOST`)."}),
+				"port":   checkPort.on(optInt("Port (`ES_PORT`), default 9200.")),
+				"scheme": checkSearchScheme.on(optString("`http` (default) or `https`; https is written into `ES_HOST` as Mastodon's client reads it.")),
 				"user":   optString("User name (`ES_USER`)."),
-				"preset": optString("`ES_PRESET`: `single_node_cluster` (default: indexes without replicas), `small_cluster` or `large_cluster` " +
-					"(one replica). Changing it rebuilds every index."),
-				"prefix": optString("`ES_PREFIX`, put before every index name: instances sharing a cluster need different ones. Lowercase letters, digits, `.`, `_` and `-`."),
-				"ca_certificate_pem": optString("PEM CA certificate of a cluster with a private CA (with `scheme = \"https\"`), kept in a ConfigMap, " +
-					"mounted into the Rails Pods and named by `ES_CA_FILE`."),
+				"preset": checkSearchPreset.on(optString("`ES_PRESET`: `single_node_cluster` (default: indexes without replicas), `small_cluster` or `large_cluster` " +
+					"(one replica). Changing it rebuilds every index.")),
+				"prefix": checkSearchPrefix.on(optString("`ES_PREFIX`, put before every index name: instances sharing a cluster need different ones. Lowercase letters, digits, `.`, `_` and `-`.")),
+				"ca_certificate_pem": checkCertificate.on(optString("PEM CA certificate of a cluster with a private CA (with `scheme = \"https\"`), kept in a ConfigMap, " +
+					"mounted into the Rails Pods and named by `ES_CA_FILE`.")),
 				"wait_for_index": optBool("Wait for the index build (default true): the apply fails, naming the Job with its Pods' events and last log lines, " +
 					"when it fails or outlasts the apply's timeout (`timeouts`); the Job keeps running and the next apply waits for the same Job. " +
 					"On a large instance the build takes hours (it imports every post): false starts it and goes on, and `search_index` stays " +
@@ -124,3 +124,12 @@ func importedSearchIndex(live map[string]*unstructured.Unstructured) types.Strin
 	}
 	return types.StringNull()
 }
+
+// The checks of opensearch's attributes.
+var (
+	checkSearchHost   = stringCheck{valid: "a host name or IP address, without scheme", check: mastodon.CheckSearchHost}
+	checkSearchScheme = stringCheck{valid: "http or https", check: mastodon.CheckSearchScheme}
+	checkSearchPreset = stringCheck{valid: "single_node_cluster, small_cluster or large_cluster", check: mastodon.CheckSearchPreset}
+	checkSearchPrefix = stringCheck{valid: "an index name prefix", check: mastodon.CheckSearchPrefix}
+	checkCertificate  = stringCheck{valid: "a PEM certificate", check: mastodon.CheckCertificatePEM}
+)

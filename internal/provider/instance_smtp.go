@@ -35,16 +35,16 @@ func smtpAttributes(in nested) map[string]schema.Attribute {
 	return map[string]schema.Attribute{"smtp": optionalBlock(in, "smtp", "Outgoing mail.",
 		map[string]schema.Attribute{
 			"server":              schema.StringAttribute{Required: true, Description: "SMTP server, e.g. `smtp.sendgrid.net`."},
-			"port":                optInt("Port, default 587, or 465 with `tls` or `ssl` (implicit TLS). SendGrid also listens on 2525 where 25/465/587 are blocked."),
+			"port":                checkPort.on(optInt("Port, default 587, or 465 with `tls` or `ssl` (implicit TLS). SendGrid also listens on 2525 where 25/465/587 are blocked.")),
 			"login":               optString("Login (`apikey` for SendGrid)."),
-			"from_address":        optString("Sender address, default `notifications@<local_domain>` (Mastodon's own default, `notifications@localhost`, is refused by relays)."),
+			"from_address":        checkEmail.on(optString("Sender address, default `notifications@<local_domain>` (Mastodon's own default, `notifications@localhost`, is refused by relays).")),
 			"domain":              optString("HELO domain."),
-			"auth_method":         optString("plain (default), login, cram_md5 or none."),
-			"enable_starttls":     optString("auto (default), always or never; never (the default then) with `tls` or `ssl`, which the mail gem refuses to combine with STARTTLS."),
-			"openssl_verify_mode": optString("peer (default), none, client_once or fail_if_no_peer_cert."),
+			"auth_method":         checkAuthMethod.on(optString("plain (default), login, cram_md5 or none.")),
+			"enable_starttls":     checkStartTLS.on(optString("auto (default), always or never; never (the default then) with `tls` or `ssl`, which the mail gem refuses to combine with STARTTLS.")),
+			"openssl_verify_mode": checkVerifyMode.on(optString("peer (default), none, client_once or fail_if_no_peer_cert.")),
 			"tls":                 optBool("Implicit TLS (`SMTP_TLS`, port 465)."),
 			"ssl":                 optBool("Implicit SSL (`SMTP_SSL`)."),
-			"delivery_method":     optString("smtp (default), sendmail or file (letter_opener is development-only and refused)."),
+			"delivery_method":     checkDelivery.on(optString("smtp (default), sendmail or file (letter_opener is development-only and refused).")),
 		})}
 }
 
@@ -58,3 +58,12 @@ func smtpSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Dia
 		}
 	}
 }
+
+// The checks of smtp's attributes.
+var (
+	checkEmail      = stringCheck{valid: "an email address", check: mastodon.CheckEmailAddress}
+	checkAuthMethod = stringCheck{valid: "plain, login, cram_md5 or none", check: mastodon.CheckSMTPAuthMethod}
+	checkStartTLS   = stringCheck{valid: "auto, always or never", check: mastodon.CheckSMTPStartTLS}
+	checkVerifyMode = stringCheck{valid: "none, peer, client_once or fail_if_no_peer_cert", check: mastodon.CheckSMTPVerifyMode}
+	checkDelivery   = stringCheck{valid: "smtp, sendmail or file", check: mastodon.CheckDeliveryMethod}
+)

@@ -44,10 +44,10 @@ func translationAttributes(in nested) map[string]schema.Attribute {
 		"Translation of posts, through DeepL or LibreTranslate: exactly one of `deepl` and `libre_translate`.",
 		map[string]schema.Attribute{
 			"deepl": optionalBlock(in, "translation.deepl", "DeepL's API.", map[string]schema.Attribute{
-				"plan": optString("`DEEPL_PLAN`: `free` (default, api-free.deepl.com) or `pro` (api.deepl.com)."),
+				"plan": checkDeepLPlan.on(optString("`DEEPL_PLAN`: `free` (default, api-free.deepl.com) or `pro` (api.deepl.com).")),
 			}),
 			"libre_translate": optionalBlock(in, "translation.libre_translate", "A LibreTranslate server.", map[string]schema.Attribute{
-				"endpoint": schema.StringAttribute{Required: true, Description: "Its URL (`LIBRE_TRANSLATE_ENDPOINT`), such as `http://libretranslate.translate:5000`."},
+				"endpoint": checkEndpoint.on(schema.StringAttribute{Required: true, Description: "Its URL (`LIBRE_TRANSLATE_ENDPOINT`), such as `http://libretranslate.translate:5000`."}),
 			}),
 		})}
 }
@@ -65,3 +65,9 @@ func translationSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *d
 		s.Translation.LibreTranslate = &mastodon.LibreTranslate{Endpoint: l.Endpoint.ValueString()}
 	}
 }
+
+// The checks of translation's attributes.
+var (
+	checkDeepLPlan = stringCheck{valid: "free or pro", check: mastodon.CheckDeepLPlan}
+	checkEndpoint  = stringCheck{valid: "an http or https URL", check: mastodon.CheckLibreTranslateEndpoint}
+)
