@@ -443,7 +443,7 @@ func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, bas
 
 func (r *adminUserResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state adminUserModel
-	if !readState(ctx, req, resp, &state, state.identity) {
+	if !readState(ctx, req, resp, &state) {
 		return
 	}
 	if r.clients != nil && !r.clients.Known() {

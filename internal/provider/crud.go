@@ -37,16 +37,21 @@ func begin(ctx context.Context, timeout timeoutOf, def time.Duration, client fun
 	return ctx, cancel, c, !diags.HasError()
 }
 
+// identified is a resource's model (a pointer, for State.Get), which gives
+// the resource identity of what it holds.
+type identified interface{ identity() []any }
+
 // readState starts a refresh: it reads the state into m and writes the
-// resource identity that identity gives once m is read (m's identity
-// method: its pointer receiver sees m read). It says whether the refresh
+// resource identity that m gives once read. It asks m itself: a method
+// value taken before the read (state.identity) would, with a value
+// receiver, hold a copy of the empty model. It says whether the refresh
 // goes on.
-func readState(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse, m any, identity func() []any) bool {
+func readState(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse, m identified) bool {
 	resp.Diagnostics.Append(req.State.Get(ctx, m)...)
 	if resp.Diagnostics.HasError() {
 		return false
 	}
-	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, identity()...)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, m.identity()...)...)
 	return true
 }
 

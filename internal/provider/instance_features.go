@@ -125,7 +125,7 @@ func (t featureTable) unrecorded() [][]string {
 	var out [][]string
 	for _, f := range t {
 		for _, c := range f.credentials {
-			out = append(out, append(strings.Split(c.block, "."), c.name))
+			out = append(out, c.attributePath())
 		}
 		for _, a := range f.state {
 			out = append(out, []string{a})

@@ -2,12 +2,16 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -33,25 +37,49 @@ func withEveryBlock(v reflect.Value) {
 	}
 }
 
-// Every credential of the table finds its three fields in the model, its
-// block in the spec, and its three attributes in the schema; its clear
-// value reaches the Secret and key that live names, and the record leaves
-// it out.
-func TestCredentialsOfTheTable(t *testing.T) {
-	ctx := context.Background()
-	var resp resource.SchemaResponse
-	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &resp)
-	m := &instanceModel{}
+// credentialsModel is a configuration with every block, every credential
+// filled by fill.
+func credentialsModel(t *testing.T, fill func(c credential, v *credentialValues)) *instanceModel {
+	m := newPlanHarness(t).config(func(*instanceModel) {})
 	withEveryBlock(reflect.ValueOf(m).Elem())
-	if len(instanceCredentials) != 9 {
-		t.Errorf("%d credentials, want 9", len(instanceCredentials))
-	}
 	for _, c := range instanceCredentials {
 		v := c.in(m)
 		if v == nil {
 			t.Fatalf("%s: not found in a model with every block", c.path())
 		}
-		*v.clear = types.StringValue("clear " + c.path().String())
+		fill(c, v)
+	}
+	m.Version = types.StringValue("v4.7.2")
+	m.Ingress.CertificatePEM = types.StringValue("certificate")
+	return m
+}
+
+// renderedSecrets are the Secrets that s renders, by name.
+func renderedSecrets(s *mastodon.Spec) map[string]*unstructured.Unstructured {
+	out := map[string]*unstructured.Unstructured{}
+	for _, o := range s.Render(mastodon.Secrets{}, "") {
+		if o.Kind == "Secret" {
+			out[o.Name] = &unstructured.Unstructured{Object: o.Body}
+		}
+	}
+	return out
+}
+
+// Every credential of the table finds its three fields in the model, its
+// block in the spec, and its three attributes in the schema; its clear
+// value reaches the Secret and key that live names, and never the record;
+// its write-only value reaches the spec (withWriteOnly) and the same
+// Secret and key, from which fillWriteOnly reads it back.
+func TestCredentialsOfTheTable(t *testing.T) {
+	ctx := context.Background()
+	var resp resource.SchemaResponse
+	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &resp)
+	if len(instanceCredentials) != 9 {
+		t.Errorf("%d credentials, want 9", len(instanceCredentials))
+	}
+	value := func(form string, c credential) string { return form + " value of " + c.path().String() }
+	m := credentialsModel(t, func(c credential, v *credentialValues) { *v.clear = types.StringValue(value("clear", c)) })
+	for _, c := range instanceCredentials {
 		for _, suffix := range []string{"", "_wo", "_wo_version"} {
 			a, d := resp.Schema.AttributeAtPath(ctx, woPath(c.path(), suffix))
 			if d.HasError() {
@@ -62,30 +90,108 @@ func TestCredentialsOfTheTable(t *testing.T) {
 			}
 		}
 	}
-	m.Name, m.Namespace, m.Version = types.StringValue("x"), types.StringValue("ns"), types.StringValue("v4.7.2")
-	m.Ingress.CertificatePEM = types.StringValue("certificate")
+	// live names where each value is, in the Secrets rendered from s.
+	inSecrets := func(what string, s *mastodon.Spec, form string) {
+		secrets := renderedSecrets(s)
+		for _, c := range instanceCredentials {
+			secret, key := c.live(s)
+			if got := kube.SecretData(secrets[secret])[key]; got != value(form, c) {
+				t.Errorf("%s: %s: Secret %s holds %q at %s", what, c.path(), secret, got, key)
+			}
+		}
+	}
 	s, d := m.spec(ctx)
 	if d.HasError() {
 		t.Fatal(d)
 	}
-	objects := map[string]map[string]any{}
-	for _, o := range s.Render(mastodon.Secrets{}, "") {
-		objects[o.Kind+"/"+o.Name] = o.Body
+	inSecrets("clear", s, "clear")
+	record, err := encodeRecord(ctx, m, tfsdk.State{Schema: resp.Schema})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range instanceCredentials {
-		secret, key := c.live(s)
-		u := &unstructured.Unstructured{Object: objects["Secret/"+secret]}
-		if got := kube.SecretData(u)[key]; got != "clear "+c.path().String() {
-			t.Errorf("%s: Secret %s holds %q at %s", c.path(), secret, got, key)
+		if strings.Contains(record, value("clear", c)) {
+			t.Errorf("%s: its clear value is in the record", c.path())
 		}
 	}
-	recorded := map[string]bool{}
-	for _, p := range unrecordedPaths {
-		recorded[strings.Join(p, ".")] = true
+
+	wo := credentialsModel(t, func(c credential, v *credentialValues) {
+		*v.wo, *v.version = types.StringValue(value("write-only", c)), types.Int64Value(1)
+	})
+	var invalid diag.Diagnostics
+	if validateWriteOnly(wo, nil, &invalid); invalid.HasError() {
+		t.Fatal(invalid)
 	}
-	for _, c := range instanceCredentials {
-		if !recorded[c.block+"."+c.name] {
-			t.Errorf("%s: recorded", c.path())
-		}
+	s, d = wo.spec(ctx)
+	d.Append(withWriteOnly(ctx, wo, s)...)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	inSecrets("withWriteOnly", s, "write-only")
+	live := map[string]*unstructured.Unstructured{}
+	for name, u := range renderedSecrets(s) {
+		live["Secret/"+s.Namespace+"/"+name] = u
+	}
+	s, d = wo.spec(ctx)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	if !fillWriteOnly(wo, s, live, func(int) bool { return true }, false) {
+		t.Error("fillWriteOnly filled nothing")
+	}
+	inSecrets("fillWriteOnly", s, "write-only")
+}
+
+// A credential at the top level (block "") finds its fields at the root
+// of the model; a field the model lacks or of another type is a mistake of
+// the table, which panics naming the credential and the field.
+func TestCredentialReflection(t *testing.T) {
+	type model struct {
+		Token          types.String `tfsdk:"token"`
+		TokenWO        types.String `tfsdk:"token_wo"`
+		TokenWOVersion types.Int64  `tfsdk:"token_wo_version"`
+		Other          types.Int64  `tfsdk:"other"`
+		Block          *model       `tfsdk:"block"`
+	}
+	top := credential{name: "token"}
+	if got := top.path(); !got.Equal(path.Root("token")) {
+		t.Errorf("path: %s", got)
+	}
+	if got := (featureTable{{credentials: []credential{top}}}).unrecorded(); !reflect.DeepEqual(got, [][]string{{"token"}}) {
+		t.Errorf("unrecorded: %v", got)
+	}
+	m := &model{}
+	v := top.in(m)
+	*v.clear, *v.wo, *v.version = types.StringValue("a"), types.StringValue("b"), types.Int64Value(1)
+	if m.Token.ValueString() != "a" || m.TokenWO.ValueString() != "b" || m.TokenWOVersion.ValueInt64() != 1 {
+		t.Errorf("top level: %+v", m)
+	}
+	if v := (credential{block: "block", name: "token"}).in(m); v != nil {
+		t.Errorf("absent block: %+v", v)
+	}
+	m.Block = &model{}
+	if v := (credential{block: "block", name: "token"}).in(m); v == nil || v.clear != &m.Block.Token {
+		t.Errorf("block: %+v", v)
+	}
+	for _, tc := range []struct {
+		c    credential
+		want string
+	}{
+		{credential{name: "secret"}, `credential secret: the model (provider.model) has no field for attribute "secret"`},
+		{credential{block: "missing", name: "token"}, `credential missing.token: the model (provider.model) has no field for attribute "missing"`},
+		{credential{block: "token", name: "token"},
+			`credential token.token: the field for attribute "token" of the model (provider.model) is a basetypes.StringValue, not a block`},
+		{credential{name: "other"},
+			`credential other: the field for attribute "other" of the model (provider.model) is a basetypes.Int64Value, not a basetypes.StringValue`},
+	} {
+		c, want := tc.c, tc.want
+		func() {
+			defer func() {
+				if got := fmt.Sprint(recover()); got != want {
+					t.Errorf("%s: panic %q, want %q", c.path(), got, want)
+				}
+			}()
+			c.in(m)
+		}()
 	}
 }

@@ -13,8 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
-
-	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
 // lbAddress is what the Ingress controller of the planner's tests
@@ -40,6 +38,9 @@ type planStep struct {
 	failOn    string // a step of the apply that fails (fakeCluster.failOn)
 	unchanged bool   // the plan changes nothing: no apply
 	unsettled bool   // the next plan is not empty (a background index build)
+	// refused is the summary of the error ModifyPlan gives (a create of a
+	// version an older provider still made), planned and applied anyway.
+	refused string
 }
 
 // The planner (planComputed), over the transitions of the lifecycle matrix
@@ -105,7 +106,8 @@ func TestPlanComputedMatchesTheApply(t *testing.T) {
 			{name: "remove the ingress", config: version("v4.7.2")},
 		},
 		"external services from the start": {
-			{name: "create, external database and Redis, ingress, search", config: with(version("v4.3.9"), external, ingress(true), search(true, ""))},
+			{name: "create, external database and Redis, ingress, search", config: with(version("v4.3.9"), external, ingress(true), search(true, "")),
+				refused: "Version too old for a new instance"},
 			{name: "external -> embedded database: a new password", config: with(version("v4.3.9"), external, embeddedDB, ingress(true), search(true, ""))},
 			{name: "external -> embedded Redis: a new password", config: with(version("v4.3.9"), ingress(true), search(true, ""))},
 			{name: "version upgrade across an index change", config: with(version("v4.4.0"), ingress(true), search(true, ""))},
@@ -146,7 +148,7 @@ func runPlanSteps(t *testing.T, steps []planStep) {
 			st.refresh(&refreshed)
 			prior = &refreshed
 		}
-		planned, unchanged := h.plan(prior, cfg, st.unknown)
+		planned, unchanged := h.plan(prior, cfg, st.unknown, st.refused)
 		if unchanged != st.unchanged {
 			t.Fatalf("%s: the plan changes nothing: %v, want %v", st.name, unchanged, st.unchanged)
 		}
@@ -157,7 +159,7 @@ func runPlanSteps(t *testing.T, steps []planStep) {
 			continue
 		}
 		// At apply time, the configuration is known: Terraform plans again.
-		final, _ := h.plan(prior, cfg, nil)
+		final, _ := h.plan(prior, cfg, nil, st.refused)
 		state, failed := h.apply(prior, h.model(final.Raw), st.failOn)
 		if (failed != nil) != (st.failOn != "") {
 			t.Fatalf("%s: the apply failed: %v", st.name, failed)
@@ -182,7 +184,7 @@ func runPlanSteps(t *testing.T, steps []planStep) {
 		if failed != nil && !failed.warning {
 			continue
 		}
-		if _, settled := h.plan(prior, cfg, nil); settled == st.unsettled {
+		if _, settled := h.plan(prior, cfg, nil, ""); settled == st.unsettled {
 			t.Errorf("%s: after the apply, the same configuration plans nothing: %v, want %v", st.name, settled, !st.unsettled)
 		}
 	}
@@ -267,11 +269,12 @@ func (h *planHarness) state(m *instanceModel) tfsdk.State {
 var computed = map[string]bool{"id": true, "url": true, "vapid_public_key": true, "secrets": false, "ready": false,
 	"migrated_version": false, "drift": false, "search_index": false, "load_balancer_ip": false, "load_balancer_hostname": false}
 
-// plan is what Terraform asks ModifyPlan about, after the planner: the
+// plan is what ModifyPlan plans when Terraform proposes the
 // configuration with state's computed values when it is state's, else
 // with them unknown (but those kept from state); the unknown blocks
-// unknown.
-func (h *planHarness) plan(prior, cfg *instanceModel, unknown []string) (tfsdk.Plan, bool) {
+// unknown. ModifyPlan's only error is refused, if any; unchanged is a plan
+// equal to state.
+func (h *planHarness) plan(prior, cfg *instanceModel, unknown []string, refused string) (_ tfsdk.Plan, unchanged bool) {
 	ctx := context.Background()
 	state := h.state(prior)
 	p := tfsdk.Plan{Schema: h.schema, Raw: h.state(cfg).Raw}
@@ -301,9 +304,25 @@ func (h *planHarness) plan(prior, cfg *instanceModel, unknown []string) (tfsdk.P
 		t, _ := h.schema.TypeAtPath(ctx, path.Root(name))
 		h.check(p.SetAttribute(ctx, path.Root(name), unknownOf(t)))
 	}
-	planned, unchanged, d := planComputed(ctx, state, p)
-	h.check(d)
-	return planned, unchanged
+	// ModifyPlan, as Terraform calls it (without clients, it skips the
+	// checks that ask the cluster).
+	req := resource.ModifyPlanRequest{Config: tfsdk.Config{Schema: h.schema, Raw: h.state(cfg).Raw}, State: state, Plan: p}
+	resp := resource.ModifyPlanResponse{Plan: p}
+	(&instanceResource{}).ModifyPlan(ctx, req, &resp)
+	errs := resp.Diagnostics.Errors()
+	if refused != "" && (len(errs) != 1 || errs[0].Summary() != refused) {
+		h.t.Fatalf("ModifyPlan: %v, want the error %q", errs, refused)
+	}
+	if refused == "" {
+		h.check(resp.Diagnostics)
+	}
+	// Terraform sees no change in a plan equal to state, which the
+	// planner's fast path (unchanged) is to plan.
+	unchanged = prior != nil && resp.Plan.Raw.Equal(state.Raw)
+	if _, fast, _ := planComputed(ctx, state, p); fast != unchanged {
+		h.t.Fatalf("the planner's fast path: %v, a plan equal to state: %v", fast, unchanged)
+	}
+	return resp.Plan, unchanged
 }
 
 func unknownOf(t attr.Type) attr.Value {
@@ -338,23 +357,14 @@ func (h *planHarness) unplanned(raw tftypes.Value) *instanceModel {
 
 // apply is what instanceResource.apply records, with a fake cluster that
 // holds no Secret of the instance: the values it fills in the plan before
-// instanceApply.run, then run's.
+// instanceApply.run (fillComputed), then run's.
 func (h *planHarness) apply(prior, plan *instanceModel, failOn string) (*instanceModel, *applyError) {
 	ctx := context.Background()
 	spec, d := plan.spec(ctx)
 	h.check(d)
-	plan.ID = types.StringValue(spec.Namespace + "/" + spec.Name)
-	plan.URL = types.StringValue(spec.URL())
-	var secrets mastodon.Secrets
-	if prior != nil {
-		secrets = secretsFromObject(prior.Secrets, prior.VapidPublicKey.ValueString())
-	}
-	if err := secrets.Fill(spec.Database == nil, spec.Redis == nil); err != nil {
-		h.t.Fatal(err)
-	}
-	plan.Secrets = secretsObject(secrets)
-	plan.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
-	plan.Drift = types.ListValueMust(types.StringType, []attr.Value{})
-	a := newInstanceApply(addressedCluster{&fakeCluster{failOn: failOn}}, spec, secrets, "", prior, plan, func(string) {})
+	c := addressedCluster{&fakeCluster{failOn: failOn}}
+	secrets, _ := fillComputed(ctx, c, prior, plan, spec, &d)
+	h.check(d)
+	a := newInstanceApply(c, spec, secrets, "", prior, plan, func(string) {})
 	return a.run(ctx)
 }

@@ -20,7 +20,7 @@ import (
 
 func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state instanceModel
-	if !readState(ctx, req, resp, &state, state.identity) {
+	if !readState(ctx, req, resp, &state) {
 		return
 	}
 	if r.clients != nil && !r.clients.Known() {

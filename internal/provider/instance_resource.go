@@ -361,39 +361,11 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	if diags.HasError() {
 		return
 	}
-	ns, name := spec.Namespace, spec.Name
-	plan.ID = types.StringValue(ns + "/" + name)
-	plan.URL = types.StringValue(spec.URL())
-
-	// Generated secrets: from state, else from the cluster (an earlier apply
-	// that failed half way, or an instance destroyed with its data kept),
-	// else new. Never regenerated, never cleared.
-	var secrets mastodon.Secrets
-	if prior != nil {
-		secrets = secretsFromObject(prior.Secrets, prior.VapidPublicKey.ValueString())
-	}
-	if secrets.SecretKeyBase == "" {
-		live, err := c.Get(ctx, "Secret", ns, spec.SecretName())
-		if err != nil {
-			msg := err.Error()
-			if apierrors.IsForbidden(err) && plan.CreateNamespace.ValueBool() {
-				msg += "\n\nIf namespace " + ns + " does not exist yet: creating it needs cluster-wide permissions (the ClusterRole of the " +
-					"least-privilege guide); with permissions in an existing namespace only, create it first and set create_namespace = false."
-			}
-			diags.AddError("Cannot read the instance's Secret", msg)
-			return
-		}
-		if live != nil && mastodon.OwnedByInstance(live.GetLabels()) {
-			secrets = mastodon.SecretsFromEnv(kube.SecretData(live), spec.Database == nil, spec.Redis == nil)
-		}
-	}
-	if err := secrets.Fill(spec.Database == nil, spec.Redis == nil); err != nil {
-		diags.AddError("Cannot generate secrets", err.Error())
+	secrets, ok := fillComputed(ctx, c, prior, plan, spec, diags)
+	if !ok {
 		return
 	}
-	plan.Secrets = secretsObject(secrets)
-	plan.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
-	plan.Drift = types.ListValueMust(types.StringType, []attr.Value{})
+	ns, name := spec.Namespace, spec.Name
 
 	record, err := encodeRecord(ctx, plan, *out)
 	if err != nil {
@@ -427,6 +399,47 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 		}
 		report(failed.title, fmt.Sprintf("mastodon_instance %s/%s, step %q:\n%s\n\n%s", ns, name, failed.step, failed.detail, failed.advice(a)))
 	}
+}
+
+// fillComputed sets what the apply knows of the plan before it runs
+// (instanceApply.run computes the rest): the ID, the URL, the generated
+// secrets and their public VAPID key, and no drift. It returns the
+// secrets; ok is false when diags got an error.
+func fillComputed(ctx context.Context, c instanceCluster, prior, plan *instanceModel, spec *mastodon.Spec, diags *diag.Diagnostics) (_ mastodon.Secrets, ok bool) {
+	ns := spec.Namespace
+	plan.ID = types.StringValue(ns + "/" + spec.Name)
+	plan.URL = types.StringValue(spec.URL())
+
+	// Generated secrets: from state, else from the cluster (an earlier apply
+	// that failed half way, or an instance destroyed with its data kept),
+	// else new. Never regenerated, never cleared.
+	var secrets mastodon.Secrets
+	if prior != nil {
+		secrets = secretsFromObject(prior.Secrets, prior.VapidPublicKey.ValueString())
+	}
+	if secrets.SecretKeyBase == "" {
+		live, err := c.Get(ctx, "Secret", ns, spec.SecretName())
+		if err != nil {
+			msg := err.Error()
+			if apierrors.IsForbidden(err) && plan.CreateNamespace.ValueBool() {
+				msg += "\n\nIf namespace " + ns + " does not exist yet: creating it needs cluster-wide permissions (the ClusterRole of the " +
+					"least-privilege guide); with permissions in an existing namespace only, create it first and set create_namespace = false."
+			}
+			diags.AddError("Cannot read the instance's Secret", msg)
+			return secrets, false
+		}
+		if live != nil && mastodon.OwnedByInstance(live.GetLabels()) {
+			secrets = mastodon.SecretsFromEnv(kube.SecretData(live), spec.Database == nil, spec.Redis == nil)
+		}
+	}
+	if err := secrets.Fill(spec.Database == nil, spec.Redis == nil); err != nil {
+		diags.AddError("Cannot generate secrets", err.Error())
+		return secrets, false
+	}
+	plan.Secrets = secretsObject(secrets)
+	plan.VapidPublicKey = types.StringValue(secrets.VapidPublicKey)
+	plan.Drift = types.ListValueMust(types.StringType, []attr.Value{})
+	return secrets, true
 }
 
 func findKind(objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -23,7 +24,7 @@ import (
 // fields are found by their attribute names (see in); the table of the
 // features lists every credential (instanceFeatures).
 type credential struct {
-	block string // the path of its block: "translation.deepl"
+	block string // the path of its block: "translation.deepl", "" for the root
 	name  string // the clear attribute; the others are name_wo and name_wo_version
 	// what names the value in the write-only attribute's description, doc
 	// is the clear attribute's.
@@ -55,10 +56,18 @@ func woVersionAttribute(wo string) schema.Int64Attribute {
 // path is the path of the clear attribute.
 func (c credential) path() path.Path {
 	p := path.Empty()
-	for _, name := range append(strings.Split(c.block, "."), c.name) {
+	for _, name := range c.attributePath() {
 		p = p.AtName(name)
 	}
 	return p
+}
+
+// attributePath is the clear attribute's path, as attribute names.
+func (c credential) attributePath() []string {
+	if c.block == "" {
+		return []string{c.name}
+	}
+	return append(strings.Split(c.block, "."), c.name)
 }
 
 // live names the Secret and the key that hold the value in the cluster.
@@ -75,40 +84,68 @@ type credentialValues struct {
 	version   *types.Int64
 }
 
-// in finds the credential's attributes in m by their names (tfsdk tags);
-// nil when its block is absent.
-func (c credential) in(m *instanceModel) *credentialValues {
+// in finds the credential's attributes in m, a pointer to a model
+// (instanceModel), by their names (tfsdk tags); nil when its block is
+// absent.
+func (c credential) in(m any) *credentialValues {
 	v := reflect.ValueOf(m).Elem()
-	for _, name := range strings.Split(c.block, ".") {
-		if v = modelField(v, name); v.Kind() == reflect.Pointer {
+	names := c.attributePath()
+	for _, name := range names[:len(names)-1] {
+		if v = c.modelField(v, name, nil); v.Kind() == reflect.Pointer {
 			if v.IsNil() {
 				return nil
 			}
 			v = v.Elem()
 		}
 	}
+	stringType, int64Type := reflect.TypeFor[types.String](), reflect.TypeFor[types.Int64]()
 	return &credentialValues{
-		clear:   modelField(v, c.name).Addr().Interface().(*types.String),
-		wo:      modelField(v, c.name+"_wo").Addr().Interface().(*types.String),
-		version: modelField(v, c.name+"_wo_version").Addr().Interface().(*types.Int64),
+		clear:   c.modelField(v, c.name, stringType).Addr().Interface().(*types.String),
+		wo:      c.modelField(v, c.name+"_wo", stringType).Addr().Interface().(*types.String),
+		version: c.modelField(v, c.name+"_wo_version", int64Type).Addr().Interface().(*types.Int64),
 	}
 }
 
 // modelField is the field of the struct v that holds the attribute name,
-// looked for in its embedded structs too; invalid when there is none.
-func modelField(v reflect.Value, name string) reflect.Value {
+// looked for in its embedded structs too: of type want, or a block (a
+// struct or a pointer to one) when want is nil. A field missing or of
+// another type is a mistake in the table of the features (the tests
+// find it): it panics, naming the credential and the field.
+func (c credential) modelField(v reflect.Value, name string, want reflect.Type) reflect.Value {
+	f, found := taggedField(v, name)
+	if !found {
+		panic(fmt.Sprintf("credential %s: the model (%s) has no field for attribute %q", c.path(), v.Type(), name))
+	}
+	t := f.Type()
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	block := t.Kind() == reflect.Struct && !t.Implements(reflect.TypeFor[attr.Value]())
+	what := "block"
+	if want != nil {
+		what = want.String()
+	}
+	if (want == nil && !block) || (want != nil && f.Type() != want) {
+		panic(fmt.Sprintf("credential %s: the field for attribute %q of the model (%s) is a %s, not a %s", c.path(), name, v.Type(), f.Type(), what))
+	}
+	return f
+}
+
+// taggedField is the field of the struct v that holds the attribute name,
+// looked for in its embedded structs too.
+func taggedField(v reflect.Value, name string) (reflect.Value, bool) {
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		if f.Tag.Get("tfsdk") == name {
-			return v.Field(i)
+			return v.Field(i), true
 		}
 		if f.Anonymous {
-			if found := modelField(v.Field(i), name); found.IsValid() {
-				return found
+			if found, ok := taggedField(v.Field(i), name); ok {
+				return found, true
 			}
 		}
 	}
-	return reflect.Value{}
+	return reflect.Value{}, false
 }
 
 // writeOnlyPassword is the write-only alternative to a password attribute.

@@ -668,7 +668,7 @@ func (r *mediaBucketResource) write(ctx context.Context, planned tfsdk.Plan, con
 
 func (r *mediaBucketResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state mediaBucketResourceModel
-	if !readState(ctx, req, resp, &state, state.identity) {
+	if !readState(ctx, req, resp, &state) {
 		return
 	}
 	ctx, cancel, _, ok := begin(ctx, state.Timeouts.Read, defaultReadTimeout, nil, &resp.Diagnostics)
