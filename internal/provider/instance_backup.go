@@ -49,4 +49,4 @@ func backupSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.D
 		StorageSize: b.StorageSize.ValueString(), StorageClass: b.StorageClass.ValueString()}
 }
 
-var checkBackupPrefix = stringCheck{valid: "one to four path segments", check: mastodon.CheckBackupPrefix}
+var checkBackupPrefix = stringCheck{described: "one to four path segments", check: mastodon.CheckBackupPrefix}

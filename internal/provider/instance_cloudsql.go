@@ -64,6 +64,6 @@ func cloudSQLSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag
 
 // The checks of cloud_sql's attributes.
 var (
-	checkConnectionName = stringCheck{valid: "project:region:instance", check: mastodon.CheckConnectionName}
-	checkServiceAccount = stringCheck{valid: "a Google service account email", check: mastodon.CheckServiceAccount}
+	checkConnectionName = stringCheck{described: "project:region:instance", check: mastodon.CheckConnectionName}
+	checkServiceAccount = stringCheck{described: "a Google service account email", check: mastodon.CheckServiceAccount}
 )

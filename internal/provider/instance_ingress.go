@@ -50,7 +50,7 @@ func ingressAttributes(in nested) map[string]schema.Attribute {
 				"when that runs out the apply succeeds with a warning and the address stays null until a later apply reads it. Set false on a cluster " +
 				"whose Ingress controller never publishes an address (some bare-metal setups), so that creating an Ingress does not wait."),
 			"load_balancer_timeout": schema.StringAttribute{Optional: true,
-				Validators: []validator.String{durationValidator{}},
+				Validators: []validator.String{durationValidator{"a positive duration such as `5m` or `90s`"}},
 				Description: "How long the apply that creates the Ingress waits for the load balancer's address, as a Go duration such as `5m` (default `10m`). " +
 					"Counted within the create or update timeout."},
 		})}
@@ -81,14 +81,10 @@ func (in *ingressModel) loadBalancerWait() (bool, time.Duration) {
 }
 
 // durationValidator accepts a positive Go duration such as `5m` or `90s`.
-type durationValidator struct{}
+type durationValidator struct{ described }
 
-func (durationValidator) Description(context.Context) string {
-	return "a positive duration such as `5m` or `90s`"
-}
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+	if !known(req.ConfigValue) {
 		return
 	}
 	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
@@ -97,4 +93,4 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 	}
 }
 
-var checkSecretName = stringCheck{valid: "a Secret's name", check: mastodon.CheckSecretName}
+var checkSecretName = stringCheck{described: "a Secret's name", check: mastodon.CheckSecretName}

@@ -130,7 +130,7 @@ func scheduledFailure(cur *unstructured.Unstructured) string {
 
 // checkSchedule checks a cron schedule such as example.
 func checkSchedule(example string) stringCheck {
-	return stringCheck{valid: "a cron schedule such as " + example, check: func(v string) error {
+	return stringCheck{described: described("a cron schedule such as " + example), check: func(v string) error {
 		return mastodon.CheckSchedule(v, example)
 	}}
 }

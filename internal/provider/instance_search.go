@@ -127,9 +127,9 @@ func importedSearchIndex(live map[string]*unstructured.Unstructured) types.Strin
 
 // The checks of opensearch's attributes.
 var (
-	checkSearchHost   = stringCheck{valid: "a host name or IP address, without scheme", check: mastodon.CheckSearchHost}
-	checkSearchScheme = stringCheck{valid: "http or https", check: mastodon.CheckSearchScheme}
-	checkSearchPreset = stringCheck{valid: "single_node_cluster, small_cluster or large_cluster", check: mastodon.CheckSearchPreset}
-	checkSearchPrefix = stringCheck{valid: "an index name prefix", check: mastodon.CheckSearchPrefix}
-	checkCertificate  = stringCheck{valid: "a PEM certificate", check: mastodon.CheckCertificatePEM}
+	checkSearchHost   = stringCheck{described: "a host name or IP address, without scheme", check: mastodon.CheckSearchHost}
+	checkSearchScheme = stringCheck{described: "http or https", check: mastodon.CheckSearchScheme}
+	checkSearchPreset = stringCheck{described: "single_node_cluster, small_cluster or large_cluster", check: mastodon.CheckSearchPreset}
+	checkSearchPrefix = stringCheck{described: "an index name prefix", check: mastodon.CheckSearchPrefix}
+	checkCertificate  = stringCheck{described: "a PEM certificate", check: mastodon.CheckCertificatePEM}
 )

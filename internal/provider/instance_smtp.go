@@ -61,9 +61,9 @@ func smtpSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Dia
 
 // The checks of smtp's attributes.
 var (
-	checkEmail      = stringCheck{valid: "an email address", check: mastodon.CheckEmailAddress}
-	checkAuthMethod = stringCheck{valid: "plain, login, cram_md5 or none", check: mastodon.CheckSMTPAuthMethod}
-	checkStartTLS   = stringCheck{valid: "auto, always or never", check: mastodon.CheckSMTPStartTLS}
-	checkVerifyMode = stringCheck{valid: "none, peer, client_once or fail_if_no_peer_cert", check: mastodon.CheckSMTPVerifyMode}
-	checkDelivery   = stringCheck{valid: "smtp, sendmail or file", check: mastodon.CheckDeliveryMethod}
+	checkEmail      = stringCheck{described: "an email address", check: mastodon.CheckEmailAddress}
+	checkAuthMethod = stringCheck{described: "plain, login, cram_md5 or none", check: mastodon.CheckSMTPAuthMethod}
+	checkStartTLS   = stringCheck{described: "auto, always or never", check: mastodon.CheckSMTPStartTLS}
+	checkVerifyMode = stringCheck{described: "none, peer, client_once or fail_if_no_peer_cert", check: mastodon.CheckSMTPVerifyMode}
+	checkDelivery   = stringCheck{described: "smtp, sendmail or file", check: mastodon.CheckDeliveryMethod}
 )

@@ -68,6 +68,6 @@ func translationSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *d
 
 // The checks of translation's attributes.
 var (
-	checkDeepLPlan = stringCheck{valid: "free or pro", check: mastodon.CheckDeepLPlan}
-	checkEndpoint  = stringCheck{valid: "an http or https URL", check: mastodon.CheckLibreTranslateEndpoint}
+	checkDeepLPlan = stringCheck{described: "free or pro", check: mastodon.CheckDeepLPlan}
+	checkEndpoint  = stringCheck{described: "an http or https URL", check: mastodon.CheckLibreTranslateEndpoint}
 )

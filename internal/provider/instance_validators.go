@@ -14,48 +14,43 @@ import (
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
+// described is a validator's description: what a valid value is.
+type described string
+
+func (d described) Description(context.Context) string         { return string(d) }
+func (d described) MarkdownDescription(context.Context) string { return string(d) }
+
 // stringCheck is a validator that runs one of mastodon's checks of a
-// single attribute (mastodon.CheckPullPolicy, ...). Like every validator
-// it sees only known, non-null values, so an unknown value never fails it.
+// single attribute (mastodon.CheckPullPolicy, ...).
 type stringCheck struct {
-	valid string // what a valid value is, the validator's description
+	described
 	check func(string) error
 }
 
-func (c stringCheck) Description(context.Context) string             { return c.valid }
-func (c stringCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
 func (c stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
+	if known(req.ConfigValue) {
+		invalid(req.Path, c.check(req.ConfigValue.ValueString()), &resp.Diagnostics)
 	}
-	invalid(req.Path, c.check(req.ConfigValue.ValueString()), &resp.Diagnostics)
 }
 
 // int64Check is stringCheck for a number.
 type int64Check struct {
-	valid string
+	described
 	check func(int64) error
 }
 
-func (c int64Check) Description(context.Context) string             { return c.valid }
-func (c int64Check) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
 func (c int64Check) ValidateInt64(_ context.Context, req validator.Int64Request, resp *validator.Int64Response) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
+	if known(req.ConfigValue) {
+		invalid(req.Path, c.check(req.ConfigValue.ValueInt64()), &resp.Diagnostics)
 	}
-	invalid(req.Path, c.check(req.ConfigValue.ValueInt64()), &resp.Diagnostics)
 }
 
 // queuesCheck runs mastodon.CheckQueues on a process's queues. A list with
 // an unknown element waits until it is known.
-type queuesCheck struct{}
+type queuesCheck struct{ described }
 
-func (queuesCheck) Description(context.Context) string {
-	return "Mastodon's queues, each once, optionally weighted"
-}
-func (c queuesCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
 func (queuesCheck) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+	if !known(req.ConfigValue) {
 		return
 	}
 	var queues []string
@@ -71,19 +66,15 @@ func (queuesCheck) ValidateList(_ context.Context, req validator.ListRequest, re
 	}
 }
 
-var checkQueues = []validator.List{queuesCheck{}}
+var checkQueues = []validator.List{queuesCheck{"Mastodon's queues, each once, optionally weighted"}}
 
 // envNamesCheck runs mastodon.CheckEnvName on the names of a map of
 // environment variables, in order. The names of a map are known even
 // while some of its values are not.
-type envNamesCheck struct{}
+type envNamesCheck struct{ described }
 
-func (envNamesCheck) Description(context.Context) string {
-	return "names of environment variables"
-}
-func (c envNamesCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
 func (envNamesCheck) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+	if !known(req.ConfigValue) {
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(req.ConfigValue.Elements())) {
@@ -91,7 +82,7 @@ func (envNamesCheck) ValidateMap(_ context.Context, req validator.MapRequest, re
 	}
 }
 
-var checkEnvNames = []validator.Map{envNamesCheck{}}
+var checkEnvNames = []validator.Map{envNamesCheck{"names of environment variables"}}
 
 // invalid reports a failed check as the spec's errors are reported
 // (ValidateConfig), at the attribute.
@@ -115,25 +106,25 @@ func (c int64Check) on(a schema.Int64Attribute) schema.Int64Attribute {
 
 // checkQuantity checks a Kubernetes quantity such as example.
 func checkQuantity(example string) stringCheck {
-	return stringCheck{valid: "a Kubernetes quantity such as " + example, check: func(v string) error {
+	return stringCheck{described: described("a Kubernetes quantity such as " + example), check: func(v string) error {
 		return mastodon.CheckQuantity(v, example)
 	}}
 }
 
 // The checks of the core's attributes.
 var (
-	checkName       = stringCheck{valid: "a lowercase DNS label of at most 40 characters", check: mastodon.CheckName}
-	checkNamespace  = stringCheck{valid: "a namespace name", check: mastodon.CheckNamespace}
-	checkDomain     = stringCheck{valid: "a domain name", check: mastodon.CheckDomain}
-	checkVersion    = stringCheck{valid: "a Mastodon version's image tag such as " + mastodon.DefaultVersion, check: mastodon.CheckVersion}
-	checkPullPolicy = stringCheck{valid: "Always, IfNotPresent or Never", check: mastodon.CheckPullPolicy}
-	checkProcess    = stringCheck{valid: "a lowercase DNS label of at most 20 characters", check: mastodon.CheckProcessName}
-	checkAccessMode = stringCheck{valid: "ReadWriteOnce or ReadWriteMany", check: mastodon.CheckAccessMode}
-	checkLocale     = stringCheck{valid: "a locale such as en or pt-BR", check: mastodon.CheckLocale}
-	checkSSLMode    = stringCheck{valid: "a libpq sslmode", check: mastodon.CheckSSLMode}
-	checkReplicas   = int64Check{valid: "not negative", check: mastodon.CheckReplicas}
-	checkCount      = int64Check{valid: "at least 1 (0 for the default)", check: mastodon.CheckCount}
-	checkPort       = int64Check{valid: "a TCP port (0 for the default)", check: mastodon.CheckPort}
-	checkNotNeg     = int64Check{valid: "not negative", check: mastodon.CheckNotNegative}
-	checkAtLeastOne = int64Check{valid: "at least 1", check: mastodon.CheckAtLeastOne}
+	checkName       = stringCheck{described: "a lowercase DNS label of at most 40 characters", check: mastodon.CheckName}
+	checkNamespace  = stringCheck{described: "a namespace name", check: mastodon.CheckNamespace}
+	checkDomain     = stringCheck{described: "a domain name", check: mastodon.CheckDomain}
+	checkVersion    = stringCheck{described: "a Mastodon version's image tag such as " + mastodon.DefaultVersion, check: mastodon.CheckVersion}
+	checkPullPolicy = stringCheck{described: "Always, IfNotPresent or Never", check: mastodon.CheckPullPolicy}
+	checkProcess    = stringCheck{described: "a lowercase DNS label of at most 20 characters", check: mastodon.CheckProcessName}
+	checkAccessMode = stringCheck{described: "ReadWriteOnce or ReadWriteMany", check: mastodon.CheckAccessMode}
+	checkLocale     = stringCheck{described: "a locale such as en or pt-BR", check: mastodon.CheckLocale}
+	checkSSLMode    = stringCheck{described: "a libpq sslmode", check: mastodon.CheckSSLMode}
+	checkReplicas   = int64Check{described: "not negative", check: mastodon.CheckReplicas}
+	checkCount      = int64Check{described: "at least 1 (0 for the default)", check: mastodon.CheckCount}
+	checkPort       = int64Check{described: "a TCP port (0 for the default)", check: mastodon.CheckPort}
+	checkNotNeg     = int64Check{described: "not negative", check: mastodon.CheckNotNegative}
+	checkAtLeastOne = int64Check{described: "at least 1", check: mastodon.CheckAtLeastOne}
 )
