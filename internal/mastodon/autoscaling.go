@@ -28,10 +28,10 @@ type autoscalingFeature struct{ noFeature }
 func (autoscalingFeature) defaults(s *Spec) { s.autoscaled() }
 
 func (autoscalingFeature) validate(s *Spec, e *fieldErrors) {
-	s.WebAutoscaling.validate("web", s.WebResources, e.add)
-	s.StreamAutoscaling.validate("streaming", s.StreamResources, e.add)
+	s.WebAutoscaling.validate("web", s.WebResources, e)
+	s.StreamAutoscaling.validate("streaming", s.StreamResources, e)
 	for i, p := range s.Sidekiq {
-		p.Autoscaling.validate(fmt.Sprintf("sidekiq[%d]", i), p.Resources, e.add)
+		p.Autoscaling.validate(fmt.Sprintf("sidekiq[%d]", i), p.Resources, e)
 	}
 }
 
@@ -47,10 +47,12 @@ func (autoscalingFeature) warnings(s *Spec) []FieldError {
 			out.add(block+".autoscaling", "the media volume is %s: every Pod that mounts it runs on the node that holds it, so the autoscaler adds "+
 				"Pods to that one node, and those it cannot hold stay Pending. Use media.access_mode = \"ReadWriteMany\" or media_bucket to scale across nodes",
 				s.Media.AccessMode)
+			out.related("media.access_mode", "media_bucket")
 		}
 		if a.TargetMemory > 0 && a.TargetCPU == 0 {
 			out.add(block+".autoscaling.target_memory_utilization", "a Ruby process seldom returns memory it has used to the system, so its memory "+
 				"utilization stays high after a peak and the autoscaler rarely scales down: add target_cpu_utilization")
+			out.related(block + ".autoscaling.target_cpu_utilization")
 		}
 	}
 	ruby("web", s.WebAutoscaling)
@@ -74,19 +76,21 @@ func (autoscalingFeature) objects(s *Spec, at stage) []Object {
 // validate checks an autoscaler against the resources of the container it
 // measures: a utilization target is a percentage of the container's
 // request, so the autoscaler cannot compute it without one.
-func (a *Autoscaling) validate(block string, res Resources, add func(path, format string, args ...any)) {
+func (a *Autoscaling) validate(block string, res Resources, e *fieldErrors) {
 	if a == nil {
 		return
 	}
-	path := block + ".autoscaling"
+	add, path := e.add, block+".autoscaling"
 	if a.MinReplicas < 1 {
 		add(path+".min_replicas", "must be at least 1 (got %d): an autoscaler never scales to zero", a.MinReplicas)
 	}
 	if a.MaxReplicas < a.MinReplicas {
 		add(path+".max_replicas", "must be at least min_replicas (%d), got %d", a.MinReplicas, a.MaxReplicas)
+		e.related(path + ".min_replicas")
 	}
 	if a.TargetCPU == 0 && a.TargetMemory == 0 {
 		add(path, "needs target_cpu_utilization or target_memory_utilization (or both): the autoscaler has nothing to measure")
+		e.related(path+".target_cpu_utilization", path+".target_memory_utilization")
 	}
 	for _, t := range []struct {
 		name, request, value string
@@ -100,6 +104,7 @@ func (a *Autoscaling) validate(block string, res Resources, add func(path, forma
 			add(path+"."+t.name, "must be a positive percentage (got %d)", t.target)
 		case t.target > 0 && t.value == "":
 			add(path+"."+t.name, "needs %s.resources.%s: the autoscaler measures utilization as a percentage of the container's request, and cannot without one", block, t.request)
+			e.related(block + ".resources." + t.request)
 		}
 	}
 }

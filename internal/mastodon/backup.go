@@ -110,7 +110,7 @@ func (backupFeature) defaults(s *Spec) {
 	}
 }
 
-func (backupFeature) validate(s *Spec, e *fieldErrors) { s.validateBackup(e.add) }
+func (backupFeature) validate(s *Spec, e *fieldErrors) { s.validateBackup(e) }
 
 func (backupFeature) objects(s *Spec, at stage) []Object {
 	if at != afterWorkloads {
@@ -146,7 +146,7 @@ func (b *Backup) defaults() {
 	b.Prefix = strings.Trim(b.Prefix, "/")
 }
 
-func (s *Spec) validateBackup(add func(path, format string, args ...any)) {
+func (s *Spec) validateBackup(e *fieldErrors) {
 	b := s.Backup
 	if b == nil {
 		return
@@ -156,8 +156,10 @@ func (s *Spec) validateBackup(add func(path, format string, args ...any)) {
 		if d.CloudSQL != nil {
 			what = "Cloud SQL (database.cloud_sql)"
 		}
-		add("backup", "backs up the embedded PostgreSQL only, and this instance uses %s: use that database's own backups "+
+		e.add("backup", "backs up the embedded PostgreSQL only, and this instance uses %s: use that database's own backups "+
 			"(Cloud SQL's automated backups and point-in-time recovery, your provider's snapshots or pg_dump schedule). Remove the backup block", what)
+		// database.cloud_sql names the database block too: it lies inside it.
+		e.related("database.cloud_sql")
 	}
 }
 

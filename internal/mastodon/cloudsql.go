@@ -78,9 +78,10 @@ func (cloudSQLFeature) validate(s *Spec, e *fieldErrors) {
 	if c == nil {
 		return
 	}
-	c.validate(e.add)
+	c.validate(e)
 	if s.Database.CACertificatePEM != "" {
 		e.add("database.ca_certificate_pem", "conflicts with database.cloud_sql: the proxy encrypts the connection itself")
+		e.related("database.cloud_sql")
 	}
 }
 
@@ -135,15 +136,20 @@ func (s *Spec) serviceAccountName() string {
 	return ""
 }
 
-func (c *CloudSQL) validate(add func(path, format string, args ...any)) {
+// The key is given clear or write-only: a rule that reads it reads both.
+func (c *CloudSQL) validate(e *fieldErrors) {
+	const key, keyWO, gsa = "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.workload_identity_service_account"
 	switch {
 	case c.CredentialsJSON != "" && c.WorkloadIdentityServiceAccount != "":
-		add("database.cloud_sql.credentials_json", "conflicts with database.cloud_sql.workload_identity_service_account: authenticate one way")
+		e.add(key, "conflicts with database.cloud_sql.workload_identity_service_account: authenticate one way")
+		e.related(keyWO, gsa)
 	case c.CredentialsJSON == "" && c.WorkloadIdentityServiceAccount == "":
-		add("database.cloud_sql.workload_identity_service_account", "or database.cloud_sql.credentials_json must be set: the proxy needs a way to authenticate")
+		e.add(gsa, "or database.cloud_sql.credentials_json must be set: the proxy needs a way to authenticate")
+		e.related(key, keyWO)
 	}
 	if j := strings.TrimSpace(c.CredentialsJSON); j != "" && !strings.HasPrefix(j, "{") {
-		add("database.cloud_sql.credentials_json", "is not a service-account key in JSON (google_service_account_key.private_key is base64: use base64decode())")
+		e.add(key, "is not a service-account key in JSON (google_service_account_key.private_key is base64: use base64decode())")
+		e.related(keyWO)
 	}
 }
 

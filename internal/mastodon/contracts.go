@@ -118,10 +118,12 @@ func (s *Spec) EmbeddedMaxConnections() int32 {
 }
 
 // validateContracts refuses what Mastodon cannot run.
-func (s *Spec) validateContracts(add func(path, format string, args ...any), related func(paths ...string)) {
+func (s *Spec) validateContracts(e *fieldErrors) {
+	add, related := e.add, e.related
 	if d := s.Database; d != nil && d.CloudSQL == nil && (d.SSLMode == "verify-ca" || d.SSLMode == "verify-full") && d.CACertificatePEM == "" {
 		add("database.sslmode", "%s verifies the server's certificate against a CA, and none is given: libpq then looks for ~/.postgresql/root.crt, "+
 			"which the image does not have, and every connection fails. Give database.ca_certificate_pem, or use require (TLS without verification)", d.SSLMode)
+		related("database.cloud_sql", "database.ca_certificate_pem")
 	}
 	if d := s.Database; d != nil && d.Pool > 0 && d.Pool < s.MaxThreads {
 		add("database.pool", "%d is below web.max_threads (%d): DB_POOL is each Puma worker's pool (config/database.yml), and a thread that finds "+
@@ -172,20 +174,19 @@ func (s *Spec) validateQueuesServed(add func(path, format string, args ...any), 
 
 // contractWarnings are what Mastodon allows but will likely not work as meant.
 func (s *Spec) contractWarnings() []FieldError {
-	var out []FieldError
-	warn := func(path, format string, args ...any) {
-		out = append(out, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
-	}
+	var out fieldErrors
 	if d := s.Database; d != nil {
 		limit := d.MaxConnections
 		if limit == 0 {
 			limit = DefaultMaxConnections
 		}
 		if c := s.Connections(); c.Total() > limit-reservedConnections {
-			warn("database", "at full scale the instance may hold %s database connections, more than the %d that max_connections = %d leaves "+
+			out.add("database", "at full scale the instance may hold %s database connections, more than the %d that max_connections = %d leaves "+
 				"(%d are reserved for superusers): past it PostgreSQL refuses connections and requests fail. Raise the server's max_connections "+
 				"(and give it as database.max_connections), put a pooler in front, or lower replicas, web.max_threads, concurrency or database.pool",
 				c, limit-reservedConnections, limit, reservedConnections)
+			// The blocks whose Pods and jobs hold connections (Connections).
+			out.related("web", "streaming", "sidekiq", "backup", "maintenance", "opensearch")
 		}
 	}
 	return out

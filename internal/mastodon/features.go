@@ -118,7 +118,9 @@ func (e *fieldErrors) add(path, format string, args ...any) {
 	*e = append(*e, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// related says that the last error depends on other attributes too.
+// related names the other attributes the last error reads: while one of
+// them is unknown (at plan), the provider leaves the error out, so a rule
+// names every attribute it reads besides its own.
 func (e *fieldErrors) related(paths ...string) {
 	last := &(*e)[len(*e)-1]
 	last.Related = append(last.Related, paths...)
@@ -135,12 +137,13 @@ func setNonEmpty(env, vars map[string]string) {
 
 // refuseExtra refuses free-form variables that a block renders: they
 // would silently replace its values.
-func (s *Spec) refuseExtra(block string, rendered func(string) bool, add func(path, format string, args ...any)) {
+func (s *Spec) refuseExtra(block string, rendered func(string) bool, e *fieldErrors) {
 	for attr, env := range map[string]map[string]string{"settings.extra_env": s.Settings.ExtraEnv,
 		"settings.extra_secret_env": s.Settings.ExtraSecretEnv, "settings.extra_secret_env_wo": s.Settings.ExtraSecretEnvWriteOnly} {
 		for _, k := range slices.Sorted(maps.Keys(env)) {
 			if rendered(k) {
-				add(attr, "%q is set by %s: set it there", k, block)
+				e.add(attr, "%q is set by %s: set it there", k, block)
+				e.related(block)
 			}
 		}
 	}

@@ -41,15 +41,20 @@ func (ingressFeature) validate(s *Spec, e *fieldErrors) {
 	if in == nil {
 		return
 	}
-	add := e.add
+	// The cases read the three sources in order; the key is given clear
+	// or write-only.
+	add, related := e.add, func() { e.related("ingress.tls_secret_name", "ingress.certificate_pem", "ingress.private_key_pem", "ingress.private_key_pem_wo") }
 	switch {
 	case in.TLSSecretName != "" && (in.CertificatePEM != "" || in.PrivateKeyPEM != ""):
 		add("ingress.tls_secret_name", "conflicts with ingress.certificate_pem and ingress.private_key_pem: give an existing Secret or a certificate, not both")
+		related()
 	case (in.CertificatePEM == "") != (in.PrivateKeyPEM == ""):
 		add("ingress.certificate_pem", "and ingress.private_key_pem must be given together")
+		related()
 	case in.CertificatePEM != "":
 		if _, err := tls.X509KeyPair([]byte(in.CertificatePEM), []byte(in.PrivateKeyPEM)); err != nil {
 			add("ingress.certificate_pem", "and ingress.private_key_pem do not parse as a matching PEM certificate and key: %v", err)
+			related()
 		}
 	}
 }
@@ -250,7 +255,8 @@ func (ingressFeature) warnings(s *Spec) []FieldError {
 	if s.splitDomains() && (tls == "secret" || tls == "gke" || (tls == "ours" && !certificateCovers(in.CertificatePEM, s.LocalDomain))) {
 		out = append(out, FieldError{Path: "ingress", Message: "the certificate is not known to cover local_domain " + s.LocalDomain +
 			": its /.well-known/ paths (webfinger, host-meta, nodeinfo) are routed to Mastodon, but remote servers reach them over HTTPS, " +
-			"so the certificate must cover " + s.LocalDomain + " too (or serve those paths from " + s.LocalDomain + " elsewhere)."})
+			"so the certificate must cover " + s.LocalDomain + " too (or serve those paths from " + s.LocalDomain + " elsewhere).",
+			Related: []string{"local_domain", "web_domain"}})
 	}
 	return out
 }

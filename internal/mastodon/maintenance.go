@@ -212,7 +212,7 @@ func (m *Maintenance) warnings() []FieldError {
 	if t := m.Tasks["preview_cards"]; !m.Disabled && t.Enabled != nil && *t.Enabled && t.RetentionDays > 0 && t.RetentionDays < 14 {
 		return []FieldError{{Path: "maintenance.preview_cards.retention_days", Message: fmt.Sprintf("%d days: Mastodon fetches a preview card again "+
 			"only when its link is posted two weeks after its last use, so cards removed sooner stay without a thumbnail (tootctl preview_cards remove "+
-			"recommends at least 14)", t.RetentionDays)}}
+			"recommends at least 14)", t.RetentionDays), Related: []string{"maintenance.enabled", "maintenance.preview_cards.enabled"}}}
 	}
 	return nil
 }

@@ -56,6 +56,7 @@ func (mediaBucketFeature) validate(s *Spec, e *fieldErrors) {
 	}
 	if b.SecretAccessKey == "" {
 		e.add("media_bucket.secret_access_key", "must be set (it reaches Pods through the instance's Secret)")
+		e.related("media_bucket.secret_access_key_wo")
 	}
 }
 

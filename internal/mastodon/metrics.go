@@ -217,7 +217,7 @@ func (metricsFeature) validate(s *Spec, e *fieldErrors) {
 	if s.Metrics == nil {
 		return
 	}
-	s.Metrics.validate(e.add)
+	s.Metrics.validate(e)
 	if v, ok := Parse(s.Version); ok {
 		if since, _ := Parse(metricsSince); v.Compare(since) < 0 {
 			e.add("metrics", "%s has no Prometheus exporter: Mastodon added it in %s (config/initializers/prometheus_exporter.rb), and "+
@@ -228,8 +228,9 @@ func (metricsFeature) validate(s *Spec, e *fieldErrors) {
 }
 
 // validate checks the ServiceMonitor's labels.
-func (m *Metrics) validate(add func(path, format string, args ...any)) {
+func (m *Metrics) validate(e *fieldErrors) {
 	const path = "metrics.service_monitor_labels"
+	add := e.add
 	ours := []string{LabelName, LabelInstance, LabelComponent, LabelManagedBy, LabelOwner, LabelVersion}
 	for _, k := range slices.Sorted(maps.Keys(m.ServiceMonitorLabels)) {
 		v := m.ServiceMonitorLabels[k]
@@ -244,5 +245,6 @@ func (m *Metrics) validate(add func(path, format string, args ...any)) {
 	}
 	if len(m.ServiceMonitorLabels) > 0 && !m.ServiceMonitor {
 		add(path, "labels a ServiceMonitor, which metrics.service_monitor = false leaves out")
+		e.related("metrics.service_monitor")
 	}
 }

@@ -290,15 +290,17 @@ func (searchFeature) validate(s *Spec, e *fieldErrors) {
 		return
 	}
 	add := e.add
-	s.refuseExtra("opensearch", func(k string) bool { return strings.HasPrefix(k, "ES_") }, add)
+	s.refuseExtra("opensearch", func(k string) bool { return strings.HasPrefix(k, "ES_") }, e)
 	if x.Host == "" {
 		add("opensearch.host", "must be set")
 	}
 	if x.Password != "" && x.User == "" {
 		add("opensearch.user", "must be set with opensearch.password: Mastodon authenticates with both or neither")
+		e.related("opensearch.password", "opensearch.password_wo")
 	}
 	if x.CACertificatePEM != "" && x.Scheme != "https" {
 		add("opensearch.ca_certificate_pem", "needs opensearch.scheme = \"https\": the CA verifies a TLS connection")
+		e.related("opensearch.scheme")
 	}
 }
 

@@ -76,9 +76,11 @@ func (smtpFeature) validate(s *Spec, e *fieldErrors) {
 	}
 	if m.TLS && m.SSL {
 		add("smtp.tls", "conflicts with smtp.ssl: both mean implicit TLS, set one")
+		e.related("smtp.ssl")
 	}
 	if (m.TLS || m.SSL) && m.EnableStartTLS != "" && m.EnableStartTLS != "never" {
 		add("smtp.enable_starttls", "must be never (or unset) with implicit TLS (smtp.tls or smtp.ssl): the mail gem refuses every delivery that asks for both, not %q", m.EnableStartTLS)
+		e.related("smtp.tls", "smtp.ssl")
 	}
 }
 

@@ -273,7 +273,7 @@ func (s *Spec) Validate() []FieldError {
 	for _, f := range features {
 		f.validate(s, &e)
 	}
-	s.validateContracts(e.add, e.related)
+	s.validateContracts(&e)
 	return e
 }
 
@@ -297,21 +297,24 @@ func (s *Spec) validateVersion(e *fieldErrors) {
 	}
 	if v.Major < 4 || (v.Major == 4 && v.Minor < 3) {
 		e.add("version", "%s is older than v4.3.0, the oldest version this provider deploys (streaming runs from its own image since 4.3)", s.Version)
+		e.related("image.repository")
 	}
 }
 
 // validateSidekiq checks the processes and their queues: the scheduler
 // queue runs in exactly one Pod.
 func (s *Spec) validateSidekiq(e *fieldErrors) {
-	scheduler := ""
-	names := map[string]bool{}
+	scheduler, schedulerPath := "", ""
+	names := map[string]string{} // name -> the path of the first process of that name
 	for i, p := range s.Sidekiq {
 		path := fmt.Sprintf("sidekiq[%d]", i)
 		// A name of the wrong form is reported alone (CheckProcessName).
-		if processRe.MatchString(p.Name) && names[p.Name] {
+		if first, ok := names[p.Name]; ok && processRe.MatchString(p.Name) {
 			e.add(path+".name", "%q is used by two processes", p.Name)
+			e.related(first + ".name")
+		} else if !ok {
+			names[p.Name] = path
 		}
-		names[p.Name] = true
 		// The list's own problems are reported alone (CheckQueues).
 		for _, q := range p.Queues {
 			if q.Name != "scheduler" {
@@ -319,15 +322,22 @@ func (s *Spec) validateSidekiq(e *fieldErrors) {
 			}
 			if scheduler != "" {
 				e.add(path+".queues", "the scheduler queue is already served by process %q: exactly one process may serve it", scheduler)
+				e.related(schedulerPath+".queues", schedulerPath+".name")
 			}
-			scheduler = p.Name
+			scheduler, schedulerPath = p.Name, path
+			// Each rule below reads the queues and names the process; the
+			// number of Pods comes from replicas, autoscaling and
+			// external_scaling.
 			if p.Autoscaling != nil {
 				e.add(path+".autoscaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot autoscale (serve the scheduler queue from a process of its own)", p.Name)
+				e.related(path+".queues", path+".name")
 			} else if p.Replicas == ScaledElsewhere {
 				e.add(path+".external_scaling", "process %q serves the scheduler queue, which exactly one Pod may serve: it cannot be scaled by another controller", p.Name)
+				e.related(path+".queues", path+".name", path+".autoscaling")
 			}
 			if p.Replicas > 1 {
 				e.add(path+".replicas", "process %q serves the scheduler queue, so it must have at most 1 replica (got %d)", p.Name, p.Replicas)
+				e.related(path+".queues", path+".name", path+".autoscaling", path+".external_scaling")
 			}
 		}
 	}
@@ -341,9 +351,11 @@ func (s *Spec) validateDatabase(e *fieldErrors) {
 	}
 	if d.Host == "" && d.CloudSQL == nil {
 		e.add("database.host", "must be set (or database.cloud_sql)")
+		e.related("database.cloud_sql")
 	}
 	if d.CACertificatePEM != "" && d.CloudSQL == nil && !x509.NewCertPool().AppendCertsFromPEM([]byte(d.CACertificatePEM)) {
 		e.add("database.ca_certificate_pem", "holds no PEM certificate")
+		e.related("database.cloud_sql")
 	}
 }
 
@@ -362,6 +374,7 @@ func (s *Spec) validateSettings(e *fieldErrors) {
 	for k := range st.ExtraEnv {
 		if _, ok := st.ExtraSecretEnv[k]; ok {
 			e.add("settings.extra_env", "%q is also in settings.extra_secret_env", k)
+			e.related("settings.extra_secret_env")
 		}
 	}
 	for k := range st.ExtraSecretEnvWriteOnly {
@@ -369,6 +382,7 @@ func (s *Spec) validateSettings(e *fieldErrors) {
 		_, inSecret := st.ExtraSecretEnv[k]
 		if envNameRe.MatchString(k) && (inPlain || inSecret) {
 			e.add("settings.extra_secret_env_wo", "%q is also in settings.extra_env or settings.extra_secret_env", k)
+			e.related("settings.extra_env", "settings.extra_secret_env")
 		}
 	}
 }

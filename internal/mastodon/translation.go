@@ -72,16 +72,19 @@ func (translationFeature) validate(s *Spec, e *fieldErrors) {
 	add := e.add
 	s.refuseExtra("translation", func(k string) bool {
 		return strings.HasPrefix(k, "DEEPL_") || strings.HasPrefix(k, "LIBRE_TRANSLATE_")
-	}, add)
+	}, e)
 	switch {
 	case t.DeepL == nil && t.LibreTranslate == nil:
 		add("translation", "needs translation.deepl or translation.libre_translate")
+		e.related("translation.deepl", "translation.libre_translate")
 	case t.DeepL != nil && t.LibreTranslate != nil:
 		add("translation.deepl", "conflicts with translation.libre_translate: Mastodon uses one translation service (DeepL when both are set)")
+		e.related("translation.libre_translate")
 	}
 	if d := t.DeepL; d != nil {
 		if d.APIKey == "" {
 			add("translation.deepl.api_key", "must be set (or translation.deepl.api_key_wo)")
+			e.related("translation.deepl.api_key_wo")
 		}
 	}
 }

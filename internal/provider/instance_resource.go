@@ -101,13 +101,14 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	diags.Append(d...)
 	diags.Append(withWriteOnly(ctx, &m, s)...)
 	for _, e := range s.Validate() {
-		if relatedUnknown(e, unknown) {
-			continue
+		if !relatedUnknown(e, unknown) {
+			diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 		}
-		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}
 	for _, w := range s.Warnings() {
-		diags.AddAttributeWarning(attributePath(w.Path), "Check "+w.Path, w.Path+": "+w.Message)
+		if !relatedUnknown(w, unknown) {
+			diags.AddAttributeWarning(attributePath(w.Path), "Check "+w.Path, w.Path+": "+w.Message)
+		}
 	}
 }
 

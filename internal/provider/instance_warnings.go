@@ -8,20 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
-
-// relatedUnknown says whether an error depends on a value that is not
-// known yet: then it may not hold, and waits for the apply's check.
-func relatedUnknown(e mastodon.FieldError, unknown map[string]bool) bool {
-	for _, p := range e.Related {
-		if affected(p, unknown) {
-			return true
-		}
-	}
-	return false
-}
 
 // warnDatabaseMove says what a switch between the embedded PostgreSQL and
 // an external one does to the data: the apply prepares the schema of the

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
 )
 
 // splitUnknown reads a configuration that may hold unknown values (a value
@@ -60,10 +62,10 @@ func pathString(p *tftypes.AttributePath) string {
 }
 
 // knownOnly drops the diagnostics that unknown values could change: an
-// error about an attribute that is unknown, that lies inside or around an
-// unknown value, or that sits beside an unknown value in the same nested
-// block (cross-field rules, such as a certificate and its key). Errors of
-// top-level attributes are kept unless that attribute itself is unknown.
+// error about an attribute that is unknown or that lies inside or around
+// an unknown value. A rule between attributes names the others it reads
+// (mastodon.FieldError.Related, see relatedUnknown); nothing is guessed from
+// where an attribute sits.
 func knownOnly(diags diag.Diagnostics, unknown map[string]bool) diag.Diagnostics {
 	if len(unknown) == 0 {
 		return diags
@@ -78,19 +80,28 @@ func knownOnly(diags diag.Diagnostics, unknown map[string]bool) diag.Diagnostics
 	return out
 }
 
+// affected says whether the attribute at p is unknown, lies inside an
+// unknown value (a block unknown as a whole, a list with an unknown
+// element, a map) or holds one.
 func affected(p string, unknown map[string]bool) bool {
-	parent := func(s string) string {
-		if i := strings.LastIndexAny(s, ".["); i >= 0 {
-			return s[:i]
-		}
-		return ""
-	}
 	for u := range unknown {
-		switch {
-		case u == p, strings.HasPrefix(p, u+"."), strings.HasPrefix(p, u+"["),
-			strings.HasPrefix(u, p+"."), strings.HasPrefix(u, p+"["):
+		if u == p || strings.HasPrefix(p, u+".") || strings.HasPrefix(p, u+"[") ||
+			strings.HasPrefix(u, p+".") || strings.HasPrefix(u, p+"[") {
 			return true
-		case parent(p) != "" && parent(u) == parent(p):
+		}
+	}
+	return false
+}
+
+// relatedUnknown says whether a rule's error or warning reads a value that
+// is not known yet, its own attribute or one it names as related: then it
+// may not hold, and waits for the apply's check.
+func relatedUnknown(e mastodon.FieldError, unknown map[string]bool) bool {
+	if affected(e.Path, unknown) {
+		return true
+	}
+	for _, p := range e.Related {
+		if affected(p, unknown) {
 			return true
 		}
 	}

@@ -16,8 +16,8 @@ func TestKnownOnly(t *testing.T) {
 		"name":                        true,  // top level, itself known
 		"namespace":                   false, // itself unknown
 		"database.host":               false,
-		"database.port":               false, // beside an unknown value
-		"sidekiq[1].queues":           false,
+		"database.port":               true, // beside an unknown value: a rule names what it reads (relatedUnknown)
+		"sidekiq[1].queues":           true,
 		"sidekiq[0].queues":           true,
 		"ingress.certificate_pem":     false, // inside an unknown block
 		"settings.extra_env[\"A-B\"]": true,
