@@ -43,7 +43,9 @@ func (ingressFeature) validate(s *Spec, e *fieldErrors) {
 	}
 	// The cases read the three sources in order; the key is given clear
 	// or write-only.
-	add, related := e.add, func() { e.related("ingress.tls_secret_name", "ingress.certificate_pem", "ingress.private_key_pem", "ingress.private_key_pem_wo") }
+	add, related := e.add, func() {
+		e.related("ingress.tls_secret_name", "ingress.certificate_pem", "ingress.private_key_pem", "ingress.private_key_pem_wo")
+	}
 	switch {
 	case in.TLSSecretName != "" && (in.CertificatePEM != "" || in.PrivateKeyPEM != ""):
 		add("ingress.tls_secret_name", "conflicts with ingress.certificate_pem and ingress.private_key_pem: give an existing Secret or a certificate, not both")
