@@ -19,7 +19,7 @@ import (
 var present = struct{}{}
 
 // crossRules are the rules between attributes (Spec.Validate and the
-// features' validate), each with a configuration that breaks it, the
+// features' validate, then Spec.Warnings), each with a configuration that breaks it, the
 // error (its attribute and a part of its message) and every attribute it
 // reads. The rules of maintenance (an unknown task, a retention on a task
 // that takes none) have no case: the schema cannot express them.
@@ -121,6 +121,18 @@ var crossRules = []struct {
 		[]string{"ingress.tls_secret_name", "ingress.certificate_pem", "ingress.private_key_pem", "ingress.private_key_pem_wo"}},
 	{map[string]any{"ingress.certificate_pem": "cert", "ingress.private_key_pem": "key"}, "ingress.certificate_pem", "do not parse as a matching PEM",
 		[]string{"ingress.tls_secret_name", "ingress.certificate_pem", "ingress.private_key_pem", "ingress.private_key_pem_wo"}},
+	// Warnings name what they read too.
+	{map[string]any{"web.autoscaling.max_replicas": 2, "web.autoscaling.target_memory_utilization": 70, "web.resources.memory_request": "1Gi", "media_bucket.bucket": "b"},
+		"web.autoscaling.target_memory_utilization", "seldom returns memory",
+		[]string{"web.autoscaling.target_memory_utilization", "web.autoscaling.target_cpu_utilization"}},
+	{map[string]any{"web.autoscaling.max_replicas": 2, "web.autoscaling.target_cpu_utilization": 70, "web.resources.cpu_request": "1"},
+		"web.autoscaling", "the media volume is ReadWriteOnce", []string{"web.autoscaling", "media.access_mode", "media_bucket"}},
+	{map[string]any{"maintenance.preview_cards.enabled": true, "maintenance.preview_cards.retention_days": 7}, "maintenance.preview_cards.retention_days",
+		"fetches a preview card again", []string{"maintenance.enabled", "maintenance.preview_cards.enabled", "maintenance.preview_cards.retention_days"}},
+	{map[string]any{"ingress.tls_secret_name": "tls", "web_domain": "www.social.example"}, "ingress", "not known to cover local_domain",
+		[]string{"ingress", "ingress.tls_secret_name", "local_domain", "web_domain"}},
+	{map[string]any{"database.host": "db", "database.max_connections": 20}, "database", "at full scale",
+		[]string{"database.max_connections", "database.pool", "web", "streaming", "sidekiq", "backup", "maintenance", "opensearch"}},
 }
 
 // Every rule between attributes reports its error when everything is
