@@ -231,8 +231,8 @@ func DefaultSidekiq() SidekiqProcess {
 type FieldError struct {
 	Path    string
 	Message string
-	// Related are other attributes the error depends on: while one of
-	// them is not known yet, the error may not hold.
+	// Related are the other attributes its rule reads, every one: while
+	// one of them is not known yet, the error may not hold.
 	Related []string `json:",omitempty"`
 }
 
