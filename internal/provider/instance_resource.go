@@ -127,10 +127,13 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	plan, unchanged, d := planComputed(ctx, req.State, resp.Plan)
 	resp.Diagnostics.Append(d...)
+	if !unchanged {
+		resp.Plan = plan
+	}
+	r.planOwnSecrets(ctx, req, resp)
 	if unchanged {
 		return
 	}
-	resp.Plan = plan
 	var version types.String
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("version"), &version)...)
 	if req.State.Raw.IsNull() {
@@ -386,6 +389,9 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 		if live != nil && mastodon.OwnedByInstance(live.GetLabels()) {
 			secrets = mastodon.SecretsFromEnv(kube.SecretData(live), spec.Database == nil, spec.Redis == nil)
 		}
+	}
+	if !takeOwnSecrets(ctx, c, &cfg, plan, prior, &secrets, diags) {
+		return
 	}
 	if err := secrets.Fill(spec.Database == nil, spec.Redis == nil); err != nil {
 		diags.AddError("Cannot generate secrets", err.Error())

@@ -52,6 +52,7 @@ type instanceModel struct {
 	LoadBalancerIP       types.String           `tfsdk:"load_balancer_ip"`
 	LoadBalancerHostname types.String           `tfsdk:"load_balancer_hostname"`
 	Metrics              *metricsModel          `tfsdk:"metrics"`
+	OwnSecrets           *ownSecretsModel       `tfsdk:"own_secrets"`
 }
 
 type imageModel struct {

@@ -1,0 +1,266 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// ownSecretsModel is own_secrets: the instance's secrets given instead of
+// generated, write-only or from an existing Secret.
+type ownSecretsModel struct {
+	ValuesWO        types.Map    `tfsdk:"values_wo"`
+	ValuesWOVersion types.Int64  `tfsdk:"values_wo_version"`
+	SecretName      types.String `tfsdk:"secret_name"`
+	SecretKeys      types.Map    `tfsdk:"secret_keys"`
+	Rotate          types.List   `tfsdk:"rotate"`
+}
+
+var (
+	ownSecretsPath = path.Root("own_secrets")
+	ownValuesPath  = ownSecretsPath.AtName("values_wo")
+	ownSecretPath  = ownSecretsPath.AtName("secret_name")
+)
+
+func ownSecretsAttributes(in nested) map[string]schema.Attribute {
+	var rotations []string
+	for _, r := range mastodon.SecretRotations {
+		rotations = append(rotations, "`"+r.Name+"`: "+r.Breaks)
+	}
+	names := "`" + strings.Join(mastodon.OwnSecretEnv, "`, `") + "`"
+	return map[string]schema.Attribute{"own_secrets": optionalBlock(in, "own_secrets",
+		"The instance's secrets given instead of generated: those of an instance moved here (a Helm chart's Secret, a `.env.production`), "+
+			"which its sessions, Web Push subscriptions and encrypted columns depend on. Any subset of "+names+" may be given, "+
+			"write-only or from an existing Secret; the rest is generated. Once taken, they are the instance's secrets, kept in its Secret "+
+			"and in `secrets` like generated ones: removing this block keeps them, a value equal to the instance's is no change, and a "+
+			"different one is refused unless `rotate` names it. Formats are checked at plan (values of a Secret where the cluster can be read): "+
+			"`SECRET_KEY_BASE` of at least 32 characters; `VAPID_PRIVATE_KEY` a P-256 private scalar in URL-safe base64, with "+
+			"`VAPID_PUBLIC_KEY` its public key (derived when not given); the Active Record encryption keys non-empty and not the test "+
+			"environment's (`...DO_NOT_USE_IN_PRODUCTION`); `DB_PASS` and `REDIS_PASSWORD` only for the embedded services.",
+		map[string]schema.Attribute{
+			"values_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType,
+				Description: "Secrets by Mastodon's variable names (" + names + "), write-only: never stored in Terraform state as given " +
+					"(Terraform 1.11+), though the instance's `secrets` show them once taken. Requires `values_wo_version`, and is read only " +
+					"when that version changes."},
+			"values_wo_version": woVersionAttribute("values_wo"),
+			"secret_name": optString("An existing Secret in the instance's namespace to take secrets from, read at each plan and apply: " +
+				"each variable from the key of its name (as in `.env.production` and the legacy `mastodon/chart`), or the key `secret_keys` " +
+				"gives. Keys absent from the Secret are generated. The official `mastodon/helm-charts` chart names its keys otherwise: " +
+				"`secret_keys = { SECRET_KEY_BASE = \"secret-key-base\", VAPID_PRIVATE_KEY = \"vapid-private-key\", VAPID_PUBLIC_KEY = " +
+				"\"vapid-public-key\", ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY = \"are-primary-key\", ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY " +
+				"= \"are-deterministic-key\", ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT = \"are-derivation-salt\" }`."),
+			"secret_keys": schema.MapAttribute{Optional: true, ElementType: types.StringType,
+				Description: "The key of `secret_name` that holds each variable, where it is not the variable's name. A key named here must exist."},
+			"rotate": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+				Description: "The secrets whose given value may replace the instance's, which is otherwise refused. What a rotation breaks, " +
+					"from Mastodon's source: " + strings.Join(rotations, "; ") + ". Remove it once applied: while it names a secret, " +
+					"a changed value is taken without question."},
+		})}
+}
+
+// ownSecretsSpec puts own_secrets into the spec, with the write-only
+// values when the model has them (a configuration), so that Validate checks
+// their formats at plan time.
+func ownSecretsSpec(ctx context.Context, m *instanceModel, s *mastodon.Spec, diags *diag.Diagnostics) {
+	o := m.OwnSecrets
+	if o == nil {
+		return
+	}
+	s.OwnSecrets = &mastodon.OwnSecrets{From: "own_secrets.values_wo"}
+	if !o.SecretKeys.IsUnknown() && !o.SecretKeys.IsNull() {
+		diags.Append(o.SecretKeys.ElementsAs(ctx, &s.OwnSecrets.Keys, false)...)
+	}
+	s.OwnSecrets.Rotate = o.rotate(ctx, diags)
+	if o.ValuesWO.IsNull() || o.ValuesWO.IsUnknown() {
+		return
+	}
+	diags.Append(o.ValuesWO.ElementsAs(ctx, &s.OwnSecrets.Given, false)...)
+	if o.ValuesWOVersion.IsNull() {
+		diags.AddAttributeError(ownSecretsPath.AtName("values_wo_version"), "Missing version of a write-only value",
+			"own_secrets.values_wo needs own_secrets.values_wo_version: set it (to 1, say) and change it whenever you give new values.")
+	}
+}
+
+func (o *ownSecretsModel) rotate(ctx context.Context, diags *diag.Diagnostics) []string {
+	var out []string
+	if !o.Rotate.IsUnknown() && !o.Rotate.IsNull() {
+		diags.Append(o.Rotate.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+// ownGiven are the values given, by source: the write-only ones when they
+// are to be read (fresh: a create, or a new version), and those of the
+// referenced Secret, read with get. missing says the Secret does not exist.
+type ownGiven struct {
+	wo, ref map[string]string
+	missing bool
+}
+
+func readOwnSecrets(ctx context.Context, get func(ctx context.Context, kind, ns, name string) (*unstructured.Unstructured, error),
+	ns string, o *ownSecretsModel, fresh bool, diags *diag.Diagnostics) ownGiven {
+	var g ownGiven
+	if fresh && !o.ValuesWO.IsNull() && !o.ValuesWO.IsUnknown() {
+		diags.Append(o.ValuesWO.ElementsAs(ctx, &g.wo, false)...)
+	}
+	if o.SecretName.IsNull() || get == nil {
+		return g
+	}
+	keys := map[string]string{}
+	if !o.SecretKeys.IsNull() {
+		diags.Append(o.SecretKeys.ElementsAs(ctx, &keys, false)...)
+	}
+	u, err := get(ctx, "Secret", ns, o.SecretName.ValueString())
+	if err != nil {
+		diags.AddAttributeError(ownSecretPath, "Cannot read own_secrets.secret_name", fmt.Sprintf("Secret %s/%s: %v", ns, o.SecretName.ValueString(), err))
+		return g
+	}
+	if u == nil {
+		g.missing = true
+		return g
+	}
+	data := kube.SecretData(u)
+	g.ref = map[string]string{}
+	for _, env := range mastodon.OwnSecretEnv {
+		key, named := keys[env]
+		if !named {
+			key = env
+		}
+		if v, ok := data[key]; ok {
+			g.ref[env] = v
+		} else if named {
+			diags.AddAttributeError(ownSecretsPath.AtName("secret_keys"), "Missing key in own_secrets.secret_name",
+				fmt.Sprintf("own_secrets.secret_keys: Secret %s/%s has no key %q (for %s).", ns, o.SecretName.ValueString(), key, env))
+		}
+	}
+	return g
+}
+
+// check reports the values that Mastodon would not take, and a variable
+// given both ways.
+func (g ownGiven) check(diags *diag.Diagnostics) {
+	for _, m := range mastodon.CheckOwnSecrets(g.wo) {
+		diags.AddAttributeError(ownValuesPath, "Invalid own_secrets.values_wo", "own_secrets.values_wo: "+m)
+	}
+	for _, m := range mastodon.CheckOwnSecrets(g.ref) {
+		diags.AddAttributeError(ownSecretPath, "Invalid own_secrets.secret_name", "own_secrets.secret_name: "+m)
+	}
+	for _, env := range slices.Sorted(maps.Keys(g.wo)) {
+		if _, twice := g.ref[env]; twice {
+			diags.AddAttributeError(ownValuesPath, "Secret given twice",
+				"own_secrets.values_wo: "+env+" is given here and by own_secrets.secret_name: give it one way.")
+		}
+	}
+}
+
+// take puts the given values into the instance's secrets, refusing a
+// change that rotate does not name; it returns whether any changed.
+func (g ownGiven) take(cur *mastodon.Secrets, rotate []string, diags *diag.Diagnostics) bool {
+	any := false
+	for _, src := range []struct {
+		values map[string]string
+		at     path.Path
+	}{{g.wo, ownValuesPath}, {g.ref, ownSecretPath}} {
+		changed, refused := mastodon.TakeOwnSecrets(cur, src.values, rotate)
+		for _, m := range refused {
+			diags.AddAttributeError(src.at, "Refused change of the instance's secrets", src.at.String()+": "+m+" Nothing was changed.")
+		}
+		any = any || len(changed) > 0
+	}
+	return any
+}
+
+// freshValues says whether the write-only values are to be read: at
+// create, when the block is new, or under a new version.
+func freshValues(was, now *ownSecretsModel) bool {
+	return was == nil || !was.ValuesWOVersion.Equal(now.ValuesWOVersion)
+}
+
+// planOwnSecrets checks the given secrets at plan time and plans them:
+// formats, refusals of unrotated changes, and the secrets a rotation
+// changes. A Secret that cannot be read yet is checked by the apply.
+func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Config.Schema == nil || req.Config.Raw.IsNull() {
+		return // a test's request without a configuration
+	}
+	var cfg, was *ownSecretsModel
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, ownSecretsPath, &cfg)...)
+	if cfg == nil || resp.Diagnostics.HasError() {
+		return
+	}
+	creating := req.State.Raw.IsNull()
+	var ns types.String
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("namespace"), &ns)...)
+	var get func(ctx context.Context, kind, ns, name string) (*unstructured.Unstructured, error)
+	if c := planClient(ctx, r.clients); c != nil && !ns.IsUnknown() && !cfg.SecretName.IsUnknown() && !cfg.SecretKeys.IsUnknown() {
+		get = c.Get
+	}
+	if !creating {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, ownSecretsPath, &was)...)
+	}
+	var diags diag.Diagnostics
+	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, freshValues(was, cfg), &diags)
+	g.check(&diags)
+	resp.Diagnostics.Append(diags...)
+	if creating || diags.HasError() {
+		return
+	}
+	var state instanceModel
+	resp.Diagnostics.Append(getAttrs(ctx, req.State, map[string]any{"secrets": &state.Secrets, "vapid_public_key": &state.VapidPublicKey})...)
+	cur := secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString())
+	rotate := cfg.rotate(ctx, &resp.Diagnostics)
+	unread := get == nil && !cfg.SecretName.IsNull() && len(rotate) > 0
+	if !g.take(&cur, rotate, &resp.Diagnostics) && !unread {
+		return
+	}
+	// A rotation changes the secrets: plan them, or unknown when the
+	// Secret could not be read.
+	secrets, vapid := secretsObject(cur), types.StringValue(cur.VapidPublicKey)
+	if unread {
+		secrets, vapid = types.ObjectUnknown(secretsAttrTypes()), types.StringUnknown()
+	}
+	var planned types.Object
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("secrets"), &planned)...)
+	if !planned.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("secrets"), secrets)...)
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("vapid_public_key"), vapid)...)
+}
+
+// takeOwnSecrets puts the given secrets into the instance's (secrets:
+// those of state, else of the cluster) before the apply changes anything,
+// and refuses, changing nothing, what the plan could not check.
+func takeOwnSecrets(ctx context.Context, c instanceCluster, cfg, plan, prior *instanceModel, secrets *mastodon.Secrets, diags *diag.Diagnostics) bool {
+	o := cfg.OwnSecrets
+	if o == nil {
+		return true
+	}
+	var was *ownSecretsModel
+	if prior != nil {
+		was = prior.OwnSecrets
+	}
+	ns := plan.Namespace.ValueString()
+	g := readOwnSecrets(ctx, c.Get, ns, o, freshValues(was, o), diags)
+	if g.missing {
+		diags.AddAttributeError(ownSecretPath, "Missing own_secrets.secret_name",
+			fmt.Sprintf("own_secrets.secret_name: Secret %s/%s does not exist. Nothing was changed.", ns, o.SecretName.ValueString()))
+	}
+	g.check(diags)
+	if diags.HasError() {
+		return false
+	}
+	g.take(secrets, o.rotate(ctx, diags), diags)
+	return !diags.HasError()
+}
