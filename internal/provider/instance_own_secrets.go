@@ -210,18 +210,30 @@ func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.Modi
 	if !creating {
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, ownSecretsPath, &was)...)
 	}
+	if cfg.ValuesWO.IsNull() && !cfg.ValuesWOVersion.IsNull() && !cfg.ValuesWOVersion.IsUnknown() {
+		resp.Diagnostics.AddAttributeError(ownValuesPath, "Missing write-only value",
+			"own_secrets.values_wo_version versions own_secrets.values_wo, which is not set.")
+	}
+	fresh := freshValues(was, cfg)
 	var diags diag.Diagnostics
-	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, freshValues(was, cfg), &diags)
+	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, fresh, &diags)
 	g.check(&diags)
 	resp.Diagnostics.Append(diags...)
-	if creating || diags.HasError() {
+	if creating || resp.Diagnostics.HasError() {
 		return
 	}
 	var state instanceModel
 	resp.Diagnostics.Append(getAttrs(ctx, req.State, map[string]any{"secrets": &state.Secrets, "vapid_public_key": &state.VapidPublicKey})...)
 	cur := secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString())
 	rotate := cfg.rotate(ctx, &resp.Diagnostics)
-	unread := get == nil && !cfg.SecretName.IsNull() && len(rotate) > 0
+	// What the plan cannot read (a Secret of a cluster not known yet, a
+	// value or a rotation known only at apply) the apply checks: the
+	// secrets are unknown when it may change them.
+	unread := (get == nil && !cfg.SecretName.IsNull()) || (fresh && cfg.ValuesWO.IsUnknown())
+	unread = (unread && len(rotate) > 0) || cfg.Rotate.IsUnknown()
+	if cfg.Rotate.IsUnknown() {
+		g = ownGiven{}
+	}
 	if !g.take(&cur, rotate, &resp.Diagnostics) && !unread {
 		return
 	}
