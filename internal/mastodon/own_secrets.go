@@ -51,15 +51,15 @@ var SecretRotations = []SecretRotation{
 	{"VAPID", []string{"VAPID_PRIVATE_KEY", EnvVapidPublicKey},
 		"every Web Push subscription stops receiving notifications until its browser or app subscribes again"},
 	{"ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", []string{"ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY"},
-		"columns encrypted deterministically become unreadable and no longer match queries"},
+		"columns encrypted deterministically become unreadable; Mastodon 4.6 has none (app/models), a later version may"},
 	{"ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", []string{"ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT"},
-		"every encrypted column becomes unreadable (both keys are derived with this salt): two-factor secrets among them"},
+		"every encrypted column becomes unreadable, as both keys are derived with it: two-factor secrets (users.otp_secret) and accounts' private keys (keypairs.private_key, from 4.6)"},
 	{"ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", []string{"ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"},
-		"columns encrypted with it (two-factor secrets) become unreadable, unless the old key is kept as a previous key, which the provider does not do"},
+		"two-factor secrets (users.otp_secret) and accounts' private keys (keypairs.private_key, from 4.6) become unreadable: Rails reads old values only with the old key kept as a previous key, which the provider does not configure"},
 	{EnvDBPassword, []string{EnvDBPassword},
-		"the embedded PostgreSQL keeps the password its data was initialised with: change the role's password in PostgreSQL first, or nothing connects"},
+		"the embedded PostgreSQL keeps the password its data was initialised with (POSTGRES_PASSWORD is read once): change the role's password in PostgreSQL first, or nothing connects"},
 	{EnvRedisPassword, []string{EnvRedisPassword},
-		"nothing: the embedded Redis restarts with the new password, and so do its clients"},
+		"the embedded Redis keeps its old password until its Pod restarts (delete Pod <name>-redis-0), while Mastodon's Pods restart with the new one: nothing reaches Redis until then"},
 }
 
 // minKeyBase is the shortest SECRET_KEY_BASE accepted. Rails asks only for

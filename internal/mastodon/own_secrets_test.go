@@ -17,6 +17,9 @@ import (
 //     key must be non-blank, and one ending with DO_NOT_USE_IN_PRODUCTION
 //     aborts the boot in production. Rails derives the keys from them with
 //     PBKDF2, so it asks for no length.
+//   - app/models/keypair.rb (encrypts :private_key) and devise-two-factor
+//     6.4.0 of Gemfile.lock (encrypts :otp_secret): what the Active Record
+//     keys protect, which SecretRotations names.
 //   - config/vapid.yml and app/lib/web_push_request.rb: the pair is read
 //     as given (Webpush::VapidKey.from_keys(public, private)), so the
 //     public key must be the private key's.

@@ -200,7 +200,9 @@ func TestAccInstance_ownSecretsFromSecret(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 			{PreConfig: put("chart-secrets", changed), Config: config("chart-secrets", `"SECRET_KEY_BASE"`), Check: c.checkOwnSecrets(ns, rotated)},
 			{Config: config("", ""), Check: c.checkOwnSecrets(ns, rotated)},
-			{PreConfig: func() { _ = c.cs.CoreV1().Secrets(ns).Delete(context.Background(), "chart-secrets", metav1.DeleteOptions{}) },
+			{PreConfig: func() {
+				_ = c.cs.CoreV1().Secrets(ns).Delete(context.Background(), "chart-secrets", metav1.DeleteOptions{})
+			},
 				Config: config("", ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 		},
 	})
