@@ -273,6 +273,18 @@ func takeOwnSecrets(ctx context.Context, c instanceCluster, cfg, plan, prior *in
 	if diags.HasError() {
 		return false
 	}
-	g.take(secrets, o.rotate(ctx, diags), diags)
-	return !diags.HasError()
+	taken := *secrets
+	g.take(&taken, o.rotate(ctx, diags), diags)
+	// A Secret changed between the plan and the apply: what the plan
+	// showed is not what would be applied.
+	if !diags.HasError() && !plan.Secrets.IsUnknown() && !plan.Secrets.IsNull() && !secretsObject(taken).Equal(plan.Secrets) {
+		diags.AddAttributeError(ownSecretPath, "The given secrets changed since the plan",
+			"own_secrets: the secrets to apply differ from those the plan showed (the Secret "+o.SecretName.ValueString()+
+				" changed in between). Nothing was changed: plan again.")
+	}
+	if diags.HasError() {
+		return false
+	}
+	*secrets = taken
+	return true
 }

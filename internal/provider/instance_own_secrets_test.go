@@ -154,6 +154,7 @@ func TestOwnSecretsAtApply(t *testing.T) {
 		own     *ownSecretsModel
 		secret  string
 		refused string
+		planned bool // the plan showed the instance's secrets unchanged
 		want    func(s *mastodon.Secrets)
 	}{
 		{name: "create", own: keyed(), secret: "chart-secrets", want: func(s *mastodon.Secrets) {
@@ -163,6 +164,8 @@ func TestOwnSecretsAtApply(t *testing.T) {
 		{name: "rotated", prior: true, own: keyed("SECRET_KEY_BASE"), secret: "chart-secrets", want: func(s *mastodon.Secrets) {
 			s.SecretKeyBase, s.OTPSecret = chart["secret-key-base"], "otp"
 		}},
+		{name: "changed since the plan", prior: true, own: keyed("SECRET_KEY_BASE"), secret: "chart-secrets", planned: true,
+			refused: "differ from those the plan showed"},
 		{name: "missing Secret", own: keyed(), secret: "other", refused: "Secret ns/chart-secrets does not exist"},
 		{name: "missing key", own: func() *ownSecretsModel {
 			o := keyed()
@@ -179,8 +182,13 @@ func TestOwnSecretsAtApply(t *testing.T) {
 				prior = h.config(func(m *instanceModel) {})
 				cur = held
 			}
+			plan := *cfg
+			plan.Secrets = types.ObjectUnknown(secretsAttrTypes())
+			if tc.planned {
+				plan.Secrets = secretsObject(held)
+			}
 			var diags diag.Diagnostics
-			ok := takeOwnSecrets(context.Background(), secretCluster{&fakeCluster{}, tc.secret, chart}, cfg, cfg, prior, &cur, &diags)
+			ok := takeOwnSecrets(context.Background(), secretCluster{&fakeCluster{}, tc.secret, chart}, cfg, &plan, prior, &cur, &diags)
 			if tc.refused != "" {
 				if ok || !strings.Contains(diags[0].Detail(), tc.refused) {
 					t.Fatalf("got %v, want the refusal %q", diags, tc.refused)
