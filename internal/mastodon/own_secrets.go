@@ -229,9 +229,15 @@ func (ownSecretsFeature) validate(s *Spec, e *fieldErrors) {
 	}{{EnvDBPassword, "database", s.Database != nil}, {EnvRedisPassword, "redis", s.Redis != nil}} {
 		env, block := x.env, x.block
 		_, given := o.Given[env]
-		if given && x.external {
-			e.add(o.From, "%s is the password of the embedded service, which is not used when %s is given: give %s.password instead", env, block, block)
-			e.related(block)
+		_, keyed := o.Keys[env]
+		for _, at := range []struct {
+			set  bool
+			path string
+		}{{given, o.From}, {keyed, "own_secrets.secret_keys"}} {
+			if at.set && x.external {
+				e.add(at.path, "%s is the password of the embedded service, which is not used when %s is given: give %s.password instead", env, block, block)
+				e.related(block)
+			}
 		}
 	}
 }

@@ -134,7 +134,7 @@ func TestOwnSecretsValidate(t *testing.T) {
 	s := defaultSpec()
 	s.Database = &Database{Host: "db.internal", User: "mastodon", Password: "p"}
 	s.OwnSecrets = &OwnSecrets{From: "own_secrets.values_wo", Given: map[string]string{"SECRET_KEY_BASE": "short", EnvDBPassword: "p"},
-		Keys: map[string]string{"SECRET": "x"}, Rotate: []string{"VAPID", "EVERYTHING"}}
+		Keys: map[string]string{"SECRET": "x", EnvDBPassword: "password"}, Rotate: []string{"VAPID", "EVERYTHING"}}
 	s.Defaults()
 	var got []string
 	for _, e := range s.Validate() {
@@ -143,12 +143,12 @@ func TestOwnSecretsValidate(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"own_secrets.values_wo: SECRET_KEY_BASE has 5 characters", "own_secrets.values_wo: DB_PASS is the password of the embedded service",
-		`own_secrets.secret_keys: "SECRET" is not a secret`, `own_secrets.rotate: "EVERYTHING" is not a secret that can be rotated`} {
+		`own_secrets.secret_keys: "SECRET" is not a secret`, "own_secrets.secret_keys: DB_PASS is the password of the embedded service", `own_secrets.rotate: "EVERYTHING" is not a secret that can be rotated`} {
 		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, want) }) {
 			t.Errorf("missing %q in %q", want, got)
 		}
 	}
-	if len(got) != 4 {
+	if len(got) != 5 {
 		t.Errorf("got %d errors: %q", len(got), got)
 	}
 }

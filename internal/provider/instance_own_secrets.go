@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -57,7 +58,8 @@ func ownSecretsAttributes(in nested) map[string]schema.Attribute {
 			"values_wo_version": woVersionAttribute("values_wo"),
 			"secret_name": optString("An existing Secret in the instance's namespace to take secrets from, read at each plan and apply: " +
 				"each variable from the key of its name (as in `.env.production` and the legacy `mastodon/chart`), or the key `secret_keys` " +
-				"gives. Keys absent from the Secret are generated. The official `mastodon/helm-charts` chart names its keys otherwise: " +
+				"gives. Keys absent from the Secret are generated; `DB_PASS` and `REDIS_PASSWORD` are read under their names only while the " +
+				"embedded service is used (a `.env.production` holds the external one's there). The official `mastodon/helm-charts` chart names its keys otherwise: " +
 				"`secret_keys = { SECRET_KEY_BASE = \"secret-key-base\", VAPID_PRIVATE_KEY = \"vapid-private-key\", VAPID_PUBLIC_KEY = " +
 				"\"vapid-public-key\", ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY = \"are-primary-key\", ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY " +
 				"= \"are-deterministic-key\", ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT = \"are-derivation-salt\" }`."),
@@ -109,8 +111,11 @@ type ownGiven struct {
 	missing bool
 }
 
+// A password of an embedded service that is not used (external says so)
+// is not read under its own name: the Secret of a .env.production holds
+// the external one's there.
 func readOwnSecrets(ctx context.Context, get func(ctx context.Context, kind, ns, name string) (*unstructured.Unstructured, error),
-	ns string, o *ownSecretsModel, fresh bool, diags *diag.Diagnostics) ownGiven {
+	ns string, o *ownSecretsModel, fresh bool, external map[string]bool, diags *diag.Diagnostics) ownGiven {
 	var g ownGiven
 	if fresh && !o.ValuesWO.IsNull() && !o.ValuesWO.IsUnknown() {
 		diags.Append(o.ValuesWO.ElementsAs(ctx, &g.wo, false)...)
@@ -136,6 +141,9 @@ func readOwnSecrets(ctx context.Context, get func(ctx context.Context, kind, ns,
 	for _, env := range mastodon.OwnSecretEnv {
 		key, named := keys[env]
 		if !named {
+			if external[env] {
+				continue
+			}
 			key = env
 		}
 		if v, ok := data[key]; ok {
@@ -182,6 +190,14 @@ func (g ownGiven) take(cur *mastodon.Secrets, rotate []string, diags *diag.Diagn
 	return any
 }
 
+// externalServices says which embedded services' passwords are not used:
+// those of an external database or Redis that is, or may be, configured.
+func externalServices(ctx context.Context, config tfsdk.Config, diags *diag.Diagnostics) map[string]bool {
+	var database, redis types.Object
+	diags.Append(getAttrs(ctx, config, map[string]any{"database": &database, "redis": &redis})...)
+	return map[string]bool{mastodon.EnvDBPassword: !database.IsNull(), mastodon.EnvRedisPassword: !redis.IsNull()}
+}
+
 // freshValues says whether the write-only values are to be read: at
 // create, when the block is new, or under a new version.
 func freshValues(was, now *ownSecretsModel) bool {
@@ -216,7 +232,7 @@ func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.Modi
 	}
 	fresh := freshValues(was, cfg)
 	var diags diag.Diagnostics
-	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, fresh, &diags)
+	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, fresh, externalServices(ctx, req.Config, &diags), &diags)
 	g.check(&diags)
 	resp.Diagnostics.Append(diags...)
 	if creating || resp.Diagnostics.HasError() {
@@ -264,7 +280,8 @@ func takeOwnSecrets(ctx context.Context, c instanceCluster, cfg, plan, prior *in
 		was = prior.OwnSecrets
 	}
 	ns := plan.Namespace.ValueString()
-	g := readOwnSecrets(ctx, c.Get, ns, o, freshValues(was, o), diags)
+	external := map[string]bool{mastodon.EnvDBPassword: cfg.Database != nil, mastodon.EnvRedisPassword: cfg.Redis != nil}
+	g := readOwnSecrets(ctx, c.Get, ns, o, freshValues(was, o), external, diags)
 	if g.missing {
 		diags.AddAttributeError(ownSecretPath, "Missing own_secrets.secret_name",
 			fmt.Sprintf("own_secrets.secret_name: Secret %s/%s does not exist. Nothing was changed.", ns, o.SecretName.ValueString()))

@@ -141,7 +141,7 @@ func (c secretCluster) Get(_ context.Context, kind, _, name string) (*unstructur
 // attribute.
 func TestOwnSecretsAtApply(t *testing.T) {
 	held := heldSecrets(t)
-	chart := map[string]string{"secret-key-base": strings.Repeat("d", 128), "vapid-private-key": held.VapidPrivateKey, "OTP_SECRET": "otp"}
+	chart := map[string]string{"secret-key-base": strings.Repeat("d", 128), "vapid-private-key": held.VapidPrivateKey, "OTP_SECRET": "otp", "DB_PASS": "external"}
 	keyed := func(rotate ...string) *ownSecretsModel {
 		o := ownSecrets(nil, 0, "chart-secrets", rotate...)
 		o.SecretKeys, _ = types.MapValueFrom(context.Background(), types.StringType,
@@ -149,22 +149,27 @@ func TestOwnSecretsAtApply(t *testing.T) {
 		return o
 	}
 	for _, tc := range []struct {
-		name    string
-		prior   bool // an instance holding held, else a create
-		own     *ownSecretsModel
-		secret  string
-		refused string
-		planned bool // the plan showed the instance's secrets unchanged
-		want    func(s *mastodon.Secrets)
+		name     string
+		prior    bool // an instance holding held, else a create
+		own      *ownSecretsModel
+		secret   string
+		refused  string
+		planned  bool // the plan showed the instance's secrets unchanged
+		external bool // an external database, whose password the Secret holds as DB_PASS
+		want     func(s *mastodon.Secrets)
 	}{
 		{name: "create", own: keyed(), secret: "chart-secrets", want: func(s *mastodon.Secrets) {
-			*s = mastodon.Secrets{SecretKeyBase: chart["secret-key-base"], VapidPrivateKey: held.VapidPrivateKey, VapidPublicKey: held.VapidPublicKey, OTPSecret: "otp"}
+			*s = mastodon.Secrets{SecretKeyBase: chart["secret-key-base"], VapidPrivateKey: held.VapidPrivateKey, VapidPublicKey: held.VapidPublicKey, OTPSecret: "otp",
+				DatabasePassword: "external"}
 		}},
 		{name: "changed", prior: true, own: keyed(), secret: "chart-secrets", refused: "own_secrets.secret_name: SECRET_KEY_BASE differs"},
-		{name: "rotated", prior: true, own: keyed("SECRET_KEY_BASE"), secret: "chart-secrets", want: func(s *mastodon.Secrets) {
-			s.SecretKeyBase, s.OTPSecret = chart["secret-key-base"], "otp"
+		{name: "rotated", prior: true, own: keyed("SECRET_KEY_BASE", "DB_PASS"), secret: "chart-secrets", want: func(s *mastodon.Secrets) {
+			s.SecretKeyBase, s.OTPSecret, s.DatabasePassword = chart["secret-key-base"], "otp", "external"
 		}},
-		{name: "changed since the plan", prior: true, own: keyed("SECRET_KEY_BASE"), secret: "chart-secrets", planned: true,
+		{name: "external database", own: keyed(), secret: "chart-secrets", external: true, want: func(s *mastodon.Secrets) {
+			*s = mastodon.Secrets{SecretKeyBase: chart["secret-key-base"], VapidPrivateKey: held.VapidPrivateKey, VapidPublicKey: held.VapidPublicKey, OTPSecret: "otp"}
+		}},
+		{name: "changed since the plan", prior: true, own: keyed("SECRET_KEY_BASE", "DB_PASS"), secret: "chart-secrets", planned: true,
 			refused: "differ from those the plan showed"},
 		{name: "missing Secret", own: keyed(), secret: "other", refused: "Secret ns/chart-secrets does not exist"},
 		{name: "missing key", own: func() *ownSecretsModel {
@@ -175,7 +180,12 @@ func TestOwnSecretsAtApply(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newPlanHarness(t)
-			cfg := h.config(func(m *instanceModel) { m.OwnSecrets = tc.own })
+			cfg := h.config(func(m *instanceModel) {
+				m.OwnSecrets = tc.own
+				if tc.external {
+					m.Database = &databaseModel{}
+				}
+			})
 			var prior *instanceModel
 			var cur mastodon.Secrets
 			if tc.prior {
