@@ -173,10 +173,19 @@ func (g ownGiven) check(diags *diag.Diagnostics) {
 	}
 }
 
+// refuseMissing refuses a referenced Secret that does not exist (at plan
+// time only for an instance that exists: a create's Secret may be made in
+// the same apply).
+func (g ownGiven) refuseMissing(ns string, o *ownSecretsModel, diags *diag.Diagnostics) {
+	diags.AddAttributeError(ownSecretPath, "Missing own_secrets.secret_name",
+		fmt.Sprintf("own_secrets.secret_name: Secret %s/%s does not exist. Create it, or remove secret_name: the instance keeps the secrets it took. "+
+			"Nothing was changed.", ns, o.SecretName.ValueString()))
+}
+
 // take puts the given values into the instance's secrets, refusing a
 // change that rotate does not name; it returns whether any changed.
 func (g ownGiven) take(cur *mastodon.Secrets, rotate []string, diags *diag.Diagnostics) bool {
-	any := false
+	taken := false
 	for _, src := range []struct {
 		values map[string]string
 		at     path.Path
@@ -185,9 +194,9 @@ func (g ownGiven) take(cur *mastodon.Secrets, rotate []string, diags *diag.Diagn
 		for _, m := range refused {
 			diags.AddAttributeError(src.at, "Refused change of the instance's secrets", src.at.String()+": "+m+" Nothing was changed.")
 		}
-		any = any || len(changed) > 0
+		taken = taken || len(changed) > 0
 	}
-	return any
+	return taken
 }
 
 // externalServices says which embedded services' passwords are not used:
@@ -234,6 +243,9 @@ func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.Modi
 	var diags diag.Diagnostics
 	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, fresh, externalServices(ctx, req.Config, &diags), &diags)
 	g.check(&diags)
+	if g.missing && !creating {
+		g.refuseMissing(ns.ValueString(), cfg, &diags)
+	}
 	resp.Diagnostics.Append(diags...)
 	if creating || resp.Diagnostics.HasError() {
 		return
@@ -283,8 +295,7 @@ func takeOwnSecrets(ctx context.Context, c instanceCluster, cfg, plan, prior *in
 	external := map[string]bool{mastodon.EnvDBPassword: cfg.Database != nil, mastodon.EnvRedisPassword: cfg.Redis != nil}
 	g := readOwnSecrets(ctx, c.Get, ns, o, freshValues(was, o), external, diags)
 	if g.missing {
-		diags.AddAttributeError(ownSecretPath, "Missing own_secrets.secret_name",
-			fmt.Sprintf("own_secrets.secret_name: Secret %s/%s does not exist. Nothing was changed.", ns, o.SecretName.ValueString()))
+		g.refuseMissing(ns, o, diags)
 	}
 	g.check(diags)
 	if diags.HasError() {

@@ -146,8 +146,8 @@ func TestAccInstance_ownSecretsWriteOnly(t *testing.T) {
 // Secrets taken from an existing Secret, under the keys of the official
 // chart's: a bad one is refused at plan time naming the attribute; the
 // instance's Secret holds them byte for byte; a value changed in the
-// referenced Secret is refused at plan time until rotated; removing the
-// reference keeps them.
+// referenced Secret is refused at plan time until rotated, and so is a
+// referenced Secret deleted; removing the reference keeps them.
 func TestAccInstance_ownSecretsFromSecret(t *testing.T) {
 	c := newTestCluster(t)
 	ns := c.namespace(t, "acc-own-ref")
@@ -199,11 +199,16 @@ func TestAccInstance_ownSecretsFromSecret(t *testing.T) {
 			{PreConfig: put("chart-secrets", chart), Config: config("chart-secrets", ""), Check: c.checkOwnSecrets(ns, want),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 			{PreConfig: put("chart-secrets", changed), Config: config("chart-secrets", `"SECRET_KEY_BASE"`), Check: c.checkOwnSecrets(ns, rotated)},
-			{Config: config("", ""), Check: c.checkOwnSecrets(ns, rotated)},
-			{PreConfig: func() {
-				_ = c.cs.CoreV1().Secrets(ns).Delete(context.Background(), "chart-secrets", metav1.DeleteOptions{})
+			// The referenced Secret deleted while referenced: refused at plan.
+			{
+				PreConfig: func() {
+					_ = c.cs.CoreV1().Secrets(ns).Delete(context.Background(), "chart-secrets", metav1.DeleteOptions{})
+				},
+				Config: config("chart-secrets", `"SECRET_KEY_BASE"`), PlanOnly: true,
+				ExpectError: refusedAt("own_secrets.secret_name: Secret " + ns + "/chart-secrets does not exist"),
 			},
-				Config: config("", ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+			{Config: config("", ""), Check: c.checkOwnSecrets(ns, rotated)},
+			{Config: config("", ""), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
 		},
 	})
 }
