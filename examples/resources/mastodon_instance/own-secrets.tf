@@ -4,6 +4,7 @@ resource "mastodon_instance" "from_chart" {
   name         = "social"
   namespace    = "mastodon"
   local_domain = "social.example.org"
+  version      = "v4.7.3"
 
   own_secrets = {
     secret_name = "mastodon-secrets"
@@ -30,6 +31,7 @@ resource "mastodon_instance" "from_vm" {
   name         = "social"
   namespace    = "mastodon-vm"
   local_domain = "social.example.org"
+  version      = "v4.7.3"
 
   own_secrets = {
     values_wo = {
