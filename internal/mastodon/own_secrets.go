@@ -3,6 +3,7 @@ package mastodon
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -21,9 +22,6 @@ type OwnSecrets struct {
 	// the keys of a referenced Secret, by variable (checked by name).
 	From string
 	Keys map[string]string
-	// Rotate names the secrets (see SecretRotations) whose given value may
-	// replace the instance's.
-	Rotate []string
 }
 
 // EnvVapidPublicKey is the VAPID public key: given with the private key or
@@ -125,27 +123,58 @@ func decodeBase64URL(s string) ([]byte, error) {
 
 // CheckOwnSecrets checks given values: each known and well formed, a
 // VAPID public key only with its private key and matching it. Each
-// problem is one message, naming the variable.
-func CheckOwnSecrets(given map[string]string) []string {
-	var out []string
+// problem is one error, naming the variable.
+func CheckOwnSecrets(given map[string]string) []error {
+	var errs []error
 	for _, env := range slices.Sorted(maps.Keys(given)) {
-		if !slices.Contains(OwnSecretEnv, env) {
-			out = append(out, fmt.Sprintf("%q is not a secret of the instance (one of %s)", env, strings.Join(OwnSecretEnv, ", ")))
+		if err := checkOwnName(env); err != nil {
+			errs = append(errs, err)
 		} else if err := CheckOwnSecret(env, given[env]); err != nil {
-			out = append(out, err.Error())
+			errs = append(errs, err)
 		}
 	}
 	private, hasPrivate := given["VAPID_PRIVATE_KEY"]
 	public, hasPublic := given[EnvVapidPublicKey]
 	switch {
 	case hasPublic && !hasPrivate:
-		out = append(out, "VAPID_PUBLIC_KEY is given without VAPID_PRIVATE_KEY: give both, or the private key alone (its public key is derived)")
+		errs = append(errs, errors.New("VAPID_PUBLIC_KEY is given without VAPID_PRIVATE_KEY: give both, or the private key alone (its public key is derived)"))
 	case hasPublic && CheckOwnSecret("VAPID_PRIVATE_KEY", private) == nil && CheckOwnSecret(EnvVapidPublicKey, public) == nil:
 		if err := CheckVapidPair(private, public); err != nil {
-			out = append(out, err.Error())
+			errs = append(errs, err)
 		}
 	}
-	return out
+	return errs
+}
+
+// CheckOwnSecretNames checks the variables a referenced Secret's keys are
+// named for (own_secrets.secret_keys).
+func CheckOwnSecretNames(names []string) []error {
+	var errs []error
+	for _, env := range names {
+		if err := checkOwnName(env); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+func checkOwnName(env string) error {
+	if !slices.Contains(OwnSecretEnv, env) {
+		return fmt.Errorf("%q is not a secret of the instance (one of %s)", env, strings.Join(OwnSecretEnv, ", "))
+	}
+	return nil
+}
+
+// CheckRotation checks a name of own_secrets.rotate.
+func CheckRotation(name string) error {
+	var names []string
+	for _, r := range SecretRotations {
+		names = append(names, r.Name)
+	}
+	if !slices.Contains(names, name) {
+		return fmt.Errorf("%q is not a secret that can be rotated (one of %s)", name, strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // TakeOwnSecrets puts the given values into the instance's secrets (cur):
@@ -202,7 +231,9 @@ func sameSecret(env, a, b string) bool {
 	return errX == nil && errY == nil && bytes.Equal(x, y)
 }
 
-// ownSecretsFeature checks the secrets a user gives.
+// ownSecretsFeature checks what of the secrets a user gives depends on
+// other attributes (each value's form is CheckOwnSecrets', run by the
+// provider's schema): a password of an embedded service that is not used.
 type ownSecretsFeature struct{ noFeature }
 
 func (ownSecretsFeature) validate(s *Spec, e *fieldErrors) {
@@ -210,42 +241,20 @@ func (ownSecretsFeature) validate(s *Spec, e *fieldErrors) {
 	if o == nil {
 		return
 	}
-	for _, m := range CheckOwnSecrets(o.Given) {
-		e.add(o.From, "%s", m)
-	}
-	for _, env := range slices.Sorted(maps.Keys(o.Keys)) {
-		if !slices.Contains(OwnSecretEnv, env) {
-			e.add("own_secrets.secret_keys", "%q is not a secret of the instance (one of %s)", env, strings.Join(OwnSecretEnv, ", "))
-		}
-	}
-	for _, name := range o.Rotate {
-		if !slices.Contains(rotationNames(), name) {
-			e.add("own_secrets.rotate", "%q is not a secret that can be rotated (one of %s)", name, strings.Join(rotationNames(), ", "))
-		}
-	}
 	for _, x := range []struct {
 		env, block string
 		external   bool
 	}{{EnvDBPassword, "database", s.Database != nil}, {EnvRedisPassword, "redis", s.Redis != nil}} {
-		env, block := x.env, x.block
-		_, given := o.Given[env]
-		_, keyed := o.Keys[env]
+		_, given := o.Given[x.env]
+		_, keyed := o.Keys[x.env]
 		for _, at := range []struct {
 			set  bool
 			path string
 		}{{given, o.From}, {keyed, "own_secrets.secret_keys"}} {
 			if at.set && x.external {
-				e.add(at.path, "%s is the password of the embedded service, which is not used when %s is given: give %s.password instead", env, block, block)
-				e.related(block)
+				e.add(at.path, "%s is the password of the embedded service, which is not used when %s is given: give %s.password instead", x.env, x.block, x.block)
+				e.related(x.block)
 			}
 		}
 	}
-}
-
-func rotationNames() []string {
-	var out []string
-	for _, r := range SecretRotations {
-		out = append(out, r.Name)
-	}
-	return out
 }

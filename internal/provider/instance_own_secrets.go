@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -52,6 +53,7 @@ func ownSecretsAttributes(in nested) map[string]schema.Attribute {
 			"environment's (`...DO_NOT_USE_IN_PRODUCTION`); `DB_PASS` and `REDIS_PASSWORD` only for the embedded services.",
 		map[string]schema.Attribute{
 			"values_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType,
+				Validators: []validator.Map{ownValuesCheck{}},
 				Description: "Secrets by Mastodon's variable names (" + names + "), write-only: never stored in Terraform state as given " +
 					"(Terraform 1.11+), though the instance's `secrets` show them once taken. Requires `values_wo_version`, and is read only " +
 					"when that version changes."},
@@ -63,18 +65,86 @@ func ownSecretsAttributes(in nested) map[string]schema.Attribute {
 				"`secret_keys = { SECRET_KEY_BASE = \"secret-key-base\", VAPID_PRIVATE_KEY = \"vapid-private-key\", VAPID_PUBLIC_KEY = " +
 				"\"vapid-public-key\", ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY = \"are-primary-key\", ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY " +
 				"= \"are-deterministic-key\", ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT = \"are-derivation-salt\" }`."),
-			"secret_keys": schema.MapAttribute{Optional: true, ElementType: types.StringType,
+			"secret_keys": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{ownNamesCheck{}},
 				Description: "The key of `secret_name` that holds each variable, where it is not the variable's name. A key named here must exist."},
-			"rotate": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+			"rotate": schema.ListAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.List{rotateCheck{}},
 				Description: "The secrets whose given value may replace the instance's, which is otherwise refused. What a rotation breaks, " +
 					"from Mastodon's source: " + strings.Join(rotations, "; ") + ". Remove it once applied: while it names a secret, " +
 					"a changed value is taken without question."},
 		})}
 }
 
+// ownValuesCheck runs mastodon.CheckOwnSecrets on own_secrets.values_wo
+// (write-only values are in the configuration a validator sees). A map
+// with an unknown value waits until it is known.
+type ownValuesCheck struct{}
+
+func (ownValuesCheck) Description(context.Context) string {
+	return "the instance's secrets by Mastodon's variable names, in the formats Mastodon takes"
+}
+func (c ownValuesCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
+func (ownValuesCheck) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if values, ok := knownStrings(req.ConfigValue); ok {
+		for _, err := range mastodon.CheckOwnSecrets(values) {
+			invalid(req.Path, err, &resp.Diagnostics)
+		}
+	}
+}
+
+// ownNamesCheck runs mastodon.CheckOwnSecretNames on the names of
+// own_secrets.secret_keys.
+type ownNamesCheck struct{}
+
+func (ownNamesCheck) Description(context.Context) string {
+	return "keys named for the instance's secrets, by Mastodon's variable names"
+}
+func (c ownNamesCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
+func (ownNamesCheck) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for _, err := range mastodon.CheckOwnSecretNames(slices.Sorted(maps.Keys(req.ConfigValue.Elements()))) {
+		invalid(req.Path, err, &resp.Diagnostics)
+	}
+}
+
+// rotateCheck runs mastodon.CheckRotation on each known name of
+// own_secrets.rotate.
+type rotateCheck struct{}
+
+func (rotateCheck) Description(context.Context) string               { return "names of secrets that can be rotated" }
+func (c rotateCheck) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
+func (rotateCheck) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for _, e := range req.ConfigValue.Elements() {
+		if name, ok := e.(types.String); ok && !name.IsNull() && !name.IsUnknown() {
+			invalid(req.Path, mastodon.CheckRotation(name.ValueString()), &resp.Diagnostics)
+		}
+	}
+}
+
+// knownStrings are a map's values, when they are all known.
+func knownStrings(m types.Map) (map[string]string, bool) {
+	if m.IsNull() || m.IsUnknown() {
+		return nil, false
+	}
+	out := map[string]string{}
+	for k, e := range m.Elements() {
+		v, ok := e.(types.String)
+		if !ok || v.IsNull() || v.IsUnknown() {
+			return nil, false
+		}
+		out[k] = v.ValueString()
+	}
+	return out, true
+}
+
 // ownSecretsSpec puts own_secrets into the spec, with the write-only
-// values when the model has them (a configuration), so that Validate checks
-// their formats at plan time.
+// values when the model has them (a configuration), for the rules between
+// attributes that Validate checks at plan time (the values' forms are
+// ownValuesCheck's).
 func ownSecretsSpec(ctx context.Context, m *instanceModel, s *mastodon.Spec, diags *diag.Diagnostics) {
 	o := m.OwnSecrets
 	if o == nil {
@@ -84,7 +154,6 @@ func ownSecretsSpec(ctx context.Context, m *instanceModel, s *mastodon.Spec, dia
 	if !o.SecretKeys.IsUnknown() && !o.SecretKeys.IsNull() {
 		diags.Append(o.SecretKeys.ElementsAs(ctx, &s.OwnSecrets.Keys, false)...)
 	}
-	s.OwnSecrets.Rotate = o.rotate(ctx, diags)
 	if o.ValuesWO.IsNull() || o.ValuesWO.IsUnknown() {
 		return
 	}
@@ -159,11 +228,11 @@ func readOwnSecrets(ctx context.Context, get func(ctx context.Context, kind, ns,
 // check reports the values that Mastodon would not take, and a variable
 // given both ways.
 func (g ownGiven) check(diags *diag.Diagnostics) {
-	for _, m := range mastodon.CheckOwnSecrets(g.wo) {
-		diags.AddAttributeError(ownValuesPath, "Invalid own_secrets.values_wo", "own_secrets.values_wo: "+m)
+	for _, err := range mastodon.CheckOwnSecrets(g.wo) {
+		invalid(ownValuesPath, err, diags)
 	}
-	for _, m := range mastodon.CheckOwnSecrets(g.ref) {
-		diags.AddAttributeError(ownSecretPath, "Invalid own_secrets.secret_name", "own_secrets.secret_name: "+m)
+	for _, err := range mastodon.CheckOwnSecrets(g.ref) {
+		invalid(ownSecretPath, err, diags)
 	}
 	for _, env := range slices.Sorted(maps.Keys(g.wo)) {
 		if _, twice := g.ref[env]; twice {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -214,5 +215,38 @@ func TestOwnSecretsAtApply(t *testing.T) {
 				t.Errorf("secrets %+v, want %+v", cur, want)
 			}
 		})
+	}
+}
+
+// The schema's validators of own_secrets report at the attribute, as the
+// spec's errors do, and wait for unknown values.
+func TestOwnSecretsValidators(t *testing.T) {
+	ctx := context.Background()
+	mapOf := func(m map[string]attr.Value) types.Map { return types.MapValueMust(types.StringType, m) }
+	at := ownValuesPath
+	var values validator.MapResponse
+	ownValuesCheck{}.ValidateMap(ctx, validator.MapRequest{Path: at, ConfigValue: mapOf(map[string]attr.Value{
+		"SECRET_KEY_BASE": types.StringValue("0123456789abcdef")})}, &values)
+	if len(values.Diagnostics) != 1 || values.Diagnostics[0].Summary() != "Invalid own_secrets.values_wo" ||
+		!strings.HasPrefix(values.Diagnostics[0].Detail(), "own_secrets.values_wo: SECRET_KEY_BASE has 16 characters") {
+		t.Errorf("values_wo: %v", values.Diagnostics)
+	}
+	var unknown validator.MapResponse
+	ownValuesCheck{}.ValidateMap(ctx, validator.MapRequest{Path: at, ConfigValue: mapOf(map[string]attr.Value{
+		"SECRET_KEY_BASE": types.StringValue("short"), "VAPID_PRIVATE_KEY": types.StringUnknown()})}, &unknown)
+	if unknown.Diagnostics.HasError() {
+		t.Errorf("a map with an unknown value: %v", unknown.Diagnostics)
+	}
+	var keys validator.MapResponse
+	ownNamesCheck{}.ValidateMap(ctx, validator.MapRequest{Path: ownSecretsPath.AtName("secret_keys"),
+		ConfigValue: mapOf(map[string]attr.Value{"SECRET": types.StringValue("x")})}, &keys)
+	if len(keys.Diagnostics) != 1 || !strings.HasPrefix(keys.Diagnostics[0].Detail(), `own_secrets.secret_keys: "SECRET" is not a secret`) {
+		t.Errorf("secret_keys: %v", keys.Diagnostics)
+	}
+	var rotate validator.ListResponse
+	rotateCheck{}.ValidateList(ctx, validator.ListRequest{Path: ownSecretsPath.AtName("rotate"),
+		ConfigValue: types.ListValueMust(types.StringType, []attr.Value{types.StringValue("VAPID"), types.StringValue("ALL"), types.StringUnknown()})}, &rotate)
+	if len(rotate.Diagnostics) != 1 || !strings.HasPrefix(rotate.Diagnostics[0].Detail(), `own_secrets.rotate: "ALL" is not a secret that can be rotated`) {
+		t.Errorf("rotate: %v", rotate.Diagnostics)
 	}
 }
