@@ -54,10 +54,15 @@ var SecretRotations = []SecretRotation{
 		"every encrypted column becomes unreadable, as both keys are derived with it: two-factor secrets (users.otp_secret) and accounts' private keys (keypairs.private_key, from 4.6)"},
 	{"ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", []string{"ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"},
 		"two-factor secrets (users.otp_secret) and accounts' private keys (keypairs.private_key, from 4.6) become unreadable: Rails reads old values only with the old key kept as a previous key, which the provider does not configure"},
+}
+
+// setOnceSecrets are secrets a given value may set on a new instance but
+// never change: the provider cannot change them where they are used.
+var setOnceSecrets = []SecretRotation{
 	{EnvDBPassword, []string{EnvDBPassword},
-		"the embedded PostgreSQL keeps the password its data was initialised with (POSTGRES_PASSWORD is read once): change the role's password in PostgreSQL first, or nothing connects"},
+		"the embedded PostgreSQL keeps the password its data was initialised with (POSTGRES_PASSWORD is read once), so Mastodon could no longer connect"},
 	{EnvRedisPassword, []string{EnvRedisPassword},
-		"the embedded Redis keeps its old password until its Pod restarts (delete Pod <name>-redis-0), while Mastodon's Pods restart with the new one: nothing reaches Redis until then"},
+		"the embedded Redis would keep its old password until its Pod restarts, while Mastodon's Pods restart with the new one, so nothing would reach Redis"},
 }
 
 // minKeyBase is the shortest SECRET_KEY_BASE accepted. Rails asks only for
@@ -183,7 +188,7 @@ func CheckRotation(name string) error {
 // names it. It returns the names of the secrets that change, and one
 // message per refusal.
 func TakeOwnSecrets(cur *Secrets, given map[string]string, rotate []string) (changed, refused []string) {
-	for _, r := range SecretRotations {
+	for _, r := range append(slices.Clone(SecretRotations), setOnceSecrets...) {
 		values := map[string]string{}
 		for _, env := range r.Env {
 			if v, ok := given[env]; ok {
@@ -203,6 +208,10 @@ func TakeOwnSecrets(cur *Secrets, given map[string]string, rotate []string) (cha
 		}
 		switch {
 		case held && same:
+			continue
+		case held && slices.ContainsFunc(setOnceSecrets, func(f SecretRotation) bool { return f.Name == r.Name }):
+			refused = append(refused, fmt.Sprintf("%s differs from the instance's, and it cannot be rotated: %s. Give the instance's "+
+				"value (in its secrets), or leave it out of own_secrets.", r.Name, r.Breaks))
 			continue
 		case held && !slices.Contains(rotate, r.Name):
 			refused = append(refused, fmt.Sprintf("%s differs from the instance's, and changing it breaks things: %s. "+

@@ -108,6 +108,7 @@ func TestTakeOwnSecrets(t *testing.T) {
 		{"changed, another rotated", map[string]string{"SECRET_KEY_BASE": strings.Repeat("b", 64)}, []string{"VAPID"}, nil, []string{"SECRET_KEY_BASE"}},
 		{"rotated", map[string]string{"VAPID_PRIVATE_KEY": newPrivate}, []string{"VAPID"}, []string{"VAPID"}, nil},
 		{"rotated, one refused", map[string]string{"VAPID_PRIVATE_KEY": newPrivate, EnvDBPassword: "other"}, []string{"VAPID"}, []string{"VAPID"}, []string{EnvDBPassword}},
+		{"a password never rotates", map[string]string{EnvRedisPassword: "other"}, []string{EnvRedisPassword}, nil, []string{EnvRedisPassword}},
 	} {
 		cur := held
 		changed, refused := TakeOwnSecrets(&cur, tc.given, tc.rotate)
@@ -116,7 +117,7 @@ func TestTakeOwnSecrets(t *testing.T) {
 			continue
 		}
 		for i, name := range tc.refuse {
-			if !strings.HasPrefix(refused[i], name+" differs") || !strings.Contains(refused[i], "own_secrets.rotate") {
+			if !strings.HasPrefix(refused[i], name+" differs") || !strings.Contains(refused[i], "own_secrets.") {
 				t.Errorf("%s: refusal %q", tc.name, refused[i])
 			}
 		}
@@ -139,9 +140,16 @@ func TestOwnSecretNames(t *testing.T) {
 		!strings.HasPrefix(errs[0].Error(), `"SECRET" is not a secret of the instance`) {
 		t.Errorf("secret_keys: %v", errs)
 	}
-	for _, name := range []string{"VAPID", "SECRET_KEY_BASE", "DB_PASS", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"} {
+	for _, name := range []string{"VAPID", "SECRET_KEY_BASE", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"} {
 		if err := CheckRotation(name); err != nil {
 			t.Errorf("rotate %s: %v", name, err)
+		}
+	}
+	// The embedded services' passwords are set once: the provider cannot
+	// change them inside PostgreSQL or a running Redis.
+	for _, name := range []string{EnvDBPassword, EnvRedisPassword} {
+		if err := CheckRotation(name); err == nil {
+			t.Errorf("rotate %s: accepted", name)
 		}
 	}
 	if err := CheckRotation("VAPID_PRIVATE_KEY"); err == nil || !strings.Contains(err.Error(), "not a secret that can be rotated (one of SECRET_KEY_BASE, OTP_SECRET, VAPID,") {

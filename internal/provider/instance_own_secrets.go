@@ -70,7 +70,8 @@ func ownSecretsAttributes(in nested) map[string]schema.Attribute {
 			"rotate": schema.ListAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.List{rotateCheck{}},
 				Description: "The secrets whose given value may replace the instance's, which is otherwise refused. What a rotation breaks, " +
 					"from Mastodon's source: " + strings.Join(rotations, "; ") + ". Remove it once applied: while it names a secret, " +
-					"a changed value is taken without question."},
+					"a changed value is taken without question. `DB_PASS` and `REDIS_PASSWORD` of the embedded services are set once, when the service is created: " +
+					"the provider cannot change them inside PostgreSQL or a running Redis, so another value is refused, rotation or not."},
 		})}
 }
 

@@ -160,13 +160,15 @@ func TestOwnSecretsAtApply(t *testing.T) {
 				DatabasePassword: "external"}
 		}},
 		{name: "changed", prior: true, own: keyed(), secret: "chart-secrets", refused: "own_secrets.secret_name: SECRET_KEY_BASE differs"},
-		{name: "rotated", prior: true, own: keyed("SECRET_KEY_BASE", "DB_PASS"), secret: "chart-secrets", want: func(s *mastodon.Secrets) {
-			s.SecretKeyBase, s.OTPSecret, s.DatabasePassword = chart["secret-key-base"], "otp", "external"
+		{name: "rotated", prior: true, own: keyed("SECRET_KEY_BASE"), secret: "chart-secrets", external: true, want: func(s *mastodon.Secrets) {
+			s.SecretKeyBase, s.OTPSecret = chart["secret-key-base"], "otp"
 		}},
+		{name: "an embedded service's password never rotates", prior: true, own: keyed("SECRET_KEY_BASE"), secret: "chart-secrets",
+			refused: "DB_PASS differs from the instance's, and it cannot be rotated"},
 		{name: "external database", own: keyed(), secret: "chart-secrets", external: true, want: func(s *mastodon.Secrets) {
 			*s = mastodon.Secrets{SecretKeyBase: chart["secret-key-base"], VapidPrivateKey: held.VapidPrivateKey, VapidPublicKey: held.VapidPublicKey, OTPSecret: "otp"}
 		}},
-		{name: "changed since the plan", prior: true, own: keyed("SECRET_KEY_BASE", "DB_PASS"), secret: "chart-secrets", planned: true,
+		{name: "changed since the plan", prior: true, own: keyed("SECRET_KEY_BASE"), secret: "chart-secrets", planned: true, external: true,
 			refused: "differ from those the plan showed"},
 		{name: "missing Secret", own: keyed(), secret: "other", refused: "Secret ns/chart-secrets does not exist"},
 		{name: "missing key", own: func() *ownSecretsModel {
