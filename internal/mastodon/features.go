@@ -25,6 +25,7 @@ var features = []feature{
 	maintenanceFeature{},
 	backupFeature{},
 	translationFeature{},
+	ownSecretsFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

@@ -168,6 +168,8 @@ type Spec struct {
 	WebAutoscaling, StreamAutoscaling *Autoscaling
 	// Metrics, when set, switches Mastodon's Prometheus exporter on.
 	Metrics *Metrics
+	// OwnSecrets are secrets given instead of generated (nil: none).
+	OwnSecrets *OwnSecrets
 }
 
 // Defaults fills what the user left empty: the core's part, then each

@@ -51,6 +51,7 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(backupAttributes), spec: backupSpec},
 	{attributes: topLevel(metricsAttributes), spec: metricsSpec},
 	{attributes: scalingAttributes, spec: scalingSpec},
+	{attributes: topLevel(ownSecretsAttributes), spec: ownSecretsSpec},
 }
 
 // instanceCredentials are the credentials of every feature, in the

@@ -276,6 +276,30 @@ var computed = map[string]bool{"id": true, "url": true, "vapid_public_key": true
 // equal to state.
 func (h *planHarness) plan(prior, cfg *instanceModel, unknown []string, refused string) (_ tfsdk.Plan, unchanged bool) {
 	ctx := context.Background()
+	state, p := h.proposed(prior, cfg, unknown)
+	resp := h.modifyPlan(state, p, cfg)
+	errs := resp.Diagnostics.Errors()
+	if refused != "" && (len(errs) != 1 || errs[0].Summary() != refused) {
+		h.t.Fatalf("ModifyPlan: %v, want the error %q", errs, refused)
+	}
+	if refused == "" {
+		h.check(resp.Diagnostics)
+	}
+	// Terraform sees no change in a plan equal to state, which the
+	// planner's fast path (unchanged) is to plan.
+	unchanged = prior != nil && resp.Plan.Raw.Equal(state.Raw)
+	if _, fast, _ := planComputed(ctx, state, p); fast != unchanged {
+		h.t.Fatalf("the planner's fast path: %v, a plan equal to state: %v", fast, unchanged)
+	}
+	return resp.Plan, unchanged
+}
+
+// proposed is the state of prior and the plan Terraform proposes for cfg:
+// the configuration with state's computed values when it is state's, else
+// with them unknown (but those kept from state); the unknown blocks
+// unknown.
+func (h *planHarness) proposed(prior, cfg *instanceModel, unknown []string) (tfsdk.State, tfsdk.Plan) {
+	ctx := context.Background()
 	state := h.state(prior)
 	p := tfsdk.Plan{Schema: h.schema, Raw: h.state(cfg).Raw}
 	for name, keep := range computed {
@@ -304,25 +328,16 @@ func (h *planHarness) plan(prior, cfg *instanceModel, unknown []string, refused 
 		t, _ := h.schema.TypeAtPath(ctx, path.Root(name))
 		h.check(p.SetAttribute(ctx, path.Root(name), unknownOf(t)))
 	}
-	// ModifyPlan, as Terraform calls it (without clients, it skips the
-	// checks that ask the cluster).
+	return state, p
+}
+
+// modifyPlan runs ModifyPlan, as Terraform calls it (without clients, it
+// skips the checks that ask the cluster), on the proposed plan p.
+func (h *planHarness) modifyPlan(state tfsdk.State, p tfsdk.Plan, cfg *instanceModel) resource.ModifyPlanResponse {
 	req := resource.ModifyPlanRequest{Config: tfsdk.Config{Schema: h.schema, Raw: h.state(cfg).Raw}, State: state, Plan: p}
 	resp := resource.ModifyPlanResponse{Plan: p}
-	(&instanceResource{}).ModifyPlan(ctx, req, &resp)
-	errs := resp.Diagnostics.Errors()
-	if refused != "" && (len(errs) != 1 || errs[0].Summary() != refused) {
-		h.t.Fatalf("ModifyPlan: %v, want the error %q", errs, refused)
-	}
-	if refused == "" {
-		h.check(resp.Diagnostics)
-	}
-	// Terraform sees no change in a plan equal to state, which the
-	// planner's fast path (unchanged) is to plan.
-	unchanged = prior != nil && resp.Plan.Raw.Equal(state.Raw)
-	if _, fast, _ := planComputed(ctx, state, p); fast != unchanged {
-		h.t.Fatalf("the planner's fast path: %v, a plan equal to state: %v", fast, unchanged)
-	}
-	return resp.Plan, unchanged
+	(&instanceResource{}).ModifyPlan(context.Background(), req, &resp)
+	return resp
 }
 
 func unknownOf(t attr.Type) attr.Value {
@@ -363,7 +378,7 @@ func (h *planHarness) apply(prior, plan *instanceModel, failOn string) (*instanc
 	spec, d := plan.spec(ctx)
 	h.check(d)
 	c := addressedCluster{&fakeCluster{failOn: failOn}}
-	secrets, _ := fillComputed(ctx, c, prior, plan, spec, &d)
+	secrets, _ := fillComputed(ctx, c, plan, prior, plan, spec, &d)
 	h.check(d)
 	a := newInstanceApply(c, spec, secrets, "", prior, plan, func(string) {})
 	return a.run(ctx)

@@ -128,10 +128,13 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	plan, unchanged, d := planComputed(ctx, req.State, resp.Plan)
 	resp.Diagnostics.Append(d...)
+	if !unchanged {
+		resp.Plan = plan
+	}
+	r.planOwnSecrets(ctx, req, resp)
 	if unchanged {
 		return
 	}
-	resp.Plan = plan
 	var version types.String
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("version"), &version)...)
 	if req.State.Raw.IsNull() {
@@ -362,7 +365,7 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	if diags.HasError() {
 		return
 	}
-	secrets, ok := fillComputed(ctx, c, prior, plan, spec, diags)
+	secrets, ok := fillComputed(ctx, c, &cfg, prior, plan, spec, diags)
 	if !ok {
 		return
 	}
@@ -406,14 +409,15 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 // (instanceApply.run computes the rest): the ID, the URL, the generated
 // secrets and their public VAPID key, and no drift. It returns the
 // secrets; ok is false when diags got an error.
-func fillComputed(ctx context.Context, c instanceCluster, prior, plan *instanceModel, spec *mastodon.Spec, diags *diag.Diagnostics) (_ mastodon.Secrets, ok bool) {
+func fillComputed(ctx context.Context, c instanceCluster, cfg, prior, plan *instanceModel, spec *mastodon.Spec, diags *diag.Diagnostics) (_ mastodon.Secrets, ok bool) {
 	ns := spec.Namespace
 	plan.ID = types.StringValue(ns + "/" + spec.Name)
 	plan.URL = types.StringValue(spec.URL())
 
 	// Generated secrets: from state, else from the cluster (an earlier apply
 	// that failed half way, or an instance destroyed with its data kept),
-	// else new. Never regenerated, never cleared.
+	// then those the configuration gives (own_secrets, cfg: changed only
+	// where rotated), else new. Never regenerated, never cleared.
 	var secrets mastodon.Secrets
 	if prior != nil {
 		secrets = secretsFromObject(prior.Secrets, prior.VapidPublicKey.ValueString())
@@ -432,6 +436,9 @@ func fillComputed(ctx context.Context, c instanceCluster, prior, plan *instanceM
 		if live != nil && mastodon.OwnedByInstance(live.GetLabels()) {
 			secrets = mastodon.SecretsFromEnv(kube.SecretData(live), spec.Database == nil, spec.Redis == nil)
 		}
+	}
+	if !takeOwnSecrets(ctx, c, cfg, plan, prior, &secrets, diags) {
+		return secrets, false
 	}
 	if err := secrets.Fill(spec.Database == nil, spec.Redis == nil); err != nil {
 		diags.AddError("Cannot generate secrets", err.Error())

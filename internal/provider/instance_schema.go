@@ -52,6 +52,7 @@ type instanceModel struct {
 	LoadBalancerIP       types.String           `tfsdk:"load_balancer_ip"`
 	LoadBalancerHostname types.String           `tfsdk:"load_balancer_hostname"`
 	Metrics              *metricsModel          `tfsdk:"metrics"`
+	OwnSecrets           *ownSecretsModel       `tfsdk:"own_secrets"`
 }
 
 type imageModel struct {
@@ -258,9 +259,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 			"url":      schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The instance's public address."},
 			"vapid_public_key": schema.StringAttribute{Computed: true, PlanModifiers: keep,
-				Description: "The generated VAPID public key (web push)."},
+				Description: "The VAPID public key (web push), generated or given in `own_secrets`."},
 			"secrets": schema.SingleNestedAttribute{Computed: true, Sensitive: true, Attributes: secrets,
-				Description: "The secrets generated once for the instance and never changed afterwards, whatever else changes " +
+				Description: "The secrets generated once for the instance (or given in `own_secrets`) and never changed afterwards, whatever else changes but a rotation (`own_secrets.rotate`) " +
 					"(an embedded password is kept while an external service is used, for the volume that was kept)."},
 			"ready": schema.BoolAttribute{Computed: true,
 				Description: "Whether every Deployment has rolled out and all its replicas are ready, and no maintenance or backup CronJob's last Job failed " +
