@@ -121,6 +121,10 @@ var crossRules = []struct {
 		[]string{"ingress.tls_secret_name", "ingress.certificate_pem", "ingress.private_key_pem", "ingress.private_key_pem_wo"}},
 	{map[string]any{"ingress.certificate_pem": "cert", "ingress.private_key_pem": "key"}, "ingress.certificate_pem", "do not parse as a matching PEM",
 		[]string{"ingress.tls_secret_name", "ingress.certificate_pem", "ingress.private_key_pem", "ingress.private_key_pem_wo"}},
+	{map[string]any{"own_secrets.values_wo": map[string]string{mastodon.EnvDBPassword: "pw"}, "own_secrets.values_wo_version": 1, "database.host": "db"},
+		"own_secrets.values_wo", "is the password of the embedded service", []string{"own_secrets.values_wo", "database"}},
+	{map[string]any{"own_secrets.secret_name": "old", "own_secrets.secret_keys": map[string]string{mastodon.EnvRedisPassword: "redis-password"}, "redis.host": "redis"},
+		"own_secrets.secret_keys", "is the password of the embedded service", []string{"own_secrets.secret_keys", "redis"}},
 	// Warnings name what they read too.
 	{map[string]any{"web.autoscaling.max_replicas": 2, "web.autoscaling.target_memory_utilization": 70, "web.resources.memory_request": "1Gi", "media_bucket.bucket": "b"},
 		"web.autoscaling.target_memory_utilization", "seldom returns memory",
