@@ -131,7 +131,7 @@ func TestAccInstance_othersFieldsNotFought(t *testing.T) {
 				// A web Pod that stops being ready is no reason for an update.
 				PreConfig: func() {
 					c.failPods(t, ns, "web", "crashed-for-a-moment")
-					_ = c.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
+					c.replaceWithUnreadyPods(t, ns, "web")
 				},
 				Config: instanceConfig(ns, `  web = { external_scaling = true }
   streaming = { replicas = 2 }`),

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -458,6 +459,50 @@ func (c *testCluster) failPods(t *testing.T, ns, component, message string) func
       message: `+message+`
       startedAt: {{ $now | Quote }}
       finishedAt: {{ $now | Quote }}`))
+}
+
+// replaceWithUnreadyPods deletes a component's Pods and waits until their
+// replacements are there and not ready (a Stage of failPods or stagePods
+// given them its status). kwok takes a new Stage a moment after it is
+// created: a replacement made ready before that is deleted again.
+func (c *testCluster) replaceWithUnreadyPods(t *testing.T, ns, component string) {
+	t.Helper()
+	ctx := context.Background()
+	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + component}
+	if err := c.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		pods, err := c.cs.CoreV1().Pods(ns).List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unready := 0
+		for _, p := range pods.Items {
+			switch {
+			case p.DeletionTimestamp != nil:
+			case podReady(&p):
+				_ = c.cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
+			case p.Status.Phase != corev1.PodPending || len(p.Status.Conditions) > 0:
+				unready++
+			}
+		}
+		if unready > 0 && unready == len(pods.Items) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %s Pods of %s did not come back unready", component, ns)
+		}
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // podStatus is a kwok status template: the Pod in phase, not ready, every
