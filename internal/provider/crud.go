@@ -75,10 +75,14 @@ func stopOn(diags diag.Diagnostics) error {
 	return nil
 }
 
-// runSteps runs steps in order until one fails.
+// runSteps runs steps in order until one fails, logging each with fields
+// (nil: not logged; a refresh, which runs for every instance of every
+// plan, does not pay for lines nobody reads).
 func runSteps(ctx context.Context, steps []crudStep, fields map[string]any, diags *diag.Diagnostics) {
 	for _, st := range steps {
-		tflog.Debug(ctx, st.name, fields)
+		if fields != nil {
+			tflog.Debug(ctx, st.name, fields)
+		}
 		if err := st.run(ctx); err != nil {
 			if !errors.Is(err, errStop) {
 				diags.AddError(st.failed, err.Error())

@@ -38,7 +38,7 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	defer func() {
 		tflog.Debug(ctx, "refreshed the instance", map[string]any{"instance": id, "api_requests": requests.Load()})
 	}()
-	runSteps(ctx, rd.steps(), map[string]any{"instance": id}, &resp.Diagnostics)
+	runSteps(ctx, rd.steps(), nil, &resp.Diagnostics)
 }
 
 // instanceRead is one refresh of an instance, or the read that completes
