@@ -200,7 +200,7 @@ func (r *instanceResource) checkKeptData(ctx context.Context, req resource.Modif
 	if !ok {
 		return
 	}
-	ctx, cancel, c, ok := r.planClient(ctx, 20*time.Second)
+	ctx, cancel, c, ok := r.boundPlanClient(ctx, 20*time.Second)
 	defer cancel()
 	if !ok {
 		return

@@ -243,12 +243,12 @@ func (r *instanceResource) plannedSpec(ctx context.Context, planned tfsdk.Plan) 
 	return &plan, spec, !d.HasError()
 }
 
-// planClient is the cluster's client for a check at plan time, with its
+// boundPlanClient is the cluster's client for a check at plan time (planClient), with its
 // time bound: not ok where there is none (the check is skipped; the apply
 // checks again).
-func (r *instanceResource) planClient(ctx context.Context, bound time.Duration) (context.Context, context.CancelFunc, *kube.Client, bool) {
-	c, err := r.clients.Client()
-	if err != nil {
+func (r *instanceResource) boundPlanClient(ctx context.Context, bound time.Duration) (context.Context, context.CancelFunc, *kube.Client, bool) {
+	c := planClient(ctx, r.clients)
+	if c == nil {
 		return ctx, func() {}, nil, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, bound)
@@ -281,7 +281,7 @@ func (r *instanceResource) warnMissingClasses(ctx context.Context, req resource.
 	if len(asked) == 0 {
 		return
 	}
-	ctx, cancel, c, ok := r.planClient(ctx, 10*time.Second)
+	ctx, cancel, c, ok := r.boundPlanClient(ctx, 10*time.Second)
 	defer cancel()
 	if !ok {
 		return
