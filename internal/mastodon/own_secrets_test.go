@@ -121,8 +121,14 @@ func TestTakeOwnSecrets(t *testing.T) {
 				t.Errorf("%s: refusal %q", tc.name, refused[i])
 			}
 		}
-		if len(tc.refuse) > 0 && cur.SecretKeyBase != held.SecretKeyBase {
-			t.Errorf("%s: a refused value was taken", tc.name)
+		for _, name := range tc.refuse {
+			for _, r := range append(slices.Clone(SecretRotations), setOnceSecrets...) {
+				for _, env := range r.Env {
+					if r.Name == name && *cur.Field(env) != *held.Field(env) {
+						t.Errorf("%s: the refused %s was taken", tc.name, env)
+					}
+				}
+			}
 		}
 		if slices.Contains(tc.changed, "VAPID") && (cur.VapidPrivateKey != newPrivate || cur.VapidPublicKey != newPublic) {
 			t.Errorf("%s: VAPID pair %q %q, want the new private key and its derived public key", tc.name, cur.VapidPrivateKey, cur.VapidPublicKey)

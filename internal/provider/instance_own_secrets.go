@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -152,52 +154,73 @@ func ownSecretsSpec(ctx context.Context, m *instanceModel, s *mastodon.Spec, dia
 		return
 	}
 	s.OwnSecrets = &mastodon.OwnSecrets{From: "own_secrets.values_wo"}
-	if !o.SecretKeys.IsUnknown() && !o.SecretKeys.IsNull() {
-		diags.Append(o.SecretKeys.ElementsAs(ctx, &s.OwnSecrets.Keys, false)...)
-	}
-	if o.ValuesWO.IsNull() || o.ValuesWO.IsUnknown() {
+	s.OwnSecrets.Keys, _ = knownStrings(o.SecretKeys)
+	if o.ValuesWO.IsNull() {
 		return
 	}
-	diags.Append(o.ValuesWO.ElementsAs(ctx, &s.OwnSecrets.Given, false)...)
+	s.OwnSecrets.Given, _ = knownStrings(o.ValuesWO)
 	if o.ValuesWOVersion.IsNull() {
 		diags.AddAttributeError(ownSecretsPath.AtName("values_wo_version"), "Missing version of a write-only value",
 			"own_secrets.values_wo needs own_secrets.values_wo_version: set it (to 1, say) and change it whenever you give new values.")
 	}
 }
 
-func (o *ownSecretsModel) rotate(ctx context.Context, diags *diag.Diagnostics) []string {
-	var out []string
-	if !o.Rotate.IsUnknown() && !o.Rotate.IsNull() {
-		diags.Append(o.Rotate.ElementsAs(ctx, &out, false)...)
+// rotate are the names rotate gives; known is false while it or one of
+// them is unknown.
+func (o *ownSecretsModel) rotate() (names []string, known bool) {
+	if o.Rotate.IsUnknown() {
+		return nil, false
 	}
-	return out
+	for _, e := range o.Rotate.Elements() {
+		v, ok := e.(types.String)
+		if !ok || v.IsUnknown() {
+			return nil, false
+		}
+		names = append(names, v.ValueString())
+	}
+	return names, true
 }
 
 // ownGiven are the values given, by source: the write-only ones when they
 // are to be read (fresh: a create, or a new version), and those of the
-// referenced Secret, read with get. missing says the Secret does not exist.
+// referenced Secret, read with get. missing says the Secret does not exist;
+// unread that some input could not be read (a value unknown at plan, a
+// Secret the plan could not read).
 type ownGiven struct {
 	wo, ref map[string]string
 	missing bool
+	unread  bool
 }
 
 // A password of an embedded service that is not used (external says so)
 // is not read under its own name: the Secret of a .env.production holds
-// the external one's there.
+// the external one's there. With atPlan, a Secret that cannot be read is
+// left to the apply (unread), as every plan-time look at the cluster is.
 func readOwnSecrets(ctx context.Context, get func(ctx context.Context, kind, ns, name string) (*unstructured.Unstructured, error),
-	ns string, o *ownSecretsModel, fresh bool, external map[string]bool, diags *diag.Diagnostics) ownGiven {
+	ns string, o *ownSecretsModel, fresh, atPlan bool, external map[string]bool, diags *diag.Diagnostics) ownGiven {
 	var g ownGiven
-	if fresh && !o.ValuesWO.IsNull() && !o.ValuesWO.IsUnknown() {
-		diags.Append(o.ValuesWO.ElementsAs(ctx, &g.wo, false)...)
+	if fresh && !o.ValuesWO.IsNull() {
+		var known bool
+		g.wo, known = knownStrings(o.ValuesWO)
+		g.unread = !known
 	}
-	if o.SecretName.IsNull() || get == nil {
+	if o.SecretName.IsNull() {
 		return g
 	}
-	keys := map[string]string{}
-	if !o.SecretKeys.IsNull() {
-		diags.Append(o.SecretKeys.ElementsAs(ctx, &keys, false)...)
+	keys, known := knownStrings(o.SecretKeys)
+	if o.SecretKeys.IsNull() {
+		keys, known = map[string]string{}, true
+	}
+	if get == nil || o.SecretName.IsUnknown() || !known {
+		g.unread = true
+		return g
 	}
 	u, err := get(ctx, "Secret", ns, o.SecretName.ValueString())
+	if err != nil && atPlan {
+		tflog.Debug(ctx, "cannot read own_secrets.secret_name at plan time", map[string]any{"error": err.Error()})
+		g.unread = true
+		return g
+	}
 	if err != nil {
 		diags.AddAttributeError(ownSecretPath, "Cannot read own_secrets.secret_name", fmt.Sprintf("Secret %s/%s: %v", ns, o.SecretName.ValueString(), err))
 		return g
@@ -290,17 +313,33 @@ func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.Modi
 	if req.Config.Schema == nil || req.Config.Raw.IsNull() {
 		return // a test's request without a configuration
 	}
+	creating := req.State.Raw.IsNull()
+	var block types.Object
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, ownSecretsPath, &block)...)
+	if block.IsNull() || resp.Diagnostics.HasError() {
+		return
+	}
+	if block.IsUnknown() {
+		// It may give any secret: the apply checks and takes them.
+		if !creating {
+			planSecretsUnknown(ctx, resp)
+		}
+		return
+	}
 	var cfg, was *ownSecretsModel
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, ownSecretsPath, &cfg)...)
+	resp.Diagnostics.Append(block.As(ctx, &cfg, basetypes.ObjectAsOptions{})...)
 	if cfg == nil || resp.Diagnostics.HasError() {
 		return
 	}
-	creating := req.State.Raw.IsNull()
 	var ns types.String
 	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("namespace"), &ns)...)
 	var get func(ctx context.Context, kind, ns, name string) (*unstructured.Unstructured, error)
-	if c := planClient(ctx, r.clients); c != nil && !ns.IsUnknown() && !cfg.SecretName.IsUnknown() && !cfg.SecretKeys.IsUnknown() {
-		get = c.Get
+	if c := planClient(ctx, r.clients); c != nil && !ns.IsUnknown() {
+		get = func(ctx context.Context, kind, ns, name string) (*unstructured.Unstructured, error) {
+			ctx, cancel := context.WithTimeout(ctx, planCheckTimeout)
+			defer cancel()
+			return c.Get(ctx, kind, ns, name)
+		}
 	}
 	if !creating {
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, ownSecretsPath, &was)...)
@@ -309,9 +348,11 @@ func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.Modi
 		resp.Diagnostics.AddAttributeError(ownValuesPath, "Missing write-only value",
 			"own_secrets.values_wo_version versions own_secrets.values_wo, which is not set.")
 	}
-	fresh := freshValues(was, cfg)
+	// A replacement's create reads the write-only values again (its prior
+	// state is gone): so does its plan.
+	fresh := freshValues(was, cfg) || replaced(ctx, req)
 	var diags diag.Diagnostics
-	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, fresh, externalServices(ctx, req.Config, &diags), &diags)
+	g := readOwnSecrets(ctx, get, ns.ValueString(), cfg, fresh, true, externalServices(ctx, req.Config, &diags), &diags)
 	g.check(&diags)
 	if g.missing && !creating {
 		g.refuseMissing(ns.ValueString(), cfg, &diags)
@@ -323,14 +364,14 @@ func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.Modi
 	var state instanceModel
 	resp.Diagnostics.Append(getAttrs(ctx, req.State, map[string]any{"secrets": &state.Secrets, "vapid_public_key": &state.VapidPublicKey})...)
 	cur := secretsFromObject(state.Secrets, state.VapidPublicKey.ValueString())
-	rotate := cfg.rotate(ctx, &resp.Diagnostics)
+	rotate, rotateKnown := cfg.rotate()
 	// What the plan cannot read (a Secret of a cluster not known yet, a
 	// value or a rotation known only at apply) the apply checks: the
-	// secrets are unknown when it may change them.
-	unread := (get == nil && !cfg.SecretName.IsNull()) || (fresh && cfg.ValuesWO.IsUnknown())
-	unread = (unread && len(rotate) > 0) || cfg.Rotate.IsUnknown()
-	if cfg.Rotate.IsUnknown() {
-		g = ownGiven{}
+	// secrets are unknown when it may change them (a rotation, or a secret
+	// the instance does not hold yet).
+	unread := g.unread && (len(rotate) > 0 || lacksOwnSecret(cur))
+	if !rotateKnown {
+		unread, g = true, ownGiven{}
 	}
 	if !g.take(&cur, rotate, &resp.Diagnostics) && !unread {
 		return
@@ -349,6 +390,34 @@ func (r *instanceResource) planOwnSecrets(ctx context.Context, req resource.Modi
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("vapid_public_key"), vapid)...)
 }
 
+// planSecretsUnknown plans the instance's secrets unknown: the apply may
+// change them.
+func planSecretsUnknown(ctx context.Context, resp *resource.ModifyPlanResponse) {
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("secrets"), types.ObjectUnknown(secretsAttrTypes()))...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("vapid_public_key"), types.StringUnknown())...)
+}
+
+// lacksOwnSecret says whether the instance lacks one of the secrets
+// own_secrets may give (a value given later is taken, not refused).
+func lacksOwnSecret(cur mastodon.Secrets) bool {
+	for _, env := range mastodon.OwnSecretEnv {
+		if *cur.Field(env) == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// givenWriteOnly puts the write-only values of own_secrets into the spec
+// at apply time (the plan holds none), so that its rules see them.
+func givenWriteOnly(cfg *instanceModel, spec *mastodon.Spec) {
+	if cfg.OwnSecrets != nil && spec.OwnSecrets != nil {
+		if v, ok := knownStrings(cfg.OwnSecrets.ValuesWO); ok {
+			spec.OwnSecrets.Given = v
+		}
+	}
+}
+
 // takeOwnSecrets puts the given secrets into the instance's (secrets:
 // those of state, else of the cluster) before the apply changes anything,
 // and refuses, changing nothing, what the plan could not check.
@@ -363,7 +432,7 @@ func takeOwnSecrets(ctx context.Context, c instanceCluster, cfg, plan, prior *in
 	}
 	ns := plan.Namespace.ValueString()
 	external := map[string]bool{mastodon.EnvDBPassword: cfg.Database != nil, mastodon.EnvRedisPassword: cfg.Redis != nil}
-	g := readOwnSecrets(ctx, c.Get, ns, o, freshValues(was, o), external, diags)
+	g := readOwnSecrets(ctx, c.Get, ns, o, freshValues(was, o), false, external, diags)
 	if g.missing {
 		g.refuseMissing(ns, o, diags)
 	}
@@ -372,7 +441,8 @@ func takeOwnSecrets(ctx context.Context, c instanceCluster, cfg, plan, prior *in
 		return false
 	}
 	taken := *secrets
-	g.take(&taken, o.rotate(ctx, diags), diags)
+	rotate, _ := o.rotate()
+	g.take(&taken, rotate, diags)
 	// A Secret changed between the plan and the apply: what the plan
 	// showed is not what would be applied.
 	if !diags.HasError() && !plan.Secrets.IsUnknown() && !plan.Secrets.IsNull() && !secretsObject(taken).Equal(plan.Secrets) {

@@ -9,8 +9,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
@@ -246,5 +249,55 @@ func TestOwnSecretsValidators(t *testing.T) {
 		ConfigValue: types.ListValueMust(types.StringType, []attr.Value{types.StringValue("VAPID"), types.StringValue("ALL"), types.StringUnknown()})}, &rotate)
 	if len(rotate.Diagnostics) != 1 || !strings.HasPrefix(rotate.Diagnostics[0].Detail(), `own_secrets.rotate: "ALL" is not a secret that can be rotated`) {
 		t.Errorf("rotate: %v", rotate.Diagnostics)
+	}
+}
+
+// Values unknown at plan (from another resource, or a toggle) are neither
+// an error nor a value: the plan leaves the secrets unknown where the apply
+// may take a value, and says nothing else.
+func TestOwnSecretsUnknownAtPlan(t *testing.T) {
+	held := heldSecrets(t)
+	was := ownSecrets(map[string]string{"SECRET_KEY_BASE": held.SecretKeyBase}, 1, "")
+	unknownValue := ownSecrets(nil, 2, "")
+	unknownValue.ValuesWO = types.MapValueMust(types.StringType, map[string]attr.Value{"OTP_SECRET": types.StringUnknown()})
+	unknownRotation := ownSecrets(nil, 0, "")
+	unknownRotation.Rotate = types.ListValueMust(types.StringType, []attr.Value{types.StringUnknown()})
+	unknownKeys := ownSecrets(nil, 0, "chart-secrets")
+	unknownKeys.SecretKeys = types.MapValueMust(types.StringType, map[string]attr.Value{"SECRET_KEY_BASE": types.StringUnknown()})
+	for name, now := range map[string]*ownSecretsModel{"a value": unknownValue, "a rotation": unknownRotation, "a key": unknownKeys} {
+		diags, planned := planOwn(t, held, was, now)
+		if diags.HasError() {
+			t.Errorf("%s unknown: %v", name, diags)
+		}
+		if planned.SecretKeyBase != "" {
+			t.Errorf("%s unknown: the secrets are planned known, though the apply may take a value", name)
+		}
+	}
+	// The whole block unknown (own_secrets = var.x ? {...} : null).
+	h := newPlanHarness(t)
+	prior := h.config(func(m *instanceModel) {
+		m.OwnSecrets = was
+		m.Secrets, m.VapidPublicKey = secretsObject(held), types.StringValue(held.VapidPublicKey)
+		m.ID, m.URL = types.StringValue("ns/social"), types.StringValue("https://social.example.org")
+		m.Ready, m.MigratedVersion, m.Drift = types.BoolValue(true), types.StringValue(mastodon.DefaultVersion), types.ListValueMust(types.StringType, []attr.Value{})
+	})
+	cfg := h.config(func(m *instanceModel) { m.OwnSecrets = was })
+	state, proposed := h.proposed(prior, cfg, nil)
+	raw, err := tftypes.Transform(h.state(cfg).Raw, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+		if p.Equal(tftypes.NewAttributePath().WithAttributeName("own_secrets")) {
+			return tftypes.NewValue(v.Type(), tftypes.UnknownValue), nil
+		}
+		return v, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := resource.ModifyPlanRequest{Config: tfsdk.Config{Schema: h.schema, Raw: raw}, State: state, Plan: proposed}
+	resp := resource.ModifyPlanResponse{Plan: proposed}
+	(&instanceResource{}).ModifyPlan(context.Background(), req, &resp)
+	var secrets types.Object
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(context.Background(), path.Root("secrets"), &secrets)...)
+	if resp.Diagnostics.HasError() || !secrets.IsUnknown() {
+		t.Errorf("own_secrets unknown: %v, secrets planned %v (want unknown)", resp.Diagnostics, secrets)
 	}
 }

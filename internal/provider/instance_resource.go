@@ -355,6 +355,7 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	spec, d := plan.spec(ctx)
 	diags.Append(d...)
 	diags.Append(withWriteOnly(ctx, &cfg, spec)...)
+	givenWriteOnly(&cfg, spec)
 	if err := keepWriteOnly(ctx, c, prior, plan, spec); err != nil {
 		diags.AddError("Cannot read the instance's Secrets", err.Error())
 		return
