@@ -31,6 +31,18 @@ const EnvVapidPublicKey = "VAPID_PUBLIC_KEY"
 // OwnSecretEnv are the variables a user may give.
 var OwnSecretEnv = append(slices.Clone(GeneratedEnv), EnvVapidPublicKey)
 
+// OwnSecretKey is the key of a Secret given for own_secrets that holds env:
+// the key keys names, else env itself, as in a .env.production and the
+// legacy chart's Secret; none (ok false) for the password of an embedded
+// service that is not used (external), which a .env.production holds for
+// the external one under the same name.
+func OwnSecretKey(env string, keys map[string]string, external bool) (key string, named, ok bool) {
+	if key, named := keys[env]; named {
+		return key, true, true
+	}
+	return env, false, !external
+}
+
 // SecretRotation is a secret as a rotation names it, with what a new value
 // breaks. The VAPID pair is one: its keys only work together.
 type SecretRotation struct {
@@ -65,16 +77,16 @@ var setOnceSecrets = []SecretRotation{
 		"the embedded Redis would keep its old password until its Pod restarts, while Mastodon's Pods restart with the new one, so nothing would reach Redis"},
 }
 
-// minKeyBase is the shortest SECRET_KEY_BASE accepted. Rails asks only for
+// MinKeyBase is the shortest SECRET_KEY_BASE accepted. Rails asks only for
 // a non-empty string (it derives its keys with PBKDF2); Mastodon generates
 // 128 hexadecimal characters (lib/tasks/mastodon.rake). Below 32 characters
 // a key base is short enough to guess, so it is refused as a mistake.
-const minKeyBase = 32
+const MinKeyBase = 32
 
-// activeRecordTestSuffix ends the test environment's Active Record keys,
+// ActiveRecordTestSuffix ends the test environment's Active Record keys,
 // which Mastodon refuses to boot with in production
 // (config/initializers/active_record_encryption.rb).
-const activeRecordTestSuffix = "DO_NOT_USE_IN_PRODUCTION"
+const ActiveRecordTestSuffix = "DO_NOT_USE_IN_PRODUCTION"
 
 // CheckOwnSecret says what is wrong with a value given for env, nil when
 // Mastodon would take it. The VAPID public key is checked against the
@@ -85,8 +97,8 @@ func CheckOwnSecret(env, value string) error {
 	}
 	switch env {
 	case "SECRET_KEY_BASE":
-		if len(value) < minKeyBase {
-			return fmt.Errorf("SECRET_KEY_BASE has %d characters, fewer than %d (Mastodon generates 128 hexadecimal characters: `bin/rails secret`)", len(value), minKeyBase)
+		if len(value) < MinKeyBase {
+			return fmt.Errorf("SECRET_KEY_BASE has %d characters, fewer than %d (Mastodon generates 128 hexadecimal characters: `bin/rails secret`)", len(value), MinKeyBase)
 		}
 	case "VAPID_PRIVATE_KEY":
 		if _, err := VapidPublicKeyOf(value); err != nil {
@@ -97,8 +109,8 @@ func CheckOwnSecret(env, value string) error {
 			return fmt.Errorf("VAPID_PUBLIC_KEY is not an uncompressed P-256 point (65 bytes) in URL-safe base64")
 		}
 	case "ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY":
-		if strings.HasSuffix(value, activeRecordTestSuffix) {
-			return fmt.Errorf("%s is the test environment's (it ends with %s), which Mastodon refuses in production", env, activeRecordTestSuffix)
+		if strings.HasSuffix(value, ActiveRecordTestSuffix) {
+			return fmt.Errorf("%s is the test environment's (it ends with %s), which Mastodon refuses in production", env, ActiveRecordTestSuffix)
 		}
 	}
 	return nil

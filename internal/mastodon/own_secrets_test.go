@@ -183,3 +183,29 @@ func TestOwnSecretsValidate(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A Secret given for own_secrets holds each variable under the key
+// secret_keys names, else under the variable's name (.env.production, the
+// legacy chart); the password of an embedded service that is not used is
+// not read under its name (a .env.production holds the external one's).
+func TestOwnSecretKey(t *testing.T) {
+	for _, tc := range []struct {
+		env      string
+		keys     map[string]string
+		external bool
+		key      string
+		named    bool
+		ok       bool
+	}{
+		{"SECRET_KEY_BASE", nil, false, "SECRET_KEY_BASE", false, true},
+		{"SECRET_KEY_BASE", map[string]string{"SECRET_KEY_BASE": "secret-key-base"}, false, "secret-key-base", true, true},
+		{EnvDBPassword, nil, true, EnvDBPassword, false, false},
+		{EnvDBPassword, nil, false, EnvDBPassword, false, true},
+		{EnvDBPassword, map[string]string{EnvDBPassword: "password"}, true, "password", true, true},
+	} {
+		key, named, ok := OwnSecretKey(tc.env, tc.keys, tc.external)
+		if key != tc.key || named != tc.named || ok != tc.ok {
+			t.Errorf("%s %v external %v: %q %v %v, want %q %v %v", tc.env, tc.keys, tc.external, key, named, ok, tc.key, tc.named, tc.ok)
+		}
+	}
+}

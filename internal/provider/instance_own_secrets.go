@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -50,9 +51,9 @@ func ownSecretsAttributes(in nested) map[string]schema.Attribute {
 			"write-only or from an existing Secret; the rest is generated. Once taken, they are the instance's secrets, kept in its Secret "+
 			"and in `secrets` like generated ones: removing this block keeps them, a value equal to the instance's is no change, and a "+
 			"different one is refused unless `rotate` names it. Formats are checked at plan (values of a Secret where the cluster can be read): "+
-			"`SECRET_KEY_BASE` of at least 32 characters; `VAPID_PRIVATE_KEY` a P-256 private scalar in URL-safe base64, with "+
+			"`SECRET_KEY_BASE` of at least "+strconv.Itoa(mastodon.MinKeyBase)+" characters; `VAPID_PRIVATE_KEY` a P-256 private scalar in URL-safe base64, with "+
 			"`VAPID_PUBLIC_KEY` its public key (derived when not given); the Active Record encryption keys non-empty and not the test "+
-			"environment's (`...DO_NOT_USE_IN_PRODUCTION`); `DB_PASS` and `REDIS_PASSWORD` only for the embedded services.",
+			"environment's (`..."+mastodon.ActiveRecordTestSuffix+"`); `DB_PASS` and `REDIS_PASSWORD` only for the embedded services.",
 		map[string]schema.Attribute{
 			"values_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType,
 				Validators: []validator.Map{ownValuesCheck{}},
@@ -232,12 +233,9 @@ func readOwnSecrets(ctx context.Context, get func(ctx context.Context, kind, ns,
 	data := kube.SecretData(u)
 	g.ref = map[string]string{}
 	for _, env := range mastodon.OwnSecretEnv {
-		key, named := keys[env]
-		if !named {
-			if external[env] {
-				continue
-			}
-			key = env
+		key, named, read := mastodon.OwnSecretKey(env, keys, external[env])
+		if !read {
+			continue
 		}
 		if v, ok := data[key]; ok {
 			g.ref[env] = v
