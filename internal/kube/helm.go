@@ -106,12 +106,12 @@ func (r *HelmRelease) Objects() ([]HelmObject, error) {
 // so that `helm uninstall` leaves them in place. It says which objects
 // it marked ("Kind/name"); a release where all of them carry the mark
 // already is not written.
-func (c *Client) KeepInRelease(ctx context.Context, r *HelmRelease, keep func(kind, name string) bool) ([]string, error) {
+func (c *Client) KeepInRelease(ctx context.Context, r *HelmRelease, keep func(o *unstructured.Unstructured) bool) ([]string, error) {
 	var marked []string
 	var docs []string
 	err := r.eachDocument(func(doc map[string]any) bool {
 		o := unstructured.Unstructured{Object: doc}
-		if !keep(o.GetKind(), o.GetName()) {
+		if !keep(&o) {
 			return false
 		}
 		a := o.GetAnnotations()

@@ -80,7 +80,7 @@ func TestHelmReleaseKeep(t *testing.T) {
 	if !slices.Equal(objs, want) {
 		t.Fatalf("objects %v, want %v", objs, want)
 	}
-	marked, err := c.KeepInRelease(ctx, r, func(kind, name string) bool { return kind == "PersistentVolumeClaim" })
+	marked, err := c.KeepInRelease(ctx, r, func(o *unstructured.Unstructured) bool { return o.GetKind() == "PersistentVolumeClaim" })
 	if err != nil || !slices.Equal(marked, []string{"PersistentVolumeClaim/r-mastodon-system"}) {
 		t.Fatalf("marked %v, %v", marked, err)
 	}
@@ -99,7 +99,7 @@ func TestHelmReleaseKeep(t *testing.T) {
 		t.Fatalf("the manifest lost its Source lines or changed what was not marked:\n%s", again.Manifest)
 	}
 	// Marking again writes nothing.
-	if marked, err := c.KeepInRelease(ctx, again, func(kind, name string) bool { return kind == "PersistentVolumeClaim" }); err != nil || len(marked) != 0 {
+	if marked, err := c.KeepInRelease(ctx, again, func(o *unstructured.Unstructured) bool { return o.GetKind() == "PersistentVolumeClaim" }); err != nil || len(marked) != 0 {
 		t.Fatalf("second marking: %v, %v", marked, err)
 	}
 }

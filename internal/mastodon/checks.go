@@ -205,3 +205,11 @@ func checkOneOf(v string, allowed []string) error {
 	}
 	return nil
 }
+
+// CheckClaimName checks the name of a PersistentVolumeClaim.
+func CheckClaimName(v string) error {
+	if v != "" && len(validation.IsDNS1123Subdomain(v)) > 0 {
+		return fmt.Errorf("%q is not a valid PersistentVolumeClaim name", v)
+	}
+	return nil
+}

@@ -85,7 +85,7 @@ func (mediaBucketFeature) env(s *Spec, plain, secret map[string]string) {
 		secret[EnvS3AccessKey] = b.AccessKeyID
 		secret[EnvS3SecretKey] = b.SecretAccessKey
 	} else {
-		plain["PAPERCLIP_ROOT_PATH"] = mediaPath
+		plain["PAPERCLIP_ROOT_PATH"] = MediaPath
 	}
 }
 

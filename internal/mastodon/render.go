@@ -49,7 +49,7 @@ const (
 
 	uid         = 991
 	mastodonTmp = "/opt/mastodon/tmp"
-	mediaPath   = "/opt/mastodon/public/system"
+	MediaPath   = "/opt/mastodon/public/system"
 	// databaseCADir holds the database's CA certificate (databaseCAFile).
 	databaseCADir  = "/etc/mastodon/database-ca"
 	databaseCAFile = "ca.crt"
@@ -310,7 +310,7 @@ func (s *Spec) Render(sec Secrets, record string) []Object {
 	if s.Redis == nil {
 		out = append(out, s.renderRedis()...)
 	}
-	if s.MediaBucket == nil {
+	if s.MediaBucket == nil && s.Media.ExistingClaim == "" {
 		add(&corev1.PersistentVolumeClaim{
 			TypeMeta:   typeMeta("v1", "PersistentVolumeClaim"),
 			ObjectMeta: s.meta(s.MediaName(), ComponentMedia),
@@ -419,9 +419,9 @@ func (s *Spec) withMediaVolume(pod *corev1.PodSpec) {
 		}}
 	}
 	pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts,
-		corev1.VolumeMount{Name: "media", MountPath: mediaPath})
+		corev1.VolumeMount{Name: "media", MountPath: MediaPath})
 	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "media", VolumeSource: corev1.VolumeSource{
-		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.MediaName()}}})
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.MediaClaim()}}})
 }
 
 // withMediaLabel adds the media label to a Pod's labels when it mounts the

@@ -114,6 +114,18 @@ type Media struct {
 	StorageSize  string
 	StorageClass string
 	AccessMode   string
+	// ExistingClaim is a claim someone else made (an adopted Helm
+	// release's): Pods mount it, the instance renders no claim of its own
+	// and never deletes it.
+	ExistingClaim string
+}
+
+// MediaClaim is the claim that holds media when no bucket does.
+func (s *Spec) MediaClaim() string {
+	if s.Media.ExistingClaim != "" {
+		return s.Media.ExistingClaim
+	}
+	return s.MediaName()
 }
 
 // Settings are Mastodon's common options and free-form environment.
@@ -179,7 +191,9 @@ func (s *Spec) Defaults() {
 	setDefault(&s.Repository, DefaultRepository)
 	setDefault(&s.StreamingRepo, DefaultStreamingRepository)
 	setDefault(&s.PullPolicy, "IfNotPresent")
-	setDefault(&s.Media.StorageSize, DefaultMediaSize)
+	if s.Media.ExistingClaim == "" {
+		setDefault(&s.Media.StorageSize, DefaultMediaSize)
+	}
 	setDefault(&s.Media.AccessMode, "ReadWriteOnce")
 	setDefault(&s.Embedded.StorageSize, DefaultDatabaseSize)
 	setDefault(&s.EmbeddedRedis.StorageSize, DefaultRedisSize)
@@ -361,10 +375,23 @@ func (s *Spec) validateDatabase(e *fieldErrors) {
 	}
 }
 
-// validateStorage checks the external Redis.
+// validateStorage checks the external Redis and the media claim.
 func (s *Spec) validateStorage(e *fieldErrors) {
 	if r := s.Redis; r != nil && r.Host == "" {
 		e.add("redis.host", "must be set")
+	}
+	if s.Media.ExistingClaim == "" {
+		return
+	}
+	if s.MediaBucket != nil {
+		e.add("media.existing_claim", "media_bucket is set: media is in the bucket, no claim is mounted")
+		e.related("media_bucket")
+	}
+	for attr, v := range map[string]string{"media.storage_size": s.Media.StorageSize, "media.storage_class": s.Media.StorageClass} {
+		if v != "" {
+			e.add(attr, "media.existing_claim is set: the claim's size and class are its owner's, not the instance's")
+			e.related("media.existing_claim")
+		}
 	}
 }
 

@@ -27,7 +27,7 @@ func (s *Spec) Volumes() []Volume {
 		out = append(out, Volume{Claim: "data-" + s.RedisName() + "-0", Component: ComponentRedis, Block: "embedded_redis",
 			StatefulSet: s.RedisName(), StorageClass: s.EmbeddedRedis.StorageClass, StorageSize: s.EmbeddedRedis.StorageSize})
 	}
-	if s.MediaBucket == nil {
+	if s.MediaBucket == nil && s.Media.ExistingClaim == "" {
 		out = append(out, Volume{Claim: s.MediaName(), Component: ComponentMedia, Block: "media",
 			StorageClass: s.Media.StorageClass, StorageSize: s.Media.StorageSize})
 	}

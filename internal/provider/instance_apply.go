@@ -28,6 +28,7 @@ type instanceCluster interface {
 	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
 	Prune(ctx context.Context, live map[string]*unstructured.Unstructured, keep map[string]bool, kinds []string, owned func(map[string]string) bool) ([]string, error)
 	volumeCluster
+	takeoverCluster
 }
 
 var _ instanceCluster = (*kube.Client)(nil)
@@ -70,7 +71,9 @@ type instanceApply struct {
 	first     []*unstructured.Unstructured // configuration, secrets, embedded services
 	workloads []*unstructured.Unstructured // what runs Rails, or routes to it
 	keep      map[string]bool
-	log       func(string)
+	// takeover: this apply takes an adopted Helm release over.
+	takeover *takeover
+	log      func(string)
 	// warnings are what the apply reports without failing.
 	warnings []string
 }
@@ -187,6 +190,9 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		}
 		return nil
 	}, "The instance did not become ready"})
+	if a.takeover != nil {
+		out = append(out, a.takeoverSteps()...)
+	}
 	if slices.Contains(plan, mastodon.StepPostMigrate) {
 		out[len(out)-1].failed = fmt.Sprintf(upgrade, 2, "the rollout did not become ready")
 		out = append(out, applyStep{string(mastodon.StepPostMigrate), changed, func(ctx context.Context) error {
@@ -198,13 +204,21 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 	}
 	// Last, so that waiting for the address never takes time from the
 	// steps that make the instance; it only warns.
-	if findKind(a.workloads, "Ingress") != nil && (a.plan.LoadBalancerIP.IsUnknown() || a.plan.LoadBalancerHostname.IsUnknown()) {
+	if a.ingress() != nil && (a.plan.LoadBalancerIP.IsUnknown() || a.plan.LoadBalancerHostname.IsUnknown()) {
 		out = append(out, applyStep{"the load balancer's address", changed, func(ctx context.Context) error {
 			a.learnLoadBalancer(ctx)
 			return nil
 		}, ""})
 	}
 	return out
+}
+
+// ingress is the instance's Ingress (nil for none).
+func (a *instanceApply) ingress() *unstructured.Unstructured {
+	if a.takeover != nil {
+		return findKind(a.takeover.ingress, "Ingress")
+	}
+	return findKind(a.workloads, "Ingress")
 }
 
 // learnLoadBalancer fills the load balancer's address that the plan left
@@ -214,7 +228,7 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 // apply waits for it, at most load_balancer_timeout, and warns when the
 // time runs out (the address is then null until a refresh reads it).
 func (a *instanceApply) learnLoadBalancer(ctx context.Context) {
-	ing := findKind(a.workloads, "Ingress")
+	ing := a.ingress()
 	wait, timeout := a.plan.Ingress.loadBalancerWait()
 	if !wait {
 		if cur, err := a.c.Get(ctx, "Ingress", a.spec.Namespace, ing.GetName()); err == nil && cur != nil {

@@ -45,7 +45,8 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		s.EmbeddedRedis = mastodon.EmbeddedRedis{StorageSize: e.StorageSize.ValueString(), StorageClass: e.StorageClass.ValueString()}
 	}
 	if md := m.Media; md != nil {
-		s.Media = mastodon.Media{StorageSize: md.StorageSize.ValueString(), StorageClass: md.StorageClass.ValueString(), AccessMode: md.AccessMode.ValueString()}
+		s.Media = mastodon.Media{StorageSize: md.StorageSize.ValueString(), StorageClass: md.StorageClass.ValueString(), AccessMode: md.AccessMode.ValueString(),
+			ExistingClaim: md.ExistingClaim.ValueString()}
 	}
 	if st := m.Settings; st != nil {
 		s.Settings = mastodon.Settings{

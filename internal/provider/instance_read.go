@@ -33,6 +33,11 @@ func (r *instanceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	rd := &instanceRead{c: c, req: req, resp: resp, state: state, ns: state.Namespace.ValueString(), name: state.Name.ValueString(),
 		imported: state.LocalDomain.IsNull(), ready: true}
+	var d diag.Diagnostics
+	if rd.adoption, d = heldAdoption(ctx, req.Private); d.HasError() {
+		resp.Diagnostics.Append(d...)
+		return
+	}
 	id := rd.ns + "/" + rd.name
 	ctx, requests := kube.CountRequests(ctx)
 	defer func() {
@@ -53,6 +58,8 @@ type instanceRead struct {
 	// imported: just imported, so there is no configuration yet (the one
 	// recorded on the ConfigMap is read instead).
 	imported bool
+	// adoption: a Helm release adopted and not taken over yet.
+	adoption *helmAdoption
 	spec     *mastodon.Spec
 	rendered []mastodon.Object
 	kinds    []string
@@ -69,7 +76,9 @@ func (rd *instanceRead) steps() []crudStep {
 		{"keep the instance's own objects", rd.owned, ""},
 		{"check the claim", rd.claim, ""},
 	}
-	if rd.imported {
+	if rd.imported && rd.adoption != nil {
+		steps = slices.Insert(steps, 3, crudStep{"read the Helm release", rd.adopt, "Cannot adopt the Helm release"})
+	} else if rd.imported {
 		steps = append(steps, crudStep{"read the recorded configuration", rd.fromRecord, ""})
 	}
 	return append(steps,
@@ -117,8 +126,8 @@ func (rd *instanceRead) list(ctx context.Context) (err error) {
 // instance whose objects are all gone leaves state.
 func (rd *instanceRead) owned(ctx context.Context) error {
 	maps.DeleteFunc(rd.live, func(_ string, o *unstructured.Unstructured) bool { return !mastodon.OwnedByInstance(o.GetLabels()) })
-	if len(rd.live) > 0 {
-		return nil
+	if len(rd.live) > 0 || rd.adoption != nil {
+		return nil // an adopted release's instance has no objects until its takeover
 	}
 	tflog.Info(ctx, "the instance's objects are all gone: removing it from state", map[string]any{"instance": rd.ns + "/" + rd.name})
 	rd.resp.State.RemoveResource(ctx)

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -316,7 +317,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.apply(ctx, req.Config, &plan, nil, claim, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, req.Config, &plan, nil, claim, nil, &resp.State, &resp.Diagnostics)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 }
 
@@ -337,13 +338,23 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.apply(ctx, req.Config, &plan, &state, claim, &resp.State, &resp.Diagnostics)
+	adoption, d := heldAdoption(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, req.Config, &plan, &state, claim, adoption, &resp.State, &resp.Diagnostics)
+	if adoption != nil && !resp.Diagnostics.HasError() {
+		// Taken over: the release is no longer part of this instance.
+		resp.Diagnostics.Append(holdAdoption(ctx, resp.Private, nil)...)
+	}
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.identity()...)...)
 }
 
 // apply makes the cluster match plan: it is the whole of Create and
 // Update, idempotent, so an apply interrupted half way is finished by the next.
-func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan, prior *instanceModel, claim string, out *tfsdk.State, diags *diag.Diagnostics) {
+func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan, prior *instanceModel, claim string, adoption *helmAdoption,
+	out *tfsdk.State, diags *diag.Diagnostics) {
 	c, d := r.client()
 	diags.Append(d...)
 	if diags.HasError() {
@@ -379,6 +390,10 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 	}
 	log := func(msg string) { tflog.Info(ctx, msg, map[string]any{"instance": ns + "/" + name}) }
 	a := newInstanceApply(c, spec, secrets, record, prior, plan, log)
+	if adoption != nil {
+		a.takeover = &takeover{adoption: adoption}
+		a.holdBack()
+	}
 	claimed := claimedObjects(a.first, spec)
 	if prior != nil {
 		setClaims(claimed, claim)
@@ -460,8 +475,23 @@ func findKind(objs []*unstructured.Unstructured, kind string) *unstructured.Unst
 	return nil
 }
 
-// ImportState takes `namespace/name`, or an import block's identity.
+// ImportState takes `namespace/name`, or an import block's identity; or
+// helm:<namespace>/<release>[/<name>] to adopt a Helm release
+// (instance_adopt.go).
 func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if strings.HasPrefix(req.ID, helmImportPrefix) {
+		ns, release, name, ok := parseHelmID(req.ID)
+		if !ok {
+			resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Adopt a Helm release by helm:<namespace>/<release>, or "+
+				"helm:<namespace>/<release>/<name> to name the instance otherwise than the release, not %q.", req.ID))
+			return
+		}
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), ns+"/"+name)...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("namespace"), ns)...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+		resp.Diagnostics.Append(holdAdoption(ctx, resp.Private, &helmAdoption{Release: release})...)
+		return
+	}
 	if id, ok := identityValues(ctx, req.Identity, &resp.Diagnostics, "namespace", "name"); ok {
 		req.ID = id["namespace"].ValueString() + "/" + id["name"].ValueString()
 	}

@@ -113,6 +113,7 @@ type mediaModel struct {
 	StorageClass          types.String `tfsdk:"storage_class"`
 	AccessMode            types.String `tfsdk:"access_mode"`
 	DeleteVolumeOnDestroy types.Bool   `tfsdk:"delete_volume_on_destroy"`
+	ExistingClaim         types.String `tfsdk:"existing_claim"`
 }
 
 type settingsModel struct {
@@ -240,6 +241,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"storage_class":            optString("Storage class (the cluster's default when unset)." + classDoc),
 					"access_mode":              checkAccessMode.on(optString("ReadWriteOnce (default) or ReadWriteMany (needed to spread web and Sidekiq over nodes). ReadWriteOncePod is refused: web, Sidekiq and every Job mount the volume.")),
 					"delete_volume_on_destroy": optBool("Delete the media volume when the instance is destroyed. Default false." + neverBoundDoc),
+					"existing_claim": checkClaimName.on(optString("A PersistentVolumeClaim of the namespace that someone else made and that already holds the media " +
+						"(the `system` claim of an adopted Helm release): web, Sidekiq and the Jobs mount it, the instance makes no claim of its own and never " +
+						"deletes or resizes it. Conflicts with `storage_size` and `storage_class`.")),
 				}},
 			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
 				Attributes: map[string]schema.Attribute{

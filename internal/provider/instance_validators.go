@@ -119,6 +119,7 @@ var (
 	checkVersion    = stringCheck{described: "a Mastodon version's image tag such as " + mastodon.DefaultVersion, check: mastodon.CheckVersion}
 	checkPullPolicy = stringCheck{described: "Always, IfNotPresent or Never", check: mastodon.CheckPullPolicy}
 	checkProcess    = stringCheck{described: "a lowercase DNS label of at most 20 characters", check: mastodon.CheckProcessName}
+	checkClaimName  = stringCheck{described: "a PersistentVolumeClaim name", check: mastodon.CheckClaimName}
 	checkAccessMode = stringCheck{described: "ReadWriteOnce or ReadWriteMany", check: mastodon.CheckAccessMode}
 	checkLocale     = stringCheck{described: "a locale such as en or pt-BR", check: mastodon.CheckLocale}
 	checkSSLMode    = stringCheck{described: "a libpq sslmode", check: mastodon.CheckSSLMode}

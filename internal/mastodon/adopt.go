@@ -1,0 +1,183 @@
+package mastodon
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Adoption: what the objects of an instance that one of Mastodon's
+// official Helm charts installed mean in this provider's terms. Both
+// charts (mastodon/helm-charts, chart "mastodon" 1.x, and the legacy
+// mastodon/chart, chart "mastodon" 6.x, which bundles Bitnami's PostgreSQL
+// and Redis) run the same processes with the same variables: web
+// (`bundle exec puma -C config/puma.rb`), streaming (`node
+// ./streaming/index.js`) and Sidekiq Deployments (`bundle exec sidekiq -c
+// N -q queue,weight ...`), labelled app.kubernetes.io/name=mastodon,
+// app.kubernetes.io/instance=<release> and app.kubernetes.io/component
+// web, streaming or sidekiq-<worker>; their environment comes from the
+// release's env ConfigMap (envFrom) and from Secrets (secretKeyRef). So an
+// adoption reads the environment the web container gets, and maps each
+// variable to the attribute that renders it (AdoptedVariables).
+
+// AdoptableCharts describes the charts an adoption reads.
+const AdoptableCharts = `chart "mastodon" 1.x (mastodon/helm-charts) or 6.x (the legacy mastodon/chart)`
+
+// Chart layouts.
+const (
+	ChartHelmCharts = "mastodon/helm-charts"
+	ChartLegacy     = "mastodon/chart"
+)
+
+// AdoptableChart says which chart a release was installed from, by the
+// name and version its record holds; an error names the charts known.
+func AdoptableChart(name, version string) (string, error) {
+	major, _, _ := strings.Cut(strings.TrimPrefix(version, "v"), ".")
+	switch {
+	case name == "mastodon" && major == "1":
+		return ChartHelmCharts, nil
+	case name == "mastodon" && major == "6":
+		return ChartLegacy, nil
+	}
+	return "", fmt.Errorf("the release was installed from chart %q %s, whose layout this provider does not know: it adopts %s", name, version, AdoptableCharts)
+}
+
+// Labels the charts put on their objects.
+const (
+	ChartLabelName      = "app.kubernetes.io/name"
+	ChartLabelInstance  = "app.kubernetes.io/instance"
+	ChartLabelComponent = "app.kubernetes.io/component"
+	ChartLabelManagedBy = "app.kubernetes.io/managed-by"
+	// ChartName is the chart's own app.kubernetes.io/name; the legacy
+	// chart's bundled services carry their own (postgresql, redis).
+	ChartName = "mastodon"
+)
+
+// ChartComponent is what a chart's workload runs, by its labels: "web",
+// "streaming" or "sidekiq" (with its worker's name), "" for anything else.
+func ChartComponent(labels map[string]string) (component, worker string) {
+	if labels[ChartLabelName] != ChartName {
+		return "", ""
+	}
+	c := labels[ChartLabelComponent]
+	if w, ok := strings.CutPrefix(c, "sidekiq-"); ok {
+		return "sidekiq", w
+	}
+	if c == "web" || c == "streaming" {
+		return c, ""
+	}
+	return "", ""
+}
+
+// Kinds of values an adopted variable holds.
+const (
+	VarString = iota
+	VarInt
+	VarBool
+)
+
+// AdoptedVariable is a variable of Mastodon's environment and the
+// attribute that renders it.
+type AdoptedVariable struct {
+	Env, Path string
+	Kind      int
+}
+
+// AdoptedVariables map the variables a chart sets to attributes. The
+// credentials (DB_PASS, REDIS_PASSWORD, SMTP_PASSWORD, ...) and the
+// generated secrets are not here: they go to the instance's Secret (see
+// SecretsFromEnv). What no attribute renders is kept as it is, in
+// settings.extra_env (or extra_secret_env when the chart took it from a
+// Secret).
+var AdoptedVariables = []AdoptedVariable{
+	{"LOCAL_DOMAIN", "local_domain", VarString},
+	{"WEB_DOMAIN", "web_domain", VarString},
+	{"WEB_CONCURRENCY", "web.concurrency", VarInt},
+	{"MAX_THREADS", "web.max_threads", VarInt},
+	{"DB_HOST", "database.host", VarString},
+	{"DB_PORT", "database.port", VarInt},
+	{"DB_NAME", "database.name", VarString},
+	{"DB_USER", "database.user", VarString},
+	{"DB_SSLMODE", "database.sslmode", VarString},
+	{"DB_POOL", "database.pool", VarInt},
+	{"REDIS_HOST", "redis.host", VarString},
+	{"REDIS_PORT", "redis.port", VarInt},
+	{"REDIS_USER", "redis.user", VarString},
+	{"SMTP_SERVER", "smtp.server", VarString},
+	{"SMTP_PORT", "smtp.port", VarInt},
+	{"SMTP_LOGIN", "smtp.login", VarString},
+	{"SMTP_FROM_ADDRESS", "smtp.from_address", VarString},
+	{"SMTP_AUTH_METHOD", "smtp.auth_method", VarString},
+	{"SMTP_OPENSSL_VERIFY_MODE", "smtp.openssl_verify_mode", VarString},
+	{"SMTP_ENABLE_STARTTLS", "smtp.enable_starttls", VarString},
+	{"SMTP_DOMAIN", "smtp.domain", VarString},
+	{"SMTP_DELIVERY_METHOD", "smtp.delivery_method", VarString},
+	{"SMTP_TLS", "smtp.tls", VarBool},
+	{"SMTP_SSL", "smtp.ssl", VarBool},
+	{"S3_BUCKET", "media_bucket.bucket", VarString},
+	{"S3_ENDPOINT", "media_bucket.endpoint", VarString},
+	{"S3_REGION", "media_bucket.region", VarString},
+	{"AWS_ACCESS_KEY_ID", "media_bucket.access_key_id", VarString},
+	{"S3_ALIAS_HOST", "media_bucket.alias_host", VarString},
+	{"S3_PERMISSION", "media_bucket.permission", VarString},
+	{"S3_OVERRIDE_PATH_STYLE", "media_bucket.path_style", VarBool},
+	{"DEEPL_PLAN", "translation.deepl.plan", VarString},
+	{"LIBRE_TRANSLATE_ENDPOINT", "translation.libre_translate.endpoint", VarString},
+	{"SINGLE_USER_MODE", "settings.single_user_mode", VarBool},
+	{"AUTHORIZED_FETCH", "settings.authorized_fetch", VarBool},
+	{"LIMITED_FEDERATION_MODE", "settings.limited_federation_mode", VarBool},
+	{"DEFAULT_LOCALE", "settings.default_locale", VarString},
+	{"TRUSTED_PROXY_IP", "settings.trusted_proxy_ip", VarString},
+}
+
+// ProcessVariables are set by how a chart runs its processes (the port
+// Puma listens on, the Rails and Node environments, how many streaming
+// workers): the instance's own processes set their own, so they are not
+// carried over.
+var ProcessVariables = map[string]bool{
+	"PORT": true, "BIND": true, "RAILS_ENV": true, "NODE_ENV": true, "RAILS_SERVE_STATIC_FILES": true,
+	"STREAMING_CLUSTER_NUM": true, "STREAMING_API_BASE_URL": true, "PREPARED_STATEMENTS": true,
+	"MASTODON_PROMETHEUS_EXPORTER_ENABLED": true, "PROMETHEUS_EXPORTER_HOST": true, "PROMETHEUS_EXPORTER_PORT": true,
+	"MIN_THREADS": true, "PERSISTENT_TIMEOUT": true,
+}
+
+// UnsetWhenFalse are switches a chart writes as "false" that Mastodon
+// reads as off when unset (it compares with "true").
+var UnsetWhenFalse = map[string]bool{"S3_ENABLED": true, "ES_ENABLED": true}
+
+// SidekiqCommand reads a Sidekiq process's command as the charts write it
+// (bundle exec sidekiq -c N -q queue[,weight] ...): its queues, as the
+// sidekiq block takes them, and its concurrency (0 when not given).
+func SidekiqCommand(cmd []string) (queues []string, concurrency int32, err error) {
+	for i := 0; i < len(cmd); i++ {
+		flag := cmd[i]
+		value := ""
+		if i+1 < len(cmd) {
+			value = cmd[i+1]
+		}
+		switch flag {
+		case "-q", "--queue":
+			queues = append(queues, value)
+			i++
+		case "-c", "--concurrency":
+			n, err := strconv.Atoi(value)
+			if err != nil {
+				return nil, 0, fmt.Errorf("the concurrency %q is not a number", value)
+			}
+			concurrency = int32(n)
+			i++
+		}
+	}
+	if len(queues) == 0 {
+		return nil, 0, fmt.Errorf("%q names no queue (-q)", strings.Join(cmd, " "))
+	}
+	return queues, concurrency, nil
+}
+
+// ImageTag splits an image reference into its repository and tag.
+func ImageTag(image string) (repository, tag string) {
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[:i], image[i+1:]
+	}
+	return image, ""
+}

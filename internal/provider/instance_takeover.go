@@ -1,0 +1,213 @@
+package provider
+
+// The takeover: the first apply after a Helm release was adopted
+// (instance_adopt.go). In steps, each one a point the next apply resumes
+// from:
+//
+//  1. the instance's objects start beside the release's, with the same
+//     secrets, database, Redis and media claim, its Sidekiq processes that
+//     serve the scheduler queue held at zero replicas, and its Ingress held
+//     back; the apply waits until they are Ready. Until then nothing of the
+//     release was changed: an abort leaves the old instance serving.
+//  2. traffic moves: the instance's Ingress is applied, the release's
+//     deleted.
+//  3. the release's workloads go (its Deployments and CronJobs, proven by
+//     its labels and its manifest; never its claims, its data or the
+//     bundled PostgreSQL and Redis of the legacy chart), and the apply
+//     waits until their Pods are gone.
+//  4. the scheduler starts: one scheduler at a time, so scheduled jobs
+//     never run twice.
+//  5. hand-over: the release's record marks what the instance still uses
+//     (its claims, the bundled services) helm.sh/resource-policy: keep, so
+//     that a later `helm uninstall` deletes none of it.
+//
+// The adoption mark leaves private state when every step is done.
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// takeoverCluster is what a takeover needs of the cluster besides what
+// every apply does.
+type takeoverCluster interface {
+	HelmRelease(ctx context.Context, namespace, name string) (*kube.HelmRelease, error)
+	KeepInRelease(ctx context.Context, r *kube.HelmRelease, keep func(o *unstructured.Unstructured) bool) ([]string, error)
+	Delete(ctx context.Context, kind, namespace, name string) error
+	WaitGone(ctx context.Context, namespace, selector string, kinds []string) error
+}
+
+// takeover is what an apply holds back until the release's workloads are
+// gone.
+type takeover struct {
+	adoption  *helmAdoption
+	ingress   []*unstructured.Unstructured // the instance's, applied when traffic moves
+	scheduler []*unstructured.Unstructured // its Sidekiq processes of the scheduler queue
+}
+
+// holdBack takes the Ingress out of the rollout and starts the processes
+// of the scheduler queue with no replica.
+func (a *instanceApply) holdBack() {
+	t := a.takeover
+	schedulers := map[string]bool{}
+	for _, p := range a.spec.Sidekiq {
+		if slices.ContainsFunc(p.Queues, func(q mastodon.Queue) bool { return q.Name == "scheduler" }) {
+			schedulers[a.spec.SidekiqName(p.Name)] = true
+		}
+	}
+	var rollout []*unstructured.Unstructured
+	for _, o := range a.workloads {
+		switch {
+		case o.GetKind() == "Ingress":
+			t.ingress = append(t.ingress, o)
+			continue
+		case o.GetKind() == "Deployment" && schedulers[o.GetName()]:
+			t.scheduler = append(t.scheduler, o)
+			o = o.DeepCopy()
+			_ = unstructured.SetNestedField(o.Object, int64(0), "spec", "replicas")
+		}
+		rollout = append(rollout, o)
+	}
+	a.workloads = rollout
+}
+
+// takeoverSteps follow the rollout of an apply that takes a release over.
+func (a *instanceApply) takeoverSteps() []applyStep {
+	ns, release := a.spec.Namespace, a.takeover.adoption.Release
+	var cr *chartRelease
+	read := func(ctx context.Context) (err error) {
+		cr, err = readTakenOver(ctx, a.c, ns, release)
+		return err
+	}
+	return []applyStep{
+		{"move traffic from Helm release " + release, changed, func(ctx context.Context) error {
+			if err := read(ctx); err != nil || len(a.takeover.ingress) == 0 {
+				return err
+			}
+			if err := a.c.Apply(ctx, a.takeover.ingress); err != nil {
+				return err
+			}
+			_, err := a.deleteReleased(ctx, cr, "Ingress")
+			return err
+		}, "Cannot move traffic to the instance"},
+		{"retire the workloads of Helm release " + release, changed, func(ctx context.Context) error {
+			gone, err := a.deleteReleased(ctx, cr, "Deployment", "CronJob")
+			if err != nil {
+				return err
+			}
+			for _, u := range gone {
+				if sel := releasePods(u); sel != "" {
+					if err := a.c.WaitGone(ctx, ns, sel, []string{"Pod"}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}, "The Helm release's workloads did not go"},
+		{"start the scheduler", changed, func(ctx context.Context) error {
+			if len(a.takeover.scheduler) == 0 {
+				return nil
+			}
+			if err := a.c.Apply(ctx, a.takeover.scheduler); err != nil {
+				return err
+			}
+			return a.c.WaitReady(ctx, a.takeover.scheduler)
+		}, "The instance's scheduler did not become ready"},
+		{"hand what the instance uses over from Helm release " + release, changed, func(ctx context.Context) error {
+			if cr.rel == nil {
+				return nil
+			}
+			marked, err := a.c.KeepInRelease(ctx, cr.rel, keptFromRelease)
+			if len(marked) > 0 {
+				a.log("helm uninstall " + release + " now keeps " + strings.Join(marked, ", "))
+			}
+			return err
+		}, "Cannot mark what helm uninstall must keep"},
+	}
+}
+
+// readTakenOver reads a release being taken over: its record (nil when
+// Helm no longer holds it) and the objects its manifest lists that are
+// still there. Unlike an adoption, it accepts a release whose workloads
+// are gone (a takeover that stopped half way).
+func readTakenOver(ctx context.Context, c instanceCluster, ns, release string) (*chartRelease, error) {
+	cr := &chartRelease{objs: map[string]*unstructured.Unstructured{}}
+	rel, err := c.HelmRelease(ctx, ns, release)
+	if err != nil || rel == nil {
+		return cr, err
+	}
+	cr.rel = rel
+	listed, err := rel.Objects()
+	if err != nil {
+		return nil, err
+	}
+	live, err := c.List(ctx, ns, mastodon.ChartLabelInstance+"="+release, chartKinds)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range listed {
+		if u := live[o.Kind+"/"+ns+"/"+o.Name]; u != nil && ownedByRelease(u, release) {
+			cr.objs[kube.Key(u)] = u
+		}
+	}
+	return cr, nil
+}
+
+// ownedByRelease says whether an object is the release's: its labels say
+// so (Helm's managed-by, the release as instance) and it is not one of
+// the provider's.
+func ownedByRelease(u *unstructured.Unstructured, release string) bool {
+	l := u.GetLabels()
+	return l[mastodon.ChartLabelInstance] == release && l[mastodon.ChartLabelManagedBy] == "Helm" && !mastodon.OwnedByInstance(l)
+}
+
+// deleteReleased deletes the release's own objects (the chart's, not its
+// bundled services') of the given kinds, and says which it deleted.
+func (a *instanceApply) deleteReleased(ctx context.Context, cr *chartRelease, kinds ...string) ([]*unstructured.Unstructured, error) {
+	var gone []*unstructured.Unstructured
+	var names []string
+	for _, key := range slices.Sorted(maps.Keys(cr.objs)) {
+		u := cr.objs[key]
+		if !slices.Contains(kinds, u.GetKind()) || u.GetLabels()[mastodon.ChartLabelName] != mastodon.ChartName {
+			continue
+		}
+		if err := a.c.Delete(ctx, u.GetKind(), u.GetNamespace(), u.GetName()); err != nil {
+			return nil, err
+		}
+		gone = append(gone, u)
+		names = append(names, u.GetKind()+" "+u.GetName())
+	}
+	if len(names) > 0 {
+		a.log("deleted from the Helm release: " + strings.Join(names, ", "))
+	}
+	return gone, nil
+}
+
+// releasePods selects the Pods of a Deployment of the release by its
+// selector, leaving out the instance's own ("" for other kinds).
+func releasePods(u *unstructured.Unstructured) string {
+	if u.GetKind() != "Deployment" {
+		return ""
+	}
+	sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
+	if len(sel) == 0 {
+		return ""
+	}
+	return labels.SelectorFromSet(sel).String() + "," + mastodon.LabelManagedBy + "!=" + mastodon.ManagedBy
+}
+
+// keptFromRelease says what `helm uninstall` of an adopted release must
+// keep: its claims (the media the instance mounts) and its bundled
+// services (the legacy chart's PostgreSQL and Redis, which the instance
+// uses in place).
+func keptFromRelease(o *unstructured.Unstructured) bool {
+	return o.GetKind() == "PersistentVolumeClaim" || o.GetLabels()[mastodon.ChartLabelName] != mastodon.ChartName
+}
