@@ -135,6 +135,19 @@ func (f *fakeCluster) Prune(context.Context, map[string]*unstructured.Unstructur
 	return nil, f.do("prune")
 }
 
+func (f *fakeCluster) HelmRelease(context.Context, string, string) (*kube.HelmRelease, error) {
+	return nil, f.do("read helm release")
+}
+func (f *fakeCluster) KeepInRelease(context.Context, *kube.HelmRelease, func(*unstructured.Unstructured) bool) ([]string, error) {
+	return nil, f.do("keep in helm release")
+}
+func (f *fakeCluster) Delete(_ context.Context, kind, _, name string) error {
+	return f.do("delete " + kind + " " + name)
+}
+func (f *fakeCluster) WaitGone(_ context.Context, _, selector string, _ []string) error {
+	return f.do("wait gone " + selector)
+}
+
 func model(version string, database *databaseModel) *instanceModel {
 	return &instanceModel{Name: types.StringValue("social"), Namespace: types.StringValue("ns"), LocalDomain: types.StringValue("social.example.org"),
 		Version: types.StringValue(version), CreateNamespace: types.BoolValue(true), Database: database,
