@@ -74,6 +74,9 @@ const (
 	VarString = iota
 	VarInt
 	VarBool
+	// VarNotTrue is a boolean attribute that is true unless the variable
+	// is "true", whether the variable is set or not.
+	VarNotTrue
 )
 
 // AdoptedVariable is a variable of Mastodon's environment and the
@@ -120,7 +123,10 @@ var AdoptedVariables = []AdoptedVariable{
 	{"AWS_ACCESS_KEY_ID", "media_bucket.access_key_id", VarString},
 	{"S3_ALIAS_HOST", "media_bucket.alias_host", VarString},
 	{"S3_PERMISSION", "media_bucket.permission", VarString},
-	{"S3_OVERRIDE_PATH_STYLE", "media_bucket.path_style", VarBool},
+	// With S3_ENDPOINT set Mastodon addresses a bucket path-style unless
+	// S3_OVERRIDE_PATH_STYLE is "true" (config/initializers/paperclip.rb):
+	// path_style is its negation, set whenever S3 is.
+	{"S3_OVERRIDE_PATH_STYLE", "media_bucket.path_style", VarNotTrue},
 	{"DEEPL_PLAN", "translation.deepl.plan", VarString},
 	{"LIBRE_TRANSLATE_ENDPOINT", "translation.libre_translate.endpoint", VarString},
 	{"SINGLE_USER_MODE", "settings.single_user_mode", VarBool},

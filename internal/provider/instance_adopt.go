@@ -322,6 +322,10 @@ func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
 	rec := map[string]any{"create_namespace": false}
 	for _, v := range mastodon.AdoptedVariables {
 		s, ok := env[v.Env]
+		if v.Kind == mastodon.VarNotTrue {
+			setRecordPath(rec, v.Path, s != "true")
+			continue
+		}
 		if !ok || s == "" {
 			continue
 		}

@@ -1,0 +1,149 @@
+package provider
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// An adoption reads the environment a chart gives its web container and
+// maps each variable to the attribute that renders it. The charts run the
+// same variables this provider renders, so adopting this provider's own
+// objects must give back a configuration that renders the same
+// environment, the same secrets and the same processes: a variable the
+// table maps to the wrong attribute, or one it forgets (which would land
+// in extra_env, where a block's variables are refused), shows here.
+func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
+	ctx := context.Background()
+	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", WebDomain: "www.social.example",
+		Version: "v4.5.1", WebReplicas: 2, StreamReplicas: 3, WebConcurrency: 3, MaxThreads: 7,
+		WebResources: mastodon.Resources{CPURequest: "500m", MemoryLimit: "2Gi"},
+		Sidekiq: []mastodon.SidekiqProcess{
+			{Name: "default", Queues: []mastodon.Queue{{Name: "default", Weight: 8}, {Name: "push", Weight: 6}, {Name: "ingress", Weight: 4}, {Name: "mailers", Weight: 2},
+				{Name: "pull"}, {Name: "fasp"}}, Concurrency: 20, Replicas: 2},
+			{Name: "scheduler", Queues: []mastodon.Queue{{Name: "scheduler"}}, Concurrency: 5, Replicas: 1},
+		},
+		Database: &mastodon.Database{Host: "db.internal", Port: 6432, Name: "mastodon", User: "mastodon", Password: "db-secret", SSLMode: "require", Pool: 30},
+		Redis:    &mastodon.Redis{Host: "redis.internal", Port: 6380, Password: "redis-secret"},
+		SMTP: &mastodon.SMTP{Server: "smtp.example.org", Port: 465, Login: "mastodon", Password: "smtp-secret", FromAddress: "notifications@social.example",
+			AuthMethod: "plain", OpenSSLVerifyMode: "peer", EnableStartTLS: "never", TLS: true},
+		MediaBucket: &mastodon.MediaBucket{Bucket: "media", Endpoint: "https://storage.example.org", Region: "eu", AliasHost: "files.social.example",
+			AccessKeyID: "AKIA", SecretAccessKey: "bucket-secret", PathStyle: true},
+		Settings: mastodon.Settings{AuthorizedFetch: true, DefaultLocale: "de", TrustedProxyIP: "10.0.0.0/8",
+			ExtraEnv: map[string]string{"RAILS_LOG_LEVEL": "warn"}, ExtraSecretEnv: map[string]string{"HCAPTCHA_SECRET_KEY": "hc-secret"}},
+		Translation: &mastodon.Translation{DeepL: &mastodon.DeepL{APIKey: "deepl-secret", Plan: "pro"}},
+	}
+	s.Defaults()
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	secrets := mastodon.Secrets{}
+	if err := secrets.Fill(false, false); err != nil {
+		t.Fatal(err)
+	}
+	cr := &chartRelease{objs: map[string]*unstructured.Unstructured{}, sidekiq: map[string]*appsv1.Deployment{}}
+	for _, o := range s.Render(secrets, "") {
+		u := o.Unstructured()
+		switch o.Kind {
+		case "ConfigMap", "Secret":
+			cr.objs[kube.Key(u)] = u
+		case "Deployment":
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case o.Name == s.WebName():
+				cr.web = &d
+			case o.Name == s.StreamingName():
+				cr.streaming = &d
+			default:
+				cr.sidekiq[o.Name[len(s.SidekiqName("")):]] = &d
+			}
+		}
+	}
+	var schemaResp resource.SchemaResponse
+	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+	m, notes, err := adoptedState(ctx, fakeClient(), cr, "ns", "social", tfsdk.State{Schema: schemaResp.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) > 0 {
+		t.Errorf("adopting the provider's own objects found differences: %v", notes)
+	}
+	got, d := m.spec(ctx)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	if errs := got.Validate(); len(errs) > 0 {
+		t.Fatalf("the adopted configuration is refused: %v", errs)
+	}
+	gotSecrets := secretsFromObject(m.Secrets, m.VapidPublicKey.ValueString())
+	if gotSecrets != secrets {
+		t.Errorf("secrets differ:\n got %+v\nwant %+v", gotSecrets, secrets)
+	}
+	wantPlain, wantSecret := s.Environment(secrets)
+	gotPlain, gotSecret := got.Environment(gotSecrets)
+	for what, pair := range map[string][2]map[string]string{"plain": {wantPlain, gotPlain}, "secret": {wantSecret, gotSecret}} {
+		if !maps.Equal(pair[0], pair[1]) {
+			for _, k := range slices.Sorted(maps.Keys(pair[0])) {
+				if pair[1][k] != pair[0][k] {
+					t.Errorf("%s %s: adopted %q, want %q", what, k, pair[1][k], pair[0][k])
+				}
+			}
+			for k := range pair[1] {
+				if _, ok := pair[0][k]; !ok {
+					t.Errorf("%s %s: adopted %q, not rendered before", what, k, pair[1][k])
+				}
+			}
+		}
+	}
+	if got.Version != s.Version || got.WebReplicas != 2 || got.StreamReplicas != 3 || got.WebResources != s.WebResources ||
+		!slices.EqualFunc(got.Sidekiq, s.Sidekiq, func(a, b mastodon.SidekiqProcess) bool {
+			return a.Name == b.Name && a.Concurrency == b.Concurrency && a.Replicas == b.Replicas && slices.Equal(a.Queues, b.Queues)
+		}) {
+		t.Errorf("processes differ: version %s web %d streaming %d %+v sidekiq %+v", got.Version, got.WebReplicas, got.StreamReplicas, got.WebResources, got.Sidekiq)
+	}
+	if m.MigratedVersion.ValueString() != s.Version {
+		t.Errorf("migrated_version %s: the release's database is migrated to its version %s", m.MigratedVersion, s.Version)
+	}
+}
+
+func TestSidekiqCommandAndCharts(t *testing.T) {
+	q, c, err := mastodon.SidekiqCommand([]string{"bundle", "exec", "sidekiq", "-c", "25", "-q", "default,8", "-q", "scheduler"})
+	if err != nil || c != 25 || !slices.Equal(q, []string{"default,8", "scheduler"}) {
+		t.Fatalf("%v %d %v", q, c, err)
+	}
+	if _, _, err := mastodon.SidekiqCommand([]string{"bundle", "exec", "sidekiq", "-c", "x"}); err == nil {
+		t.Error("a concurrency that is not a number is accepted")
+	}
+	if _, _, err := mastodon.SidekiqCommand([]string{"bundle", "exec", "sidekiq"}); err == nil {
+		t.Error("a process with no queue is accepted")
+	}
+	for _, c := range []struct{ name, version, want string }{
+		{"mastodon", "1.0.2", mastodon.ChartHelmCharts}, {"mastodon", "6.9.3", mastodon.ChartLegacy},
+		{"mastodon", "5.1.0", ""}, {"mastodon", "2.0.0", ""}, {"gitlab", "1.0.0", ""},
+	} {
+		got, err := mastodon.AdoptableChart(c.name, c.version)
+		if got != c.want || (c.want == "") != (err != nil) {
+			t.Errorf("%s %s: %q %v", c.name, c.version, got, err)
+		}
+	}
+	for id, want := range map[string][3]string{"helm:ns/rel": {"ns", "rel", "rel"}, "helm:ns/rel/social": {"ns", "rel", "social"},
+		"helm:ns": {}, "helm:/rel": {}, "helm:ns/rel/a/b": {}, "helm:ns//x": {}} {
+		ns, rel, name, ok := parseHelmID(id)
+		if got := [3]string{ns, rel, name}; ok != (want != [3]string{}) || (ok && got != want) {
+			t.Errorf("%s: %v %v", id, got, ok)
+		}
+	}
+}
