@@ -229,3 +229,20 @@ func (c *Client) Annotate(ctx context.Context, kind, namespace, name string, ann
 	}
 	return true, nil
 }
+
+// Label sets labels on an object (a merge patch of its metadata only); an
+// object gone is not an error.
+func (c *Client) Label(ctx context.Context, kind, namespace, name string, labels map[string]string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
+	if err != nil {
+		return err
+	}
+	ri, err := c.resource(kind, namespace)
+	if err != nil {
+		return err
+	}
+	if _, err := ri.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+		return c.Explain(err, "labelling "+kind+" "+name, namespace)
+	}
+	return nil
+}

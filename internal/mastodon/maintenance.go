@@ -254,7 +254,7 @@ func (s *Spec) cronJob(name, component, task, schedule string, job batchv1.JobSp
 	jobLabels[LabelTask] = task
 	podLabels := s.templateLabels(component)
 	podLabels[LabelTask] = task
-	job.Template.Labels = withMediaLabel(podLabels, job.Template.Spec)
+	job.Template.Labels = s.withMediaLabel(podLabels, job.Template.Spec)
 	job.TTLSecondsAfterFinished = nil // the history limits keep the last Jobs
 	job.ActiveDeadlineSeconds = ptr.To[int64](cronActiveDeadline)
 	meta := s.meta(name, component)

@@ -413,7 +413,7 @@ func (s *Spec) withMediaVolume(pod *corev1.PodSpec) {
 		// it must run on the same node, or the second one never starts.
 		pod.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
 			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
-				LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelInstance: s.Name, labelMedia: "true"}},
+				LabelSelector: &metav1.LabelSelector{MatchLabels: s.mediaPods()},
 				TopologyKey:   corev1.LabelHostname,
 			}},
 		}}
@@ -424,12 +424,34 @@ func (s *Spec) withMediaVolume(pod *corev1.PodSpec) {
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.MediaClaim()}}})
 }
 
+// mediaPods select the Pods that mount the media volume: the instance's,
+// or, on a claim someone else made, every Pod labelled with the claim's
+// name (during a takeover, the adopted release's Pods are: see
+// MediaClaimLabel).
+func (s *Spec) mediaPods() map[string]string {
+	if s.Media.ExistingClaim != "" {
+		return map[string]string{MediaClaimLabel: s.Media.ExistingClaim}
+	}
+	return map[string]string{LabelInstance: s.Name, labelMedia: "true"}
+}
+
+// MediaClaimLabel names, on a Pod, the media claim it mounts when the
+// claim is someone else's (media.existing_claim). On a volume one node at
+// a time can mount, the instance's Pods must run where the Pods that
+// already mount it do: a takeover labels the release's running Pods with
+// it (their labels only; their Deployments are not changed), so that the
+// instance's Pods join them on their node.
+const MediaClaimLabel = "mastodon.tootform.dev/media-claim"
+
 // withMediaLabel adds the media label to a Pod's labels when it mounts the
-// media volume.
-func withMediaLabel(labels map[string]string, pod corev1.PodSpec) map[string]string {
+// media volume (and, on a claim someone else made, MediaClaimLabel).
+func (s *Spec) withMediaLabel(labels map[string]string, pod corev1.PodSpec) map[string]string {
 	for _, v := range pod.Volumes {
 		if v.Name == "media" {
 			out := map[string]string{labelMedia: "true"}
+			if s.Media.ExistingClaim != "" {
+				out[MediaClaimLabel] = s.Media.ExistingClaim
+			}
 			for k, val := range labels {
 				out[k] = val
 			}
@@ -468,7 +490,7 @@ func (s *Spec) migrationJob(name, component string, command []string, env []core
 	pod := s.railsPod("migrate", command, s.WebResources)
 	pod.RestartPolicy = corev1.RestartPolicyNever
 	pod.Containers[0].Env = env
-	labels := withMediaLabel(s.templateLabels(component), pod)
+	labels := s.withMediaLabel(s.templateLabels(component), pod)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: s.meta(name, component),
@@ -493,7 +515,7 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 	}
 	meta := s.meta(name, component)
 	meta.Labels = labels
-	podLabels = withMediaLabel(podLabels, pod)
+	podLabels = s.withMediaLabel(podLabels, pod)
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: meta,

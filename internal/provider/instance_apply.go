@@ -171,6 +171,11 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 			return a.c.RunJobOnce(ctx, s.PrepareJob().Unstructured())
 		}, "The db-prepare Job failed"})
 	}
+	if a.takeover != nil {
+		if st := a.besideRelease(); st != nil {
+			out = append(out, *st)
+		}
+	}
 	out = append(out, applyStep{string(mastodon.StepRollout), changed, func(ctx context.Context) error {
 		// An autoscaler switched off goes first: it could otherwise scale
 		// its Deployment after the replicas are applied again.

@@ -144,6 +144,9 @@ func (f *fakeCluster) KeepInRelease(context.Context, *kube.HelmRelease, func(*un
 func (f *fakeCluster) Delete(_ context.Context, kind, _, name string) error {
 	return f.do("delete " + kind + " " + name)
 }
+func (f *fakeCluster) Label(_ context.Context, kind, _, name string, _ map[string]string) error {
+	return f.do("label " + kind + " " + name)
+}
 func (f *fakeCluster) WaitGone(_ context.Context, _, selector string, _ []string) error {
 	return f.do("wait gone " + selector)
 }

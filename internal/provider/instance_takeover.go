@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -43,6 +44,7 @@ type takeoverCluster interface {
 	KeepInRelease(ctx context.Context, r *kube.HelmRelease, keep func(o *unstructured.Unstructured) bool) ([]string, error)
 	Delete(ctx context.Context, kind, namespace, name string) error
 	WaitGone(ctx context.Context, namespace, selector string, kinds []string) error
+	Label(ctx context.Context, kind, namespace, name string, labels map[string]string) error
 }
 
 // takeover is what an apply holds back until the release's workloads are
@@ -77,6 +79,37 @@ func (a *instanceApply) holdBack() {
 		rollout = append(rollout, o)
 	}
 	a.workloads = rollout
+}
+
+// besideRelease comes before the rollout of a takeover: on a media claim
+// one node at a time can mount, the release's running Pods that mount it
+// get MediaClaimLabel, which the instance's Pods must run beside.
+func (a *instanceApply) besideRelease() *applyStep {
+	s := a.spec
+	if s.MediaBucket != nil || s.Media.ExistingClaim == "" || s.Media.AccessMode == string(corev1.ReadWriteMany) {
+		return nil
+	}
+	release := a.takeover.adoption.Release
+	return &applyStep{"place the instance beside the Pods of Helm release " + release + " that mount " + s.Media.ExistingClaim, untouched, func(ctx context.Context) error {
+		pods, err := a.c.List(ctx, s.Namespace, mastodon.ChartLabelInstance+"="+release+","+mastodon.LabelManagedBy+"!="+mastodon.ManagedBy, []string{"Pod"})
+		if err != nil {
+			return err
+		}
+		for _, key := range slices.Sorted(maps.Keys(pods)) {
+			p := pods[key]
+			vols, _, _ := unstructured.NestedSlice(p.Object, "spec", "volumes")
+			mounts := slices.ContainsFunc(vols, func(v any) bool {
+				claim, _, _ := unstructured.NestedString(v.(map[string]any), "persistentVolumeClaim", "claimName")
+				return claim == s.Media.ExistingClaim
+			})
+			if mounts && p.GetLabels()[mastodon.MediaClaimLabel] != s.Media.ExistingClaim {
+				if err := a.c.Label(ctx, "Pod", s.Namespace, p.GetName(), map[string]string{mastodon.MediaClaimLabel: s.Media.ExistingClaim}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}, "Cannot label the Helm release's Pods"}
 }
 
 // takeoverSteps follow the rollout of an apply that takes a release over.
