@@ -13,6 +13,7 @@ fmt_only=(
   examples/media-bucket-keys/aws  # the aws provider
   examples/media-bucket-keys/gcs  # the google provider
   examples/media-bucket-keys/r2   # the cloudflare provider
+  examples/moving-from-helm       # an import block alone: terraform plan -generate-config-out writes the resource
 )
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

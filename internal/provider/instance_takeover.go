@@ -90,7 +90,7 @@ func (a *instanceApply) besideRelease() *applyStep {
 		return nil
 	}
 	release := a.takeover.adoption.Release
-	return &applyStep{"place the instance beside the Pods of Helm release " + release + " that mount " + s.Media.ExistingClaim, untouched, func(ctx context.Context) error {
+	return &applyStep{"place the instance beside the Pods of Helm release " + release + " that mount " + s.Media.ExistingClaim, changed, func(ctx context.Context) error {
 		pods, err := a.c.List(ctx, s.Namespace, mastodon.ChartLabelInstance+"="+release+","+mastodon.LabelManagedBy+"!="+mastodon.ManagedBy, []string{"Pod"})
 		if err != nil {
 			return err
