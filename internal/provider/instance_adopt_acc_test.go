@@ -124,7 +124,7 @@ import {
 		switch {
 		case released && still:
 			t.Errorf("Deployment %s of the release is still there", d.Name)
-		case !released && after.deploymentUIDs[d.Name] != d.UID:
+		case !released && after.deploymentUIDs[d.Name] != string(d.UID):
 			t.Errorf("Deployment %s (not the release's own) was replaced or deleted", d.Name)
 		}
 	}
@@ -165,8 +165,8 @@ import {
 	r.run(ctx, "destroy", "-auto-approve", "-input=false")
 }
 
-// snapshot is what a namespace holds, for before/after comparisons.
-type snapshot struct {
+// nsSnapshot is what a namespace holds, for before/after comparisons.
+type nsSnapshot struct {
 	secrets        []corev1.Secret
 	claims         map[string]string // name -> UID
 	deployments    []appsv1.Deployment
@@ -174,10 +174,10 @@ type snapshot struct {
 	versions       map[string]string // Kind/name -> resourceVersion
 }
 
-func releaseSnapshot(t *testing.T, c *testCluster, ns string) snapshot {
+func releaseSnapshot(t *testing.T, c *testCluster, ns string) nsSnapshot {
 	t.Helper()
 	ctx := context.Background()
-	s := snapshot{claims: map[string]string{}, deploymentUIDs: map[string]string{}, versions: map[string]string{}}
+	s := nsSnapshot{claims: map[string]string{}, deploymentUIDs: map[string]string{}, versions: map[string]string{}}
 	secrets, err := c.cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
