@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -222,10 +223,37 @@ func (cr *chartRelease) containerEnv(ctx context.Context, c instanceCluster, d *
 	return env, fromSecret, nil
 }
 
+// environment is Mastodon's environment in the release: the web
+// container's, completed by the Sidekiq containers' (the charts give the
+// SMTP credentials to Sidekiq only, which sends the mail) and then the
+// streaming container's.
+func (cr *chartRelease) environment(ctx context.Context, c instanceCluster) (env map[string]string, fromSecret map[string]bool, err error) {
+	env, fromSecret = map[string]string{}, map[string]bool{}
+	deployments := []*appsv1.Deployment{cr.web}
+	for _, w := range slices.Sorted(maps.Keys(cr.sidekiq)) {
+		deployments = append(deployments, cr.sidekiq[w])
+	}
+	if cr.streaming != nil {
+		deployments = append(deployments, cr.streaming)
+	}
+	for _, d := range deployments {
+		e, s, err := cr.containerEnv(ctx, c, d)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, v := range e {
+			if _, ok := env[k]; !ok && !(d != cr.web && mastodon.ProcessVariables[k]) {
+				env[k], fromSecret[k] = v, s[k]
+			}
+		}
+	}
+	return env, fromSecret, nil
+}
+
 // adoptedState is the state of the instance equivalent to the release:
 // the model, what the import says about it (warnings), or an error.
 func adoptedState(ctx context.Context, c instanceCluster, cr *chartRelease, ns, name string, tmpl tfsdk.State) (*instanceModel, []string, error) {
-	env, fromSecret, err := cr.containerEnv(ctx, c, cr.web)
+	env, fromSecret, err := cr.environment(ctx, c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -287,6 +315,7 @@ func adoptedState(ctx context.Context, c instanceCluster, cr *chartRelease, ns, 
 		}
 	}
 	m.MigratedVersion = m.Version
+	m.URL = types.StringValue(spec.URL())
 	return m, notes, nil
 }
 
@@ -319,7 +348,7 @@ func modelFromRecord(ctx context.Context, rec map[string]any, ns, name string, e
 // record is the configuration equivalent to the release, as a record's
 // attributes.
 func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
-	rec := map[string]any{"create_namespace": false}
+	rec := map[string]any{"create_namespace": false, "deletion_protection": true}
 	for _, v := range mastodon.AdoptedVariables {
 		s, ok := env[v.Env]
 		if v.Kind == mastodon.VarNotTrue {

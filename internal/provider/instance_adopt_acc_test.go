@@ -69,6 +69,10 @@ import {
 	// The sensitive values are the user's to give (Terraform writes them as
 	// null): the chart's own, as a user copies them from its Secrets.
 	filled := fillSensitive(t, string(generated), c, ns)
+	if !strings.Contains(filled, "deletion_protection = true") {
+		t.Error("an adopted instance is not protected from deletion, as a new one is")
+	}
+	filled = strings.Replace(filled, "deletion_protection = true", "deletion_protection = false", 1)
 	if err := os.WriteFile(filepath.Join(r.dir, "generated.tf"), []byte(filled), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +132,7 @@ import {
 			t.Errorf("Deployment %s (not the release's own) was replaced or deleted", d.Name)
 		}
 	}
+	t.Logf("Deployment events: %v", events.seen)
 	events.checkOrder(t, []string{"social-web", "social-streaming"}, "social-sidekiq-")
 	// Another release in the namespace: untouched.
 	for key, rv := range before.versions {
@@ -226,18 +231,18 @@ func releaseSnapshot(t *testing.T, c *testCluster, ns string) nsSnapshot {
 func fillSensitive(t *testing.T, generated string, c *testCluster, ns string) string {
 	t.Helper()
 	ctx := context.Background()
-	web := ""
-	deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social,app.kubernetes.io/component=web"})
-	if err != nil || len(deps.Items) != 1 {
-		t.Fatalf("the release's web Deployment: %v", err)
+	deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social,app.kubernetes.io/managed-by=Helm"})
+	if err != nil || len(deps.Items) == 0 {
+		t.Fatalf("the release's Deployments: %v", err)
 	}
-	web = deps.Items[0].Name
 	env := map[string]string{}
-	for _, e := range deps.Items[0].Spec.Template.Spec.Containers[0].Env {
-		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
-			s, err := c.cs.CoreV1().Secrets(ns).Get(ctx, ref.SecretKeyRef.Name, metav1.GetOptions{})
-			if err == nil {
-				env[e.Name] = string(s.Data[ref.SecretKeyRef.Key])
+	for _, d := range deps.Items {
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+				s, err := c.cs.CoreV1().Secrets(ns).Get(ctx, ref.SecretKeyRef.Name, metav1.GetOptions{})
+				if err == nil && len(s.Data[ref.SecretKeyRef.Key]) > 0 {
+					env[e.Name] = string(s.Data[ref.SecretKeyRef.Key])
+				}
 			}
 		}
 	}
@@ -258,7 +263,7 @@ func fillSensitive(t *testing.T, generated string, c *testCluster, ns string) st
 			}
 			v, ok := env[byAttr[path]]
 			if !ok {
-				t.Logf("%s: no value in %s's environment, left null", path, web)
+				t.Logf("%s: no value in the release's environment, left null", path)
 				out = append(out, line)
 				continue
 			}
