@@ -100,6 +100,11 @@ import {
 			t.Errorf("%s of the instance (%q) is not the release's", v, got)
 		}
 	}
+	for k, v := range chartSecrets {
+		if strings.HasSuffix(k, "/OTP_SECRET") && string(ours.Data["OTP_SECRET"]) != v {
+			t.Errorf("OTP_SECRET of the instance is not the release's")
+		}
+	}
 	// Every claim kept, the same one.
 	for name, uid := range before.claims {
 		if after.claims[name] != uid {
@@ -119,6 +124,20 @@ import {
 	}
 	if _, ok := before.claims[mediaClaim]; !ok {
 		t.Errorf("the instance's web mounts claim %q, not one of the release's %v", mediaClaim, slices.Collect(maps.Keys(before.claims)))
+	}
+	// On a ReadWriteOnce claim the instance's Pods join the Pods that mount
+	// it (the release's were labelled so, then its own are).
+	pvc, err := c.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, mediaClaim, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	affinity := web.Spec.Template.Spec.Affinity
+	rwo := !slices.Contains(pvc.Spec.AccessModes, corev1.ReadWriteMany)
+	joins := affinity != nil && affinity.PodAffinity != nil && len(affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 1 &&
+		affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchLabels["mastodon.tootform.dev/media-claim"] == mediaClaim &&
+		web.Spec.Template.Labels["mastodon.tootform.dev/media-claim"] == mediaClaim
+	if rwo != joins {
+		t.Errorf("claim %s (modes %v): the web Pods join the Pods that mount it: %v, want %v (%+v)", mediaClaim, pvc.Spec.AccessModes, joins, rwo, affinity)
 	}
 	// The release's workloads went, after the instance's were ready; the
 	// scheduler started once the release's Sidekiq was gone.
@@ -153,11 +172,13 @@ import {
 			t.Errorf("after helm uninstall: claim %s is gone or replaced", name)
 		}
 	}
+	// What helm uninstall deletes is the chart's own objects (named
+	// social-mastodon*) but its claims: the instance's, the bundled
+	// services' (StatefulSets, Services, Secrets) all stay.
 	for key := range after.versions {
-		if strings.HasPrefix(key, "StatefulSet/") && !strings.Contains(key, "/other-") {
-			if _, ok := final.versions[key]; !ok {
-				t.Errorf("after helm uninstall: %s, which the instance uses, is gone", key)
-			}
+		if _, ok := final.versions[key]; !ok && key != "Secret/sh.helm.release.v1.social.v1" &&
+			(!strings.Contains(key, "/social-mastodon") || strings.HasPrefix(key, "PersistentVolumeClaim/")) {
+			t.Errorf("after helm uninstall: %s is gone", key)
 		}
 	}
 	if final.deploymentUIDs["social-web"] != after.deploymentUIDs["social-web"] {
