@@ -415,3 +415,62 @@ func (e *deploymentEvents) checkOrder(t *testing.T, first []string, sidekiqPrefi
 		}
 	}
 }
+
+// Bad input at import: a release Helm does not hold, a chart whose layout
+// is not known, an instance whose objects would take the release's
+// names, a malformed ID. Each is refused naming what was expected, and
+// nothing in the namespace changes.
+func TestAccAdopt_refused(t *testing.T) {
+	c := newTestCluster(t)
+	ctx := context.Background()
+	ns := "acc-adopt-refused-" + randomSuffix()
+	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	// Release "mastodon": its objects are named mastodon-web, mastodon-env...
+	// as the instance "mastodon" would name its own.
+	helmInstall(t, ns, "mastodon", "helm-charts")
+	// The same chart under a major version whose layout is not known.
+	future := filepath.Join(t.TempDir(), "future")
+	src, _ := filepath.Abs(filepath.Join("testdata", "helm", "helm-charts"))
+	if err := os.CopyFS(future+"-chart", os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	chartYAML := filepath.Join(future+"-chart", "Chart.yaml")
+	raw, err := os.ReadFile(chartYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chartYAML, regexp.MustCompile(`(?m)^version: .*$`).ReplaceAll(raw, []byte("version: 2.0.0")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := helm(t, "install", "future", future+"-chart", "--namespace", ns, "--wait", "--timeout", "3m"); err != nil {
+		t.Fatalf("helm install future: %v\n%s", err, out)
+	}
+	before := releaseSnapshot(t, c, ns)
+	r := newTerraformRun(t)
+	for id, want := range map[string]string{
+		"helm:" + ns + "/missing":  `Helm holds no release "missing"`,
+		"helm:" + ns + "/future":   `chart "mastodon" 2.0.0, whose layout this provider does not know: it adopts chart "mastodon" 1.x`,
+		"helm:" + ns + "/mastodon": `would take names that objects it does not own hold`,
+		"helm:" + ns:               `Adopt a Helm release by helm:<namespace>/<release>`,
+	} {
+		r.write(fmt.Sprintf("import {\n  to = mastodon_instance.test\n  id = %q\n}\n", id))
+		_ = os.Remove(filepath.Join(r.dir, "generated.tf"))
+		cmd, out := r.command(ctx, "plan", "-input=false", "-no-color", "-generate-config-out=generated.tf")
+		err := cmd.Run()
+		text := strings.Join(strings.Fields(out.String()), " ")
+		if err == nil || !strings.Contains(text, strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("import %s: want an error saying %q, got (%v):\n%s", id, want, err, out)
+		}
+	}
+	// The collision's error names the way out.
+	r.write(fmt.Sprintf("import {\n  to = mastodon_instance.test\n  id = %q\n}\n", "helm:"+ns+"/mastodon"))
+	cmd, out := r.command(ctx, "plan", "-input=false", "-no-color", "-generate-config-out=generated2.tf")
+	_ = cmd.Run()
+	if text := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(text, "Deployment mastodon-web") || !strings.Contains(text, "helm:"+ns+"/mastodon/<name>") {
+		t.Errorf("the collision's error does not name the object and the ID to use:\n%s", out)
+	}
+	after := releaseSnapshot(t, c, ns)
+	if !maps.Equal(before.versions, after.versions) {
+		t.Errorf("a refused import changed the namespace:\nbefore %v\nafter  %v", before.versions, after.versions)
+	}
+}
