@@ -95,7 +95,7 @@ func TestHelmReleaseKeep(t *testing.T) {
 		t.Fatalf("after marking: %v, want %v", objs, want)
 	}
 	if !strings.Contains(again.Manifest, "# Source: mastodon/templates/pvc-system.yaml\n") ||
-		!strings.Contains(again.Manifest, testManifest[strings.Index(testManifest, "\n---\n# Source: mastodon/templates/deployment-web.yaml"):]) {
+		!strings.Contains(again.Manifest, testManifest[strings.LastIndex(testManifest, "\n---\n# Source: mastodon/templates/deployment-web.yaml"):]) {
 		t.Fatalf("the manifest lost its Source lines or changed what was not marked:\n%s", again.Manifest)
 	}
 	// Marking again writes nothing.

@@ -39,19 +39,16 @@ func helm(t *testing.T, args ...string) (string, error) {
 }
 
 // helmInstall installs the fixture chart ("helm-charts" or "legacy-chart") as
-// release in namespace ns with its documented values, plus set (key=value,
-// passed as --set), and waits until its workloads are ready and its hooks
+// release in namespace ns with its documented values,
+// and waits until its workloads are ready and its hooks
 // have run.
-func helmInstall(t *testing.T, ns, release, fixture string, set ...string) {
+func helmInstall(t *testing.T, ns, release, fixture string) {
 	t.Helper()
 	chart, err := filepath.Abs(filepath.Join("testdata", "helm", fixture))
 	if err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"install", release, chart, "--namespace", ns, "--create-namespace", "--wait", "--timeout", "3m"}
-	for _, s := range set {
-		args = append(args, "--set", s)
-	}
 	if out, err := helm(t, args...); err != nil {
 		t.Fatalf("helm install %s (%s) in %s: %v\n%s", release, fixture, ns, err, out)
 	}

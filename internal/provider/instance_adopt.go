@@ -105,7 +105,7 @@ func readChartRelease(ctx context.Context, c instanceCluster, ns, release string
 		return nil, err
 	}
 	if rel == nil {
-		return nil, fmt.Errorf("Helm holds no release %q in namespace %s (no Secret sh.helm.release.v1.%s.v<revision> labelled owner=helm): "+
+		return nil, fmt.Errorf("no Helm release %q in namespace %s (Helm holds no Secret sh.helm.release.v1.%s.v<revision> labelled owner=helm): "+
 			"`helm list -n %s` lists the releases there", release, ns, release, ns)
 	}
 	if rel.Status != "deployed" {
@@ -114,7 +114,7 @@ func readChartRelease(ctx context.Context, c instanceCluster, ns, release string
 	}
 	chart, err := mastodon.AdoptableChart(rel.Chart, rel.ChartVersion)
 	if err != nil {
-		return nil, fmt.Errorf("Helm release %s/%s: %w", ns, release, err)
+		return nil, fmt.Errorf("the Helm release %s/%s: %w", ns, release, err)
 	}
 	listed, err := rel.Objects()
 	if err != nil {
@@ -136,7 +136,7 @@ func readChartRelease(ctx context.Context, c instanceCluster, ns, release string
 		}
 		var d appsv1.Deployment
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
-			return nil, fmt.Errorf("Deployment %s/%s: %w", ns, o.Name, err)
+			return nil, fmt.Errorf("the Deployment %s/%s: %w", ns, o.Name, err)
 		}
 		switch component, worker := mastodon.ChartComponent(d.Spec.Template.Labels); component {
 		case "web":
@@ -148,7 +148,7 @@ func readChartRelease(ctx context.Context, c instanceCluster, ns, release string
 		}
 	}
 	if cr.web == nil || len(cr.sidekiq) == 0 {
-		return nil, fmt.Errorf("Helm release %s/%s (%s %s) has no web Deployment or no Sidekiq Deployment labelled %s=%s and %s=web or sidekiq-<worker>: "+
+		return nil, fmt.Errorf("the Helm release %s/%s (%s %s) has no web Deployment or no Sidekiq Deployment labelled %s=%s and %s=web or sidekiq-<worker>: "+
 			"it is not laid out as %s lays an instance out", ns, release, rel.Chart, rel.ChartVersion, mastodon.ChartLabelName, mastodon.ChartName,
 			mastodon.ChartLabelComponent, chart)
 	}
@@ -187,7 +187,7 @@ func (cr *chartRelease) containerEnv(ctx context.Context, c instanceCluster, d *
 			return nil, nil, err
 		}
 		if vars == nil && !optional {
-			return nil, nil, fmt.Errorf("Deployment %s/%s reads its environment from %s %s, which does not exist", ns, d.Name, kind, name)
+			return nil, nil, fmt.Errorf("the Deployment %s/%s reads its environment from %s %s, which does not exist", ns, d.Name, kind, name)
 		}
 		for k, v := range vars {
 			env[from.Prefix+k] = v
@@ -213,7 +213,7 @@ func (cr *chartRelease) containerEnv(ctx context.Context, c instanceCluster, d *
 			}
 			v, ok := vars[key]
 			if !ok && !optional {
-				return nil, nil, fmt.Errorf("Deployment %s/%s reads %s from key %q of %s %s, which does not hold it", ns, d.Name, e.Name, key, kind, ref)
+				return nil, nil, fmt.Errorf("the Deployment %s/%s reads %s from key %q of %s %s, which does not hold it", ns, d.Name, e.Name, key, kind, ref)
 			}
 			if ok {
 				env[e.Name], fromSecret[e.Name] = v, kind == "Secret"
@@ -242,7 +242,7 @@ func (cr *chartRelease) environment(ctx context.Context, c instanceCluster) (env
 			return nil, nil, err
 		}
 		for k, v := range e {
-			if _, ok := env[k]; !ok && !(d != cr.web && mastodon.ProcessVariables[k]) {
+			if _, ok := env[k]; !ok && (d == cr.web || !mastodon.ProcessVariables[k]) {
 				env[k], fromSecret[k] = v, s[k]
 			}
 		}
@@ -402,7 +402,7 @@ func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
 		ctr := d.Spec.Template.Spec.Containers[0]
 		queues, concurrency, err := mastodon.SidekiqCommand(slices.Concat(ctr.Command, ctr.Args))
 		if err != nil {
-			return nil, fmt.Errorf("Sidekiq Deployment %s: %w", d.Name, err)
+			return nil, fmt.Errorf("the Sidekiq Deployment %s: %w", d.Name, err)
 		}
 		p := map[string]any{"name": w, "queues": queues, "replicas": replicas(d)}
 		if concurrency > 0 {
@@ -555,7 +555,7 @@ func (rd *instanceRead) adopt(ctx context.Context) error {
 	}
 	m, notes, err := adoptedState(ctx, rd.c, cr, rd.ns, rd.name, rd.req.State)
 	if err != nil {
-		return fmt.Errorf("Helm release %s/%s: %w", rd.ns, rd.adoption.Release, err)
+		return fmt.Errorf("the Helm release %s/%s: %w", rd.ns, rd.adoption.Release, err)
 	}
 	spec, d := m.spec(ctx)
 	rd.resp.Diagnostics.Append(d...)

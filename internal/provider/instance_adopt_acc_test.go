@@ -448,7 +448,7 @@ func TestAccAdopt_refused(t *testing.T) {
 	before := releaseSnapshot(t, c, ns)
 	r := newTerraformRun(t)
 	for id, want := range map[string]string{
-		"helm:" + ns + "/missing":  `Helm holds no release "missing"`,
+		"helm:" + ns + "/missing":  `no Helm release "missing"`,
 		"helm:" + ns + "/future":   `chart "mastodon" 2.0.0, whose layout this provider does not know: it adopts chart "mastodon" 1.x`,
 		"helm:" + ns + "/mastodon": `would take names that objects it does not own hold`,
 		"helm:" + ns:               `Adopt a Helm release by helm:<namespace>/<release>`,
