@@ -278,19 +278,22 @@ func adoptedState(ctx context.Context, c instanceCluster, cr *chartRelease, ns, 
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		v := env[k]
 		ours, rendered := plain[k]
+		_, secretHere := secret[k]
 		if !rendered {
 			ours, rendered = secret[k]
 		}
+		// Values are shown only where neither side holds them in a Secret.
+		shown := !fromSecret[k] && !secretHere
 		switch {
 		case mastodon.ProcessVariables[k]:
-			if rendered && ours != v {
+			if rendered && ours != v && shown {
 				notes = append(notes, fmt.Sprintf("%s: the chart's %q is not carried over, the instance's processes set %q", k, v, ours))
 			}
 		case mastodon.UnsetWhenFalse[k] && v == "false" && !rendered:
-		case rendered && ours != v && !fromSecret[k]:
+		case rendered && ours != v && shown:
 			notes = append(notes, fmt.Sprintf("%s: the chart sets %q, the instance renders %q", k, v, ours))
 		case rendered && ours != v:
-			notes = append(notes, fmt.Sprintf("%s (from a Secret): the instance renders another value", k))
+			notes = append(notes, fmt.Sprintf("%s (a secret): the instance renders another value", k))
 		case rendered:
 		case fromSecret[k]:
 			extraSecret[k] = ""

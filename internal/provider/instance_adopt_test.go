@@ -4,11 +4,13 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -113,6 +115,22 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 			return a.Name == b.Name && a.Concurrency == b.Concurrency && a.Replicas == b.Replicas && slices.Equal(a.Queues, b.Queues)
 		}) {
 		t.Errorf("processes differ: version %s web %d streaming %d %+v sidekiq %+v", got.Version, got.WebReplicas, got.StreamReplicas, got.WebResources, got.Sidekiq)
+	}
+	// A difference is reported, a secret's value never: here the chart
+	// gives DB_PASS literally (not from a Secret), which the instance
+	// carries into its Secret, and another streaming URL.
+	ctr := &cr.web.Spec.Template.Spec.Containers[0]
+	ctr.Env = append(ctr.Env, corev1.EnvVar{Name: "DB_PASS", Value: "plain-literal"}, corev1.EnvVar{Name: "STREAMING_API_BASE_URL", Value: "wss://elsewhere"})
+	_, notes, err = adoptedState(ctx, fakeClient(), cr, "ns", "social", tfsdk.State{Schema: schemaResp.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(notes, "\n")
+	if !strings.Contains(joined, "wss://elsewhere") {
+		t.Errorf("the differences are not reported: %v", notes)
+	}
+	if strings.Contains(joined, "plain-literal") || strings.Contains(joined, "db-secret") {
+		t.Errorf("a secret's value is in the adoption's warning: %v", notes)
 	}
 	if m.MigratedVersion.ValueString() != s.Version {
 		t.Errorf("migrated_version %s: the release's database is migrated to its version %s", m.MigratedVersion, s.Version)
