@@ -430,7 +430,7 @@ func (s *Spec) withMediaVolume(pod *corev1.PodSpec) {
 // MediaClaimLabel).
 func (s *Spec) mediaPods() map[string]string {
 	if s.Media.ExistingClaim != "" {
-		return map[string]string{MediaClaimLabel: s.Media.ExistingClaim}
+		return map[string]string{MediaClaimLabel: MediaClaimValue(s.Media.ExistingClaim)}
 	}
 	return map[string]string{LabelInstance: s.Name, labelMedia: "true"}
 }
@@ -443,6 +443,15 @@ func (s *Spec) mediaPods() map[string]string {
 // instance's Pods join them on their node.
 const MediaClaimLabel = "mastodon.tootform.dev/media-claim"
 
+// MediaClaimValue is MediaClaimLabel's value for a claim: its name, or a
+// hash of it when the name is longer than a label value may be (63).
+func MediaClaimValue(claim string) string {
+	if len(claim) <= 63 {
+		return claim
+	}
+	return "claim-" + hashOf(claim)[:16]
+}
+
 // withMediaLabel adds the media label to a Pod's labels when it mounts the
 // media volume (and, on a claim someone else made, MediaClaimLabel).
 func (s *Spec) withMediaLabel(labels map[string]string, pod corev1.PodSpec) map[string]string {
@@ -450,7 +459,7 @@ func (s *Spec) withMediaLabel(labels map[string]string, pod corev1.PodSpec) map[
 		if v.Name == "media" {
 			out := map[string]string{labelMedia: "true"}
 			if s.Media.ExistingClaim != "" {
-				out[MediaClaimLabel] = s.Media.ExistingClaim
+				out[MediaClaimLabel] = MediaClaimValue(s.Media.ExistingClaim)
 			}
 			for k, val := range labels {
 				out[k] = val

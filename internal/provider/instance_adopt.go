@@ -40,6 +40,9 @@ const privateAdoptionKey = "helm_adoption"
 type helmAdoption struct {
 	Release string `json:"release"`
 	Chart   string `json:"chart"`
+	// Revision is the release's revision the import read: a takeover of
+	// another one (a helm upgrade since) is refused.
+	Revision int `json:"revision"`
 }
 
 // helmImportPrefix starts the import ID of an adoption.
@@ -579,7 +582,7 @@ func (rd *instanceRead) adopt(ctx context.Context) error {
 			cr.rel.ChartVersion, strings.Join(notes, "\n- ")))
 	}
 	rd.state, rd.spec = *m, spec
-	rd.adoption.Chart = cr.chart
+	rd.adoption.Chart, rd.adoption.Revision = cr.chart, cr.rel.Revision
 	rd.resp.Diagnostics.Append(holdAdoption(ctx, rd.resp.Private, rd.adoption)...)
 	return stopOn(rd.resp.Diagnostics)
 }

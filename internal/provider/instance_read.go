@@ -165,6 +165,11 @@ func (rd *instanceRead) compare(ctx context.Context) error {
 	if writeOnlyFromCluster(&rd.state, rd.spec, rd.live) || rd.imported {
 		rd.rendered = rd.spec.Render(secretsFromObject(rd.state.Secrets, rd.state.VapidPublicKey.ValueString()), "")
 	}
+	if rd.adoption != nil {
+		// Until its takeover is done the plan shows an update, so that the
+		// next apply takes it over (or finishes it).
+		rd.drift = append(rd.drift, types.StringValue("the takeover of Helm release "+rd.adoption.Release+" is not finished"))
+	}
 	for _, o := range rd.rendered {
 		if unrefreshed[o.Kind] && !rd.imported {
 			continue

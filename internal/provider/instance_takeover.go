@@ -25,13 +25,14 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
@@ -102,8 +103,10 @@ func (a *instanceApply) besideRelease() *applyStep {
 				claim, _, _ := unstructured.NestedString(v.(map[string]any), "persistentVolumeClaim", "claimName")
 				return claim == s.Media.ExistingClaim
 			})
-			if mounts && p.GetLabels()[mastodon.MediaClaimLabel] != s.Media.ExistingClaim {
-				if err := a.c.Label(ctx, "Pod", s.Namespace, p.GetName(), map[string]string{mastodon.MediaClaimLabel: s.Media.ExistingClaim}); err != nil {
+			phase, _, _ := unstructured.NestedString(p.Object, "status", "phase")
+			value := mastodon.MediaClaimValue(s.Media.ExistingClaim)
+			if mounts && phase == string(corev1.PodRunning) && p.GetLabels()[mastodon.MediaClaimLabel] != value {
+				if err := a.c.Label(ctx, "Pod", s.Namespace, p.GetName(), map[string]string{mastodon.MediaClaimLabel: value}); err != nil {
 					return err
 				}
 			}
@@ -116,34 +119,48 @@ func (a *instanceApply) besideRelease() *applyStep {
 func (a *instanceApply) takeoverSteps() []applyStep {
 	ns, release := a.spec.Namespace, a.takeover.adoption.Release
 	var cr *chartRelease
-	read := func(ctx context.Context) (err error) {
-		cr, err = readTakenOver(ctx, a.c, ns, release)
-		return err
-	}
 	return []applyStep{
-		{"move traffic from Helm release " + release, changed, func(ctx context.Context) error {
-			if err := read(ctx); err != nil || len(a.takeover.ingress) == 0 {
+		// First, as it changes nothing that runs: from here on, even an
+		// abandoned takeover leaves the media and the bundled services safe
+		// from helm uninstall.
+		{"hand what the instance uses over from Helm release " + release, changed, func(ctx context.Context) (err error) {
+			if cr, err = readTakenOver(ctx, a.c, ns, a.takeover.adoption); err != nil || cr.rel == nil {
 				return err
 			}
+			marked, err := a.c.KeepInRelease(ctx, cr.rel, keptFromRelease)
+			if len(marked) > 0 {
+				a.log("helm uninstall " + release + " now keeps " + strings.Join(marked, ", "))
+			}
+			return err
+		}, "Cannot mark what helm uninstall must keep"},
+		{"move traffic from Helm release " + release, changed, func(ctx context.Context) error {
+			if len(a.takeover.ingress) == 0 {
+				return nil
+			}
+			// Applied beside the release's first, so that traffic never
+			// stops; a controller that refuses two Ingresses for one host
+			// and path (ingress-nginx's admission webhook) has the
+			// release's deleted first.
 			if err := a.c.Apply(ctx, a.takeover.ingress); err != nil {
-				return err
+				if !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) && !apierrors.IsBadRequest(err) && !strings.Contains(err.Error(), "admission webhook") {
+					return err
+				}
+				a.log("the Ingress was refused beside the release's (" + err.Error() + "): the release's goes first")
+				if _, err := a.deleteReleased(ctx, cr, "Ingress"); err != nil {
+					return err
+				}
+				if err := a.c.Apply(ctx, a.takeover.ingress); err != nil {
+					return err
+				}
 			}
 			_, err := a.deleteReleased(ctx, cr, "Ingress")
 			return err
 		}, "Cannot move traffic to the instance"},
 		{"retire the workloads of Helm release " + release, changed, func(ctx context.Context) error {
-			gone, err := a.deleteReleased(ctx, cr, "Deployment", "CronJob")
-			if err != nil {
+			if _, err := a.deleteReleased(ctx, cr, "Deployment", "CronJob"); err != nil {
 				return err
 			}
-			for _, u := range gone {
-				if sel := releasePods(u); sel != "" {
-					if err := a.c.WaitGone(ctx, ns, sel, []string{"Pod"}); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return a.waitReleasePodsGone(ctx)
 		}, "The Helm release's workloads did not go"},
 		{"start the scheduler", changed, func(ctx context.Context) error {
 			if len(a.takeover.scheduler) == 0 {
@@ -154,28 +171,46 @@ func (a *instanceApply) takeoverSteps() []applyStep {
 			}
 			return a.c.WaitReady(ctx, a.takeover.scheduler)
 		}, "The instance's scheduler did not become ready"},
-		{"hand what the instance uses over from Helm release " + release, changed, func(ctx context.Context) error {
-			if cr.rel == nil {
-				return nil
-			}
-			marked, err := a.c.KeepInRelease(ctx, cr.rel, keptFromRelease)
-			if len(marked) > 0 {
-				a.log("helm uninstall " + release + " now keeps " + strings.Join(marked, ", "))
-			}
-			return err
-		}, "Cannot mark what helm uninstall must keep"},
 	}
+}
+
+// waitReleasePodsGone waits until no Pod of the release's own workloads
+// runs (whatever this apply deleted: a takeover that stopped half way may
+// have deleted them before), so that two schedulers never run at once.
+// Pods that finished (a hook's, a CronJob's) do not count.
+func (a *instanceApply) waitReleasePodsGone(ctx context.Context) error {
+	ns := a.spec.Namespace
+	pods, err := a.c.List(ctx, ns, releasePods(a.takeover.adoption.Release), []string{"Pod"})
+	if err != nil {
+		return err
+	}
+	for _, key := range slices.Sorted(maps.Keys(pods)) {
+		p := pods[key]
+		phase, _, _ := unstructured.NestedString(p.Object, "status", "phase")
+		if phase == string(corev1.PodSucceeded) || phase == string(corev1.PodFailed) {
+			continue
+		}
+		if err := a.c.WaitDeleted(ctx, "Pod", ns, p.GetName()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readTakenOver reads a release being taken over: its record (nil when
 // Helm no longer holds it) and the objects its manifest lists that are
 // still there. Unlike an adoption, it accepts a release whose workloads
 // are gone (a takeover that stopped half way).
-func readTakenOver(ctx context.Context, c instanceCluster, ns, release string) (*chartRelease, error) {
+func readTakenOver(ctx context.Context, c instanceCluster, ns string, adoption *helmAdoption) (*chartRelease, error) {
+	release := adoption.Release
 	cr := &chartRelease{objs: map[string]*unstructured.Unstructured{}}
 	rel, err := c.HelmRelease(ctx, ns, release)
 	if err != nil || rel == nil {
 		return cr, err
+	}
+	if adoption.Revision != 0 && rel.Revision != adoption.Revision {
+		return nil, fmt.Errorf("the Helm release %s/%s is at revision %d, not %d as when it was imported (a helm upgrade or rollback since): "+
+			"nothing of it was changed; adopt it again (terraform state rm, then the import) so that the instance takes what runs now", ns, release, rel.Revision, adoption.Revision)
 	}
 	cr.rel = rel
 	listed, err := rel.Objects()
@@ -224,17 +259,11 @@ func (a *instanceApply) deleteReleased(ctx context.Context, cr *chartRelease, ki
 	return gone, nil
 }
 
-// releasePods selects the Pods of a Deployment of the release by its
-// selector, leaving out the instance's own ("" for other kinds).
-func releasePods(u *unstructured.Unstructured) string {
-	if u.GetKind() != "Deployment" {
-		return ""
-	}
-	sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
-	if len(sel) == 0 {
-		return ""
-	}
-	return labels.SelectorFromSet(sel).String() + "," + mastodon.LabelManagedBy + "!=" + mastodon.ManagedBy
+// releasePods selects the Pods of the release's own workloads: the
+// chart's (not its bundled services'), never the instance's.
+func releasePods(release string) string {
+	return mastodon.ChartLabelInstance + "=" + release + "," + mastodon.ChartLabelName + "=" + mastodon.ChartName + "," +
+		mastodon.LabelManagedBy + "!=" + mastodon.ManagedBy
 }
 
 // keptFromRelease says what `helm uninstall` of an adopted release must
