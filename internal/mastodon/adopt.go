@@ -147,6 +147,26 @@ var ProcessVariables = map[string]bool{
 	"MIN_THREADS": true, "PERSISTENT_TIMEOUT": true,
 }
 
+// S3DefaultPermission is the canned ACL Mastodon gives uploads when
+// S3_PERMISSION is unset (`ENV.fetch('S3_PERMISSION') { 'public-read' }`
+// in config/initializers/paperclip.rb): a chart that does not set it
+// relies on it, while the instance writes S3_PERMISSION always.
+const S3DefaultPermission = "public-read"
+
+// LooksSecret says whether a variable's name says it holds a secret
+// (REPLICA_DB_PASS, OIDC_CLIENT_SECRET, LDAP_PASSWORD, SAML_PRIVATE_KEY,
+// a token): the legacy chart keeps some of them in its ConfigMap, and an
+// adoption keeps them in the instance's Secret (extra_secret_env), never
+// in clear settings.
+func LooksSecret(name string) bool {
+	for _, part := range []string{"PASS", "SECRET", "PRIVATE", "TOKEN", "CREDENTIAL"} {
+		if strings.Contains(name, part) {
+			return true
+		}
+	}
+	return strings.HasSuffix(name, "_KEY") && !strings.HasSuffix(name, "_PUBLIC_KEY") && !strings.HasSuffix(name, "_SITE_KEY")
+}
+
 // UnsetWhenFalse are switches a chart writes as "false" that Mastodon
 // reads as off when unset (it compares with "true").
 var UnsetWhenFalse = map[string]bool{"S3_ENABLED": true, "ES_ENABLED": true}

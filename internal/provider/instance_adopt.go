@@ -123,6 +123,9 @@ func readChartRelease(ctx context.Context, c instanceCluster, ns, release string
 	if err != nil {
 		return nil, err
 	}
+	if err := routable(listed); err != nil {
+		return nil, fmt.Errorf("the Helm release %s/%s: %w", ns, release, err)
+	}
 	live, err := c.List(ctx, ns, mastodon.ChartLabelInstance+"="+release, chartKinds)
 	if err != nil {
 		return nil, err
@@ -156,6 +159,29 @@ func readChartRelease(ctx context.Context, c instanceCluster, ns, release string
 			mastodon.ChartLabelComponent, chart)
 	}
 	return cr, nil
+}
+
+// routable refuses a release routed otherwise than by one Ingress: the
+// instance renders one Ingress (web, and streaming on its path), so an
+// HTTPRoute (the current chart's default) or a separate streaming Ingress
+// would be dropped and its traffic lost when the takeover retires the
+// release.
+func routable(listed []kube.HelmObject) error {
+	ingresses := 0
+	for _, o := range listed {
+		switch o.Kind {
+		case "HTTPRoute", "GRPCRoute", "Gateway":
+			return fmt.Errorf("it routes with %s %s (Gateway API), which the instance cannot render yet: switch the release to its Ingress "+
+				"(helm upgrade with httproute.enabled=false and ingress.enabled=true), then adopt it", o.Kind, o.Name)
+		case "Ingress":
+			ingresses++
+		}
+	}
+	if ingresses > 1 {
+		return fmt.Errorf("it has %d Ingresses (a separate streaming host?): the instance renders one, routing streaming by its path on the web "+
+			"domain; switch the release to one Ingress (helm upgrade), then adopt it", ingresses)
+	}
+	return nil
 }
 
 // containerEnv is the environment the kubelet gives the Deployment's
@@ -298,7 +324,7 @@ func adoptedState(ctx context.Context, c instanceCluster, cr *chartRelease, ns, 
 		case rendered && ours != v:
 			notes = append(notes, fmt.Sprintf("%s (a secret): the instance renders another value", k))
 		case rendered:
-		case fromSecret[k]:
+		case fromSecret[k] || mastodon.LooksSecret(k):
 			extraSecret[k] = ""
 		default:
 			extra[k] = v
@@ -379,6 +405,8 @@ func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
 	}
 	if env["S3_ENABLED"] != "true" {
 		delete(rec, "media_bucket")
+	} else if _, set := env["S3_PERMISSION"]; !set {
+		setRecordPath(rec, "media_bucket.permission", mastodon.S3DefaultPermission)
 	}
 	web := cr.web.Spec.Template.Spec.Containers[0]
 	repo, tag := mastodon.ImageTag(web.Image)

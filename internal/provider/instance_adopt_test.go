@@ -165,3 +165,48 @@ func TestSidekiqCommandAndCharts(t *testing.T) {
 		}
 	}
 }
+
+// The rules of an adoption that no round trip shows: what a chart leaves
+// unset, what it keeps in a ConfigMap, how it routes.
+func TestAdoptionRules(t *testing.T) {
+	one := int32(1)
+	d := func(image string, cmd ...string) *appsv1.Deployment {
+		return &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &one, Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Image: image, Command: cmd}}}}}}
+	}
+	cr := &chartRelease{objs: map[string]*unstructured.Unstructured{}, web: d("ghcr.io/mastodon/mastodon:v4.6.2"),
+		sidekiq: map[string]*appsv1.Deployment{"all": d("ghcr.io/mastodon/mastodon:v4.6.2", "bundle", "exec", "sidekiq", "-q", "default")}}
+	// Mastodon writes uploads public-read when S3_PERMISSION is unset
+	// (config/initializers/paperclip.rb); the instance always writes it.
+	rec, err := cr.record(map[string]string{"LOCAL_DOMAIN": "example.com", "S3_ENABLED": "true", "S3_BUCKET": "media", "S3_ENDPOINT": "https://s3.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := rec["media_bucket"].(map[string]any); b["permission"] != "public-read" || b["path_style"] != true {
+		t.Errorf("media_bucket %v: want permission public-read (Mastodon's default) and path_style (no S3_OVERRIDE_PATH_STYLE)", b)
+	}
+	rec, _ = cr.record(map[string]string{"LOCAL_DOMAIN": "example.com", "S3_ENABLED": "false", "S3_BUCKET": "media"})
+	if _, ok := rec["media_bucket"]; ok {
+		t.Error("a bucket is adopted while S3_ENABLED is false")
+	}
+	for name, secret := range map[string]bool{"REPLICA_DB_PASS": true, "OIDC_CLIENT_SECRET": true, "LDAP_PASSWORD": true, "SAML_PRIVATE_KEY": true,
+		"CACHE_BUSTER_SECRET_HEADER": true, "HCAPTCHA_SECRET_KEY": true, "SOME_API_KEY": true, "GITHUB_TOKEN": true,
+		"TZ": false, "RAILS_LOG_LEVEL": false, "HCAPTCHA_SITE_KEY": false, "VAPID_PUBLIC_KEY": false, "ALTERNATE_DOMAINS": false} {
+		if mastodon.LooksSecret(name) != secret {
+			t.Errorf("%s looks secret: %v, want %v", name, !secret, secret)
+		}
+	}
+	for _, c := range []struct {
+		objs []kube.HelmObject
+		want string
+	}{
+		{[]kube.HelmObject{{Kind: "Ingress", Name: "m"}, {Kind: "Service", Name: "m-web"}}, ""},
+		{[]kube.HelmObject{{Kind: "HTTPRoute", Name: "m"}}, "HTTPRoute m (Gateway API)"},
+		{[]kube.HelmObject{{Kind: "Ingress", Name: "m"}, {Kind: "Ingress", Name: "m-streaming"}}, "2 Ingresses"},
+	} {
+		err := routable(c.objs)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: %v, want %q", c.objs, err, c.want)
+		}
+	}
+}
