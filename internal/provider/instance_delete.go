@@ -22,17 +22,17 @@ func (r *instanceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if protected(&state) {
-		resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
-			fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
-		return
-	}
 	ctx, cancel, c, ok := begin(ctx, state.Timeouts.Delete, defaultDeleteTimeout, r.client, &resp.Diagnostics)
 	defer cancel()
 	if !ok {
 		return
 	}
 	ns, name := state.Namespace.ValueString(), state.Name.ValueString()
+	if protected(&state) && !abandonsTakeover(ctx, c, ns, req.Private, &resp.Diagnostics) {
+		resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
+			fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
+		return
+	}
 	d := &instanceDelete{c: c, state: &state, held: req.Private, diags: &resp.Diagnostics,
 		spec: mastodon.Spec{Name: name, Namespace: ns, LocalDomain: state.LocalDomain.ValueString()}, sel: mastodon.InstanceSelector(name)}
 	runSteps(ctx, d.steps(), map[string]any{"instance": ns + "/" + name}, &resp.Diagnostics)

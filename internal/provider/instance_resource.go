@@ -121,7 +121,10 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		// Destroy: refuse it at plan time while protected.
 		var state instanceModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if protected(&state) {
+		// A destroy that abandons a takeover is decided by the destroy,
+		// which looks at the release (abandonsTakeover).
+		adoption, _ := heldAdoption(ctx, req.Private)
+		if protected(&state) && adoption == nil {
 			resp.Diagnostics.AddAttributeError(path.Root("deletion_protection"), "Deletion protection is on",
 				fmt.Sprintf("mastodon_instance %s has deletion_protection = true: set it to false and apply before destroying it.", state.ID.ValueString()))
 		}
@@ -162,6 +165,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		}
 	}
 	r.refuseReplacement(ctx, req, &state, resp)
+	planTakeover(ctx, req, resp)
 	if replaced(ctx, req) {
 		r.checkKeptData(ctx, req, resp)
 		r.refuseLiveAtPlan(ctx, resp.Plan, &state, req.Private, &resp.Diagnostics)

@@ -26,6 +26,11 @@ package provider
 import (
 	"context"
 	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"maps"
 	"slices"
 	"strings"
@@ -272,4 +277,62 @@ func releasePods(release string) string {
 // uses in place).
 func keptFromRelease(o *unstructured.Unstructured) bool {
 	return o.GetKind() == "PersistentVolumeClaim" || o.GetLabels()[mastodon.ChartLabelName] != mastodon.ChartName
+}
+
+// abandonsTakeover says whether a destroy abandons a takeover before it
+// retired the release: the release's workloads still run, so the old
+// instance still serves and the destroy, which deletes only the
+// instance's own objects, is the way back. deletion_protection does not
+// stop it then (turning it off would take an apply, which is the
+// takeover).
+func abandonsTakeover(ctx context.Context, c instanceCluster, ns string, held privateReader, diags *diag.Diagnostics) bool {
+	adoption, d := heldAdoption(ctx, held)
+	if d.HasError() || adoption == nil {
+		return false
+	}
+	live, err := c.List(ctx, ns, mastodon.ChartLabelInstance+"="+adoption.Release+","+mastodon.ChartLabelName+"="+mastodon.ChartName+","+
+		mastodon.ChartLabelManagedBy+"=Helm", []string{"Deployment"})
+	if err != nil || len(live) == 0 {
+		return false
+	}
+	diags.AddWarning("The takeover is abandoned", fmt.Sprintf("Helm release %s/%s still runs, not retired by a takeover: the destroy deletes only "+
+		"the instance's own objects (deletion_protection does not apply until the takeover), and the release keeps serving.", ns, adoption.Release))
+	return true
+}
+
+// takeoverKeeps are the attributes an instance must keep, as adopted,
+// until its takeover: they say what the release's data is (its database,
+// Redis and media), and the takeover retires the release.
+var takeoverKeeps = []path.Path{
+	path.Root("name"), path.Root("namespace"), path.Root("database").AtName("host"), path.Root("database").AtName("name"),
+	path.Root("redis").AtName("host"), path.Root("media").AtName("existing_claim"), path.Root("media_bucket").AtName("bucket"),
+}
+
+// planTakeover plans an update of an instance whose takeover is not done:
+// a change of what the release's data is, or a replacement, is refused
+// (the takeover would retire the release for an instance without its
+// data, or a second instance would start beside it); the load balancer's
+// address is learnt by the takeover, which creates the Ingress.
+func planTakeover(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	adoption, d := heldAdoption(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	if adoption == nil {
+		return
+	}
+	for _, p := range takeoverKeeps {
+		var planned, adopted types.String
+		if resp.Plan.GetAttribute(ctx, p, &planned).HasError() || req.State.GetAttribute(ctx, p, &adopted).HasError() {
+			continue
+		}
+		if !planned.IsUnknown() && !planned.Equal(adopted) {
+			resp.Diagnostics.AddAttributeError(p, "Not until the takeover", fmt.Sprintf("%s: the instance adopted Helm release %s with %s, and has not "+
+				"taken it over yet: the takeover retires the release, so the instance keeps the release's database, Redis, media and name "+
+				"until it is done. Apply with %s as adopted first, then change it.", p, adoption.Release, adopted, p))
+		}
+	}
+	var ingress types.Object
+	if !resp.Plan.GetAttribute(ctx, path.Root("ingress"), &ingress).HasError() && !ingress.IsNull() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("load_balancer_ip"), types.StringUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("load_balancer_hostname"), types.StringUnknown())...)
+	}
 }
