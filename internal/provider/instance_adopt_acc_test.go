@@ -68,11 +68,22 @@ import {
 	t.Logf("generated configuration:\n%s", generated)
 	// The sensitive values are the user's to give (Terraform writes them as
 	// null): the chart's own, as a user copies them from its Secrets.
-	filled := fillSensitive(t, string(generated), c, ns)
+	filled := fillSensitive(t, string(generated), c, ns, "social")
 	if !strings.Contains(filled, "deletion_protection = true") {
 		t.Error("an adopted instance is not protected from deletion, as a new one is")
 	}
 	filled = strings.Replace(filled, "deletion_protection = true", "deletion_protection = false", 1)
+	// The local cluster has no load balancer to wait for.
+	filled = regexp.MustCompile(`wait_for_load_balancer\s*= null`).ReplaceAllString(filled, "wait_for_load_balancer = false")
+	// Until the takeover, the release's media (its data) cannot change.
+	moved := regexp.MustCompile(`existing_claim\s*= "[^"]*"`).ReplaceAllString(filled, `existing_claim = "elsewhere"`)
+	if err := os.WriteFile(filepath.Join(r.dir, "generated.tf"), []byte(moved), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out := r.command(ctx, "plan", "-input=false", "-no-color")
+	if err := cmd.Run(); err == nil || !strings.Contains(out.String(), "Not until the takeover") {
+		t.Errorf("a plan that moves the adopted media before the takeover: want it refused, got (%v):\n%s", err, out)
+	}
 	if err := os.WriteFile(filepath.Join(r.dir, "generated.tf"), []byte(filled), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -249,10 +260,10 @@ func releaseSnapshot(t *testing.T, c *testCluster, ns string) nsSnapshot {
 // fillSensitive gives the values Terraform writes as null in a generated
 // configuration: each from the release's Secret that holds it, found by
 // the variable the attribute renders.
-func fillSensitive(t *testing.T, generated string, c *testCluster, ns string) string {
+func fillSensitive(t *testing.T, generated string, c *testCluster, ns, release string) string {
 	t.Helper()
 	ctx := context.Background()
-	deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social,app.kubernetes.io/managed-by=Helm"})
+	deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + release + ",app.kubernetes.io/managed-by=Helm"})
 	if err != nil || len(deps.Items) == 0 {
 		t.Fatalf("the release's Deployments: %v", err)
 	}
@@ -472,5 +483,37 @@ func TestAccAdopt_refused(t *testing.T) {
 	after := releaseSnapshot(t, c, ns)
 	if !maps.Equal(before.versions, after.versions) {
 		t.Errorf("a refused import changed the namespace:\nbefore %v\nafter  %v", before.versions, after.versions)
+	}
+
+	// Adopted under another name by `terraform import`, then refreshed and
+	// planned before any takeover: the state stays and the plan shows the
+	// takeover. A destroy then is the way back, deletion protection on or
+	// not: it deletes nothing of the release, which keeps serving.
+	r.write(fmt.Sprintf("import {\n  to = mastodon_instance.test\n  id = %q\n}\n", "helm:"+ns+"/mastodon/tf"))
+	r.run(ctx, "plan", "-input=false", "-no-color", "-generate-config-out=adopted.tf")
+	adopted, err := os.ReadFile(filepath.Join(r.dir, "adopted.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, "adopted.tf"), []byte(fillSensitive(t, string(adopted), c, ns, "mastodon")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Remove(filepath.Join(r.dir, "generated.tf"))
+	_ = os.Remove(filepath.Join(r.dir, "generated2.tf"))
+	r.write("")
+	r.run(ctx, "import", "-input=false", "-no-color", "mastodon_instance.test", "helm:"+ns+"/mastodon/tf")
+	cmd, out = r.command(ctx, "plan", "-detailed-exitcode", "-input=false", "-no-color")
+	if err := cmd.Run(); err == nil || !strings.Contains(out.String(), "takeover of Helm release mastodon is not finished") {
+		t.Errorf("the plan after the import does not show the takeover (%v):\n%s", err, out)
+	}
+	if st := r.stateOf("mastodon_instance.test"); st == nil || st["deletion_protection"] != true {
+		t.Fatalf("after a refresh the adopted instance is not in state as adopted: %v", st)
+	}
+	r.run(ctx, "destroy", "-auto-approve", "-input=false", "-no-color")
+	final := releaseSnapshot(t, c, ns)
+	for key, rv := range after.versions {
+		if final.versions[key] != rv {
+			t.Errorf("the destroy of an instance never taken over changed %s of the release", key)
+		}
 	}
 }

@@ -141,6 +141,16 @@ func (r *terraformRun) interrupt(ready func() bool) string {
 
 func (r *terraformRun) state() map[string]any {
 	r.t.Helper()
+	st := r.stateOf("mastodon_instance.test")
+	if st == nil {
+		r.t.Fatal("no mastodon_instance.test in state")
+	}
+	return st
+}
+
+// stateOf is the state of one resource (nil when state has none).
+func (r *terraformRun) stateOf(address string) map[string]any {
+	r.t.Helper()
 	var show struct {
 		Values struct {
 			RootModule struct {
@@ -161,11 +171,10 @@ func (r *terraformRun) state() map[string]any {
 		r.t.Fatal(err)
 	}
 	for _, res := range show.Values.RootModule.Resources {
-		if res.Address == "mastodon_instance.test" {
+		if res.Address == address {
 			return res.Values
 		}
 	}
-	r.t.Fatal("no mastodon_instance.test in state")
 	return nil
 }
 
