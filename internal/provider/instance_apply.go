@@ -163,6 +163,9 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		}
 		return a.markKeptData(ctx) // the claims of StatefulSets exist now
 	}, "Cannot apply the instance's configuration and embedded services"})
+	if st := a.restoreStep(ctx); st != nil {
+		out = append(out, *st)
+	}
 	if a.prepare(ctx) {
 		out = append(out, applyStep{string(mastodon.StepPrepare), changed, func(ctx context.Context) error {
 			return a.c.RunJobOnce(ctx, s.PrepareJob().Unstructured())
@@ -349,8 +352,11 @@ func resolveUnknown(m *instanceModel) {
 func (e *applyError) advice(a *instanceApply) string {
 	s := a.spec
 	first := ""
-	if e.step == string(mastodon.StepPrepare) {
+	switch e.step {
+	case string(mastodon.StepPrepare):
 		first = "No Deployment was started on the unprepared database. "
+	case restoreStepName:
+		first = "No Deployment was started, and the database was left as it was (the restore runs in one transaction, and refuses a database that holds tables). "
 	}
 	switch {
 	case e.step == searchStepName:

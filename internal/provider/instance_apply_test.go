@@ -176,6 +176,15 @@ func TestApplySteps(t *testing.T) {
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
 		{name: "external to embedded database", prior: model("v4.7.2", external), plan: model("v4.7.2", nil),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		// Restore: into a new database only, before it is prepared.
+		{name: "create with restore", prior: nil, plan: withRestore(model("v4.7.2", nil)),
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		{name: "create with restore, restore fails: nothing prepared, nothing started", prior: nil, plan: withRestore(model("v4.7.2", nil)), failOn: "job db-restore",
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore"}, state: "unready", migrated: ""},
+		{name: "restore kept: the next apply restores nothing", prior: withRestore(model("v4.7.2", nil)), plan: withRestore(model("v4.7.2", nil)),
+			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		{name: "external to embedded database with restore", prior: model("v4.7.2", external), plan: withRestore(model("v4.7.2", nil)),
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
 		// Search: the index build runs last, after removing earlier build Jobs.
 		{name: "create with search", prior: nil, plan: withSearch(model("v4.7.2", nil), true, ""),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune", "prune", "job search-deploy"},
@@ -277,4 +286,11 @@ func indexOf(version string) string {
 	s := &mastodon.Spec{Version: version, Search: &mastodon.Search{Host: "opensearch.search"}}
 	s.Defaults()
 	return s.SearchIndex()
+}
+
+func withRestore(m *instanceModel) *instanceModel {
+	m.MediaBucket = &instanceBucketModel{mediaBucketModel: mediaBucketModel{Bucket: types.StringValue("media"), Endpoint: types.StringValue("https://s3.example"),
+		AccessKeyID: types.StringValue("key"), SecretAccessKey: types.StringValue("secret")}}
+	m.Restore = &restoreModel{Key: types.StringValue("migration/mastodon.dump")}
+	return m
 }
