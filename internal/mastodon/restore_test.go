@@ -198,7 +198,7 @@ func TestRestoreScriptsAgainstPostgreSQL(t *testing.T) {
 		"CREATE TABLE accounts (id bigint PRIMARY KEY, username text NOT NULL); INSERT INTO accounts SELECT i, 'user' || i FROM generate_series(1, 300) i; "+
 		"GRANT SELECT ON accounts TO PUBLIC")
 	dir := t.TempDir()
-	dump := func(name string, args ...string) []byte {
+	dump := func(args ...string) []byte {
 		cmd := exec.Command("pg_dump", append(args, "--dbname=old")...)
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.Output()
@@ -207,7 +207,7 @@ func TestRestoreScriptsAgainstPostgreSQL(t *testing.T) {
 		}
 		return out
 	}
-	custom, plain := dump("custom", "--format=custom"), dump("plain", "--format=plain", "--no-owner", "--no-privileges")
+	custom, plain := dump("--format=custom"), dump("--format=plain", "--no-owner", "--no-privileges")
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)
 	_, _ = w.Write(plain)

@@ -53,7 +53,7 @@ func restoreAttributes(in nested) map[string]schema.Attribute {
 			"unless this very dump filled it, which it then leaves as it is), downloads the dump with Mastodon's image (Ruby and aws-sdk-s3, "+
 			"as the backup uploads), and restores it in the embedded database's `postgres` image in one transaction: pg_dump's custom "+
 			"format with `pg_restore --no-owner --no-privileges`, plain SQL (gzip-compressed or not) with `psql`, told apart by the dump's "+
-			"first bytes. Then the prepare step finds the schema and only migrates it (`db:prepare` seeds only a database it creates), so "+
+			"first bytes. Then the prepare step finds the schema and only migrates it (`db:prepare` loads the schema and seeds only a database without a `schema_migrations` table), so "+
 			"`version` may be newer than the dump's, within Mastodon's upgrade rules. The node needs room for the dump (an `emptyDir`). "+
 			"Refused with `database`, and added to an instance whose database holds its data already. Once the instance runs, the block "+
 			"does nothing and may be removed. See the guide \"Moving from a VM or docker-compose\".",
@@ -110,13 +110,14 @@ func restoreSource(ctx context.Context, from attrGetter, diags *diag.Diagnostics
 	}
 	var key, endpoint, bucket types.String
 	at := path.Root("media_bucket")
-	if b := restore.Attributes()["bucket"]; b.IsUnknown() {
+	switch b := restore.Attributes()["bucket"]; {
+	case b.IsUnknown():
 		return "", false
-	} else if !b.IsNull() {
+	case !b.IsNull():
 		at = path.Root("restore").AtName("bucket")
-	} else if media.IsUnknown() {
+	case media.IsUnknown():
 		return "", false
-	} else if media.IsNull() {
+	case media.IsNull():
 		return "", true // refused by validation
 	}
 	diags.Append(from.GetAttribute(ctx, path.Root("restore").AtName("key"), &key)...)

@@ -231,7 +231,7 @@ func TestAccInstance_restoreOnMoveToEmbedded(t *testing.T) {
 				Config: instanceConfig(ns, restoreMediaBucket),
 				Check: func(*terraform.State) error {
 					if _, err := restoreSecret(); !apierrors.IsNotFound(err) {
-						return fmt.Errorf("the restore Secret is still there: %v", err)
+						return fmt.Errorf("the restore Secret is still there: %w", err)
 					}
 					return c.checkNoNewJobs(ns, seen)()
 				},
