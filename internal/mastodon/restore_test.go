@@ -71,6 +71,11 @@ func TestRestoreGolden(t *testing.T) {
 //     an error end it with exit status 3 (by default psql goes on after
 //     errors, and exits 0), --single-transaction wraps the file in one
 //     transaction, -X skips a ~/.psqlrc.
+//   - db:prepare afterwards only migrates: ActiveRecord's
+//     DatabaseTasks#initialize_database loads the schema, and prepare_all
+//     seeds, only where the schema_migrations table does not exist, and a
+//     restored Mastodon database has it (TestRestoreScriptsAgainstPostgreSQL
+//     checks the restored database has it).
 //   - COMMENT ON DATABASE (sql-comment.html) marks the database as
 //     filled by this restore; psql's :"DBNAME" and :'marker' quote an
 //     identifier and a literal (variables are not interpolated in
@@ -255,6 +260,9 @@ func TestRestoreScriptsAgainstPostgreSQL(t *testing.T) {
 		t.Helper()
 		if got := psql(t, env, db, "SELECT count(*) || ' ' || max(username) FROM accounts"); got != "300 user99" {
 			t.Errorf("%s: accounts %q", db, got)
+		}
+		if got := psql(t, env, db, "SELECT count(*) FROM schema_migrations"); got != "1" {
+			t.Errorf("%s: schema_migrations holds %s rows: db:prepare would load the schema and seed", db, got)
 		}
 		if got := psql(t, env, db, "SELECT tableowner FROM pg_tables WHERE tablename = 'accounts'"); got != "mastodon" {
 			t.Errorf("%s: accounts belongs to %s, want mastodon (--no-owner)", db, got)
