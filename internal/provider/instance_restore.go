@@ -96,35 +96,36 @@ func (a *instanceApply) restoreStep(ctx context.Context) *applyStep {
 	}, "The db-restore Job failed"}
 }
 
-// restoreSource is the dump a configuration restores (endpoint, bucket,
-// key), and whether it is known.
+// restoreSource is the dump a configuration restores, as the restore
+// block names it (its key, and its own bucket's endpoint and name, or the
+// media bucket, whose settings may change without a new dump), and
+// whether it is known.
 func restoreSource(ctx context.Context, from attrGetter, diags *diag.Diagnostics) (string, bool) {
-	var restore, media types.Object
+	var restore types.Object
 	diags.Append(from.GetAttribute(ctx, path.Root("restore"), &restore)...)
-	diags.Append(from.GetAttribute(ctx, path.Root("media_bucket"), &media)...)
-	if restore.IsNull() {
+	switch {
+	case restore.IsNull():
 		return "", true
-	}
-	if restore.IsUnknown() {
+	case restore.IsUnknown():
 		return "", false
 	}
 	var key, endpoint, bucket types.String
-	at := path.Root("media_bucket")
+	diags.Append(from.GetAttribute(ctx, path.Root("restore").AtName("key"), &key)...)
+	source := []types.String{key}
 	switch b := restore.Attributes()["bucket"]; {
 	case b.IsUnknown():
 		return "", false
-	case !b.IsNull():
-		at = path.Root("restore").AtName("bucket")
-	case media.IsUnknown():
-		return "", false
-	case media.IsNull():
-		return "", true // refused by validation
+	case b.IsNull():
+		endpoint, bucket = types.StringValue("media_bucket"), types.StringValue("")
+	default:
+		diags.Append(from.GetAttribute(ctx, path.Root("restore").AtName("bucket").AtName("endpoint"), &endpoint)...)
+		diags.Append(from.GetAttribute(ctx, path.Root("restore").AtName("bucket").AtName("bucket"), &bucket)...)
 	}
-	diags.Append(from.GetAttribute(ctx, path.Root("restore").AtName("key"), &key)...)
-	diags.Append(from.GetAttribute(ctx, at.AtName("endpoint"), &endpoint)...)
-	diags.Append(from.GetAttribute(ctx, at.AtName("bucket"), &bucket)...)
-	if key.IsUnknown() || endpoint.IsUnknown() || bucket.IsUnknown() {
-		return "", false
+	source = append(source, endpoint, bucket)
+	for _, v := range source {
+		if v.IsUnknown() {
+			return "", false
+		}
 	}
 	return endpoint.ValueString() + "/" + bucket.ValueString() + "/" + key.ValueString(), true
 }

@@ -108,7 +108,8 @@ const restoreMediaBucket = `  media_bucket = {
 // refusal would): the apply fails naming the Job and its Pod's message,
 // nothing is prepared and no Deployment starts. The cause removed, the
 // next apply creates the instance again and restores before preparing,
-// and prepares before starting anything; an apply after that restores
+// and prepares before starting anything; applies after that (another
+// change, new settings of the media bucket the dump came from) restore
 // nothing again.
 func TestAccInstance_restoreOnCreate(t *testing.T) {
 	c := newTestCluster(t)
@@ -141,6 +142,12 @@ func TestAccInstance_restoreOnCreate(t *testing.T) {
 			{
 				// A second apply (a change elsewhere) restores nothing.
 				Config: strings.Replace(config, `restore = {`, "web = { replicas = 2 }\n  restore = {", 1),
+				Check:  func(*terraform.State) error { return c.checkNoNewJobs(ns, seen)() },
+			},
+			{
+				// The media bucket's settings change, restore kept: neither
+				// refused nor restored again.
+				Config: strings.Replace(config, `"https://s3.example"`, `"https://s3.eu.example"`, 1),
 				Check:  func(*terraform.State) error { return c.checkNoNewJobs(ns, seen)() },
 			},
 		},

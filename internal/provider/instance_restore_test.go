@@ -21,7 +21,9 @@ func TestValidateRestoreWithUnknowns(t *testing.T) {
 	r.Schema(ctx, resource.SchemaRequest{}, &sr)
 	root := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
 	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
-	unknown := func(name string) tftypes.Value { return tftypes.NewValue(root.AttributeTypes[name], tftypes.UnknownValue) }
+	unknown := func(name string) tftypes.Value {
+		return tftypes.NewValue(root.AttributeTypes[name], tftypes.UnknownValue)
+	}
 	block := func(name string, vals map[string]tftypes.Value) tftypes.Value {
 		return withNulls(root.AttributeTypes[name].(tftypes.Object), vals)
 	}
