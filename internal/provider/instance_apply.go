@@ -292,6 +292,10 @@ type applyError struct {
 // rule says.
 func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 	steps := a.steps(ctx)
+	// A move to another database that fails before the new one is
+	// prepared records the database it moves from: the next plan shows the
+	// move again, and its apply restores and prepares the new one.
+	moving, prepared := a.prior != nil && a.prepare(ctx), false
 	if a.prior != nil && a.migrated() != a.spec.Version {
 		a.log(fmt.Sprintf("upgrading from %s to %s", a.migrated(), a.spec.Version))
 	}
@@ -311,6 +315,9 @@ func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 					failed.MigratedVersion = a.prior.MigratedVersion
 				}
 				failed.SearchIndex = a.builtIndex()
+				if moving && !prepared {
+					failed.Database, failed.EmbeddedDatabase = a.prior.Database, a.prior.EmbeddedDatabase
+				}
 				resolveUnknown(&failed)
 				e.state = &failed
 			case st.onFail == unindexed:
@@ -326,6 +333,7 @@ func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 			}
 			return e.state, e
 		}
+		prepared = prepared || st.name == string(mastodon.StepPrepare)
 	}
 	done := *a.plan
 	done.MigratedVersion = types.StringValue(a.spec.Version)

@@ -155,6 +155,7 @@ func TestApplySteps(t *testing.T) {
 		state       string // "none", "prior", "unready", "unindexed", "done"
 		migrated    string
 		index       string // search_index recorded
+		database    string // the database recorded on failure: its host, or "embedded"; "" not checked
 	}{
 		{name: "create", prior: nil, plan: model("v4.7.2", nil),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
@@ -185,6 +186,13 @@ func TestApplySteps(t *testing.T) {
 			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
 		{name: "external to embedded database with restore", prior: model("v4.7.2", external), plan: withRestore(model("v4.7.2", nil)),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		{name: "external to embedded database with restore, restore fails: the move is recorded undone", prior: model("v4.7.2", external),
+			plan: withRestore(model("v4.7.2", nil)), failOn: "job db-restore",
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore"}, state: "unready", migrated: "v4.7.2", database: "db.internal"},
+		{name: "embedded to external database, prepare fails: the move is recorded undone", prior: model("v4.7.2", nil), plan: model("v4.7.2", external),
+			failOn: "job db-prepare", steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare"}, state: "unready", migrated: "v4.7.2", database: "embedded"},
+		{name: "embedded to external database, rollout fails: the move is done", prior: model("v4.7.2", nil), plan: model("v4.7.2", external),
+			failOn: "apply Deployment", steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment"}, state: "unready", migrated: "v4.7.2", database: "db.internal"},
 		// Search: the index build runs last, after removing earlier build Jobs.
 		{name: "create with search", prior: nil, plan: withSearch(model("v4.7.2", nil), true, ""),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune", "prune", "job search-deploy"},
@@ -256,6 +264,15 @@ func TestApplySteps(t *testing.T) {
 			}
 			if got := state.SearchIndex.ValueString(); got != c.index || state.SearchIndex.IsUnknown() {
 				t.Errorf("search_index %q, want %q", got, c.index)
+			}
+			if c.database != "" {
+				got := "embedded"
+				if state.Database != nil {
+					got = state.Database.Host.ValueString()
+				}
+				if got != c.database {
+					t.Errorf("database recorded: %s, want %s", got, c.database)
+				}
 			}
 			if got := state.MigratedVersion.ValueString(); got != c.migrated {
 				t.Errorf("migrated_version %q, want %q", got, c.migrated)

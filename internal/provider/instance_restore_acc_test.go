@@ -157,7 +157,8 @@ func TestAccInstance_restoreOnCreate(t *testing.T) {
 // Adding restore to an instance whose database holds its data is refused
 // at plan, changing nothing; a move from an external database to the
 // embedded one with restore (its own bucket, its secret key write-only)
-// restores into the new database before preparing it, keeping the key in
+// whose restore fails is recorded undone, and the next apply restores
+// into the new database before preparing it, keeping the key in
 // a Secret of the restore's (never in the instance's, never in state);
 // the next applies restore nothing; another dump is refused; the block
 // removed, its Secret goes.
@@ -181,6 +182,7 @@ func TestAccInstance_restoreOnMoveToEmbedded(t *testing.T) {
 `, key)
 	}
 	seen := map[types.UID]bool{}
+	heal := func() {}
 	record := func(*terraform.State) error {
 		list, err := c.cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
 		for _, j := range list.Items {
@@ -208,7 +210,17 @@ func TestAccInstance_restoreOnMoveToEmbedded(t *testing.T) {
 			refused(instanceConfig(ns, restore("migration/mastodon.dump"))),
 			{Config: instanceConfig(ns, external), Check: record},
 			{
-				Config: instanceConfig(ns, restore("migration/mastodon.dump")),
+				// The restore fails: the move is recorded undone (the state
+				// keeps the external database), nothing is prepared.
+				PreConfig:   func() { heal = c.failPods(t, ns, "db-restore", "cannot-download") },
+				Config:      instanceConfig(ns, restore("migration/mastodon.dump")),
+				ExpectError: regexp.MustCompile(`(?s)The db-restore Job failed.*cannot-download.*No Deployment was started, and the database was left as it was`),
+			},
+			{
+				// The cause removed, the next apply moves, restoring and
+				// preparing the new database.
+				PreConfig: func() { heal() },
+				Config:    instanceConfig(ns, restore("migration/mastodon.dump")),
 				Check: resource.ComposeTestCheckFunc(c.checkRestoreBeforePrepare(ns, seen),
 					resource.TestCheckNoResourceAttr("mastodon_instance.test", "restore.bucket.secret_access_key_wo"),
 					resource.TestCheckNoResourceAttr("mastodon_instance.test", "restore.bucket.secret_access_key"),
