@@ -62,11 +62,24 @@ ls -1 "$BACKUP_DIR" | grep -E "^$BACKUP_NAME-[0-9]{8}T[0-9]{6}Z\.dump$" | sort -
 done
 `
 
-// backupUploadScript uploads the dump to the media bucket under
-// $BACKUP_PREFIX, with the settings Mastodon's own S3 client uses
+// s3ClientScript makes s3, a client of the bucket that S3_* and AWS_*
+// name, with the settings Mastodon's own S3 client uses
 // (config/initializers/paperclip.rb: S3_ENDPOINT, S3_REGION, path style
 // unless S3_OVERRIDE_PATH_STYLE=true, credentials from AWS_ACCESS_KEY_ID
-// and AWS_SECRET_ACCESS_KEY), and keeps the newest $BACKUP_KEEP dumps
+// and AWS_SECRET_ACCESS_KEY). The backup's upload and the restore's
+// download share it.
+const s3ClientScript = `opts = { region: ENV.fetch("S3_REGION", "us-east-1"), endpoint: ENV.fetch("S3_ENDPOINT"), force_path_style: ENV["S3_OVERRIDE_PATH_STYLE"] != "true" }
+s3 = begin
+  # aws-sdk-s3 1.178 and later add checksums to every upload, which some
+  # S3-compatible stores refuse; earlier versions know no such option.
+  Aws::S3::Client.new(**opts, request_checksum_calculation: "when_required", response_checksum_validation: "when_required")
+rescue ArgumentError
+  Aws::S3::Client.new(**opts)
+end
+`
+
+// backupUploadScript uploads the dump to the media bucket under
+// $BACKUP_PREFIX (s3ClientScript), and keeps the newest $BACKUP_KEEP dumps
 // there. Each key carries 128 random bits: a bucket whose objects are
 // public (Mastodon's media are) does not serve a dump to whoever guesses a
 // date. Objects are written without an ACL (private). Ruby with the
@@ -78,15 +91,7 @@ keep = Integer(ENV.fetch("BACKUP_KEEP"))
 dump = /\A#{Regexp.escape(name)}-\d{8}T\d{6}Z(-[0-9a-f]{32})?\.dump\z/
 files = Dir.children(dir).grep(dump).sort
 abort "no dump in #{dir}" if files.empty?
-opts = { region: ENV.fetch("S3_REGION", "us-east-1"), endpoint: ENV.fetch("S3_ENDPOINT"), force_path_style: ENV["S3_OVERRIDE_PATH_STYLE"] != "true" }
-s3 = begin
-  # aws-sdk-s3 1.178 and later add checksums to every upload, which some
-  # S3-compatible stores refuse; earlier versions know no such option.
-  Aws::S3::Client.new(**opts, request_checksum_calculation: "when_required", response_checksum_validation: "when_required")
-rescue ArgumentError
-  Aws::S3::Client.new(**opts)
-end
-bucket = Aws::S3::Resource.new(client: s3).bucket(ENV.fetch("S3_BUCKET"))
+` + s3ClientScript + `bucket = Aws::S3::Resource.new(client: s3).bucket(ENV.fetch("S3_BUCKET"))
 files.each do |f|
   key = "#{prefix}/#{f.delete_suffix(".dump")}-#{SecureRandom.hex(16)}.dump"
   bucket.object(key).upload_file(File.join(dir, f))

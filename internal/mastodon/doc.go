@@ -7,7 +7,7 @@
 // The core of an instance (spec.go, render.go: names, domains, version,
 // web, streaming, Sidekiq, database, Redis, volumes, settings) is always
 // there. Each optional feature (search, translation, metrics, maintenance,
-// backup, autoscaling, Cloud SQL, ingress, SMTP, media bucket) is a unit:
+// backup, restore, autoscaling, Cloud SQL, ingress, SMTP, media bucket) is a unit:
 // one file holds its types (its part of Spec), its defaults, its
 // validation and its rendering (environment, Pod changes, objects), and
 // one line of the features table (features.go) registers it. Defaults,

@@ -26,6 +26,7 @@ var features = []feature{
 	backupFeature{},
 	translationFeature{},
 	ownSecretsFeature{},
+	restoreFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

@@ -41,52 +41,62 @@ const (
 type mediaBucketFeature struct{ noFeature }
 
 func (mediaBucketFeature) validate(s *Spec, e *fieldErrors) {
-	b := s.MediaBucket
-	if b == nil {
-		return
+	if b := s.MediaBucket; b != nil {
+		b.validate("media_bucket", "the instance's Secret", e)
 	}
+}
+
+// validate checks a bucket's connection settings, given at block; secret
+// names where the secret key goes.
+func (b *MediaBucket) validate(block, secret string, e *fieldErrors) {
 	if b.Bucket == "" {
-		e.add("media_bucket.bucket", "must be set")
+		e.add(block+".bucket", "must be set")
 	}
 	if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		e.add("media_bucket.endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
+		e.add(block+".endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
 	}
 	if b.AccessKeyID == "" {
-		e.add("media_bucket.access_key_id", "must be set")
+		e.add(block+".access_key_id", "must be set")
 	}
 	if b.SecretAccessKey == "" {
-		e.add("media_bucket.secret_access_key", "must be set (it reaches Pods through the instance's Secret)")
-		e.related("media_bucket.secret_access_key_wo")
+		e.add(block+".secret_access_key", "must be set (it reaches Pods through %s)", secret)
+		e.related(block + ".secret_access_key_wo")
 	}
 }
 
 // env says where uploads go: the bucket, or the media volume.
 func (mediaBucketFeature) env(s *Spec, plain, secret map[string]string) {
 	if b := s.MediaBucket; b != nil {
-		u, _ := url.Parse(b.Endpoint)
-		plain["S3_ENABLED"] = "true"
-		plain["S3_BUCKET"] = b.Bucket
-		plain["S3_REGION"] = b.Region
-		if plain["S3_REGION"] == "" {
-			plain["S3_REGION"] = "us-east-1"
-		}
-		plain["S3_ENDPOINT"] = strings.TrimSuffix(b.Endpoint, "/")
-		plain["S3_HOSTNAME"] = u.Host
-		plain["S3_PROTOCOL"] = u.Scheme
-		plain["S3_PERMISSION"] = b.Permission
-		if b.AliasHost != "" {
-			plain["S3_ALIAS_HOST"] = b.AliasHost
-		}
-		if !b.PathStyle {
-			// With S3_ENDPOINT set (always, here) Mastodon addresses the
-			// bucket path-style unless this is true (config/initializers/paperclip.rb).
-			plain["S3_OVERRIDE_PATH_STYLE"] = "true"
-		}
-		secret[EnvS3AccessKey] = b.AccessKeyID
-		secret[EnvS3SecretKey] = b.SecretAccessKey
+		b.env(plain, secret)
 	} else {
 		plain["PAPERCLIP_ROOT_PATH"] = MediaPath
 	}
+}
+
+// env sets the S3_* variables of the bucket's settings (plain) and its
+// credentials (secret), as Mastodon reads them.
+func (b *MediaBucket) env(plain, secret map[string]string) {
+	u, _ := url.Parse(b.Endpoint)
+	plain["S3_ENABLED"] = "true"
+	plain["S3_BUCKET"] = b.Bucket
+	plain["S3_REGION"] = b.Region
+	if plain["S3_REGION"] == "" {
+		plain["S3_REGION"] = "us-east-1"
+	}
+	plain["S3_ENDPOINT"] = strings.TrimSuffix(b.Endpoint, "/")
+	plain["S3_HOSTNAME"] = u.Host
+	plain["S3_PROTOCOL"] = u.Scheme
+	plain["S3_PERMISSION"] = b.Permission
+	if b.AliasHost != "" {
+		plain["S3_ALIAS_HOST"] = b.AliasHost
+	}
+	if !b.PathStyle {
+		// With S3_ENDPOINT set (always, here) Mastodon addresses the
+		// bucket path-style unless this is true (config/initializers/paperclip.rb).
+		plain["S3_OVERRIDE_PATH_STYLE"] = "true"
+	}
+	secret[EnvS3AccessKey] = b.AccessKeyID
+	secret[EnvS3SecretKey] = b.SecretAccessKey
 }
 
 // pod mounts the media volume when there is no bucket.

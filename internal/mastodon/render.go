@@ -70,9 +70,16 @@ func (s *Spec) SidekiqName(p string) string { return s.Name + "-sidekiq-" + p }
 
 // PrepareJobName is the db-prepare Job's name. It carries a hash of the
 // version and of the database it prepares, so a prepare once done is never
-// repeated, and a new database (embedded <-> external) is prepared.
+// repeated, and a new database (embedded <-> external) is prepared. A
+// database restored from a dump (Restore) is prepared after the restore,
+// though an earlier database of the same target was prepared already (a
+// move back to the embedded database).
 func (s *Spec) PrepareJobName() string {
-	return s.Name + "-db-prepare-" + hashOf(s.Version, s.DatabaseTarget())[:8]
+	in := []any{s.Version, s.DatabaseTarget()}
+	if s.Restore != nil {
+		in = append(in, s.RestoreSource())
+	}
+	return s.Name + "-db-prepare-" + hashOf(in...)[:8]
 }
 
 // DatabaseTarget identifies the database the instance uses (not its

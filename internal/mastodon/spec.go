@@ -182,6 +182,8 @@ type Spec struct {
 	Metrics *Metrics
 	// OwnSecrets are secrets given instead of generated (nil: none).
 	OwnSecrets *OwnSecrets
+	// Restore fills a new embedded database from a dump (nil: none).
+	Restore *Restore
 }
 
 // Defaults fills what the user left empty: the core's part, then each

@@ -166,6 +166,9 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		}
 		return a.markKeptData(ctx) // the claims of StatefulSets exist now
 	}, "Cannot apply the instance's configuration and embedded services"})
+	if st := a.restoreStep(ctx); st != nil {
+		out = append(out, *st)
+	}
 	if a.prepare(ctx) {
 		out = append(out, applyStep{string(mastodon.StepPrepare), changed, func(ctx context.Context) error {
 			return a.c.RunJobOnce(ctx, s.PrepareJob().Unstructured())
@@ -308,6 +311,10 @@ type applyError struct {
 // rule says.
 func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 	steps := a.steps(ctx)
+	// A move to another database that fails before the new one is
+	// prepared records the database it moves from: the next plan shows the
+	// move again, and its apply restores and prepares the new one.
+	moving, prepared := a.prior != nil && a.prepare(ctx), false
 	if a.prior != nil && a.migrated() != a.spec.Version {
 		a.log(fmt.Sprintf("upgrading from %s to %s", a.migrated(), a.spec.Version))
 	}
@@ -327,6 +334,9 @@ func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 					failed.MigratedVersion = a.prior.MigratedVersion
 				}
 				failed.SearchIndex = a.builtIndex()
+				if moving && !prepared {
+					failed.Database, failed.EmbeddedDatabase = a.prior.Database, a.prior.EmbeddedDatabase
+				}
 				resolveUnknown(&failed)
 				e.state = &failed
 			case st.onFail == unindexed:
@@ -342,6 +352,7 @@ func (a *instanceApply) run(ctx context.Context) (*instanceModel, *applyError) {
 			}
 			return e.state, e
 		}
+		prepared = prepared || st.name == string(mastodon.StepPrepare)
 	}
 	done := *a.plan
 	done.MigratedVersion = types.StringValue(a.spec.Version)
@@ -368,8 +379,11 @@ func resolveUnknown(m *instanceModel) {
 func (e *applyError) advice(a *instanceApply) string {
 	s := a.spec
 	first := ""
-	if e.step == string(mastodon.StepPrepare) {
+	switch e.step {
+	case string(mastodon.StepPrepare):
 		first = "No Deployment was started on the unprepared database. "
+	case restoreStepName:
+		first = "No Deployment was started, and the database was left as it was (the restore runs in one transaction, and refuses a database that holds tables). "
 	}
 	switch {
 	case e.step == searchStepName:

@@ -171,6 +171,7 @@ func TestApplySteps(t *testing.T) {
 		state       string // "none", "prior", "unready", "unindexed", "done"
 		migrated    string
 		index       string // search_index recorded
+		database    string // the database recorded on failure: its host, or "embedded"; "" not checked
 	}{
 		{name: "create", prior: nil, plan: model("v4.7.2", nil),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
@@ -192,6 +193,22 @@ func TestApplySteps(t *testing.T) {
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
 		{name: "external to embedded database", prior: model("v4.7.2", external), plan: model("v4.7.2", nil),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		// Restore: into a new database only, before it is prepared.
+		{name: "create with restore", prior: nil, plan: withRestore(model("v4.7.2", nil)),
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		{name: "create with restore, restore fails: nothing prepared, nothing started", prior: nil, plan: withRestore(model("v4.7.2", nil)), failOn: "job db-restore",
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore"}, state: "unready", migrated: ""},
+		{name: "restore kept: the next apply restores nothing", prior: withRestore(model("v4.7.2", nil)), plan: withRestore(model("v4.7.2", nil)),
+			steps: []string{"create Namespace", "apply ConfigMap", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		{name: "external to embedded database with restore", prior: model("v4.7.2", external), plan: withRestore(model("v4.7.2", nil)),
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore", "job db-prepare", "apply Deployment", "prune"}, state: "done", migrated: "v4.7.2"},
+		{name: "external to embedded database with restore, restore fails: the move is recorded undone", prior: model("v4.7.2", external),
+			plan: withRestore(model("v4.7.2", nil)), failOn: "job db-restore",
+			steps: []string{"create Namespace", "apply ConfigMap", "job db-restore"}, state: "unready", migrated: "v4.7.2", database: "db.internal"},
+		{name: "embedded to external database, prepare fails: the move is recorded undone", prior: model("v4.7.2", nil), plan: model("v4.7.2", external),
+			failOn: "job db-prepare", steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare"}, state: "unready", migrated: "v4.7.2", database: "embedded"},
+		{name: "embedded to external database, rollout fails: the move is done", prior: model("v4.7.2", nil), plan: model("v4.7.2", external),
+			failOn: "apply Deployment", steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment"}, state: "unready", migrated: "v4.7.2", database: "db.internal"},
 		// Search: the index build runs last, after removing earlier build Jobs.
 		{name: "create with search", prior: nil, plan: withSearch(model("v4.7.2", nil), true, ""),
 			steps: []string{"create Namespace", "apply ConfigMap", "job db-prepare", "apply Deployment", "prune", "prune", "job search-deploy"},
@@ -264,6 +281,15 @@ func TestApplySteps(t *testing.T) {
 			if got := state.SearchIndex.ValueString(); got != c.index || state.SearchIndex.IsUnknown() {
 				t.Errorf("search_index %q, want %q", got, c.index)
 			}
+			if c.database != "" {
+				got := "embedded"
+				if state.Database != nil {
+					got = state.Database.Host.ValueString()
+				}
+				if got != c.database {
+					t.Errorf("database recorded: %s, want %s", got, c.database)
+				}
+			}
 			if got := state.MigratedVersion.ValueString(); got != c.migrated {
 				t.Errorf("migrated_version %q, want %q", got, c.migrated)
 			}
@@ -293,4 +319,11 @@ func indexOf(version string) string {
 	s := &mastodon.Spec{Version: version, Search: &mastodon.Search{Host: "opensearch.search"}}
 	s.Defaults()
 	return s.SearchIndex()
+}
+
+func withRestore(m *instanceModel) *instanceModel {
+	m.MediaBucket = &instanceBucketModel{mediaBucketModel: mediaBucketModel{Bucket: types.StringValue("media"), Endpoint: types.StringValue("https://s3.example"),
+		AccessKeyID: types.StringValue("key"), SecretAccessKey: types.StringValue("secret")}}
+	m.Restore = &restoreModel{Key: types.StringValue("migration/mastodon.dump")}
+	return m
 }

@@ -52,6 +52,7 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(metricsAttributes), spec: metricsSpec},
 	{attributes: scalingAttributes, spec: scalingSpec},
 	{attributes: topLevel(ownSecretsAttributes), spec: ownSecretsSpec},
+	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
 }
 
 // instanceCredentials are the credentials of every feature, in the

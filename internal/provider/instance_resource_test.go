@@ -664,6 +664,14 @@ func TestAccInstance_invalidInput(t *testing.T) {
   backup = {}`, `backup: backs up the embedded PostgreSQL only, and this instance uses an external PostgreSQL (database): use that database's own backups`},
 		{`  backup = { keep = 0 }`, `backup.keep: must be at least 1`},
 		{`  backup = { prefix = "a/b/c/d/e" }`, `backup.prefix: "a/b/c/d/e" must be one to four path segments`},
+		{`  restore = { key = "migration/mastodon.dump" }`, `restore.bucket: must be set: without media_bucket, name the bucket that holds the dump`},
+		{`  database = { host = "db", user = "mastodon", password = "p" }
+  restore = { key = "d.dump", bucket = { bucket = "b", endpoint = "https://s3.example", access_key_id = "k", secret_access_key = "s" } }`,
+			`restore: restores into the embedded PostgreSQL only, and this instance uses an external database`},
+		{`  restore = { key = "s3://old/d.dump", bucket = { bucket = "b", endpoint = "https://s3.example", access_key_id = "k", secret_access_key = "s" } }`,
+			`"s3://old/d.dump" must be the dump's key in the bucket`},
+		{`  restore = { key = "d.dump", bucket = { bucket = "b", endpoint = "https://s3.example", access_key_id = "k" } }`,
+			`restore.bucket.secret_access_key: must be set (it reaches Pods through the Secret social-db-restore of the restore Job only)`},
 		{`  maintenance = { remote_media = { schedule = "nightly" } }`, `maintenance.remote_media.schedule: "nightly" is not a cron schedule`},
 		{`  maintenance = { statuses = { retention_days = 0 } }`, `maintenance.statuses.retention_days: must be at least 1`},
 	}

@@ -53,6 +53,7 @@ type instanceModel struct {
 	LoadBalancerHostname types.String           `tfsdk:"load_balancer_hostname"`
 	Metrics              *metricsModel          `tfsdk:"metrics"`
 	OwnSecrets           *ownSecretsModel       `tfsdk:"own_secrets"`
+	Restore              *restoreModel          `tfsdk:"restore"`
 }
 
 type imageModel struct {

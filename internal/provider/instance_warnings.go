@@ -20,6 +20,10 @@ func warnDatabaseMove(ctx context.Context, plan tfsdk.Plan, state *instanceModel
 	if database.IsUnknown() {
 		return
 	}
+	// A move to the embedded database with restore moves the data: the
+	// restore fills it from the dump.
+	var restore types.Object
+	diags.Append(plan.GetAttribute(ctx, path.Root("restore"), &restore)...)
 	name := state.Name.ValueString()
 	volume := "data-" + name + "-postgresql-0"
 	const how = "To move the data: stop web, streaming and Sidekiq (replicas = 0), dump the old database, restore the dump into the new one, " +
@@ -38,7 +42,7 @@ func warnDatabaseMove(ctx context.Context, plan tfsdk.Plan, state *instanceModel
 				"the schema of %s (an empty one if it has none), so the instance comes up without its accounts, posts and settings. "+
 				"The embedded database's data stays on its volume (claim %s, kept; its PostgreSQL stops). %s",
 				state.ID.ValueString(), target, target, volume, how))
-	case state.Database != nil && database.IsNull():
+	case state.Database != nil && database.IsNull() && restore.IsNull():
 		diags.AddAttributeWarning(path.Root("database"), "Moving to another database: the data does not move",
 			fmt.Sprintf("mastodon_instance %s moves from the external database at %s to the embedded PostgreSQL. The apply copies nothing: "+
 				"it starts the embedded PostgreSQL and prepares its schema, an empty one on a new volume (a volume kept from an earlier "+
