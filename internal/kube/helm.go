@@ -222,8 +222,12 @@ func decodeHelmRecord(s string) (map[string]any, error) {
 			return nil, err
 		}
 	}
+	// Numbers stay as written (json.Number): the record is written back,
+	// and a chart's values may hold integers beyond float64's precision.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var rec map[string]any
-	return rec, json.Unmarshal(raw, &rec)
+	return rec, dec.Decode(&rec)
 }
 
 func encodeHelmRecord(rec map[string]any) (string, error) {

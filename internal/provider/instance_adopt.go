@@ -109,7 +109,7 @@ func readChartRelease(ctx context.Context, c instanceCluster, ns, release string
 	}
 	if rel == nil {
 		return nil, fmt.Errorf("no Helm release %q in namespace %s (Helm holds no Secret sh.helm.release.v1.%s.v<revision> labelled owner=helm): "+
-			"`helm list -n %s` lists the releases there", release, ns, release, ns)
+			"`helm list -n %s` lists the releases there; a release stored by Helm's configmap or sql driver is not read", release, ns, release, ns)
 	}
 	if rel.Status != "deployed" {
 		return nil, fmt.Errorf("the last revision (%d) of Helm release %s/%s is %s, not deployed: adopt a release that runs as Helm last installed it",
@@ -410,6 +410,9 @@ func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
 	}
 	web := cr.web.Spec.Template.Spec.Containers[0]
 	repo, tag := mastodon.ImageTag(web.Image)
+	if strings.Contains(web.Image, "@") || tag == "" {
+		return nil, fmt.Errorf("the web image %q is not given by a tag: the instance's version is an image tag (pin the release to a tag, then adopt it)", web.Image)
+	}
 	rec["version"] = tag
 	image := map[string]any{"repository": repo, "pull_policy": string(web.ImagePullPolicy)}
 	if cr.streaming != nil {
@@ -563,11 +566,18 @@ func setRecordPath(rec map[string]any, path string, v any) {
 }
 
 // collisions are the objects this instance would render under names that
-// objects it does not own already hold.
+// objects it does not own already hold: as adopted, and with the embedded
+// PostgreSQL and Redis it may move to later (the legacy chart's bundled
+// ones are named <release>-postgresql and <release>-redis-*, as the
+// instance's own would be under the release's name).
 func collisions(spec *mastodon.Spec, live map[string]*unstructured.Unstructured) []string {
+	embedded := *spec
+	embedded.Database, embedded.Redis = nil, nil
+	seen := map[string]bool{}
 	var out []string
-	for _, o := range spec.Render(mastodon.Secrets{}, "") {
-		if u := live[o.Key()]; u != nil && !mastodon.OwnedByInstance(u.GetLabels()) {
+	for _, o := range slices.Concat(spec.Render(mastodon.Secrets{}, ""), embedded.Render(mastodon.Secrets{}, "")) {
+		if u := live[o.Key()]; u != nil && !mastodon.OwnedByInstance(u.GetLabels()) && !seen[o.Key()] {
+			seen[o.Key()] = true
 			out = append(out, o.Kind+" "+o.Name)
 		}
 	}
@@ -596,7 +606,7 @@ func (rd *instanceRead) adopt(ctx context.Context) error {
 	if err := stopOn(rd.resp.Diagnostics); err != nil {
 		return err
 	}
-	all, err := rd.c.List(ctx, rd.ns, "", refreshedKinds(spec.Render(mastodon.Secrets{}, "")))
+	all, err := rd.c.List(ctx, rd.ns, "", slices.Concat(refreshedKinds(spec.Render(mastodon.Secrets{}, "")), []string{"StatefulSet", "Service", "Secret"}))
 	if err != nil {
 		return err
 	}

@@ -30,12 +30,15 @@ import (
 // scheduler started only once the release's Sidekiq was gone, another
 // release in the namespace untouched, and nothing the instance uses
 // deleted by helm uninstall.
-func TestAccAdopt_helmCharts(t *testing.T) { testAdoptChart(t, "helm-charts") }
+func TestAccAdopt_helmCharts(t *testing.T) { testAdoptChart(t, "helm-charts", "social") }
 
 // The legacy chart, with its bundled PostgreSQL and Redis used in place.
-func TestAccAdopt_legacyChart(t *testing.T) { testAdoptChart(t, "legacy-chart") }
+// Its Bitnami services are named social-postgresql and social-redis-*, as
+// the instance's embedded ones would be under the release's name: the
+// instance is adopted under another.
+func TestAccAdopt_legacyChart(t *testing.T) { testAdoptChart(t, "legacy-chart", "fedi") }
 
-func testAdoptChart(t *testing.T, fixture string) {
+func testAdoptChart(t *testing.T, fixture, name string) {
 	c := newTestCluster(t)
 	ctx := context.Background()
 	ns := "acc-adopt-" + randomSuffix()
@@ -54,12 +57,18 @@ func testAdoptChart(t *testing.T, fixture string) {
 	}
 
 	r := newTerraformRun(t)
-	r.write(fmt.Sprintf(`
-import {
-  to = mastodon_instance.test
-  id = "helm:%s/social"
-}
-`, ns))
+	id := "helm:" + ns + "/social"
+	if name != "social" {
+		// Under the release's name the import is refused, naming what the
+		// instance's objects would collide with.
+		r.write(fmt.Sprintf("import {\n  to = mastodon_instance.test\n  id = %q\n}\n", id))
+		cmd, out := r.command(ctx, "plan", "-input=false", "-no-color", "-generate-config-out=generated.tf")
+		if err := cmd.Run(); err == nil || !strings.Contains(strings.Join(strings.Fields(out.String()), " "), "StatefulSet social-postgresql") {
+			t.Fatalf("adopting the legacy chart under the release's name: want a refusal naming StatefulSet social-postgresql, got (%v):\n%s", err, out)
+		}
+		id += "/" + name
+	}
+	r.write(fmt.Sprintf("import {\n  to = mastodon_instance.test\n  id = %q\n}\n", id))
 	r.run(ctx, "plan", "-input=false", "-no-color", "-generate-config-out=generated.tf")
 	generated, err := os.ReadFile(filepath.Join(r.dir, "generated.tf"))
 	if err != nil {
@@ -100,7 +109,7 @@ import {
 
 	after := releaseSnapshot(t, c, ns)
 	// The secrets, byte for byte.
-	ours, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+	ours, err := c.cs.CoreV1().Secrets(ns).Get(ctx, name+"-secrets", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +132,7 @@ import {
 		}
 	}
 	// The instance's Pods mount the release's media claim.
-	web, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-web", metav1.GetOptions{})
+	web, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name+"-web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +172,7 @@ import {
 		}
 	}
 	t.Logf("Deployment events: %v", events.seen)
-	events.checkOrder(t, []string{"social-web", "social-streaming"}, "social-sidekiq-")
+	events.checkOrder(t, name)
 	// Another release in the namespace: untouched.
 	for key, rv := range before.versions {
 		if strings.Contains(key, "/other-") && after.versions[key] != rv {
@@ -192,7 +201,7 @@ import {
 			t.Errorf("after helm uninstall: %s is gone", key)
 		}
 	}
-	if final.deploymentUIDs["social-web"] != after.deploymentUIDs["social-web"] {
+	if final.deploymentUIDs[name+"-web"] != after.deploymentUIDs[name+"-web"] {
 		t.Error("after helm uninstall: the instance's web Deployment is gone or replaced")
 	}
 	cmd, plan = r.command(ctx, "plan", "-detailed-exitcode", "-input=false", "-no-color")
@@ -393,8 +402,9 @@ func (e *deploymentEvents) stop() {
 // checkOrder: every release Deployment deleted after the instance's
 // first were ready; the instance's scheduler Sidekiq scaled up only after
 // every release Sidekiq was deleted.
-func (e *deploymentEvents) checkOrder(t *testing.T, first []string, sidekiqPrefix string) {
+func (e *deploymentEvents) checkOrder(t *testing.T, name string) {
 	t.Helper()
+	first, sidekiqPrefix := []string{name + "-web", name + "-streaming"}, name+"-sidekiq-"
 	index := func(s string) int { return slices.Index(e.seen, s) }
 	lastReady := -1
 	for _, name := range first {
@@ -407,7 +417,7 @@ func (e *deploymentEvents) checkOrder(t *testing.T, first []string, sidekiqPrefi
 	lastReleaseSidekiq := -1
 	for i, s := range e.seen {
 		name, deleted := strings.CutPrefix(s, "deleted ")
-		if !deleted || strings.HasPrefix(name, "social-web") || strings.HasPrefix(name, sidekiqPrefix) || name == "social-streaming" {
+		if !deleted || slices.Contains(first, name) || strings.HasPrefix(name, sidekiqPrefix) {
 			continue
 		}
 		if i < lastReady {

@@ -118,6 +118,13 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 	s := a.spec
 	plan := s.Plan(a.migrated())
 	out := []applyStep{a.volumesStep()}
+	if a.takeover != nil {
+		// Before any Pod of the instance (a migration Job's included) mounts
+		// the release's media claim.
+		if st := a.besideRelease(); st != nil {
+			out = append(out, *st)
+		}
+	}
 	if a.plan.CreateNamespace.ValueBool() {
 		out = append(out, applyStep{"namespace " + s.Namespace, untouched, func(ctx context.Context) error {
 			_, created, err := a.c.CreateIfMissing(ctx, s.NamespaceObject().Unstructured())
@@ -174,11 +181,7 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 			return a.c.RunJobOnce(ctx, s.PrepareJob().Unstructured())
 		}, "The db-prepare Job failed"})
 	}
-	if a.takeover != nil {
-		if st := a.besideRelease(); st != nil {
-			out = append(out, *st)
-		}
-	}
+	rollout := len(out)
 	out = append(out, applyStep{string(mastodon.StepRollout), changed, func(ctx context.Context) error {
 		// An autoscaler switched off goes first: it could otherwise scale
 		// its Deployment after the replicas are applied again.
@@ -202,7 +205,9 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 		out = append(out, a.takeoverSteps()...)
 	}
 	if slices.Contains(plan, mastodon.StepPostMigrate) {
-		out[len(out)-1].failed = fmt.Sprintf(upgrade, 2, "the rollout did not become ready")
+		// After a takeover's steps: the release's Pods, which run the old
+		// code, are gone before the migrations that it needs are undone.
+		out[rollout].failed = fmt.Sprintf(upgrade, 2, "the rollout did not become ready")
 		out = append(out, applyStep{string(mastodon.StepPostMigrate), changed, func(ctx context.Context) error {
 			return a.c.RunJobOnce(ctx, s.MigrationJob(mastodon.PostDeployment).Unstructured())
 		}, fmt.Sprintf(upgrade, 3, "post-deployment migrations")})
