@@ -26,15 +26,14 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"maps"
-	"slices"
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -151,18 +150,17 @@ func (a *instanceApply) takeoverSteps() []applyStep {
 					return err
 				}
 				a.log("the Ingress was refused beside the release's (" + err.Error() + "): the release's goes first")
-				if _, err := a.deleteReleased(ctx, cr, "Ingress"); err != nil {
+				if err := a.deleteReleased(ctx, cr, "Ingress"); err != nil {
 					return err
 				}
 				if err := a.c.Apply(ctx, a.takeover.ingress); err != nil {
 					return err
 				}
 			}
-			_, err := a.deleteReleased(ctx, cr, "Ingress")
-			return err
+			return a.deleteReleased(ctx, cr, "Ingress")
 		}, "Cannot move traffic to the instance"},
 		{"retire the workloads of Helm release " + release, changed, func(ctx context.Context) error {
-			if _, err := a.deleteReleased(ctx, cr, "Deployment", "CronJob"); err != nil {
+			if err := a.deleteReleased(ctx, cr, "Deployment", "CronJob"); err != nil {
 				return err
 			}
 			return a.waitReleasePodsGone(ctx)
@@ -243,9 +241,8 @@ func ownedByRelease(u *unstructured.Unstructured, release string) bool {
 }
 
 // deleteReleased deletes the release's own objects (the chart's, not its
-// bundled services') of the given kinds, and says which it deleted.
-func (a *instanceApply) deleteReleased(ctx context.Context, cr *chartRelease, kinds ...string) ([]*unstructured.Unstructured, error) {
-	var gone []*unstructured.Unstructured
+// bundled services') of the given kinds.
+func (a *instanceApply) deleteReleased(ctx context.Context, cr *chartRelease, kinds ...string) error {
 	var names []string
 	for _, key := range slices.Sorted(maps.Keys(cr.objs)) {
 		u := cr.objs[key]
@@ -253,15 +250,14 @@ func (a *instanceApply) deleteReleased(ctx context.Context, cr *chartRelease, ki
 			continue
 		}
 		if err := a.c.Delete(ctx, u.GetKind(), u.GetNamespace(), u.GetName()); err != nil {
-			return nil, err
+			return err
 		}
-		gone = append(gone, u)
 		names = append(names, u.GetKind()+" "+u.GetName())
 	}
 	if len(names) > 0 {
 		a.log("deleted from the Helm release: " + strings.Join(names, ", "))
 	}
-	return gone, nil
+	return nil
 }
 
 // releasePods selects the Pods of the release's own workloads: the
