@@ -153,9 +153,7 @@ func (a *instanceApply) takeoverSteps() []applyStep {
 				if err := a.deleteReleased(ctx, cr, "Ingress"); err != nil {
 					return err
 				}
-				if err := a.c.Apply(ctx, a.takeover.ingress); err != nil {
-					return err
-				}
+				return a.c.Apply(ctx, a.takeover.ingress)
 			}
 			return a.deleteReleased(ctx, cr, "Ingress")
 		}, "Cannot move traffic to the instance"},
