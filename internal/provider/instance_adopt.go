@@ -286,6 +286,17 @@ func adoptedState(ctx context.Context, c instanceCluster, cr *chartRelease, ns, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// A media claim made outside the release (the charts' existingClaim):
+	// read too, for its access mode.
+	if claim := cr.mediaClaim(); claim != "" && cr.objs["PersistentVolumeClaim/"+cr.web.Namespace+"/"+claim] == nil {
+		pvc, err := c.Get(ctx, "PersistentVolumeClaim", cr.web.Namespace, claim)
+		if err != nil {
+			return nil, nil, err
+		}
+		if pvc != nil {
+			cr.objs[kube.Key(pvc)] = pvc
+		}
+	}
 	rec, err := cr.record(env)
 	if err != nil {
 		return nil, nil, err
