@@ -185,12 +185,11 @@ func routable(listed []kube.HelmObject) error {
 }
 
 // containerEnv is the environment the kubelet gives the Deployment's
-// first container: its envFrom sources, then its env. fromSecret says
-// which variables came from a Secret.
+// first container (kube.ContainerEnv), reading the ConfigMaps and Secrets
+// it names from the release's objects, else from the cluster.
 func (cr *chartRelease) containerEnv(ctx context.Context, c instanceCluster, d *appsv1.Deployment) (env map[string]string, fromSecret map[string]bool, err error) {
 	ns := d.Namespace
-	env, fromSecret = map[string]string{}, map[string]bool{}
-	data := func(kind, name string) (map[string]string, error) {
+	return kube.ContainerEnv(d.Spec.Template.Spec.Containers[0], "the Deployment "+ns+"/"+d.Name, func(kind, name string) (map[string]string, error) {
 		u := cr.objs[kind+"/"+ns+"/"+name]
 		if u == nil {
 			if u, err = c.Get(ctx, kind, ns, name); err != nil || u == nil {
@@ -202,54 +201,7 @@ func (cr *chartRelease) containerEnv(ctx context.Context, c instanceCluster, d *
 		}
 		m, _, _ := unstructured.NestedStringMap(u.Object, "data")
 		return m, nil
-	}
-	ctr := d.Spec.Template.Spec.Containers[0]
-	for _, from := range ctr.EnvFrom {
-		kind, name, optional := "ConfigMap", "", false
-		if r := from.ConfigMapRef; r != nil {
-			name, optional = r.Name, r.Optional != nil && *r.Optional
-		} else if r := from.SecretRef; r != nil {
-			kind, name, optional = "Secret", r.Name, r.Optional != nil && *r.Optional
-		}
-		vars, err := data(kind, name)
-		if err != nil {
-			return nil, nil, err
-		}
-		if vars == nil && !optional {
-			return nil, nil, fmt.Errorf("the Deployment %s/%s reads its environment from %s %s, which does not exist", ns, d.Name, kind, name)
-		}
-		for k, v := range vars {
-			env[from.Prefix+k] = v
-			fromSecret[from.Prefix+k] = kind == "Secret"
-		}
-	}
-	for _, e := range ctr.Env {
-		switch vf := e.ValueFrom; {
-		case vf == nil:
-			env[e.Name], fromSecret[e.Name] = e.Value, false
-		case vf.SecretKeyRef != nil || vf.ConfigMapKeyRef != nil:
-			kind, ref, key, opt := "Secret", "", "", (*bool)(nil)
-			if r := vf.SecretKeyRef; r != nil {
-				ref, key, opt = r.Name, r.Key, r.Optional
-			} else {
-				r := vf.ConfigMapKeyRef
-				kind, ref, key, opt = "ConfigMap", r.Name, r.Key, r.Optional
-			}
-			optional := opt != nil && *opt
-			vars, err := data(kind, ref)
-			if err != nil {
-				return nil, nil, err
-			}
-			v, ok := vars[key]
-			if !ok && !optional {
-				return nil, nil, fmt.Errorf("the Deployment %s/%s reads %s from key %q of %s %s, which does not hold it", ns, d.Name, e.Name, key, kind, ref)
-			}
-			if ok {
-				env[e.Name], fromSecret[e.Name] = v, kind == "Secret"
-			}
-		}
-	}
-	return env, fromSecret, nil
+	})
 }
 
 // environment is Mastodon's environment in the release: the web
