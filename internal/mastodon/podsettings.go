@@ -22,10 +22,10 @@ type PodSettings struct {
 	NodeSelector map[string]string `json:",omitempty"`
 	// Tolerations, Affinity terms and TopologySpread: nil is "not set"
 	// (the instance's, or the default), an empty list is "none".
-	Tolerations    []Toleration     `json:",omitempty"`
-	Affinity       *Affinity        `json:",omitempty"`
-	TopologySpread []TopologySpread `json:",omitempty"`
-	PriorityClass  string           `json:",omitempty"`
+	Tolerations    []Toleration      `json:",omitempty"`
+	Affinity       *Affinity         `json:",omitempty"`
+	TopologySpread []TopologySpread  `json:",omitempty"`
+	PriorityClass  string            `json:",omitempty"`
 	Labels         map[string]string `json:",omitempty"`
 	Annotations    map[string]string `json:",omitempty"`
 	// RunAsUser, RunAsGroup and FSGroup replace the image's user (991 in
@@ -101,7 +101,7 @@ type HostAlias struct {
 
 // DNSConfig adds to the Pod's resolver configuration.
 type DNSConfig struct {
-	Nameservers, Searches []string `json:",omitempty"`
+	Nameservers, Searches []string          `json:",omitempty"`
 	Options               map[string]string `json:",omitempty"`
 }
 
