@@ -366,7 +366,10 @@ func (p PodSettings) validate(at string, e *fieldErrors) {
 			e.add(path+".key", "may be empty only with operator Exists (which then tolerates every taint)")
 		case t.Seconds != nil && t.Effect != "NoExecute":
 			e.add(path+".toleration_seconds", "applies only to effect NoExecute")
+		default:
+			continue
 		}
+		e.related(path)
 	}
 	if a := p.Affinity; a != nil {
 		for i, term := range a.NodeRequired {
@@ -419,20 +422,18 @@ func (p PodSettings) validate(at string, e *fieldErrors) {
 func checkRequirements(at string, rs []Requirement, e *fieldErrors) {
 	for i, r := range rs {
 		path := at + ".match_expressions[" + itoa(i) + "]"
-		switch r.Operator {
-		case "In", "NotIn":
-			if len(r.Values) == 0 {
-				e.add(path+".values", "must not be empty with operator %s", r.Operator)
-			}
-		case "Exists", "DoesNotExist":
-			if len(r.Values) > 0 {
-				e.add(path+".values", "must be empty with operator %s", r.Operator)
-			}
-		case "Gt", "Lt":
-			if len(r.Values) != 1 {
-				e.add(path+".values", "must hold one integer with operator %s", r.Operator)
-			}
+		n := len(r.Values)
+		switch {
+		case (r.Operator == "In" || r.Operator == "NotIn") && n == 0:
+			e.add(path+".values", "must not be empty with operator %s", r.Operator)
+		case (r.Operator == "Exists" || r.Operator == "DoesNotExist") && n > 0:
+			e.add(path+".values", "must be empty with operator %s", r.Operator)
+		case (r.Operator == "Gt" || r.Operator == "Lt") && n != 1:
+			e.add(path+".values", "must hold one integer with operator %s", r.Operator)
+		default:
+			continue
 		}
+		e.related(path)
 	}
 }
 
@@ -470,7 +471,7 @@ func (s *Spec) validatePods(e *fieldErrors) {
 			if first, ok := seen[k]; ok && pods[first].NodeSelector[k] != v {
 				e.add(at+".node_selector", "selects %s=%s but %s selects %s=%s: every Pod that mounts the ReadWriteOnce media volume runs on one node, which cannot have both",
 					k, v, first, k, pods[first].NodeSelector[k])
-				e.related("pod.node_selector", "media.access_mode", "media_bucket")
+				e.related(first+".node_selector", "pod.node_selector", "media.access_mode", "media_bucket")
 				continue
 			}
 			if _, ok := seen[k]; !ok {
@@ -496,7 +497,7 @@ func (s *Spec) validatePods(e *fieldErrors) {
 			if t.TopologyKey == corev1.LabelHostname && t.WhenUnsatisfiable == string(corev1.DoNotSchedule) && (t.MatchLabels == nil || selects(t.MatchLabels, own[at], pods[at].Labels)) {
 				e.add(at+".topology_spread", "spreads across nodes with DoNotSchedule, but every Pod that mounts the ReadWriteOnce media volume runs on one node: "+
 					"use ScheduleAnyway, media.access_mode = \"ReadWriteMany\" or a media_bucket")
-				e.related("pod.topology_spread", "media.access_mode", "media_bucket")
+				e.related(block(at), "pod.topology_spread", "media.access_mode", "media_bucket")
 			}
 		}
 		if a := pods[at].Affinity; a != nil {
@@ -504,7 +505,7 @@ func (s *Spec) validatePods(e *fieldErrors) {
 				if t.Weight == 0 && t.TopologyKey == corev1.LabelHostname && selects(t.MatchLabels, own[at], pods[at].Labels) {
 					e.add(at+".affinity.pod_anti_affinity", "requires Pods apart on nodes, but every Pod that mounts the ReadWriteOnce media volume runs on one node: "+
 						"give the term a weight (preferred), use media.access_mode = \"ReadWriteMany\" or a media_bucket")
-					e.related("pod.affinity", "media.access_mode", "media_bucket")
+					e.related(block(at), "pod.affinity", "pod.labels", "media.access_mode", "media_bucket")
 				}
 			}
 		}
@@ -521,3 +522,6 @@ func selects(match, ours, users map[string]string) bool {
 	}
 	return true
 }
+
+// block is the component block of the settings at at ("web" of "web.pod").
+func block(at string) string { return strings.TrimSuffix(at, ".pod") }
