@@ -340,15 +340,21 @@ func reservedKey(k string) bool {
 // schedule, in one set of settings at attribute path at ("pod",
 // "web.pod", "sidekiq[1].pod").
 func (p PodSettings) validate(at string, e *fieldErrors) {
+	// A selector may select the provider's labels; what is set may not
+	// set them.
 	keys := func(attr string, m map[string]string, labels bool) {
+		selector := strings.HasSuffix(attr, "match_labels")
+		if strings.HasSuffix(attr, "_annotations") {
+			attr = "../" + attr
+		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			switch {
-			case reservedKey(k):
-				e.add(at+"."+attr, "key %q is the provider's (it selects, owns or rolls the instance's objects): choose another", k)
+			case reservedKey(k) && !selector:
+				e.add(attrPath(at, attr), "key %q is the provider's (it selects, owns or rolls the instance's objects): choose another", k)
 			case len(validation.IsQualifiedName(k)) > 0:
-				e.add(at+"."+attr, "key %q is not a valid Kubernetes key: %s", k, strings.Join(validation.IsQualifiedName(k), "; "))
+				e.add(attrPath(at, attr), "key %q is not a valid Kubernetes key: %s", k, strings.Join(validation.IsQualifiedName(k), "; "))
 			case labels && len(validation.IsValidLabelValue(m[k])) > 0:
-				e.add(at+"."+attr, "value %q of %q is not a valid label value: %s", m[k], k, strings.Join(validation.IsValidLabelValue(m[k]), "; "))
+				e.add(attrPath(at, attr), "value %q of %q is not a valid label value: %s", m[k], k, strings.Join(validation.IsValidLabelValue(m[k]), "; "))
 			}
 		}
 	}
@@ -525,3 +531,12 @@ func selects(match, ours, users map[string]string) bool {
 
 // block is the component block of the settings at at ("web" of "web.pod").
 func block(at string) string { return strings.TrimSuffix(at, ".pod") }
+
+// attrPath is the path of attr in the settings at at; "../x" is x beside
+// the pod block (a Deployment's or Service's annotations).
+func attrPath(at, attr string) string {
+	if rest, ok := strings.CutPrefix(attr, "../"); ok {
+		return block(at) + "." + rest
+	}
+	return at + "." + attr
+}
