@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -37,10 +38,40 @@ type PodSettings struct {
 	TerminationGracePeriod *int64 `json:",omitempty"`
 	// PullSecrets replace image.pull_secrets when not nil.
 	PullSecrets []string `json:",omitempty"`
+	// Volumes are mounted in the Pods' main container (Mastodon's, or the
+	// embedded service's); the component's are added to the instance's
+	// (one of the same name replaces it).
+	Volumes []ExtraVolume `json:",omitempty"`
 	// DeploymentAnnotations and ServiceAnnotations go on the component's
 	// Deployment and Service (web and streaming).
 	DeploymentAnnotations map[string]string `json:",omitempty"`
 	ServiceAnnotations    map[string]string `json:",omitempty"`
+}
+
+// ExtraVolume is a volume someone else's object provides (a Secret, a
+// ConfigMap, a CSI driver) or an emptyDir, mounted at MountPath: custom
+// CAs and files Mastodon reads (SMTP_CA_FILE, an LDAP or CAS certificate,
+// a robots.txt with SubPath).
+type ExtraVolume struct {
+	Name, MountPath, SubPath string
+	ReadOnly                 bool
+	// One source: Secret or ConfigMap (a name, with Items mapping keys to
+	// paths, all keys when empty), EmptyDir, or CSI.
+	Secret, ConfigMap string            `json:",omitempty"`
+	Items             map[string]string `json:",omitempty"`
+	EmptyDir          *EmptyDir         `json:",omitempty"`
+	CSI               *CSIVolume        `json:",omitempty"`
+}
+
+// EmptyDir is a scratch volume.
+type EmptyDir struct {
+	Medium, SizeLimit string
+}
+
+// CSIVolume is an inline CSI volume (the Secrets Store CSI driver).
+type CSIVolume struct {
+	Driver     string
+	Attributes map[string]string `json:",omitempty"`
 }
 
 // Toleration lets a Pod run on tainted nodes.
@@ -162,6 +193,15 @@ func (d PodSettings) over(o PodSettings) PodSettings {
 	if o.HostAliases != nil {
 		r.HostAliases = o.HostAliases
 	}
+	if len(o.Volumes) > 0 {
+		var vs []ExtraVolume
+		for _, v := range d.Volumes {
+			if !slices.ContainsFunc(o.Volumes, func(w ExtraVolume) bool { return w.Name == v.Name }) {
+				vs = append(vs, v)
+			}
+		}
+		r.Volumes = append(vs, o.Volumes...)
+	}
 	if o.DNS != nil {
 		r.DNS = o.DNS
 	}
@@ -267,6 +307,38 @@ func (p PodSettings) applyPod(meta *metav1.ObjectMeta, pod *corev1.PodSpec, own 
 	if a := p.Affinity; a != nil {
 		p.applyAffinity(pod, a)
 	}
+	for _, v := range p.Volumes {
+		pod.Volumes = append(pod.Volumes, v.volume())
+		pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts,
+			corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly})
+	}
+}
+
+// volume is the Pod's volume of v.
+func (v ExtraVolume) volume() corev1.Volume {
+	out := corev1.Volume{Name: v.Name}
+	var items []corev1.KeyToPath
+	for _, k := range slices.Sorted(maps.Keys(v.Items)) {
+		items = append(items, corev1.KeyToPath{Key: k, Path: v.Items[k]})
+	}
+	switch {
+	case v.Secret != "":
+		out.Secret = &corev1.SecretVolumeSource{SecretName: v.Secret, Items: items}
+	case v.ConfigMap != "":
+		out.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: v.ConfigMap}, Items: items}
+	case v.CSI != nil:
+		out.CSI = &corev1.CSIVolumeSource{Driver: v.CSI.Driver, ReadOnly: &v.ReadOnly, VolumeAttributes: v.CSI.Attributes}
+	default:
+		e := &corev1.EmptyDirVolumeSource{}
+		if v.EmptyDir != nil {
+			e.Medium = corev1.StorageMedium(v.EmptyDir.Medium)
+			if q, err := resource.ParseQuantity(v.EmptyDir.SizeLimit); err == nil && v.EmptyDir.SizeLimit != "" {
+				e.SizeLimit = &q
+			}
+		}
+		out.EmptyDir = e
+	}
+	return out
 }
 
 func (p PodSettings) applyAffinity(pod *corev1.PodSpec, a *Affinity) {
@@ -464,6 +536,17 @@ func (s *Spec) validatePods(e *fieldErrors) {
 	for i, p := range s.Sidekiq {
 		p.Pod.validate("sidekiq["+itoa(i)+"].pod", e)
 	}
+	if s.hasVolumes() {
+		ours := s.providerMounts()
+		s.validateVolumes("pod", s.Pod.Volumes, ours["pod"], e)
+		for _, c := range slices.Sorted(maps.Keys(podComponents)) {
+			s.validateVolumes(podComponents[c], s.ComponentPods[c].Volumes, ours[podComponents[c]], e)
+		}
+		for i, p := range s.Sidekiq {
+			at := "sidekiq[" + itoa(i) + "].pod"
+			s.validateVolumes(at, p.Pod.Volumes, ours[at], e)
+		}
+	}
 	if s.MediaBucket != nil || s.Media.AccessMode == string(corev1.ReadWriteMany) {
 		return
 	}
@@ -539,4 +622,172 @@ func attrPath(at, attr string) string {
 		return block(at) + "." + rest
 	}
 	return at + "." + attr
+}
+
+// validateVolumes checks the extra volumes of the settings at at, and
+// that none takes a name or a path of the provider's: ours are the
+// volumes and mounts of the Pods the settings apply to, rendered without
+// any extra volume.
+func (s *Spec) validateVolumes(at string, vs []ExtraVolume, ours ourMounts, e *fieldErrors) {
+	for i, v := range vs {
+		path := at + ".volumes[" + itoa(i) + "]"
+		sources := 0
+		for _, set := range []bool{v.Secret != "", v.ConfigMap != "", v.EmptyDir != nil, v.CSI != nil} {
+			if set {
+				sources++
+			}
+		}
+		switch {
+		case len(validation.IsDNS1123Label(v.Name)) > 0:
+			e.add(path+".name", "%q is not a DNS label (lower-case letters, digits and -, at most 63)", v.Name)
+		case ours.names[v.Name]:
+			e.add(path+".name", "%q is the name of a volume of the provider's in these Pods: choose another", v.Name)
+			e.related(ourVolumesRead...)
+		}
+		if sources != 1 {
+			e.add(path, "needs exactly one source: secret, config_map, empty_dir or csi")
+			e.related(path)
+		}
+		if v.EmptyDir != nil && v.EmptyDir.SizeLimit != "" {
+			if _, err := resource.ParseQuantity(v.EmptyDir.SizeLimit); err != nil {
+				e.add(path+".empty_dir.size_limit", "%q is not a Kubernetes quantity", v.EmptyDir.SizeLimit)
+			}
+		}
+		for _, p := range slices.Sorted(maps.Values(v.Items)) {
+			if strings.HasPrefix(p, "/") || slices.Contains(strings.Split(p, "/"), "..") {
+				e.add(path+".items", "path %q must be relative, without ..", p)
+			}
+		}
+		mp := strings.TrimSuffix(v.MountPath, "/")
+		if !strings.HasPrefix(v.MountPath, "/") {
+			e.add(path+".mount_path", "%q is not an absolute path", v.MountPath)
+			continue
+		}
+		for _, hidden := range []string{"", "/opt", mastodonHome} {
+			if mp == hidden {
+				e.add(path+".mount_path", "%q would hide the image's files (Mastodon lives in %s): mount below it, or a single file with sub_path", v.MountPath, mastodonHome)
+			}
+		}
+		for _, o := range slices.Sorted(maps.Keys(ours.paths)) {
+			if mp == o || strings.HasPrefix(mp, o+"/") || strings.HasPrefix(o, mp+"/") {
+				e.add(path+".mount_path", "%q overlaps %s, where the provider mounts its own volume %q: choose another path", v.MountPath, o, ours.paths[o])
+				e.related(ourVolumesRead...)
+				break
+			}
+		}
+		for j, w := range vs[:i] {
+			if w.Name == v.Name {
+				e.add(path+".name", "%q is the name of volumes[%d] too", v.Name, j)
+			}
+		}
+	}
+}
+
+// ourVolumesRead are the attributes that decide the provider's own volumes
+// in the Pods.
+var ourVolumesRead = []string{"media", "media_bucket", "database", "opensearch", "backup", "restore", "metrics", "sidekiq"}
+
+// mastodonHome is where Mastodon's images hold the application.
+const mastodonHome = "/opt/mastodon"
+
+// ourMounts are the provider's volume names and mount paths (path ->
+// volume) in some Pods.
+type ourMounts struct {
+	names map[string]bool
+	paths map[string]string
+}
+
+// withoutVolumes is the spec with no extra volume anywhere.
+func (s *Spec) withoutVolumes() *Spec {
+	c := *s
+	c.Pod.Volumes = nil
+	c.ComponentPods = map[string]PodSettings{}
+	for k, v := range s.ComponentPods {
+		v.Volumes = nil
+		c.ComponentPods[k] = v
+	}
+	c.Sidekiq = slices.Clone(s.Sidekiq)
+	for i := range c.Sidekiq {
+		c.Sidekiq[i].Pod.Volumes = nil
+	}
+	return &c
+}
+
+// providerMounts are the provider's volumes and mounts in the Pods each
+// set of settings applies to (keyed by its attribute, "pod" for all),
+// from the rendering of the spec without extra volumes.
+func (s *Spec) providerMounts() map[string]ourMounts {
+	bare := s.withoutVolumes()
+	objs := append(bare.Render(Secrets{}, ""), bare.PrepareJob())
+	if bare.Restore != nil {
+		objs = append(objs, bare.RestoreJob())
+	}
+	out := map[string]ourMounts{}
+	add := func(at string, pod map[string]any) {
+		m, ok := out[at]
+		if !ok {
+			m = ourMounts{names: map[string]bool{}, paths: map[string]string{}}
+			out[at] = m
+		}
+		vols, _ := pod["volumes"].([]any)
+		for _, v := range vols {
+			if name, _ := v.(map[string]any)["name"].(string); name != "" {
+				m.names[name] = true
+			}
+		}
+		containers, _ := pod["containers"].([]any)
+		if len(containers) == 0 {
+			return
+		}
+		mounts, _ := containers[0].(map[string]any)["volumeMounts"].([]any)
+		for _, mt := range mounts {
+			mm, _ := mt.(map[string]any)
+			p, _ := mm["mountPath"].(string)
+			n, _ := mm["name"].(string)
+			m.paths[strings.TrimSuffix(p, "/")] = n
+		}
+	}
+	for _, o := range objs {
+		spec, _ := o.Body["spec"].(map[string]any)
+		var tmpl map[string]any
+		switch o.Kind {
+		case "Deployment", "StatefulSet", "Job":
+			tmpl, _ = spec["template"].(map[string]any)
+		case "CronJob":
+			jt, _ := spec["jobTemplate"].(map[string]any)
+			js, _ := jt["spec"].(map[string]any)
+			tmpl, _ = js["template"].(map[string]any)
+		default:
+			continue
+		}
+		meta, _ := tmpl["metadata"].(map[string]any)
+		labels, _ := meta["labels"].(map[string]any)
+		pod, _ := tmpl["spec"].(map[string]any)
+		at := "jobs.pod"
+		switch c, _ := labels[LabelComponent].(string); c {
+		case ComponentWeb, ComponentStreaming, ComponentDatabase, ComponentRedis:
+			at = podComponents[c]
+		case ComponentSidekiq:
+			for i, p := range s.Sidekiq {
+				if labels[labelProcess] == p.Name {
+					at = "sidekiq[" + itoa(i) + "].pod"
+				}
+			}
+		}
+		add(at, pod)
+		add("pod", pod)
+	}
+	return out
+}
+
+// hasVolumes says whether any settings hold extra volumes.
+func (s *Spec) hasVolumes() bool {
+	n := len(s.Pod.Volumes)
+	for _, p := range s.ComponentPods {
+		n += len(p.Volumes)
+	}
+	for _, p := range s.Sidekiq {
+		n += len(p.Pod.Volumes)
+	}
+	return n > 0
 }

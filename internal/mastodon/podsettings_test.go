@@ -34,6 +34,8 @@ func podSettingsSpec() *Spec {
 			HostAliases:   []HostAlias{{IP: "10.0.0.5", Hostnames: []string{"smtp.internal"}}},
 			DNS:           &DNSConfig{Options: map[string]string{"ndots": "2", "single-request": ""}},
 			PullSecrets:   []string{"registry"},
+			Volumes: []ExtraVolume{{Name: "smtp-ca", MountPath: "/etc/ssl/smtp", ReadOnly: true, ConfigMap: "smtp-ca", Items: map[string]string{"ca.crt": "ca.crt"}},
+				{Name: "robots", MountPath: "/opt/mastodon/public/robots.txt", SubPath: "robots.txt", ConfigMap: "robots"}},
 		},
 		ComponentPods: map[string]PodSettings{
 			ComponentWeb: {NodeSelector: map[string]string{"zone-class": "web"}, Labels: map[string]string{"team": "web"},
@@ -43,7 +45,8 @@ func podSettingsSpec() *Spec {
 				},
 				ServiceAnnotations: map[string]string{"cloud.google.com/neg": `{"ingress": true}`}, DeploymentAnnotations: map[string]string{"keel.sh/policy": "patch"},
 				RunAsUser: 1000, RunAsGroup: 1000, FSGroup: 1000},
-			ComponentStreaming: {TopologySpread: []TopologySpread{}},
+			ComponentStreaming: {TopologySpread: []TopologySpread{}, Volumes: []ExtraVolume{{Name: "robots", MountPath: "/tmp/unused", EmptyDir: &EmptyDir{Medium: "Memory", SizeLimit: "16Mi"}},
+				{Name: "secrets", MountPath: "/mnt/secrets", ReadOnly: true, CSI: &CSIVolume{Driver: "secrets-store.csi.k8s.io", Attributes: map[string]string{"secretProviderClass": "mastodon"}}}}},
 			PodJobs:            {Tolerations: []Toleration{}, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
 			ComponentDatabase:  {PriorityClass: "data", NodeSelector: map[string]string{"disk": "ssd"}},
 		},
@@ -122,7 +125,20 @@ func TestPodSettingsMergeOverTheInstance(t *testing.T) {
 		t.Errorf("web's Service annotations %v", svc.Annotations)
 	}
 
+	mounts := func(p corev1.PodSpec) map[string]string {
+		out := map[string]string{}
+		for _, m := range p.Containers[0].VolumeMounts {
+			out[m.Name] = m.MountPath
+		}
+		return out
+	}
+	if m := mounts(pod); m["smtp-ca"] != "/etc/ssl/smtp" || m["robots"] != "/opt/mastodon/public/robots.txt" || m["media"] == "" {
+		t.Errorf("web's mounts %v: the instance's volumes beside the media volume", m)
+	}
 	streaming := rendered[appsv1.Deployment](t, objs, "Deployment", "social-streaming")
+	if m := mounts(streaming.Spec.Template.Spec); m["robots"] != "/tmp/unused" || m["smtp-ca"] == "" || m["secrets"] == "" {
+		t.Errorf("streaming's mounts %v: its robots replaces the instance's, the rest added", m)
+	}
 	if n := len(streaming.Spec.Template.Spec.TopologySpreadConstraints); n != 0 {
 		t.Errorf("streaming's empty topology_spread replaces the default, got %d constraints", n)
 	}
@@ -293,6 +309,30 @@ func TestPodSettingsRefusals(t *testing.T) {
 			s.Pod.Labels = map[string]string{"app": "mastodon-web"}
 			s.ComponentPods = map[string]PodSettings{ComponentWeb: {Affinity: &Affinity{PodAntiAffinity: []PodTerm{{TopologyKey: corev1.LabelHostname, MatchLabels: map[string]string{"app": "mastodon-web"}}}}}}
 		}},
+		{"a volume named as the media volume", "web.pod.volumes[0].name", func(s *Spec) {
+			s.ComponentPods = map[string]PodSettings{ComponentWeb: {Volumes: []ExtraVolume{{Name: "media", MountPath: "/mnt/x", EmptyDir: &EmptyDir{}}}}}
+		}},
+		{"a mount over the media volume", "sidekiq[0].pod.volumes[0].mount_path", func(s *Spec) {
+			s.Sidekiq[0].Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: MediaPath + "/cache", EmptyDir: &EmptyDir{}}}
+		}},
+		{"a mount around the media volume, for every Pod", "pod.volumes[0].mount_path", func(s *Spec) {
+			s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/opt/mastodon/public", ConfigMap: "c"}}
+		}},
+		{"a mount that hides the application", "streaming.pod.volumes[0].mount_path", func(s *Spec) {
+			s.ComponentPods = map[string]PodSettings{ComponentStreaming: {Volumes: []ExtraVolume{{Name: "x", MountPath: "/opt/mastodon/", ConfigMap: "c"}}}}
+		}},
+		{"a relative mount path", "pod.volumes[0].mount_path", func(s *Spec) { s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "etc/x", Secret: "s"}} }},
+		{"two sources", "pod.volumes[0]", func(s *Spec) { s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x", Secret: "s", ConfigMap: "c"}} }},
+		{"no source", "pod.volumes[0]", func(s *Spec) { s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x"}} }},
+		{"two volumes of one name", "pod.volumes[1].name", func(s *Spec) {
+			s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x", Secret: "s"}, {Name: "x", MountPath: "/etc/y", Secret: "t"}}
+		}},
+		{"an item path out of the volume", "pod.volumes[0].items", func(s *Spec) {
+			s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x", Secret: "s", Items: map[string]string{"k": "../k"}}}
+		}},
+		{"a size that is no quantity", "pod.volumes[0].empty_dir.size_limit", func(s *Spec) {
+			s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x", EmptyDir: &EmptyDir{SizeLimit: "a lot"}}}
+		}},
 		{"annotations on an existing ServiceAccount", "service_account.annotations", func(s *Spec) {
 			s.ServiceAccount = &ServiceAccount{Name: "existing", Annotations: map[string]string{"eks.amazonaws.com/role-arn": "x"}}
 		}},
@@ -332,6 +372,16 @@ func TestPodSettingsRefusals(t *testing.T) {
 		}},
 		{"a hard spread of one web Pod", func(s *Spec) {
 			s.ComponentPods = map[string]PodSettings{ComponentWeb: {TopologySpread: []TopologySpread{{TopologyKey: corev1.LabelHostname, MaxSkew: 1, WhenUnsatisfiable: "DoNotSchedule"}}}}
+		}},
+		{"the media path in streaming, which has no media volume", func(s *Spec) {
+			s.ComponentPods = map[string]PodSettings{ComponentStreaming: {Volumes: []ExtraVolume{{Name: "x", MountPath: MediaPath, EmptyDir: &EmptyDir{}}}}}
+		}},
+		{"the media path with a bucket", func(s *Spec) {
+			s.MediaBucket = &MediaBucket{Bucket: "b", Endpoint: "https://s3.example", Region: "r", AccessKeyID: "a", SecretAccessKey: "s"}
+			s.Pod.Volumes = []ExtraVolume{{Name: "media", MountPath: MediaPath, EmptyDir: &EmptyDir{}}}
+		}},
+		{"a robots.txt beside the application's files", func(s *Spec) {
+			s.Pod.Volumes = []ExtraVolume{{Name: "robots", MountPath: "/opt/mastodon/public/robots.txt", SubPath: "robots.txt", ConfigMap: "robots"}}
 		}},
 		{"a preferred anti-affinity", func(s *Spec) {
 			s.WebReplicas = 3

@@ -28,6 +28,29 @@ type podModel struct {
 	DNSConfig         *dnsConfigModel       `tfsdk:"dns_config"`
 	TerminationGrace  types.Int64           `tfsdk:"termination_grace_period_seconds"`
 	ImagePullSecrets  []string              `tfsdk:"image_pull_secrets"`
+	Volumes           []volumeModel         `tfsdk:"volumes"`
+}
+
+type volumeModel struct {
+	Name      types.String      `tfsdk:"name"`
+	MountPath types.String      `tfsdk:"mount_path"`
+	SubPath   types.String      `tfsdk:"sub_path"`
+	ReadOnly  types.Bool        `tfsdk:"read_only"`
+	Secret    types.String      `tfsdk:"secret"`
+	ConfigMap types.String      `tfsdk:"config_map"`
+	Items     map[string]string `tfsdk:"items"`
+	EmptyDir  *emptyDirModel    `tfsdk:"empty_dir"`
+	CSI       *csiModel         `tfsdk:"csi"`
+}
+
+type emptyDirModel struct {
+	Medium    types.String `tfsdk:"medium"`
+	SizeLimit types.String `tfsdk:"size_limit"`
+}
+
+type csiModel struct {
+	Driver           types.String      `tfsdk:"driver"`
+	VolumeAttributes map[string]string `tfsdk:"volume_attributes"`
 }
 
 type tolerationModel struct {
@@ -207,6 +230,30 @@ func podAttribute(what, over string) schema.SingleNestedAttribute {
 			"termination_grace_period_seconds": schema.Int64Attribute{Optional: true, Validators: []validator.Int64{int64validator.AtLeast(0)},
 				Description: "How long a stopping Pod gets before it is killed, default Kubernetes' 30 seconds (Sidekiq finishes its running jobs within it)."},
 			"image_pull_secrets": strList("Image pull Secrets of the Pods, in place of `image.pull_secrets`."),
+			"volumes": schema.ListNestedAttribute{Optional: true,
+				Description: "Volumes mounted in the Pods' main container (Mastodon's, or the embedded service's): custom CAs and files Mastodon reads " +
+					"(`SMTP_CA_FILE`, an LDAP or CAS certificate, a `robots.txt` with `sub_path`). A component's are added to the instance's (one of the same name replaces it). " +
+					"A name or a path of the provider's own volumes in those Pods (the media volume, the CA certificates, the Cloud SQL key), and a path that would hide " +
+					"the application (`/`, `/opt`, `/opt/mastodon`), are refused at plan. A projected volume is not offered: mount its sources one by one.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"name":       requiredString("The volume's name in the Pod (a DNS label)."),
+					"mount_path": requiredString("Where it is mounted (an absolute path)."),
+					"sub_path":   optString("Mount this file or directory of the volume only (a single file such as `robots.txt`)."),
+					"read_only":  optBool("Mount it read-only."),
+					"secret":     optString("The Secret of the namespace whose keys are the files. One source: `secret`, `config_map`, `empty_dir` or `csi`."),
+					"config_map": optString("The ConfigMap of the namespace whose keys are the files."),
+					"items":      strMap("With `secret` or `config_map`: the keys to mount, each to its relative path (default: every key, as a file of its name)."),
+					"empty_dir": schema.SingleNestedAttribute{Optional: true, Description: "A scratch directory that lives as long as the Pod.",
+						Attributes: map[string]schema.Attribute{
+							"medium":     oneOf("`Memory` (tmpfs) or the node's disk (unset).", "Memory"),
+							"size_limit": optString("The most it may hold (a Kubernetes quantity)."),
+						}},
+					"csi": schema.SingleNestedAttribute{Optional: true, Description: "An inline CSI volume (the Secrets Store CSI driver).",
+						Attributes: map[string]schema.Attribute{
+							"driver":            requiredString("The CSI driver (`secrets-store.csi.k8s.io`)."),
+							"volume_attributes": strMap("The driver's attributes (`secretProviderClass`)."),
+						}},
+				}}},
 		}}
 }
 
@@ -365,6 +412,17 @@ func (p *podModel) settings() mastodon.PodSettings {
 	}
 	if !p.TerminationGrace.IsNull() && !p.TerminationGrace.IsUnknown() {
 		out.TerminationGracePeriod = p.TerminationGrace.ValueInt64Pointer()
+	}
+	for _, v := range p.Volumes {
+		ev := mastodon.ExtraVolume{Name: v.Name.ValueString(), MountPath: v.MountPath.ValueString(), SubPath: v.SubPath.ValueString(),
+			ReadOnly: v.ReadOnly.ValueBool(), Secret: v.Secret.ValueString(), ConfigMap: v.ConfigMap.ValueString(), Items: v.Items}
+		if e := v.EmptyDir; e != nil {
+			ev.EmptyDir = &mastodon.EmptyDir{Medium: e.Medium.ValueString(), SizeLimit: e.SizeLimit.ValueString()}
+		}
+		if c := v.CSI; c != nil {
+			ev.CSI = &mastodon.CSIVolume{Driver: c.Driver.ValueString(), Attributes: c.VolumeAttributes}
+		}
+		out.Volumes = append(out.Volumes, ev)
 	}
 	if p.ImagePullSecrets != nil {
 		out.PullSecrets = append([]string{}, p.ImagePullSecrets...)

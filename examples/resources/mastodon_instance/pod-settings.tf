@@ -5,6 +5,7 @@ resource "mastodon_instance" "social" {
   name         = "social"
   namespace    = "mastodon"
   local_domain = "social.example.org"
+  version      = "v4.7.3"
 
   media_bucket = {
     bucket   = "social-media"
