@@ -87,6 +87,7 @@ func TestAccInstance_podSettings(t *testing.T) {
     labels      = { team = "fedi" }
     annotations = { "vault.hashicorp.com/agent-inject" = "false" }
     tolerations = [{ key = "dedicated", operator = "Equal", value = "mastodon", effect = "NoSchedule" }]
+    volumes     = [{ name = "smtp-ca", mount_path = "/etc/ssl/smtp", config_map = "smtp-ca", read_only = true }]
   }
   web = {
     pod                    = { node_selector = { %q = "yes" }, termination_grace_period_seconds = 45 }
@@ -156,6 +157,8 @@ func TestAccInstance_podSettings(t *testing.T) {
 						return fmt.Errorf("web's Pod spec: node selector %v, grace %v", p.Spec.NodeSelector, p.Spec.TerminationGracePeriodSeconds)
 					case p.Labels["team"] != "fedi" || p.Annotations["vault.hashicorp.com/agent-inject"] != "false" || len(p.Spec.Tolerations) != 1:
 						return fmt.Errorf("web lacks the instance's settings: %v %v %v", p.Labels, p.Annotations, p.Spec.Tolerations)
+					case len(p.Spec.Containers[0].VolumeMounts) == 0 || p.Spec.Containers[0].VolumeMounts[len(p.Spec.Containers[0].VolumeMounts)-1].MountPath != "/etc/ssl/smtp":
+						return fmt.Errorf("web's mounts %v", p.Spec.Containers[0].VolumeMounts)
 					case web.Annotations["reloader.stakater.com/auto"] != "true":
 						return fmt.Errorf("web's Deployment annotations %v", web.Annotations)
 					case p.Spec.ServiceAccountName != "social":
