@@ -68,7 +68,8 @@ func diffValue(path string, want, got any, hide bool, out *[]string) {
 			diffValue(path+"["+strconv.Itoa(i)+"]", w[i], g[i], hide, out)
 		}
 	default:
-		if scalarEqual(want, got) {
+		// An empty string is what the API server leaves out.
+		if scalarEqual(want, got) || (want == "" && got == nil) {
 			return
 		}
 		switch {

@@ -16,7 +16,8 @@ func TestDiff(t *testing.T) {
 			"containers": []any{
 				map[string]any{"name": "web", "image": "mastodon:v4.7.3", "args": []any{"a", "b"}},
 			},
-			"volumes": []any{map[string]any{"name": "media"}},
+			"volumes":        []any{map[string]any{"name": "media"}},
+			"serviceAccount": "", // left out by the server when empty
 		},
 	}
 	live := map[string]any{
@@ -53,5 +54,16 @@ func TestDiff(t *testing.T) {
 	}
 	if got := Diff(map[string]any{"data": map[string]any{"KEY": "a"}}, map[string]any{"data": map[string]any{"KEY": "b"}}, true); !slices.Equal(got, []string{"data.KEY differs"}) {
 		t.Errorf("secret values shown: %v", got)
+	}
+}
+
+// An empty string wanted is met by its absence, not by another value.
+func TestDiffEmptyString(t *testing.T) {
+	want := map[string]any{"spec": map[string]any{"serviceAccount": ""}}
+	if got := Diff(want, map[string]any{"spec": map[string]any{}}, false); len(got) != 0 {
+		t.Errorf("absent reported: %v", got)
+	}
+	if got := Diff(want, map[string]any{"spec": map[string]any{"serviceAccount": "social"}}, false); len(got) != 1 {
+		t.Errorf("another value not reported: %v", got)
 	}
 }

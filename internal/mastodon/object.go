@@ -30,6 +30,7 @@ func NewObject(typed any) Object {
 	}
 	body = compact(body).(map[string]any)
 	delete(body, "status")
+	withoutDeprecatedServiceAccount(body)
 	meta, _ := body["metadata"].(map[string]any)
 	o := Object{Body: body}
 	o.APIVersion, _ = body["apiVersion"].(string)
@@ -59,6 +60,28 @@ func (o Object) Key() string { return o.Kind + "/" + o.Namespace + "/" + o.Name 
 
 // compact drops nulls and empty maps (but an emptyDir volume source),
 // recursively.
+// withoutDeprecatedServiceAccount says, in a Pod template without a
+// ServiceAccount, that its deprecated twin is empty too. The API server
+// copies serviceAccountName into serviceAccount on every write, and back
+// when serviceAccountName is empty: a server-side apply that stops giving
+// serviceAccountName (service_account switched off) would otherwise leave
+// the Pods on the ServiceAccount it had, which the same apply deletes.
+// An empty value and an absent one are the same to the API and to Diff.
+func withoutDeprecatedServiceAccount(body map[string]any) {
+	spec, _ := body["spec"].(map[string]any)
+	if jt, ok := spec["jobTemplate"].(map[string]any); ok {
+		spec, _ = jt["spec"].(map[string]any)
+	}
+	tmpl, _ := spec["template"].(map[string]any)
+	pod, ok := tmpl["spec"].(map[string]any)
+	if !ok {
+		return
+	}
+	if _, named := pod["serviceAccountName"]; !named {
+		pod["serviceAccount"] = ""
+	}
+}
+
 func compact(v any) any {
 	switch t := v.(type) {
 	case map[string]any:

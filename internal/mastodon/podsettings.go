@@ -200,7 +200,8 @@ func (d PodSettings) over(o PodSettings) PodSettings {
 				vs = append(vs, v)
 			}
 		}
-		r.Volumes = append(vs, o.Volumes...)
+		vs = append(vs, o.Volumes...)
+		r.Volumes = vs
 	}
 	if o.DNS != nil {
 		r.DNS = o.DNS

@@ -47,8 +47,8 @@ func podSettingsSpec() *Spec {
 				RunAsUser: 1000, RunAsGroup: 1000, FSGroup: 1000},
 			ComponentStreaming: {TopologySpread: []TopologySpread{}, Volumes: []ExtraVolume{{Name: "robots", MountPath: "/tmp/unused", EmptyDir: &EmptyDir{Medium: "Memory", SizeLimit: "16Mi"}},
 				{Name: "secrets", MountPath: "/mnt/secrets", ReadOnly: true, CSI: &CSIVolume{Driver: "secrets-store.csi.k8s.io", Attributes: map[string]string{"secretProviderClass": "mastodon"}}}}},
-			PodJobs:            {Tolerations: []Toleration{}, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
-			ComponentDatabase:  {PriorityClass: "data", NodeSelector: map[string]string{"disk": "ssd"}},
+			PodJobs:           {Tolerations: []Toleration{}, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
+			ComponentDatabase: {PriorityClass: "data", NodeSelector: map[string]string{"disk": "ssd"}},
 		},
 		JobResources:   &Resources{CPURequest: "250m", MemoryRequest: "768Mi"},
 		ServiceAccount: &ServiceAccount{Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mastodon"}},
@@ -207,11 +207,19 @@ func TestPodSettingsRollOnlyTheirComponent(t *testing.T) {
 	}
 	before := templates(podSettingsSpec())
 	changes := map[string]func(s *Spec){
-		"social-web": func(s *Spec) { p := s.ComponentPods[ComponentWeb]; p.Labels = map[string]string{"team": "other"}; s.ComponentPods[ComponentWeb] = p },
+		"social-web": func(s *Spec) {
+			p := s.ComponentPods[ComponentWeb]
+			p.Labels = map[string]string{"team": "other"}
+			s.ComponentPods[ComponentWeb] = p
+		},
 		"social-sidekiq-main": func(s *Spec) {
 			s.Sidekiq[1].Pod.TerminationGracePeriod = ptrTo[int64](30)
 		},
-		"social-postgresql": func(s *Spec) { p := s.ComponentPods[ComponentDatabase]; p.PriorityClass = "other"; s.ComponentPods[ComponentDatabase] = p },
+		"social-postgresql": func(s *Spec) {
+			p := s.ComponentPods[ComponentDatabase]
+			p.PriorityClass = "other"
+			s.ComponentPods[ComponentDatabase] = p
+		},
 	}
 	for changed, change := range changes {
 		s := podSettingsSpec()
@@ -322,7 +330,9 @@ func TestPodSettingsRefusals(t *testing.T) {
 			s.ComponentPods = map[string]PodSettings{ComponentStreaming: {Volumes: []ExtraVolume{{Name: "x", MountPath: "/opt/mastodon/", ConfigMap: "c"}}}}
 		}},
 		{"a relative mount path", "pod.volumes[0].mount_path", func(s *Spec) { s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "etc/x", Secret: "s"}} }},
-		{"two sources", "pod.volumes[0]", func(s *Spec) { s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x", Secret: "s", ConfigMap: "c"}} }},
+		{"two sources", "pod.volumes[0]", func(s *Spec) {
+			s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x", Secret: "s", ConfigMap: "c"}}
+		}},
 		{"no source", "pod.volumes[0]", func(s *Spec) { s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x"}} }},
 		{"two volumes of one name", "pod.volumes[1].name", func(s *Spec) {
 			s.Pod.Volumes = []ExtraVolume{{Name: "x", MountPath: "/etc/x", Secret: "s"}, {Name: "x", MountPath: "/etc/y", Secret: "t"}}

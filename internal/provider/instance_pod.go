@@ -166,7 +166,8 @@ func podAttribute(what, over string) schema.SingleNestedAttribute {
 		Description: "Kubernetes settings of " + what + over + ". A map merges key by key over the instance's (`pod`), anything else given here replaces the instance's. " +
 			"Changing it rolls only the Pods it applies to.",
 		Attributes: map[string]schema.Attribute{
-			"node_selector": strMap("Node labels the Pods' nodes must have."),
+			"node_selector": strMap("Node labels the Pods' nodes must have. On a ReadWriteOnce media volume the Pods that mount it (web, Sidekiq, the Jobs) run " +
+				"on the node the volume is attached to: select labels that node has, or they stay Pending (the plan cannot know the node)."),
 			"tolerations": schema.ListNestedAttribute{Optional: true, Description: "Taints the Pods tolerate (an empty list: none, over the instance's).",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"key":                optString("The taint's key; empty only with operator `Exists` (every taint)."),

@@ -66,21 +66,26 @@ func TestAccInstance_podSettings(t *testing.T) {
 	ns := "acc-pod-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 
-	// A node of the simulated cluster labelled for this test only: web's
-	// node selector picks it, and its Pods must run there.
-	nodes, err := c.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil || len(nodes.Items) == 0 {
-		t.Fatalf("no nodes: %v", err)
-	}
-	node, label := nodes.Items[0].Name, "acc-pod-"+randomSuffix()
+	// The node the instance's Pods run on (they share the ReadWriteOnce
+	// media volume), labelled for this test only: web's node selector
+	// picks it, and its Pods must run there.
+	var node string
+	label := "acc-pod-" + randomSuffix()
 	patch := func(value any) {
 		b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{label: value}}})
 		if _, err := c.cs.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, b, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	patch("yes")
-	t.Cleanup(func() { patch(nil) })
+	labelWebsNode := func() {
+		pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
+		if err != nil || len(pods.Items) == 0 || pods.Items[0].Spec.NodeName == "" {
+			t.Fatalf("no web Pod on a node: %v", err)
+		}
+		node = pods.Items[0].Spec.NodeName
+		patch("yes")
+		t.Cleanup(func() { patch(nil) })
+	}
 
 	on := fmt.Sprintf(`
   pod = {
@@ -102,6 +107,7 @@ func TestAccInstance_podSettings(t *testing.T) {
     labels      = { team = "fedi" }
     annotations = { "vault.hashicorp.com/agent-inject" = "false" }
     tolerations = [{ key = "dedicated", operator = "Equal", value = "mastodon", effect = "NoSchedule" }]
+    volumes     = [{ name = "smtp-ca", mount_path = "/etc/ssl/smtp", config_map = "smtp-ca", read_only = true }]
   }
   web = {
     pod                    = { node_selector = { %q = "yes" }, termination_grace_period_seconds = 60, labels = { team = "web" } }
@@ -139,12 +145,12 @@ func TestAccInstance_podSettings(t *testing.T) {
 					return fmt.Errorf("no secrets in state")
 				}
 				if _, err := c.cs.CoreV1().ServiceAccounts(ns).Get(ctx, "social", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-					return fmt.Errorf("an instance without service_account has a ServiceAccount of its own: %v", err)
+					return fmt.Errorf("an instance without service_account has a ServiceAccount of its own: %w", err)
 				}
 				return nil
 			}},
 			// On: every setting where it belongs, ready.
-			{Config: podSettingsConfig(ns, on), ConfigPlanChecks: noReplace, Check: resource.ComposeTestCheckFunc(keep,
+			{PreConfig: labelWebsNode, Config: podSettingsConfig(ns, on), ConfigPlanChecks: noReplace, Check: resource.ComposeTestCheckFunc(keep,
 				resource.TestCheckResourceAttr("mastodon_instance.test", "ready", "true"),
 				func(*terraform.State) error {
 					web, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-web", metav1.GetOptions{})
@@ -175,15 +181,15 @@ func TestAccInstance_podSettings(t *testing.T) {
 					}
 					svc, err := c.cs.CoreV1().Services(ns).Get(ctx, "social-web", metav1.GetOptions{})
 					if err != nil || svc.Annotations["cloud.google.com/neg"] == "" {
-						return fmt.Errorf("web's Service annotations: %v %v", err, svc)
+						return fmt.Errorf("web's Service annotations: %w %v", err, svc)
 					}
 					sa, err := c.cs.CoreV1().ServiceAccounts(ns).Get(ctx, "social", metav1.GetOptions{})
 					if err != nil || sa.Annotations["eks.amazonaws.com/role-arn"] == "" {
-						return fmt.Errorf("the instance's ServiceAccount: %v %v", err, sa)
+						return fmt.Errorf("the instance's ServiceAccount: %w %v", err, sa)
 					}
 					streaming, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-streaming", metav1.GetOptions{})
 					if err != nil || streaming.Spec.Template.Spec.NodeSelector[label] != "" || streaming.Spec.Template.Labels["team"] != "fedi" {
-						return fmt.Errorf("streaming took web's settings or lost the instance's: %v", err)
+						return fmt.Errorf("streaming took web's settings or lost the instance's: %w", err)
 					}
 					before = c.podTemplates(t, ns)
 					return nil
@@ -222,7 +228,7 @@ func TestAccInstance_podSettings(t *testing.T) {
 					after := c.podTemplates(t, ns)
 					for name, tmpl := range before {
 						if changed := after[name] != tmpl; changed != (name == "social-web") {
-							return fmt.Errorf("changing web's Pod settings: %s's Pod template changed: %v", name, changed)
+							return fmt.Errorf("changing web's Pod settings: %s's Pod template changed: %v\nbefore %s\nafter  %s", name, changed, tmpl, after[name])
 						}
 					}
 					return nil
@@ -246,7 +252,7 @@ func TestAccInstance_podSettings(t *testing.T) {
 						return fmt.Errorf("switching off removed another controller's annotation: %v", web.Annotations)
 					}
 					if _, err := c.cs.CoreV1().ServiceAccounts(ns).Get(ctx, "social", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-						return fmt.Errorf("the instance's ServiceAccount is still there: %v", err)
+						return fmt.Errorf("the instance's ServiceAccount is still there: %w", err)
 					}
 					return nil
 				})},
@@ -263,14 +269,14 @@ func TestAccInstance_podSettings(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(keep, func(*terraform.State) error {
 					web, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-web", metav1.GetOptions{})
 					if err != nil || web.Spec.Template.Spec.ServiceAccountName != "existing" {
-						return fmt.Errorf("web does not run as the existing ServiceAccount: %v", err)
+						return fmt.Errorf("web does not run as the existing ServiceAccount: %w", err)
 					}
 					return nil
 				}),
 			},
 			{Config: podSettingsConfig(ns, ""), Check: func(*terraform.State) error {
 				if _, err := c.cs.CoreV1().ServiceAccounts(ns).Get(ctx, "existing", metav1.GetOptions{}); err != nil {
-					return fmt.Errorf("the existing ServiceAccount was touched: %v", err)
+					return fmt.Errorf("the existing ServiceAccount was touched: %w", err)
 				}
 				return nil
 			}},
