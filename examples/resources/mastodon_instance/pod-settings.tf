@@ -8,9 +8,9 @@ resource "mastodon_instance" "social" {
   version      = "v4.7.3"
 
   media_bucket = {
-    bucket   = "social-media"
-    endpoint = "https://s3.eu-west-1.amazonaws.com"
-    region   = "eu-west-1"
+    bucket            = "social-media"
+    endpoint          = "https://s3.eu-west-1.amazonaws.com"
+    region            = "eu-west-1"
     access_key_id     = var.media_access_key_id
     secret_access_key = var.media_secret_access_key
   }
