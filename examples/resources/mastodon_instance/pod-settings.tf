@@ -1,7 +1,7 @@
 # A production cluster's demands: a dedicated node pool, a mesh that must
 # not inject into Jobs, IRSA for the bucket, a cloud load balancer's
 # settings on web's Service.
-resource "mastodon_instance" "social" {
+resource "mastodon_instance" "production" {
   name         = "social"
   namespace    = "mastodon"
   local_domain = "social.example.org"
