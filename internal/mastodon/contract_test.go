@@ -489,7 +489,7 @@ func TestAccountPasswordKeptWhenUnknownContract(t *testing.T) {
 // config/initializers/paperclip.rb (v4.5.0 and v4.6.5, lines 60-64) gives
 // Paperclip s3_credentials { access_key_id: ENV['AWS_ACCESS_KEY_ID'],
 // secret_access_key: ENV['AWS_SECRET_ACCESS_KEY'] }, and kt-paperclip's
-// s3_interface (lib/paperclip/storage/s3.rb) copies a credential into the
+// s3_interface (lib/paperclip/storage/s3.rb, read at 7.4.0) copies a credential into the
 // Aws::S3::Resource options only when it is truthy: unset variables give
 // the client no credentials, and aws-sdk-core's CredentialProviderChain
 // takes over (the environment, AWS_ROLE_ARN with
