@@ -584,7 +584,7 @@ func TestS3KeylessContract(t *testing.T) {
 	}
 	// Keyless without service_account: warned of on any endpoint but AWS
 	// (where a node's instance profile may serve).
-	for endpoint, warned := range map[string]bool{"https://minio.example": true, "https://s3.eu-west-1.amazonaws.com": false} {
+	for endpoint, warned := range map[string]bool{"https://minio.example": true, "https://acct.r2.cloudflarestorage.com": true, "https://s3.eu-west-1.amazonaws.com": false} {
 		s := keyless(endpoint)
 		s.ServiceAccount = nil
 		if errs := s.Validate(); len(errs) > 0 {

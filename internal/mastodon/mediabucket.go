@@ -26,7 +26,7 @@ type MediaBucket struct {
 
 // Keyless says whether the bucket is reached without keys: Mastodon then
 // gets no AWS_ACCESS_KEY_ID nor AWS_SECRET_ACCESS_KEY, kt-paperclip gives
-// its S3 client no credentials (it copies only the ones that are not nil),
+// its S3 client no credentials (it copies only those that are set; an empty string would count),
 // and the AWS SDK takes its default chain: the environment, a web identity
 // token (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, set by EKS IRSA),
 // container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI, set by EKS Pod
@@ -98,13 +98,14 @@ func (b *MediaBucket) validate(block, secret string, keyless bool, e *fieldError
 	}
 }
 
-// warnings: a keyless bucket that Pods reach with no
-// identity of their own: neither service_account nor an AWS endpoint (on
-// EKS a node's instance profile may serve), so the SDK's default chain
-// most likely finds nothing and the first upload fails.
+// warnings: a keyless bucket that the Pods reach with no identity of
+// their own, neither service_account nor an AWS endpoint (on EKS a node's
+// instance profile may serve): the SDK's default chain most likely finds
+// nothing, and the first upload fails. R2, MinIO and the like take keys
+// only.
 func (mediaBucketFeature) warnings(s *Spec) []FieldError {
 	b := s.MediaBucket
-	if b == nil || !b.Keyless() || s.ServiceAccount != nil || objectstore.KindOf(b.Endpoint) != objectstore.KindGeneric {
+	if b == nil || !b.Keyless() || s.ServiceAccount != nil || objectstore.KindOf(b.Endpoint) == objectstore.KindAWS {
 		return nil
 	}
 	var out fieldErrors
