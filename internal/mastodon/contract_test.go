@@ -485,3 +485,120 @@ func TestAccountPasswordKeptWhenUnknownContract(t *testing.T) {
 		}
 	}
 }
+
+// config/initializers/paperclip.rb (v4.5.0 and v4.6.5, lines 60-64) gives
+// Paperclip s3_credentials { access_key_id: ENV['AWS_ACCESS_KEY_ID'],
+// secret_access_key: ENV['AWS_SECRET_ACCESS_KEY'] }, and kt-paperclip's
+// s3_interface (lib/paperclip/storage/s3.rb, read at 7.4.0) copies a credential into the
+// Aws::S3::Resource options only when it is truthy: unset variables give
+// the client no credentials, and aws-sdk-core's CredentialProviderChain
+// takes over (the environment, AWS_ROLE_ARN with
+// AWS_WEB_IDENTITY_TOKEN_FILE for EKS IRSA, AWS_CONTAINER_CREDENTIALS_FULL_URI
+// for EKS Pod Identity, the instance profile). An empty string is truthy
+// in Ruby, so a keyless bucket must render neither variable, not empty
+// ones. Every other S3 use (app/lib/attachment_batch.rb,
+// lib/mastodon/cli/media.rb) goes through the same s3_interface; the
+// streaming server reads no AWS_* variable. One key without the other is
+// refused, and so is keyless Cloud Storage: its S3 interface signs with
+// HMAC keys only, and Workload Identity gives OAuth tokens an S3 client
+// cannot send.
+func TestS3KeylessContract(t *testing.T) {
+	keyless := func(endpoint string) *Spec {
+		s := defaultSpec()
+		s.MediaBucket = &MediaBucket{Bucket: "media", Endpoint: endpoint, Region: "eu-west-1"}
+		s.ServiceAccount = &ServiceAccount{Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mastodon"}}
+		s.Backup = &Backup{Keep: 2}
+		s.Defaults()
+		return s
+	}
+	s := keyless("https://s3.eu-west-1.amazonaws.com")
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatalf("a keyless bucket with service_account: %v", errs)
+	}
+	if w := s.Warnings(); len(w) > 0 {
+		t.Errorf("a keyless bucket with service_account warned of: %v", w)
+	}
+	plain, secret := s.Environment(fixedSecrets)
+	for _, k := range []string{EnvS3AccessKey, EnvS3SecretKey} {
+		if _, ok := plain[k]; ok {
+			t.Errorf("%s in the ConfigMap's variables", k)
+		}
+		if v, ok := secret[k]; ok {
+			t.Errorf("%s=%q in the Secret's variables: a keyless bucket renders none (an empty key is a static credential to kt-paperclip)", k, v)
+		}
+	}
+	if plain["S3_ENABLED"] != "true" {
+		t.Errorf("S3_ENABLED=%q, want true", plain["S3_ENABLED"])
+	}
+	objs := s.Render(fixedSecrets, "")
+	for _, o := range objs {
+		if o.Kind != "Secret" && o.Kind != "ConfigMap" {
+			continue
+		}
+		for _, field := range []string{"data", "stringData"} {
+			m, _ := o.Unstructured().Object[field].(map[string]any)
+			for k := range m {
+				if strings.HasPrefix(k, "AWS_") {
+					t.Errorf("%s %s holds %s", o.Kind, o.Name, k)
+				}
+			}
+		}
+	}
+	// The backup's upload runs in Mastodon's image as the instance's
+	// ServiceAccount and builds its client without credentials, so it
+	// takes the same default chain (s3ClientScript).
+	cj := find[batchv1.CronJob](t, objs, "CronJob", s.BackupName())
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	if pod.ServiceAccountName != s.Name {
+		t.Errorf("the backup's Pod runs as %q, want the instance's ServiceAccount %q", pod.ServiceAccountName, s.Name)
+	}
+	for _, e := range pod.Containers[0].Env {
+		if strings.HasPrefix(e.Name, "AWS_") {
+			t.Errorf("the backup's upload container sets %s", e.Name)
+		}
+	}
+	for _, word := range []string{"credentials", "access_key_id", "secret_access_key", "AWS_"} {
+		if strings.Contains(s3ClientScript, word) {
+			t.Errorf("the backup's S3 client names %q: it must leave credentials to the SDK's default chain", word)
+		}
+	}
+
+	// One key without the other.
+	for _, tc := range []struct {
+		id, secret, path string
+	}{{"AKIA", "", "media_bucket.secret_access_key"}, {"", "secret", "media_bucket.access_key_id"}} {
+		s := keyless("https://s3.eu-west-1.amazonaws.com")
+		s.MediaBucket.AccessKeyID, s.MediaBucket.SecretAccessKey = tc.id, tc.secret
+		if got := errorPaths(s.Validate()); !slices.Equal(got, []string{tc.path}) {
+			t.Errorf("access_key_id %q, secret %q: errors at %v, want %s", tc.id, tc.secret, got, tc.path)
+		}
+	}
+	// Keyless Cloud Storage.
+	gcs := keyless("https://storage.googleapis.com")
+	if errs := gcs.Validate(); !slices.Equal(errorPaths(errs), []string{"media_bucket.access_key_id"}) || !strings.Contains(errs[0].Message, "HMAC") {
+		t.Errorf("keyless storage.googleapis.com: %v, want media_bucket.access_key_id refused (HMAC keys only)", errs)
+	}
+	gcs.MediaBucket.AccessKeyID, gcs.MediaBucket.SecretAccessKey = "GOOG1E", "secret"
+	if errs := gcs.Validate(); len(errs) > 0 {
+		t.Errorf("storage.googleapis.com with HMAC keys: %v", errs)
+	}
+	// Keyless without service_account: warned of on any endpoint but AWS
+	// (where a node's instance profile may serve).
+	for endpoint, warned := range map[string]bool{"https://minio.example": true, "https://acct.r2.cloudflarestorage.com": true, "https://s3.eu-west-1.amazonaws.com": false} {
+		s := keyless(endpoint)
+		s.ServiceAccount = nil
+		if errs := s.Validate(); len(errs) > 0 {
+			t.Errorf("keyless %s without service_account: %v", endpoint, errs)
+		}
+		w := s.Warnings()
+		if got := len(w) == 1 && w[0].Path == "media_bucket.access_key_id" && strings.Contains(w[0].Message, "AWS_WEB_IDENTITY_TOKEN_FILE"); got != warned {
+			t.Errorf("keyless %s without service_account: warnings %v, want warned %v", endpoint, w, warned)
+		}
+	}
+	// The restore's own bucket keeps its keys required.
+	s = keyless("https://s3.eu-west-1.amazonaws.com")
+	s.Restore = &Restore{Key: "x.dump", Bucket: &MediaBucket{Bucket: "old", Endpoint: "https://s3.eu-west-1.amazonaws.com"}}
+	if got := errorPaths(s.Validate()); !slices.Equal(got, []string{"restore.bucket.access_key_id", "restore.bucket.secret_access_key"}) {
+		t.Errorf("a restore bucket without keys: errors at %v", got)
+	}
+}

@@ -152,7 +152,7 @@ func (restoreFeature) validate(s *Spec, e *fieldErrors) {
 		e.related("database")
 	}
 	if r.Bucket != nil {
-		r.Bucket.validate("restore.bucket", "the Secret "+s.RestoreSecretName()+" of the restore Job only", e)
+		r.Bucket.validate("restore.bucket", "the Secret "+s.RestoreSecretName()+" of the restore Job only", false, e)
 	} else if s.MediaBucket == nil {
 		e.add("restore.bucket", "must be set: without media_bucket, name the bucket that holds the dump")
 		e.related("media_bucket")

@@ -53,27 +53,7 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 	if err := secrets.Fill(false, false); err != nil {
 		t.Fatal(err)
 	}
-	cr := &chartRelease{objs: map[string]*unstructured.Unstructured{}, sidekiq: map[string]*appsv1.Deployment{}}
-	for _, o := range s.Render(secrets, "") {
-		u := o.Unstructured()
-		switch o.Kind {
-		case "ConfigMap", "Secret":
-			cr.objs[kube.Key(u)] = u
-		case "Deployment":
-			var d appsv1.Deployment
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case o.Name == s.WebName():
-				cr.web = &d
-			case o.Name == s.StreamingName():
-				cr.streaming = &d
-			default:
-				cr.sidekiq[o.Name[len(s.SidekiqName("")):]] = &d
-			}
-		}
-	}
+	cr := releaseOf(t, s, secrets)
 	var schemaResp resource.SchemaResponse
 	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &schemaResp)
 	m, notes, err := adoptedState(ctx, fakeClient(), cr, "ns", "social", tfsdk.State{Schema: schemaResp.Schema})
@@ -162,6 +142,81 @@ func TestSidekiqCommandAndCharts(t *testing.T) {
 		ns, rel, name, ok := parseHelmID(id)
 		if got := [3]string{ns, rel, name}; ok != (want != [3]string{}) || (ok && got != want) {
 			t.Errorf("%s: %v %v", id, got, ok)
+		}
+	}
+}
+
+// releaseOf is a release made of the objects the spec renders.
+func releaseOf(t *testing.T, s *mastodon.Spec, secrets mastodon.Secrets) *chartRelease {
+	t.Helper()
+	cr := &chartRelease{objs: map[string]*unstructured.Unstructured{}, sidekiq: map[string]*appsv1.Deployment{}}
+	for _, o := range s.Render(secrets, "") {
+		u := o.Unstructured()
+		switch o.Kind {
+		case "ConfigMap", "Secret":
+			cr.objs[kube.Key(u)] = u
+		case "Deployment":
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case o.Name == s.WebName():
+				cr.web = &d
+			case o.Name == s.StreamingName():
+				cr.streaming = &d
+			default:
+				cr.sidekiq[o.Name[len(s.SidekiqName("")):]] = &d
+			}
+		}
+	}
+	return cr
+}
+
+// A release whose bucket has no keys (its Pods' identity reaches it)
+// adopts as a keyless media_bucket, which renders the same environment.
+func TestAdoptionKeylessBucket(t *testing.T) {
+	ctx := context.Background()
+	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", Version: "v4.5.1", WebReplicas: 1, StreamReplicas: 1,
+		MediaBucket: &mastodon.MediaBucket{Bucket: "media", Endpoint: "https://s3.eu-west-1.amazonaws.com", Region: "eu-west-1"}}
+	s.Defaults()
+	secrets := mastodon.Secrets{}
+	if err := secrets.Fill(false, false); err != nil {
+		t.Fatal(err)
+	}
+	var schemaResp resource.SchemaResponse
+	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+	m, notes, err := adoptedState(ctx, fakeClient(), releaseOf(t, s, secrets), "ns", "social", tfsdk.State{Schema: schemaResp.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) > 0 {
+		t.Errorf("adopting a keyless bucket found differences: %v", notes)
+	}
+	if b := m.MediaBucket; b == nil || !b.AccessKeyID.IsNull() || !b.SecretAccessKey.IsNull() || b.Bucket.ValueString() != "media" {
+		t.Fatalf("media_bucket %+v: want the bucket, with both keys null", b)
+	}
+	got, d := m.spec(ctx)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	if errs := got.Validate(); len(errs) > 0 {
+		t.Fatalf("the adopted keyless bucket is refused: %v", errs)
+	}
+	wantPlain, wantSecret := s.Environment(secrets)
+	gotPlain, gotSecret := got.Environment(secretsFromObject(m.Secrets, m.VapidPublicKey.ValueString()))
+	bucketVars := func(env map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range env {
+			if strings.HasPrefix(k, "S3_") || strings.HasPrefix(k, "AWS_") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for what, pair := range map[string][2]map[string]string{"plain": {wantPlain, gotPlain}, "secret": {wantSecret, gotSecret}} {
+		if want, got := bucketVars(pair[0]), bucketVars(pair[1]); !maps.Equal(want, got) || (what == "secret" && len(got) > 0) {
+			t.Errorf("the adopted bucket's %s variables: %v, want %v", what, got, want)
 		}
 	}
 }

@@ -30,7 +30,15 @@ type instanceBucketModel struct {
 	SecretAccessKeyWOVersion types.Int64  `tfsdk:"secret_access_key_wo_version"`
 }
 
-const secretAccessKeyDoc = "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret)."
+const secretAccessKeyDoc = "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret). Set with `access_key_id`, or unset with it (see there)."
+
+// accessKeyIDDoc says what the keys are for, and what happens without them.
+const accessKeyIDDoc = "Access key ID (`AWS_ACCESS_KEY_ID`, in the instance's Secret). Set with the secret key, or both unset: then neither variable is rendered " +
+	"and Mastodon's S3 client (and the backup's upload) takes the AWS SDK's default credentials, those of the Pods' identity. " +
+	"On EKS give `service_account` an IRSA role (`eks.amazonaws.com/role-arn`) or name the ServiceAccount of a Pod Identity association; " +
+	"a node's instance profile also serves. GKE: Cloud Storage's S3 interface takes only HMAC keys, not Workload Identity, so keyless with " +
+	"`storage.googleapis.com` is refused at plan. Azure Blob Storage has no S3 interface. MinIO, R2 and other stores need the keys. " +
+	"Keyless without `service_account` and with an endpoint that is not AWS is warned of at plan."
 
 var bucketSecretKey = credential{block: "media_bucket", name: "secret_access_key", what: "Secret access key", doc: secretAccessKeyDoc,
 	key: mastodon.EnvS3SecretKey, set: func(s *mastodon.Spec, v string) { s.MediaBucket.SecretAccessKey = v }}
@@ -51,7 +59,7 @@ func mediaBucketAttributes(computed bool) map[string]schema.Attribute {
 		"path_style": schema.BoolAttribute{Optional: !computed, Computed: computed,
 			Description: "Address the bucket as `endpoint/bucket` (needed by MinIO, Ceph, Garage) rather than `bucket.endpoint`. " +
 				"Mastodon uses path style whenever `S3_ENDPOINT` is set unless `S3_OVERRIDE_PATH_STYLE` is `true`, so false renders `S3_OVERRIDE_PATH_STYLE=true` and true leaves it out."},
-		"access_key_id": str(true, "Access key ID (`AWS_ACCESS_KEY_ID`, in the instance's Secret)."),
+		"access_key_id": str(false, accessKeyIDDoc),
 	}
 	if computed {
 		attrs["secret_access_key"] = schema.StringAttribute{Computed: true, Sensitive: true, Description: secretAccessKeyDoc}

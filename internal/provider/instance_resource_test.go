@@ -662,6 +662,8 @@ func TestAccInstance_invalidInput(t *testing.T) {
     extra_secret_env_wo_version = 1
   }`, `"DEEPL_API_KEY" is also in settings.extra_env`},
 		{`  media_bucket = { bucket = "media", endpoint = "https://storage.googleapis.com", access_key_id = "GOOG1E" }`, `media_bucket.secret_access_key: must be set`},
+		{`  media_bucket = { bucket = "media", endpoint = "https://storage.googleapis.com" }`, `media_bucket.access_key_id: must be set: the endpoint is Cloud Storage, whose S3 interface takes only HMAC keys`},
+		{`  media_bucket = { bucket = "media", endpoint = "https://s3.example", secret_access_key_wo = "s", secret_access_key_wo_version = 1 }`, `media_bucket.access_key_id: must be set with secret_access_key`},
 		{`  opensearch = { host = "https://es.internal" }`, `opensearch.host: "https://es.internal" must be a host name or address without scheme`},
 		{`  opensearch = { host = "es.internal", preset = "huge_cluster" }`, `opensearch.preset: must be one of single_node_cluster, small_cluster, large_cluster, not "huge_cluster"`},
 		{`  opensearch = { host = "es.internal", port = 92000 }`, `opensearch.port: must be a TCP port (got 92000)`},

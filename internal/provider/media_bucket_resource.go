@@ -134,7 +134,8 @@ func (r *mediaBucketResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"settings": schema.SingleNestedAttribute{Computed: true, Sensitive: true,
 				Description: "Everything `mastodon_instance.media_bucket` needs. Its keys are `instance_access_key_id` and `instance_secret_access_key` when set, " +
 					"else `access_key_id` and `secret_access_key` when they are set in the configuration, else null: keys from the environment are never put here. " +
-					"A secret given write-only is null here.",
+					"A secret given write-only is null here. With both keys null the instance's bucket is keyless: its Pods' own identity reaches the bucket " +
+					"(see `mastodon_instance.media_bucket.access_key_id`).",
 				Attributes: mediaBucketAttributes(true)},
 		},
 	}
@@ -402,7 +403,8 @@ func warnKeys(config mediaBucketResourceModel, s bucketSettings, endpointKnown b
 	if config.InstanceAccessKeyID.IsNull() && config.AccessKeyID.IsNull() {
 		diags.AddAttributeWarning(path.Root("instance_access_key_id"), "The bucket's settings carry no keys",
 			"The managing keys come from "+envS3AccessKey+" and "+envS3SecretKey+", which are never given to Mastodon, so settings.access_key_id "+
-				"and settings.secret_access_key are null (mastodon_instance.media_bucket needs them)."+how)
+				"and settings.secret_access_key are null: mastodon_instance.media_bucket then reaches the bucket without keys, through its Pods' "+
+				"identity (service_account), which GCS refuses and other stores than AWS S3 seldom offer."+how)
 		return
 	}
 	if !endpointKnown || s.cfg.Endpoint != "" || config.AccessKeyID.IsUnknown() || config.InstanceAccessKeyID.IsUnknown() {
