@@ -29,7 +29,13 @@ type CloudSQL struct {
 	// that Workload Identity maps the instance's Kubernetes ServiceAccount to.
 	CredentialsJSON                string
 	WorkloadIdentityServiceAccount string
+	// CredentialsRef, when set, gives the key instead: its Secret is
+	// mounted (see SecretRef).
+	CredentialsRef *SecretRef `json:",omitempty"`
 }
+
+// keyFile says whether the proxy reads a key file (given, or by reference).
+func (c *CloudSQL) keyFile() bool { return c.CredentialsJSON != "" || c.CredentialsRef != nil }
 
 // AnnotationWorkloadIdentity maps a Kubernetes ServiceAccount to a Google one.
 const AnnotationWorkloadIdentity = "iam.gke.io/gcp-service-account"
@@ -136,16 +142,18 @@ func (s *Spec) serviceAccountName() string {
 	return ""
 }
 
-// The key is given clear or write-only: a rule that reads it reads both.
+// The key is given clear, write-only or by reference: a rule that reads it
+// reads all three.
 func (c *CloudSQL) validate(e *fieldErrors) {
-	const key, keyWO, gsa = "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.workload_identity_service_account"
+	const key, keyWO, keyRef, gsa = "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo",
+		"database.cloud_sql.credentials_json_secret_ref", "database.cloud_sql.workload_identity_service_account"
 	switch {
-	case c.CredentialsJSON != "" && c.WorkloadIdentityServiceAccount != "":
+	case c.keyFile() && c.WorkloadIdentityServiceAccount != "":
 		e.add(key, "conflicts with database.cloud_sql.workload_identity_service_account: authenticate one way")
-		e.related(keyWO, gsa)
-	case c.CredentialsJSON == "" && c.WorkloadIdentityServiceAccount == "":
+		e.related(keyWO, keyRef, gsa)
+	case !c.keyFile() && c.WorkloadIdentityServiceAccount == "":
 		e.add(gsa, "or database.cloud_sql.credentials_json must be set: the proxy needs a way to authenticate")
-		e.related(key, keyWO)
+		e.related(key, keyWO, keyRef)
 	}
 	if j := strings.TrimSpace(c.CredentialsJSON); j != "" && !strings.HasPrefix(j, "{") {
 		e.add(key, "is not a service-account key in JSON (google_service_account_key.private_key is base64: use base64decode())")
@@ -186,7 +194,7 @@ func (s *Spec) cloudSQLSidecar() corev1.Container {
 		},
 	}
 	container.SecurityContext.ReadOnlyRootFilesystem = ptr.To(true)
-	if c.CredentialsJSON != "" {
+	if c.keyFile() {
 		args = append(args, "--credentials-file="+cloudSQLKeyDir+"/"+CloudSQLKeyFile)
 		container.VolumeMounts = []corev1.VolumeMount{{Name: "cloudsql-key", MountPath: cloudSQLKeyDir, ReadOnly: true}}
 	}
@@ -202,9 +210,13 @@ func (cloudSQLFeature) pod(s *Spec, pod *corev1.PodSpec) {
 		return
 	}
 	pod.InitContainers = append(pod.InitContainers, s.cloudSQLSidecar())
-	if s.Database.CloudSQL.CredentialsJSON != "" {
-		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "cloudsql-key", VolumeSource: corev1.VolumeSource{
-			Secret: &corev1.SecretVolumeSource{SecretName: s.CloudSQLSecretName(), DefaultMode: ptr.To[int32](0o400)}}})
+	key := &corev1.SecretVolumeSource{SecretName: s.CloudSQLSecretName(), DefaultMode: ptr.To[int32](0o400)}
+	if r := s.Database.CloudSQL.CredentialsRef; r != nil {
+		// Someone else's Secret: its key, as the file the proxy reads.
+		key.SecretName, key.Items = r.Name, []corev1.KeyToPath{{Key: r.Key, Path: CloudSQLKeyFile}}
+	}
+	if s.Database.CloudSQL.keyFile() {
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "cloudsql-key", VolumeSource: corev1.VolumeSource{Secret: key}})
 	}
 }
 

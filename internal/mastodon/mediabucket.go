@@ -18,6 +18,8 @@ type MediaBucket struct {
 	PathStyle       bool
 	AccessKeyID     string
 	SecretAccessKey string
+	// SecretAccessKeyRef, when set, gives the key instead (see SecretRef).
+	SecretAccessKeyRef *SecretRef `json:",omitempty"`
 }
 
 // S3Permission is the S3_PERMISSION that goes with a way of making objects
@@ -58,9 +60,9 @@ func (b *MediaBucket) validate(block, secret string, e *fieldErrors) {
 	if b.AccessKeyID == "" {
 		e.add(block+".access_key_id", "must be set")
 	}
-	if b.SecretAccessKey == "" {
-		e.add(block+".secret_access_key", "must be set (it reaches Pods through %s)", secret)
-		e.related(block + ".secret_access_key_wo")
+	if b.SecretAccessKey == "" && b.SecretAccessKeyRef == nil {
+		e.add(block+".secret_access_key", "must be set (it reaches Pods through %s), or secret_access_key_secret_ref", secret)
+		e.related(block+".secret_access_key_wo", block+".secret_access_key_secret_ref")
 	}
 }
 
@@ -96,7 +98,9 @@ func (b *MediaBucket) env(plain, secret map[string]string) {
 		plain["S3_OVERRIDE_PATH_STYLE"] = "true"
 	}
 	secret[EnvS3AccessKey] = b.AccessKeyID
-	secret[EnvS3SecretKey] = b.SecretAccessKey
+	if b.SecretAccessKeyRef == nil {
+		secret[EnvS3SecretKey] = b.SecretAccessKey
+	}
 }
 
 // pod mounts the media volume when there is no bucket.

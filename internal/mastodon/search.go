@@ -22,6 +22,8 @@ type Search struct {
 	Scheme   string // http (default) or https
 	User     string
 	Password string
+	// PasswordRef, when set, gives the password instead (see SecretRef).
+	PasswordRef *SecretRef `json:",omitempty"`
 	// Preset is ES_PRESET: single_node_cluster (default), small_cluster or
 	// large_cluster.
 	Preset string

@@ -26,14 +26,16 @@ type mediaBucketModel struct {
 // secret key's write-only form.
 type instanceBucketModel struct {
 	mediaBucketModel
-	SecretAccessKeyWO        types.String `tfsdk:"secret_access_key_wo"`
-	SecretAccessKeyWOVersion types.Int64  `tfsdk:"secret_access_key_wo_version"`
+	SecretAccessKeyWO        types.String    `tfsdk:"secret_access_key_wo"`
+	SecretAccessKeyWOVersion types.Int64     `tfsdk:"secret_access_key_wo_version"`
+	SecretAccessKeyRef       *secretRefModel `tfsdk:"secret_access_key_secret_ref"`
 }
 
 const secretAccessKeyDoc = "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret)."
 
 var bucketSecretKey = credential{block: "media_bucket", name: "secret_access_key", what: "Secret access key", doc: secretAccessKeyDoc,
-	key: mastodon.EnvS3SecretKey, set: func(s *mastodon.Spec, v string) { s.MediaBucket.SecretAccessKey = v }}
+	key: mastodon.EnvS3SecretKey, set: func(s *mastodon.Spec, v string) { s.MediaBucket.SecretAccessKey = v },
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.MediaBucket.SecretAccessKeyRef = r }}
 
 // mediaBucketAttributes describe the connection to a media bucket, for the
 // instance's media_bucket (whose secret key is a credential, bucketSecretKey)
