@@ -236,7 +236,7 @@ func validateWriteOnly(m *instanceModel, unknown map[string]bool, diags *diag.Di
 			if woSet {
 				other = wo
 			}
-			diags.AddAttributeError(ref, "Conflicting values", ref.String()+" conflicts with "+other.String()+
+			diags.AddAttributeError(ref, "Conflicting values", ref.String()+": conflicts with "+other.String()+
 				": give one of "+p.String()+", "+wo.String()+" and "+ref.String()+".")
 		}
 		switch {
