@@ -58,8 +58,8 @@ func (c credential) attributes() map[string]schema.Attribute {
 		out[ref] = schema.SingleNestedAttribute{Optional: true, Attributes: secretRefAttributes(),
 			Description: c.what + ", read by the Pods from a key of an existing Secret of the instance's namespace that someone else manages " +
 				"(External Secrets, Vault, sealed-secrets): the value never passes through Terraform. The provider reads the Secret at plan and apply " +
-				"(it needs `get` on Secrets), refuses a missing Secret or key before anything changes, and keeps only a hash of the value, so that " +
-				"a change of it rolls the Pods at the next apply. Give one of `" + c.name + "`, `" + wo + "` and `" + ref + "`."}
+				"(it needs `get` on Secrets), refuses a missing Secret or key before anything changes (so the Secret must exist when the plan is made: " +
+				"create it in an earlier apply), and keeps only a hash of the value, so that a change of it rolls the Pods at the next apply. Give one of `" + c.name + "`, `" + wo + "` and `" + ref + "`."}
 	}
 	return out
 }
