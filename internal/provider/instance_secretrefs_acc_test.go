@@ -87,7 +87,7 @@ resource "mastodon_admin_user" "owner" {
 			}
 			jobs, err := c.accountJobs(ns)
 			if err != nil || len(jobs) == 0 {
-				return fmt.Errorf("no account Job (%v)", err)
+				return fmt.Errorf("no account Job (%w)", err)
 			}
 			if got := env(jobs[len(jobs)-1])["EXTRA_TOKEN"]; got != "secret:mail/token" {
 				return fmt.Errorf("the account Job reads EXTRA_TOKEN from %q", got)
