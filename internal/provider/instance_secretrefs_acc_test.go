@@ -39,7 +39,7 @@ func TestAccInstance_secretRefs(t *testing.T) {
 resource "mastodon_admin_user" "owner" {
   instance = mastodon_instance.test.id
   username = "alice"
-  email    = "alice@social.example"
+  email    = "alice@example.org"
 }
 `
 	}
@@ -70,7 +70,12 @@ resource "mastodon_admin_user" "owner" {
 			if smtpRef {
 				want[mastodon.EnvSMTPPassword] = "mail/password"
 			}
-			for _, name := range []string{"social-web", "social-streaming", "social-sidekiq-default"} {
+			ds, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social"})
+			if err != nil || len(ds.Items) < 3 {
+				return fmt.Errorf("the instance's Deployments: %d (%w)", len(ds.Items), err)
+			}
+			for _, d := range ds.Items {
+				name := d.Name
 				refs, sum, err := deployment(name)
 				if err != nil {
 					return err
