@@ -229,7 +229,7 @@ func (s *Spec) RestoreJob() Object {
 		download.Env = append(download.Env, refEnv(s.EnvRefs())...)
 	}
 	pgEnv := append(append(append([]corev1.EnvVar{}, pg...), restore...), marker)
-	return NewObject(&batchv1.Job{
+	job := &batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: s.meta(s.RestoreJobName(), ComponentRestore),
 		Spec: batchv1.JobSpec{
@@ -248,5 +248,7 @@ func (s *Spec) RestoreJob() Object {
 				},
 			},
 		},
-	})
+	}
+	s.withJobSettings(&job.Spec.Template, ComponentRestore)
+	return NewObject(job)
 }

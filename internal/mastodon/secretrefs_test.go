@@ -117,7 +117,7 @@ func TestCloudSQLKeyByReference(t *testing.T) {
 	}
 	s := spec("{}")
 	var e fieldErrors
-	s.Database.CloudSQL.validate(&e)
+	s.Database.CloudSQL.validate(&e, false)
 	if len(e) > 0 {
 		t.Errorf("a key by reference is refused: %v", e)
 	}
