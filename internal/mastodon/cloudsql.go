@@ -29,7 +29,13 @@ type CloudSQL struct {
 	// that Workload Identity maps the instance's Kubernetes ServiceAccount to.
 	CredentialsJSON                string
 	WorkloadIdentityServiceAccount string
+	// CredentialsRef, when set, gives the key instead: its Secret is
+	// mounted (see SecretRef).
+	CredentialsRef *SecretRef `json:",omitempty"`
 }
+
+// keyFile says whether the proxy reads a key file (given, or by reference).
+func (c *CloudSQL) keyFile() bool { return c.CredentialsJSON != "" || c.CredentialsRef != nil }
 
 // AnnotationWorkloadIdentity maps a Kubernetes ServiceAccount to a Google one.
 const AnnotationWorkloadIdentity = "iam.gke.io/gcp-service-account"
@@ -112,16 +118,18 @@ func (cloudSQLFeature) inputs(s *Spec) []any {
 	return nil
 }
 
-// The key is given clear or write-only: a rule that reads it reads both.
+// The key is given clear, write-only or by reference: a rule that reads it
+// reads all three.
 func (c *CloudSQL) validate(e *fieldErrors, existingAccount bool) {
-	const key, keyWO, gsa = "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.workload_identity_service_account"
+	const key, keyWO, keyRef, gsa = "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo",
+		"database.cloud_sql.credentials_json_secret_ref", "database.cloud_sql.workload_identity_service_account"
 	switch {
-	case c.CredentialsJSON != "" && c.WorkloadIdentityServiceAccount != "":
+	case c.keyFile() && c.WorkloadIdentityServiceAccount != "":
 		e.add(key, "conflicts with database.cloud_sql.workload_identity_service_account: authenticate one way")
-		e.related(keyWO, gsa)
-	case c.CredentialsJSON == "" && c.WorkloadIdentityServiceAccount == "" && !existingAccount:
+		e.related(keyWO, keyRef, gsa)
+	case !c.keyFile() && c.WorkloadIdentityServiceAccount == "" && !existingAccount:
 		e.add(gsa, "or database.cloud_sql.credentials_json must be set (or service_account.name, a ServiceAccount that Workload Identity maps already): the proxy needs a way to authenticate")
-		e.related(key, keyWO, "service_account")
+		e.related(key, keyWO, keyRef, "service_account")
 	case c.WorkloadIdentityServiceAccount != "" && existingAccount:
 		e.add(gsa, "needs the instance's own ServiceAccount, to annotate it, and service_account.name names an existing one: annotate that one with %s yourself and remove this attribute", AnnotationWorkloadIdentity)
 		e.related("service_account")
@@ -165,7 +173,7 @@ func (s *Spec) cloudSQLSidecar() corev1.Container {
 		},
 	}
 	container.SecurityContext.ReadOnlyRootFilesystem = ptr.To(true)
-	if c.CredentialsJSON != "" {
+	if c.keyFile() {
 		args = append(args, "--credentials-file="+cloudSQLKeyDir+"/"+CloudSQLKeyFile)
 		container.VolumeMounts = []corev1.VolumeMount{{Name: "cloudsql-key", MountPath: cloudSQLKeyDir, ReadOnly: true}}
 	}
@@ -181,9 +189,13 @@ func (cloudSQLFeature) pod(s *Spec, pod *corev1.PodSpec) {
 		return
 	}
 	pod.InitContainers = append(pod.InitContainers, s.cloudSQLSidecar())
-	if s.Database.CloudSQL.CredentialsJSON != "" {
-		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "cloudsql-key", VolumeSource: corev1.VolumeSource{
-			Secret: &corev1.SecretVolumeSource{SecretName: s.CloudSQLSecretName(), DefaultMode: ptr.To[int32](0o400)}}})
+	key := &corev1.SecretVolumeSource{SecretName: s.CloudSQLSecretName(), DefaultMode: ptr.To[int32](0o400)}
+	if r := s.Database.CloudSQL.CredentialsRef; r != nil {
+		// Someone else's Secret: its key, as the file the proxy reads.
+		key.SecretName, key.Items = r.Name, []corev1.KeyToPath{{Key: r.Key, Path: CloudSQLKeyFile}}
+	}
+	if s.Database.CloudSQL.keyFile() {
+		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "cloudsql-key", VolumeSource: corev1.VolumeSource{Secret: key}})
 	}
 }
 

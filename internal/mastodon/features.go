@@ -28,6 +28,7 @@ var features = []feature{
 	translationFeature{},
 	ownSecretsFeature{},
 	restoreFeature{},
+	secretRefsFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a
@@ -142,7 +143,8 @@ func setNonEmpty(env, vars map[string]string) {
 // would silently replace its values.
 func (s *Spec) refuseExtra(block string, rendered func(string) bool, e *fieldErrors) {
 	for attr, env := range map[string]map[string]string{"settings.extra_env": s.Settings.ExtraEnv,
-		"settings.extra_secret_env": s.Settings.ExtraSecretEnv, "settings.extra_secret_env_wo": s.Settings.ExtraSecretEnvWriteOnly} {
+		"settings.extra_secret_env": s.Settings.ExtraSecretEnv, "settings.extra_secret_env_wo": s.Settings.ExtraSecretEnvWriteOnly,
+		"settings.extra_secret_env_refs": refNames(s.Settings.ExtraSecretEnvRefs)} {
 		for _, k := range slices.Sorted(maps.Keys(env)) {
 			if rendered(k) {
 				e.add(attr, "%q is set by %s: set it there", k, block)

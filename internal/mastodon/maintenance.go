@@ -289,7 +289,9 @@ func webPodJobSpec(base corev1.PodSpec, container string, env []corev1.EnvVar, s
 	c := &pod.Containers[0]
 	c.Name = container
 	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil
-	c.Env = env
+	// The variables web reads by reference (secretRefsFeature) stay; the
+	// others are web's own (the metrics exporter's).
+	c.Env = append(slices.DeleteFunc(c.Env, func(v corev1.EnvVar) bool { return v.ValueFrom == nil || v.ValueFrom.SecretKeyRef == nil }), env...)
 	c.Command, c.Args = []string{"/bin/sh", "-c", script}, nil
 	return batchv1.JobSpec{
 		BackoffLimit:            ptr.To(backoff),

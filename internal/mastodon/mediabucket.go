@@ -22,6 +22,8 @@ type MediaBucket struct {
 	// both empty: keyless, see Keyless.
 	AccessKeyID     string
 	SecretAccessKey string
+	// SecretAccessKeyRef, when set, gives the key instead (see SecretRef).
+	SecretAccessKeyRef *SecretRef `json:",omitempty"`
 }
 
 // Keyless says whether the bucket is reached without keys: Mastodon then
@@ -31,7 +33,9 @@ type MediaBucket struct {
 // token (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, set by EKS IRSA),
 // container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI, set by EKS Pod
 // Identity), then the node's instance profile.
-func (b *MediaBucket) Keyless() bool { return b.AccessKeyID == "" && b.SecretAccessKey == "" }
+func (b *MediaBucket) Keyless() bool {
+	return b.AccessKeyID == "" && b.SecretAccessKey == "" && b.SecretAccessKeyRef == nil
+}
 
 // S3Permission is the S3_PERMISSION that goes with a way of making objects
 // public: Mastodon writes each object with this canned ACL, which stores
@@ -69,23 +73,26 @@ func (b *MediaBucket) validate(block, secret string, keyless bool, e *fieldError
 	if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		e.add(block+".endpoint", "%q must be a URL such as https://storage.googleapis.com", b.Endpoint)
 	}
+	// The secret key is given as a value (clear or write-only) or by a
+	// reference to a Secret someone else keeps.
+	hasSecret := b.SecretAccessKey != "" || b.SecretAccessKeyRef != nil
+	keys := []string{block + ".access_key_id", block + ".secret_access_key", block + ".secret_access_key_wo", block + ".secret_access_key_secret_ref"}
 	if !keyless {
 		if b.AccessKeyID == "" {
 			e.add(block+".access_key_id", "must be set")
 		}
-		if b.SecretAccessKey == "" {
-			e.add(block+".secret_access_key", "must be set (it reaches Pods through %s)", secret)
-			e.related(block + ".secret_access_key_wo")
+		if !hasSecret {
+			e.add(block+".secret_access_key", "must be set (it reaches Pods through %s), or secret_access_key_secret_ref", secret)
+			e.related(block+".secret_access_key_wo", block+".secret_access_key_secret_ref")
 		}
 		return
 	}
-	keys := []string{block + ".access_key_id", block + ".secret_access_key", block + ".secret_access_key_wo"}
 	switch {
-	case b.AccessKeyID != "" && b.SecretAccessKey == "":
-		e.add(block+".secret_access_key", "must be set with access_key_id (it reaches Pods through %s); "+
+	case b.AccessKeyID != "" && !hasSecret:
+		e.add(block+".secret_access_key", "must be set with access_key_id (it reaches Pods through %s), or secret_access_key_secret_ref; "+
 			"or leave both unset for the Pods' own identity (service_account)", secret)
 		e.related(keys...)
-	case b.AccessKeyID == "" && b.SecretAccessKey != "":
+	case b.AccessKeyID == "" && hasSecret:
 		e.add(block+".access_key_id", "must be set with secret_access_key; or leave both unset for the Pods' own identity (service_account)")
 		e.related(keys...)
 	case b.Keyless() && objectstore.KindOf(b.Endpoint) == objectstore.KindGCS:
@@ -114,7 +121,7 @@ func (mediaBucketFeature) warnings(s *Spec) []FieldError {
 		"container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI, EKS Pod Identity), then the node's instance profile. Without service_account "+
 		"and with an endpoint (%s) that is not AWS, the Pods most likely have none and the first upload fails: give the keys, or a service_account "+
 		"mapped to an identity the store accepts", b.Endpoint)
-	out.related("media_bucket.secret_access_key", "media_bucket.secret_access_key_wo", "media_bucket.endpoint", "service_account")
+	out.related("media_bucket.secret_access_key", "media_bucket.secret_access_key_wo", "media_bucket.secret_access_key_secret_ref", "media_bucket.endpoint", "service_account")
 	return out
 }
 
@@ -150,8 +157,12 @@ func (b *MediaBucket) env(plain, secret map[string]string) {
 		plain["S3_OVERRIDE_PATH_STYLE"] = "true"
 	}
 	// Keyless: neither variable, not an empty one (kt-paperclip would hand
-	// an empty key to the S3 client as a static credential).
-	setNonEmpty(secret, map[string]string{EnvS3AccessKey: b.AccessKeyID, EnvS3SecretKey: b.SecretAccessKey})
+	// an empty key to the S3 client as a static credential). A secret key
+	// given by reference reaches the Pods by secretKeyRef instead.
+	setNonEmpty(secret, map[string]string{EnvS3AccessKey: b.AccessKeyID})
+	if b.SecretAccessKeyRef == nil {
+		setNonEmpty(secret, map[string]string{EnvS3SecretKey: b.SecretAccessKey})
+	}
 }
 
 // pod mounts the media volume when there is no bucket.

@@ -197,6 +197,9 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	for k, v := range st.ExtraSecretEnvWriteOnly {
 		secret[k] = v
 	}
+	for k := range s.EnvRefs() {
+		delete(secret, k) // read by reference (secretRefsFeature)
+	}
 	return plain, secret
 }
 
@@ -505,7 +508,7 @@ func (s *Spec) PrepareJob() Object {
 func (s *Spec) migrationJob(name, component string, command []string, env []corev1.EnvVar) Object {
 	pod := s.railsPod("migrate", command, s.jobResources())
 	pod.RestartPolicy = corev1.RestartPolicyNever
-	pod.Containers[0].Env = env
+	pod.Containers[0].Env = append(pod.Containers[0].Env, env...)
 	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: s.withMediaLabel(s.templateLabels(component), pod)}, Spec: pod}
 	s.withJobSettings(&template, component)
 	return NewObject(&batchv1.Job{
@@ -651,7 +654,7 @@ func (s *Spec) streamingDeployment(checksum string) *appsv1.Deployment {
 		}
 	}
 	c.VolumeMounts = mounts
-	c.Env = append([]corev1.EnvVar{{Name: "PORT", Value: "4000"}}, s.streamingDatabaseEnv()...)
+	c.Env = append(append(c.Env, corev1.EnvVar{Name: "PORT", Value: "4000"}), s.streamingDatabaseEnv()...)
 	c.Ports = []corev1.ContainerPort{{Name: "streaming", ContainerPort: 4000, Protocol: corev1.ProtocolTCP}}
 	c.ReadinessProbe = &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/api/v1/streaming/health", Port: intstr.FromString("streaming")}},
@@ -674,7 +677,7 @@ func (s *Spec) sidekiqDeployment(p SidekiqProcess, checksum string) *appsv1.Depl
 		cmd = append(cmd, "-q", arg)
 	}
 	pod := s.railsPod("sidekiq", cmd, p.Resources)
-	pod.Containers[0].Env = []corev1.EnvVar{{Name: "DB_POOL", Value: strconv.Itoa(int(p.Concurrency))}}
+	pod.Containers[0].Env = append(pod.Containers[0].Env, corev1.EnvVar{Name: "DB_POOL", Value: strconv.Itoa(int(p.Concurrency))})
 	pod.Containers[0].ReadinessProbe = &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
 			"test", "-f", mastodonTmp + "/sidekiq_process_has_started_and_will_begin_processing_jobs"}}},

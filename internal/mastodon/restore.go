@@ -221,6 +221,13 @@ func (s *Spec) RestoreJob() Object {
 		"cd /opt/mastodon\nexec bundle exec ruby -e \"$RESTORE_DOWNLOAD_SCRIPT\"\n")
 	download.ImagePullPolicy = corev1.PullPolicy(s.PullPolicy)
 	download.EnvFrom = envFrom
+	// The bucket's key by reference: the restore bucket's, or the
+	// instance's (secretRefsFeature).
+	if b := r.Bucket; b != nil && b.SecretAccessKeyRef != nil {
+		download.Env = append(download.Env, secretEnv(EnvS3SecretKey, b.SecretAccessKeyRef.Name, b.SecretAccessKeyRef.Key))
+	} else if b == nil {
+		download.Env = append(download.Env, refEnv(s.EnvRefs())...)
+	}
 	pgEnv := append(append(append([]corev1.EnvVar{}, pg...), restore...), marker)
 	job := &batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),

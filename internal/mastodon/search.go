@@ -23,6 +23,8 @@ type Search struct {
 	Scheme   string // http (default) or https
 	User     string
 	Password string
+	// PasswordRef, when set, gives the password instead (see SecretRef).
+	PasswordRef *SecretRef `json:",omitempty"`
 	// Preset is ES_PRESET: single_node_cluster (default), small_cluster or
 	// large_cluster.
 	Preset string
@@ -295,9 +297,9 @@ func (searchFeature) validate(s *Spec, e *fieldErrors) {
 	if x.Host == "" {
 		add("opensearch.host", "must be set")
 	}
-	if x.Password != "" && x.User == "" {
+	if (x.Password != "" || x.PasswordRef != nil) && x.User == "" {
 		add("opensearch.user", "must be set with opensearch.password: Mastodon authenticates with both or neither")
-		e.related("opensearch.password", "opensearch.password_wo")
+		e.related("opensearch.password", "opensearch.password_wo", "opensearch.password_secret_ref")
 	}
 	if x.CACertificatePEM != "" && x.Scheme != "https" {
 		add("opensearch.ca_certificate_pem", "needs opensearch.scheme = \"https\": the CA verifies a TLS connection")

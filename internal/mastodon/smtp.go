@@ -13,6 +13,7 @@ type SMTP struct {
 	Port              int32
 	Login             string
 	Password          string
+	PasswordRef       *SecretRef `json:",omitempty"` // gives the password instead (see SecretRef)
 	FromAddress       string
 	Domain            string
 	AuthMethod        string

@@ -73,8 +73,10 @@ type Database struct {
 	Name     string
 	User     string
 	Password string
-	SSLMode  string
-	Pool     int32
+	// PasswordRef, when set, gives the password instead (see SecretRef).
+	PasswordRef *SecretRef `json:",omitempty"`
+	SSLMode     string
+	Pool        int32
 	// MaxConnections is the server's max_connections, for the connection
 	// budget (0: PostgreSQL's default, 100).
 	MaxConnections int32
@@ -109,6 +111,8 @@ type Redis struct {
 	Port     int32
 	User     string
 	Password string
+	// PasswordRef, when set, gives the password instead (see SecretRef).
+	PasswordRef *SecretRef `json:",omitempty"`
 }
 
 // Media is the volume holding uploads when no bucket is used.
@@ -143,6 +147,8 @@ type Settings struct {
 	// names are recorded on the Secret (AnnotationWriteOnlyKeys), so a
 	// refresh, which does not have their values, reads them back from it.
 	ExtraSecretEnvWriteOnly map[string]string
+	// ExtraSecretEnvRefs are secret variables read by reference (see SecretRef).
+	ExtraSecretEnvRefs map[string]*SecretRef `json:",omitempty"`
 }
 
 // Spec is everything that describes one instance.

@@ -17,7 +17,8 @@ type Translation struct {
 
 // DeepL is DeepL's API.
 type DeepL struct {
-	APIKey string
+	APIKey    string
+	APIKeyRef *SecretRef `json:",omitempty"` // gives the key instead (see SecretRef)
 	// Plan is free (default) or pro: the free plan has its own endpoint
 	// (app/lib/translation_service/deepl.rb).
 	Plan string
@@ -25,8 +26,9 @@ type DeepL struct {
 
 // LibreTranslate is a LibreTranslate server.
 type LibreTranslate struct {
-	Endpoint string
-	APIKey   string
+	Endpoint  string
+	APIKey    string
+	APIKeyRef *SecretRef `json:",omitempty"` // gives the key instead (see SecretRef)
 }
 
 // Secret keys of the translation services.
@@ -82,9 +84,9 @@ func (translationFeature) validate(s *Spec, e *fieldErrors) {
 		e.related("translation.libre_translate")
 	}
 	if d := t.DeepL; d != nil {
-		if d.APIKey == "" {
-			add("translation.deepl.api_key", "must be set (or translation.deepl.api_key_wo)")
-			e.related("translation.deepl.api_key_wo")
+		if d.APIKey == "" && d.APIKeyRef == nil {
+			add("translation.deepl.api_key", "must be set (or translation.deepl.api_key_wo, or translation.deepl.api_key_secret_ref)")
+			e.related("translation.deepl.api_key_wo", "translation.deepl.api_key_secret_ref")
 		}
 	}
 }

@@ -26,8 +26,9 @@ type mediaBucketModel struct {
 // secret key's write-only form.
 type instanceBucketModel struct {
 	mediaBucketModel
-	SecretAccessKeyWO        types.String `tfsdk:"secret_access_key_wo"`
-	SecretAccessKeyWOVersion types.Int64  `tfsdk:"secret_access_key_wo_version"`
+	SecretAccessKeyWO        types.String    `tfsdk:"secret_access_key_wo"`
+	SecretAccessKeyWOVersion types.Int64     `tfsdk:"secret_access_key_wo_version"`
+	SecretAccessKeyRef       *secretRefModel `tfsdk:"secret_access_key_secret_ref"`
 }
 
 const secretAccessKeyDoc = "Secret access key (`AWS_SECRET_ACCESS_KEY`, in the instance's Secret). Set with `access_key_id`, or unset with it (see there)."
@@ -41,7 +42,8 @@ const accessKeyIDDoc = "Access key ID (`AWS_ACCESS_KEY_ID`, in the instance's Se
 	"Keyless without `service_account` and with an endpoint that is not AWS is warned of at plan."
 
 var bucketSecretKey = credential{block: "media_bucket", name: "secret_access_key", what: "Secret access key", doc: secretAccessKeyDoc,
-	key: mastodon.EnvS3SecretKey, set: func(s *mastodon.Spec, v string) { s.MediaBucket.SecretAccessKey = v }}
+	key: mastodon.EnvS3SecretKey, set: func(s *mastodon.Spec, v string) { s.MediaBucket.SecretAccessKey = v },
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.MediaBucket.SecretAccessKeyRef = r }}
 
 // mediaBucketAttributes describe the connection to a media bucket, for the
 // instance's media_bucket (whose secret key is a credential, bucketSecretKey)

@@ -20,6 +20,7 @@ type cloudSQLModel struct {
 	CredentialsJSON                types.String    `tfsdk:"credentials_json"`
 	CredentialsJSONWO              types.String    `tfsdk:"credentials_json_wo"`
 	CredentialsJSONWOVersion       types.Int64     `tfsdk:"credentials_json_wo_version"`
+	CredentialsJSONRef             *secretRefModel `tfsdk:"credentials_json_secret_ref"`
 	WorkloadIdentityServiceAccount types.String    `tfsdk:"workload_identity_service_account"`
 }
 
@@ -27,7 +28,8 @@ var cloudSQLCredentials = credential{block: "database.cloud_sql", name: "credent
 	doc: "A service-account key in JSON (`base64decode(google_service_account_key.x.private_key)`), kept in a Secret and mounted read-only. " +
 		"Conflicts with `workload_identity_service_account`, which is preferred.",
 	secret: (*mastodon.Spec).CloudSQLSecretName, key: mastodon.CloudSQLKeyFile,
-	set: func(s *mastodon.Spec, v string) { s.Database.CloudSQL.CredentialsJSON = v }}
+	set:    func(s *mastodon.Spec, v string) { s.Database.CloudSQL.CredentialsJSON = v },
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.Database.CloudSQL.CredentialsRef = r }}
 
 // cloudSQLAttributes are database.cloud_sql.
 func cloudSQLAttributes(block string, in nested) map[string]schema.Attribute {

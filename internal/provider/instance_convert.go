@@ -56,6 +56,12 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		}
 		diags.Append(st.ExtraEnv.ElementsAs(ctx, &s.Settings.ExtraEnv, false)...)
 		diags.Append(st.ExtraSecretEnv.ElementsAs(ctx, &s.Settings.ExtraSecretEnv, false)...)
+		if st.ExtraSecretEnvRefs != nil {
+			s.Settings.ExtraSecretEnvRefs = map[string]*mastodon.SecretRef{}
+			for k, v := range st.ExtraSecretEnvRefs {
+				s.Settings.ExtraSecretEnvRefs[k] = secretRef(&v)
+			}
+		}
 	}
 	instanceFeatures.spec(ctx, m, s, &diags)
 	s.Defaults()

@@ -27,7 +27,8 @@ type databaseModel struct {
 
 var databasePassword = credential{block: "database", name: "password", what: "Password",
 	doc: "Password. It reaches Pods through a Secret only. Conflicts with `password_wo`.",
-	key: mastodon.EnvDBPassword, set: func(s *mastodon.Spec, v string) { s.Database.Password = v }}
+	key: mastodon.EnvDBPassword, set: func(s *mastodon.Spec, v string) { s.Database.Password = v },
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.Database.PasswordRef = r }}
 
 const (
 	sslmodeDescription = "`DB_SSLMODE` of Rails (libpq): disable, allow, prefer (default), require, verify-ca or verify-full; verify-ca and " +

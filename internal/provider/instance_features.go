@@ -109,6 +109,11 @@ func (t featureTable) spec(ctx context.Context, m *instanceModel, s *mastodon.Sp
 	for _, c := range t.credentials() {
 		if v := c.in(m); v != nil {
 			c.set(s, v.clear.ValueString())
+			if v.ref != nil {
+				if r := secretRef(*v.ref); r != nil {
+					c.setRef(s, r)
+				}
+			}
 		}
 	}
 }

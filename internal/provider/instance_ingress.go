@@ -29,7 +29,9 @@ type ingressModel struct {
 }
 
 var ingressPrivateKey = credential{block: "ingress", name: "private_key_pem", what: "PEM private key of `certificate_pem`",
-	doc:    "PEM private key of `certificate_pem`.",
+	doc: "PEM private key of `certificate_pem`. To keep the key out of Terraform, give `tls_secret_name` instead: a TLS Secret that someone " +
+		"else manages (cert-manager, External Secrets), which is the reference form of this key (there is no `private_key_pem_secret_ref`).",
+	noRef:  "tls_secret_name",
 	secret: (*mastodon.Spec).TLSSecretName, key: corev1.TLSPrivateKeyKey,
 	set: func(s *mastodon.Spec, v string) { s.Ingress.PrivateKeyPEM = v }}
 

@@ -104,6 +104,9 @@ func (rd *instanceRead) render(ctx context.Context) error {
 	if err := stopOn(rd.resp.Diagnostics); err != nil {
 		return err
 	}
+	if err := rd.secretRefs(ctx); err != nil {
+		return err
+	}
 	rd.rendered = rd.spec.Render(secretsFromObject(rd.state.Secrets, rd.state.VapidPublicKey.ValueString()), "")
 	rd.kinds = refreshedKinds(rd.rendered)
 	return nil
@@ -154,6 +157,22 @@ func (rd *instanceRead) fromRecord(ctx context.Context) error {
 	rd.state = *rec
 	rd.spec, d = rd.state.spec(ctx)
 	rd.resp.Diagnostics.Append(d...)
+	return rd.secretRefs(ctx)
+}
+
+// secretRefs reads the Secrets that the configuration references, for the
+// hashes of their values in the Pods' checksum: a changed value shows as
+// drift, which the next apply rolls out. A missing Secret or key is drift
+// too (the plan refuses it, where it can reach the cluster).
+func (rd *instanceRead) secretRefs(ctx context.Context) error {
+	problems, err := readSecretRefs(ctx, rd.c.Get, rd.spec)
+	if err != nil {
+		rd.resp.Diagnostics.AddError("Cannot read a referenced Secret", err.Error())
+		return errStop
+	}
+	for _, p := range problems {
+		rd.drift = append(rd.drift, types.StringValue(p.path+": "+p.msg))
+	}
 	return nil
 }
 

@@ -21,7 +21,8 @@ type redisModel struct {
 
 var redisPassword = credential{block: "redis", name: "password", what: "Password",
 	doc: "Password. It reaches Pods through a Secret only.",
-	key: mastodon.EnvRedisPassword, set: func(s *mastodon.Spec, v string) { s.Redis.Password = v }}
+	key: mastodon.EnvRedisPassword, set: func(s *mastodon.Spec, v string) { s.Redis.Password = v },
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.Redis.PasswordRef = r }}
 
 func redisAttributes(in nested) map[string]schema.Attribute {
 	return map[string]schema.Attribute{"redis": optionalBlock(in, "redis",

@@ -150,6 +150,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		r.refuseLiveAtPlan(ctx, resp.Plan, nil, req.Private, &resp.Diagnostics)
 		r.warnMissingClasses(ctx, req, resp)
 		r.checkKeptData(ctx, req, resp)
+		r.checkSecretRefsAtPlan(ctx, resp.Plan, &resp.Diagnostics)
 		return
 	}
 	var state instanceModel
@@ -178,6 +179,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if !replaced(ctx, req) {
 		refuseLateRestore(ctx, req.Plan, req.State, &state, &resp.Diagnostics)
 	}
+	r.checkSecretRefsAtPlan(ctx, resp.Plan, &resp.Diagnostics)
 }
 
 // protected says whether deletion protection holds for an instance: on,
@@ -378,6 +380,7 @@ func (r *instanceResource) apply(ctx context.Context, config tfsdk.Config, plan,
 		diags.AddError("Cannot read the instance's Secrets", err.Error())
 		return
 	}
+	checkSecretRefs(ctx, c, spec, diags) // before anything changes
 	for _, e := range spec.Validate() {
 		diags.AddAttributeError(attributePath(e.Path), "Invalid "+e.Path, e.Path+": "+e.Message)
 	}

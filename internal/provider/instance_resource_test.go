@@ -691,6 +691,14 @@ func TestAccInstance_invalidInput(t *testing.T) {
 			`restore.bucket.secret_access_key: must be set (it reaches Pods through the Secret social-db-restore of the restore Job only)`},
 		{`  maintenance = { remote_media = { schedule = "nightly" } }`, `maintenance.remote_media.schedule: "nightly" is not a cron schedule`},
 		{`  maintenance = { statuses = { retention_days = 0 } }`, `maintenance.statuses.retention_days: must be at least 1`},
+		{`  smtp = { server = "smtp.example", password = "a", password_secret_ref = { name = "mail", key = "password" } }`,
+			`smtp.password_secret_ref: conflicts with smtp.password: give one of smtp.password, smtp.password_wo and smtp.password_secret_ref`},
+		{`  settings = {
+    extra_secret_env      = { TOKEN = "x" }
+    extra_secret_env_refs = { TOKEN = { name = "tokens", key = "token" } }
+  }`, `"TOKEN" is also in settings.extra_env, settings.extra_secret_env or settings.extra_secret_env_wo`},
+		{`  smtp = { server = "smtp.example", password_secret_ref = { name = "mail", key = "password" } }`,
+			`smtp.password_secret_ref: Secret acc-invalid/mail does not exist`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{

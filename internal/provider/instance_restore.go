@@ -22,14 +22,15 @@ type restoreModel struct {
 // restoreBucketModel is restore.bucket: the connection settings of a media
 // bucket (mediaBucketAttributes) but what only Mastodon's uploads use.
 type restoreBucketModel struct {
-	Bucket                   types.String `tfsdk:"bucket"`
-	Endpoint                 types.String `tfsdk:"endpoint"`
-	Region                   types.String `tfsdk:"region"`
-	PathStyle                types.Bool   `tfsdk:"path_style"`
-	AccessKeyID              types.String `tfsdk:"access_key_id"`
-	SecretAccessKey          types.String `tfsdk:"secret_access_key"`
-	SecretAccessKeyWO        types.String `tfsdk:"secret_access_key_wo"`
-	SecretAccessKeyWOVersion types.Int64  `tfsdk:"secret_access_key_wo_version"`
+	Bucket                   types.String    `tfsdk:"bucket"`
+	Endpoint                 types.String    `tfsdk:"endpoint"`
+	Region                   types.String    `tfsdk:"region"`
+	PathStyle                types.Bool      `tfsdk:"path_style"`
+	AccessKeyID              types.String    `tfsdk:"access_key_id"`
+	SecretAccessKey          types.String    `tfsdk:"secret_access_key"`
+	SecretAccessKeyWO        types.String    `tfsdk:"secret_access_key_wo"`
+	SecretAccessKeyWOVersion types.Int64     `tfsdk:"secret_access_key_wo_version"`
+	SecretAccessKeyRef       *secretRefModel `tfsdk:"secret_access_key_secret_ref"`
 }
 
 var restoreSecretKey = credential{block: "restore.bucket", name: "secret_access_key", what: "Secret access key",
@@ -38,6 +39,11 @@ var restoreSecretKey = credential{block: "restore.bucket", name: "secret_access_
 	set: func(s *mastodon.Spec, v string) {
 		if s.Restore.Bucket != nil {
 			s.Restore.Bucket.SecretAccessKey = v
+		}
+	},
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) {
+		if s.Restore.Bucket != nil {
+			s.Restore.Bucket.SecretAccessKeyRef = r
 		}
 	}}
 

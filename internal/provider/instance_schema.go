@@ -131,15 +131,16 @@ type mediaModel struct {
 }
 
 type settingsModel struct {
-	SingleUserMode        types.Bool   `tfsdk:"single_user_mode"`
-	AuthorizedFetch       types.Bool   `tfsdk:"authorized_fetch"`
-	LimitedFederationMode types.Bool   `tfsdk:"limited_federation_mode"`
-	DefaultLocale         types.String `tfsdk:"default_locale"`
-	TrustedProxyIP        types.String `tfsdk:"trusted_proxy_ip"`
-	ExtraEnv              types.Map    `tfsdk:"extra_env"`
-	ExtraSecretEnv        types.Map    `tfsdk:"extra_secret_env"`
-	ExtraSecretEnvWO      types.Map    `tfsdk:"extra_secret_env_wo"`
-	ExtraSecretEnvWOV     types.Int64  `tfsdk:"extra_secret_env_wo_version"`
+	SingleUserMode        types.Bool                `tfsdk:"single_user_mode"`
+	AuthorizedFetch       types.Bool                `tfsdk:"authorized_fetch"`
+	LimitedFederationMode types.Bool                `tfsdk:"limited_federation_mode"`
+	DefaultLocale         types.String              `tfsdk:"default_locale"`
+	TrustedProxyIP        types.String              `tfsdk:"trusted_proxy_ip"`
+	ExtraEnv              types.Map                 `tfsdk:"extra_env"`
+	ExtraSecretEnv        types.Map                 `tfsdk:"extra_secret_env"`
+	ExtraSecretEnvWO      types.Map                 `tfsdk:"extra_secret_env_wo"`
+	ExtraSecretEnvWOV     types.Int64               `tfsdk:"extra_secret_env_wo_version"`
+	ExtraSecretEnvRefs    map[string]secretRefModel `tfsdk:"extra_secret_env_refs"`
 }
 
 func resourcesAttribute(what string) schema.SingleNestedAttribute {
@@ -271,6 +272,10 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"extra_secret_env_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType, Validators: checkEnvNames,
 						Description: "More secret environment variables, write-only: never stored in Terraform state (Terraform 1.11+). Requires `extra_secret_env_wo_version`; its names must not repeat those of `extra_secret_env` or `extra_env`."},
 					"extra_secret_env_wo_version": woVersionAttribute("extra_secret_env_wo"),
+					"extra_secret_env_refs": schema.MapNestedAttribute{Optional: true, Validators: checkEnvNames, NestedObject: schema.NestedAttributeObject{Attributes: secretRefAttributes()},
+						Description: "More secret environment variables, each read by the Pods from a key of an existing Secret of the namespace that someone else " +
+							"manages (External Secrets, Vault, sealed-secrets): variable name -> `{ name = <Secret>, key = <key> }`. The values never pass through " +
+							"Terraform; a change of one rolls the Pods at the next apply. Its names must not repeat those of `extra_env`, `extra_secret_env` or `extra_secret_env_wo`."},
 				}},
 			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "While true (the default), destroying the instance is refused."},

@@ -47,7 +47,8 @@ func searchSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.D
 
 var searchPassword = credential{block: "opensearch", name: "password", what: "Password",
 	doc: "Password (`ES_PASS`). It reaches Pods through the instance's Secret only. Conflicts with `password_wo`.",
-	key: mastodon.EnvSearchPassword, set: func(s *mastodon.Spec, v string) { s.Search.Password = v }}
+	key: mastodon.EnvSearchPassword, set: func(s *mastodon.Spec, v string) { s.Search.Password = v },
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.Search.PasswordRef = r }}
 
 // searchAttributes are opensearch, and search_index: what the cluster
 // holds (an import reads it from the index build Job), not configuration.

@@ -29,7 +29,8 @@ type smtpModel struct {
 
 var smtpPassword = credential{block: "smtp", name: "password", what: "Password or API key",
 	doc: "Password or API key. It reaches Pods through a Secret only. Conflicts with `password_wo`.",
-	key: mastodon.EnvSMTPPassword, set: func(s *mastodon.Spec, v string) { s.SMTP.Password = v }}
+	key: mastodon.EnvSMTPPassword, set: func(s *mastodon.Spec, v string) { s.SMTP.Password = v },
+	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.SMTP.PasswordRef = r }}
 
 func smtpAttributes(in nested) map[string]schema.Attribute {
 	return map[string]schema.Attribute{"smtp": optionalBlock(in, "smtp", "Outgoing mail.",

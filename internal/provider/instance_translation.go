@@ -17,26 +17,30 @@ type translationModel struct {
 }
 
 type deeplModel struct {
-	APIKey          types.String `tfsdk:"api_key"`
-	APIKeyWO        types.String `tfsdk:"api_key_wo"`
-	APIKeyWOVersion types.Int64  `tfsdk:"api_key_wo_version"`
-	Plan            types.String `tfsdk:"plan"`
+	APIKey          types.String    `tfsdk:"api_key"`
+	APIKeyWO        types.String    `tfsdk:"api_key_wo"`
+	APIKeyWOVersion types.Int64     `tfsdk:"api_key_wo_version"`
+	APIKeyRef       *secretRefModel `tfsdk:"api_key_secret_ref"`
+	Plan            types.String    `tfsdk:"plan"`
 }
 
 type libreTranslateModel struct {
-	Endpoint        types.String `tfsdk:"endpoint"`
-	APIKey          types.String `tfsdk:"api_key"`
-	APIKeyWO        types.String `tfsdk:"api_key_wo"`
-	APIKeyWOVersion types.Int64  `tfsdk:"api_key_wo_version"`
+	Endpoint        types.String    `tfsdk:"endpoint"`
+	APIKey          types.String    `tfsdk:"api_key"`
+	APIKeyWO        types.String    `tfsdk:"api_key_wo"`
+	APIKeyWOVersion types.Int64     `tfsdk:"api_key_wo_version"`
+	APIKeyRef       *secretRefModel `tfsdk:"api_key_secret_ref"`
 }
 
 var (
 	deepLAPIKey = credential{block: "translation.deepl", name: "api_key", what: "API key",
 		doc: "API key (`DEEPL_API_KEY`, in the instance's Secret only). Conflicts with `api_key_wo`.",
-		key: mastodon.EnvDeepLAPIKey, set: func(s *mastodon.Spec, v string) { s.Translation.DeepL.APIKey = v }}
+		key: mastodon.EnvDeepLAPIKey, set: func(s *mastodon.Spec, v string) { s.Translation.DeepL.APIKey = v },
+		setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.Translation.DeepL.APIKeyRef = r }}
 	libreTranslateAPIKey = credential{block: "translation.libre_translate", name: "api_key", what: "API key",
 		doc: "API key, if the server wants one (`LIBRE_TRANSLATE_API_KEY`, in the instance's Secret only). Conflicts with `api_key_wo`.",
-		key: mastodon.EnvLibreTranslateAPIKey, set: func(s *mastodon.Spec, v string) { s.Translation.LibreTranslate.APIKey = v }}
+		key: mastodon.EnvLibreTranslateAPIKey, set: func(s *mastodon.Spec, v string) { s.Translation.LibreTranslate.APIKey = v },
+		setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.Translation.LibreTranslate.APIKeyRef = r }}
 )
 
 func translationAttributes(in nested) map[string]schema.Attribute {

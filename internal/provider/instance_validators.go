@@ -128,4 +128,5 @@ var (
 	checkPort       = int64Check{described: "a TCP port (0 for the default)", check: mastodon.CheckPort}
 	checkNotNeg     = int64Check{described: "not negative", check: mastodon.CheckNotNegative}
 	checkAtLeastOne = int64Check{described: "at least 1", check: mastodon.CheckAtLeastOne}
+	checkDataKey    = stringCheck{described: "a key of a Secret's data", check: mastodon.CheckSecretKey}
 )

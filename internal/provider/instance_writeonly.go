@@ -18,11 +18,13 @@ import (
 )
 
 // credential is a secret the user gives the instance, in one of its
-// forms: clear (Sensitive, kept in state), or write-only (never in state)
-// with the version that says when a new write-only value is to be applied.
-// (A reference to an existing Secret will be one more form.) Its model
-// fields are found by their attribute names (see in); the table of the
-// features lists every credential (instanceFeatures).
+// forms: clear (Sensitive, kept in state), write-only (never in state)
+// with the version that says when a new write-only value is to be applied,
+// or a reference to a key of an existing Secret that someone else manages
+// (name_secret_ref: the Pods read it, the provider only hashes it; see
+// mastodon.SecretRef). Its model fields are found by their attribute names
+// (see in); the table of the features lists every credential
+// (instanceFeatures).
 type credential struct {
 	block string // the path of its block: "translation.deepl", "" for the root
 	name  string // the clear attribute; the others are name_wo and name_wo_version
@@ -33,19 +35,57 @@ type credential struct {
 	// the instance's (mastodon.Spec.SecretName); key is its key there.
 	secret func(s *mastodon.Spec) string
 	key    string
-	// set puts a value into the spec, whose block the feature made.
-	set func(s *mastodon.Spec, v string)
+	// set puts a value into the spec, whose block the feature made;
+	// setRef a reference.
+	set    func(s *mastodon.Spec, v string)
+	setRef func(s *mastodon.Spec, r *mastodon.SecretRef)
+	// noRef, for a credential without a reference form, names the
+	// attribute that does what a reference would (its doc says so).
+	noRef string
 }
 
-// attributes are the credential's three attributes.
+// attributes are the credential's attributes: its three forms, and the
+// write-only value's version.
 func (c credential) attributes() map[string]schema.Attribute {
-	wo := c.name + "_wo"
-	return map[string]schema.Attribute{
+	wo, ref := c.name+"_wo", c.name+"_secret_ref"
+	out := map[string]schema.Attribute{
 		c.name: schema.StringAttribute{Optional: true, Sensitive: true, Description: c.doc},
 		wo: schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
 			Description: c.what + ", write-only: never stored in Terraform state (Terraform 1.11+). Requires the `_wo_version` beside it; conflicts with `" + c.name + "`."},
 		wo + "_version": woVersionAttribute(wo),
 	}
+	if c.noRef == "" {
+		out[ref] = schema.SingleNestedAttribute{Optional: true, Attributes: secretRefAttributes(),
+			Description: c.what + ", read by the Pods from a key of an existing Secret of the instance's namespace that someone else manages " +
+				"(External Secrets, Vault, sealed-secrets): the value never passes through Terraform. The provider reads the Secret at plan and apply " +
+				"(it needs `get` on Secrets), refuses a missing Secret or key before anything changes (so the Secret must exist when the plan is made: " +
+				"create it in an earlier apply), and keeps only a hash of the value, so that a change of it rolls the Pods at the next apply. Give one of `" + c.name + "`, `" + wo + "` and `" + ref + "`."}
+	}
+	return out
+}
+
+// secretRefAttributes are the attributes of a reference to a Secret's key.
+func secretRefAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"name": checkSecretName.on(schema.StringAttribute{Required: true, Description: "The Secret, in the instance's namespace."}),
+		"key":  checkDataKey.on(schema.StringAttribute{Required: true, Description: "The key of its data that holds the value."}),
+	}
+}
+
+// secretRefModel is a reference to a Secret's key (secretRefAttributes).
+type secretRefModel struct {
+	Name types.String `tfsdk:"name"`
+	Key  types.String `tfsdk:"key"`
+}
+
+// secretRef is the reference an attribute holds, nil when it is null. A
+// name or key not known yet is "" (mastodon.Spec.SecretRefs leaves such
+// references out).
+func secretRef(m *secretRefModel) *mastodon.SecretRef {
+	if m == nil {
+		return nil
+	}
+	return &mastodon.SecretRef{Name: m.Name.ValueString(), Key: m.Key.ValueString()}
 }
 
 // woVersionAttribute is the version of the write-only attribute wo.
@@ -78,10 +118,12 @@ func (c credential) live(s *mastodon.Spec) (secret, key string) {
 	return c.secret(s), c.key
 }
 
-// credentialValues are a credential's three attributes in a model.
+// credentialValues are a credential's attributes in a model; ref is nil
+// for a credential without a reference form.
 type credentialValues struct {
 	clear, wo *types.String
 	version   *types.Int64
+	ref       **secretRefModel
 }
 
 // in finds the credential's attributes in m, a pointer to a model
@@ -99,12 +141,19 @@ func (c credential) in(m any) *credentialValues {
 		}
 	}
 	stringType, int64Type := reflect.TypeFor[types.String](), reflect.TypeFor[types.Int64]()
-	return &credentialValues{
+	out := &credentialValues{
 		clear:   c.modelField(v, c.name, stringType).Addr().Interface().(*types.String),
 		wo:      c.modelField(v, c.name+"_wo", stringType).Addr().Interface().(*types.String),
 		version: c.modelField(v, c.name+"_wo_version", int64Type).Addr().Interface().(*types.Int64),
 	}
+	if c.noRef == "" {
+		out.ref = c.modelField(v, c.name+"_secret_ref", reflect.TypeFor[*secretRefModel]()).Addr().Interface().(**secretRefModel)
+	}
+	return out
 }
+
+// referenced says whether the values give a reference (known or not).
+func (v *credentialValues) referenced() bool { return v.ref != nil && *v.ref != nil }
 
 // modelField is the field of the struct v that holds the attribute name,
 // looked for in its embedded structs too: of type want, or a block (a
@@ -150,8 +199,9 @@ func taggedField(v reflect.Value, name string) (reflect.Value, bool) {
 
 // writeOnlyPassword is the write-only alternative to a password attribute.
 type writeOnlyPassword struct {
-	PasswordWO        types.String `tfsdk:"password_wo"`
-	PasswordWOVersion types.Int64  `tfsdk:"password_wo_version"`
+	PasswordWO        types.String    `tfsdk:"password_wo"`
+	PasswordWOVersion types.Int64     `tfsdk:"password_wo_version"`
+	PasswordRef       *secretRefModel `tfsdk:"password_secret_ref"`
 }
 
 // extraSecretEnvWO is settings.extra_secret_env_wo and its version.
@@ -169,15 +219,25 @@ func woPath(p path.Path, suffix string) path.Path {
 	return p.ParentPath().AtName(string(name) + suffix)
 }
 
-// validateWriteOnly checks the pairs of a configuration: a clear value or a
-// write-only one, never both, and a write-only value always with its
-// version (without it Terraform could not tell when to apply a new one).
-// A pair with an unknown value (see splitUnknown) is not judged.
+// validateWriteOnly checks the forms of a configuration's credentials: a
+// clear value, a write-only one or a reference, never two, and a
+// write-only value always with its version (without it Terraform could not
+// tell when to apply a new one). A credential with an unknown value (see
+// splitUnknown) is not judged.
 func validateWriteOnly(m *instanceModel, unknown map[string]bool, diags *diag.Diagnostics) {
-	check := func(p path.Path, clearSet, woSet, versionSet bool) {
-		wo, version := woPath(p, "_wo"), woPath(p, "_wo_version")
-		if unknown[p.String()] || unknown[wo.String()] || unknown[version.String()] || unknown[p.ParentPath().String()] {
+	check := func(p path.Path, clearSet, woSet, versionSet, refSet bool) {
+		wo, version, ref := woPath(p, "_wo"), woPath(p, "_wo_version"), woPath(p, "_secret_ref")
+		if unknown[p.String()] || unknown[wo.String()] || unknown[version.String()] || unknown[p.ParentPath().String()] ||
+			affected(ref.String(), unknown) {
 			return
+		}
+		if refSet && (clearSet || woSet) {
+			other := p
+			if woSet {
+				other = wo
+			}
+			diags.AddAttributeError(ref, "Conflicting values", ref.String()+": conflicts with "+other.String()+
+				": give one of "+p.String()+", "+wo.String()+" and "+ref.String()+".")
 		}
 		switch {
 		case clearSet && woSet:
@@ -191,11 +251,11 @@ func validateWriteOnly(m *instanceModel, unknown map[string]bool, diags *diag.Di
 	}
 	for _, c := range instanceCredentials {
 		if v := c.in(m); v != nil {
-			check(c.path(), !v.clear.IsNull(), !v.wo.IsNull(), !v.version.IsNull())
+			check(c.path(), !v.clear.IsNull(), !v.wo.IsNull(), !v.version.IsNull(), v.referenced())
 		}
 	}
 	env, version := extraSecretEnvWO(m)
-	check(path.Root("settings").AtName("extra_secret_env"), false, !env.IsNull(), !version.IsNull())
+	check(path.Root("settings").AtName("extra_secret_env"), false, !env.IsNull(), !version.IsNull(), false)
 }
 
 // withWriteOnly puts the write-only values of a configuration into the spec.
@@ -302,7 +362,7 @@ func keepWriteOnly(ctx context.Context, c instanceCluster, prior, plan *instance
 func clearFromCluster(m *instanceModel, s *mastodon.Spec, live map[string]*unstructured.Unstructured) {
 	for _, c := range instanceCredentials {
 		v := c.in(m)
-		if v == nil || !v.version.IsNull() {
+		if v == nil || !v.version.IsNull() || v.referenced() {
 			continue
 		}
 		secret, key := c.live(s)

@@ -54,9 +54,16 @@ var crossRules = []struct {
 		"database.ca_certificate_pem", "conflicts with database.cloud_sql", []string{"database.ca_certificate_pem", "database.cloud_sql"}},
 	{map[string]any{"database.cloud_sql.instance_connection_name": "p:r:i", "database.cloud_sql.workload_identity_service_account": "gsa", "database.cloud_sql.credentials_json": "{}"},
 		"database.cloud_sql.credentials_json", "authenticate one way",
-		[]string{"database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.workload_identity_service_account"}},
+		[]string{"database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.credentials_json_secret_ref",
+			"database.cloud_sql.workload_identity_service_account"}},
+	{map[string]any{"database.cloud_sql.instance_connection_name": "p:r:i", "database.cloud_sql.workload_identity_service_account": "gsa",
+		"database.cloud_sql.credentials_json_secret_ref.name": "key", "database.cloud_sql.credentials_json_secret_ref.key": "key.json"},
+		"database.cloud_sql.credentials_json", "authenticate one way",
+		[]string{"database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.credentials_json_secret_ref",
+			"database.cloud_sql.workload_identity_service_account"}},
 	{map[string]any{"database.cloud_sql.instance_connection_name": "p:r:i"}, "database.cloud_sql.workload_identity_service_account", "needs a way to authenticate",
-		[]string{"database.cloud_sql", "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.workload_identity_service_account"}},
+		[]string{"database.cloud_sql", "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo",
+			"database.cloud_sql.credentials_json_secret_ref", "database.cloud_sql.workload_identity_service_account"}},
 	{map[string]any{"database.cloud_sql.instance_connection_name": "p:r:i", "database.cloud_sql.credentials_json": "e30="},
 		"database.cloud_sql.credentials_json", "is not a service-account key in JSON",
 		[]string{"database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo"}},
@@ -88,7 +95,10 @@ var crossRules = []struct {
 		[]string{"settings.extra_env", "opensearch"}},
 	{map[string]any{"opensearch.port": 9200}, "opensearch.host", "must be set", []string{"opensearch.host"}},
 	{map[string]any{"opensearch.host": "os", "opensearch.password": "p"}, "opensearch.user", "must be set with opensearch.password",
-		[]string{"opensearch.user", "opensearch.password", "opensearch.password_wo"}},
+		[]string{"opensearch.user", "opensearch.password", "opensearch.password_wo", "opensearch.password_secret_ref"}},
+	{map[string]any{"opensearch.host": "os", "opensearch.password_secret_ref.name": "os", "opensearch.password_secret_ref.key": "password"},
+		"opensearch.user", "must be set with opensearch.password",
+		[]string{"opensearch.user", "opensearch.password", "opensearch.password_wo", "opensearch.password_secret_ref"}},
 	{map[string]any{"opensearch.host": "os", "opensearch.ca_certificate_pem": "ca", "opensearch.scheme": "http"}, "opensearch.ca_certificate_pem", "needs opensearch.scheme",
 		[]string{"opensearch.ca_certificate_pem", "opensearch.scheme"}},
 	{map[string]any{"smtp.from_address": "a@b.example"}, "smtp.server", "must be set", []string{"smtp.server"}},
@@ -100,7 +110,7 @@ var crossRules = []struct {
 	{map[string]any{"translation.deepl.api_key": "k", "translation.libre_translate.endpoint": "https://lt.example"}, "translation.deepl", "conflicts with translation.libre_translate",
 		[]string{"translation.deepl", "translation.libre_translate"}},
 	{map[string]any{"translation.deepl.plan": "free"}, "translation.deepl.api_key", "must be set",
-		[]string{"translation.deepl.api_key", "translation.deepl.api_key_wo"}},
+		[]string{"translation.deepl.api_key", "translation.deepl.api_key_wo", "translation.deepl.api_key_secret_ref"}},
 	{map[string]any{"translation.deepl.api_key": "k", "settings.extra_env": map[string]string{"DEEPL_PLAN": "pro"}}, "settings.extra_env", "is set by translation",
 		[]string{"settings.extra_env", "translation"}},
 	{map[string]any{"media_bucket.endpoint": "https://s3.example", "media_bucket.access_key_id": "k", "media_bucket.secret_access_key": "s"},
@@ -115,10 +125,28 @@ var crossRules = []struct {
 		[]string{"media_bucket.access_key_id", "media_bucket.secret_access_key_wo"}},
 	{map[string]any{"media_bucket.bucket": "b", "media_bucket.endpoint": "https://s3.example", "media_bucket.access_key_id": "k"},
 		"media_bucket.secret_access_key", "must be set with access_key_id",
-		[]string{"media_bucket.access_key_id", "media_bucket.secret_access_key", "media_bucket.secret_access_key_wo"}},
+		[]string{"media_bucket.access_key_id", "media_bucket.secret_access_key", "media_bucket.secret_access_key_wo", "media_bucket.secret_access_key_secret_ref"}},
 	{map[string]any{"media_bucket.bucket": "b", "media_bucket.endpoint": "https://storage.googleapis.com"},
 		"media_bucket.access_key_id", "takes only HMAC keys",
-		[]string{"media_bucket.access_key_id", "media_bucket.secret_access_key", "media_bucket.secret_access_key_wo", "media_bucket.endpoint"}},
+		[]string{"media_bucket.access_key_id", "media_bucket.secret_access_key", "media_bucket.secret_access_key_wo", "media_bucket.secret_access_key_secret_ref", "media_bucket.endpoint"}},
+	// A credential's three forms (validateWriteOnly): one at most. A
+	// reference whose name alone is unknown is not judged either.
+	{map[string]any{"smtp.server": "mail", "smtp.password": "p", "smtp.password_secret_ref.name": "mail", "smtp.password_secret_ref.key": "password"},
+		"smtp.password_secret_ref", "conflicts with smtp.password:",
+		[]string{"smtp.password", "smtp.password_secret_ref", "smtp.password_secret_ref.name", "smtp", "smtp.password_secret_ref.key"}},
+	{map[string]any{"database.host": "db", "database.password_wo": "p", "database.password_wo_version": 1,
+		"database.password_secret_ref.name": "db", "database.password_secret_ref.key": "password"},
+		"database.password_secret_ref", "conflicts with database.password_wo:",
+		[]string{"database.password_wo", "database.password_wo_version", "database.password_secret_ref", "database.password_secret_ref.name", "database"}},
+	{map[string]any{"restore.key": "dump", "restore.bucket.bucket": "b", "restore.bucket.endpoint": "https://s3.example", "restore.bucket.access_key_id": "k",
+		"restore.bucket.secret_access_key": "s", "restore.bucket.secret_access_key_secret_ref.name": "b", "restore.bucket.secret_access_key_secret_ref.key": "k"},
+		"restore.bucket.secret_access_key_secret_ref", "conflicts with restore.bucket.secret_access_key:",
+		[]string{"restore.bucket.secret_access_key", "restore.bucket.secret_access_key_secret_ref", "restore.bucket"}},
+	{map[string]any{"settings.extra_secret_env": map[string]string{"A": "1"}, "settings.extra_secret_env_refs": map[string]map[string]string{"A": {"name": "s", "key": "k"}}},
+		"settings.extra_secret_env_refs", "is also in settings.extra_env, settings.extra_secret_env or settings.extra_secret_env_wo",
+		[]string{"settings.extra_secret_env_refs", "settings.extra_env", "settings.extra_secret_env", "settings.extra_secret_env_wo"}},
+	{map[string]any{"opensearch.host": "os", "settings.extra_secret_env_refs": map[string]map[string]string{"ES_PASS": {"name": "s", "key": "k"}}},
+		"settings.extra_secret_env_refs", "is set by opensearch", []string{"settings.extra_secret_env_refs", "opensearch"}},
 	{map[string]any{"metrics.enabled": true, "version": "v4.3.0"}, "metrics", "has no Prometheus exporter", []string{"metrics", "metrics.enabled", "version"}},
 	{map[string]any{"metrics.enabled": true, "metrics.service_monitor": false, "metrics.service_monitor_labels": map[string]string{"team": "social"}},
 		"metrics.service_monitor_labels", "which metrics.service_monitor = false leaves out",
@@ -282,6 +310,20 @@ func crossLeaf(t *testing.T, typ tftypes.Type, at string, v any) tftypes.Value {
 		elems := map[string]tftypes.Value{}
 		for k, s := range v {
 			elems[k] = tftypes.NewValue(tftypes.String, s)
+		}
+		return tftypes.NewValue(typ, elems)
+	case map[string]map[string]string: // a map of objects of strings
+		elem := typ.(tftypes.Map).ElementType
+		elems := map[string]tftypes.Value{}
+		for k, o := range v {
+			attrs := map[string]tftypes.Value{}
+			for a := range elem.(tftypes.Object).AttributeTypes {
+				attrs[a] = tftypes.NewValue(tftypes.String, nil)
+				if s, ok := o[a]; ok {
+					attrs[a] = tftypes.NewValue(tftypes.String, s)
+				}
+			}
+			elems[k] = tftypes.NewValue(elem, attrs)
 		}
 		return tftypes.NewValue(typ, elems)
 	}
