@@ -27,6 +27,7 @@ var features = []feature{
 	translationFeature{},
 	ownSecretsFeature{},
 	restoreFeature{},
+	gatewayFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

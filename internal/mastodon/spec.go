@@ -184,6 +184,9 @@ type Spec struct {
 	OwnSecrets *OwnSecrets
 	// Restore fills a new embedded database from a dump (nil: none).
 	Restore *Restore
+	// Gateway routes the domains through a Gateway's HTTPRoutes instead
+	// of an Ingress (nil: none).
+	Gateway *Gateway
 }
 
 // Defaults fills what the user left empty: the core's part, then each

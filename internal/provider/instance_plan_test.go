@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 )
 
 // lbAddress is what the Ingress controller of the planner's tests
@@ -24,6 +26,12 @@ const lbAddress = "203.0.113.7"
 type addressedCluster struct{ *fakeCluster }
 
 func (addressedCluster) WaitIngressAddress(context.Context, string, string) (string, string, error) {
+	return lbAddress, "", nil
+}
+func (addressedCluster) GatewayStatus(context.Context, kube.GatewayRoutes) (kube.GatewayState, error) {
+	return kube.GatewayState{IP: lbAddress}, nil
+}
+func (addressedCluster) WaitGatewayAddress(context.Context, kube.GatewayRoutes) (string, string, error) {
 	return lbAddress, "", nil
 }
 
