@@ -95,9 +95,10 @@ func RouteStatus(route *unstructured.Unstructured, namespace, name, section stri
 			status, _ := cm["status"].(string)
 			switch cm["type"] {
 			case "Accepted":
-				if status == "True" {
+				switch status {
+				case "True":
 					accepted = true
-				} else if status == "False" {
+				case "False":
 					refused = conditionText(pm, cm)
 				}
 			case "ResolvedRefs":

@@ -100,6 +100,8 @@ type fakeCluster struct {
 	// unserved: the cluster serves no HTTPRoutes; noGateway: the Gateway
 	// does not exist.
 	unserved, noGateway bool
+	// gatewayWait is what WaitGatewayAddress returns besides failOn.
+	gatewayWait error
 }
 
 func (f *fakeCluster) do(what string) error {
@@ -132,7 +134,10 @@ func (f *fakeCluster) GatewayStatus(context.Context, kube.GatewayRoutes) (kube.G
 	return kube.GatewayState{Missing: f.noGateway}, f.do("read the gateway")
 }
 func (f *fakeCluster) WaitGatewayAddress(context.Context, kube.GatewayRoutes) (string, string, error) {
-	return "", "", f.do("wait for the gateway")
+	if err := f.do("wait for the gateway"); err != nil {
+		return "", "", err
+	}
+	return "", "", f.gatewayWait
 }
 func (f *fakeCluster) RunJobOnce(_ context.Context, job *unstructured.Unstructured) error {
 	return f.do("job " + job.GetLabels()[mastodon.LabelComponent])

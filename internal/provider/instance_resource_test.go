@@ -674,6 +674,11 @@ func TestAccInstance_invalidInput(t *testing.T) {
 			`restore.bucket.secret_access_key: must be set (it reaches Pods through the Secret social-db-restore of the restore Job only)`},
 		{`  maintenance = { remote_media = { schedule = "nightly" } }`, `maintenance.remote_media.schedule: "nightly" is not a cron schedule`},
 		{`  maintenance = { statuses = { retention_days = 0 } }`, `maintenance.statuses.retention_days: must be at least 1`},
+		{`  ingress = { tls_secret_name = "tls" }
+  gateway = { name = "public" }`, `gateway: conflicts with ingress: route the instance through an Ingress (ingress) or a Gateway's HTTPRoutes (gateway), not both`},
+		{`  gateway = { name = "Public_Gateway" }`, `gateway.name: "Public_Gateway" is not a valid name`},
+		{`  gateway = { name = "public", namespace = "Infra" }`, `gateway.namespace: "Infra" is not a valid namespace name`},
+		{`  gateway = { name = "public", section_name = "https_443" }`, `gateway.section_name: "https_443" is not a valid name`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{

@@ -125,6 +125,7 @@ var crossRules = []struct {
 		"own_secrets.values_wo", "is the password of the embedded service", []string{"own_secrets.values_wo", "database"}},
 	{map[string]any{"own_secrets.secret_name": "old", "own_secrets.secret_keys": map[string]string{mastodon.EnvRedisPassword: "redis-password"}, "redis.host": "redis"},
 		"own_secrets.secret_keys", "is the password of the embedded service", []string{"own_secrets.secret_keys", "redis"}},
+	{map[string]any{"ingress": present, "gateway.name": "public"}, "gateway", "conflicts with ingress", []string{"gateway", "ingress"}},
 	// Warnings name what they read too.
 	{map[string]any{"web.autoscaling.max_replicas": 2, "web.autoscaling.target_memory_utilization": 70, "web.resources.memory_request": "1Gi", "media_bucket.bucket": "b"},
 		"web.autoscaling.target_memory_utilization", "seldom returns memory",
