@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
@@ -80,5 +83,47 @@ func TestApplyGateway(t *testing.T) {
 	}
 	if !errors.Is(refused, kube.ErrRouteRefused) {
 		t.Fatal("the refusal is not ErrRouteRefused")
+	}
+}
+
+// A refresh reads the address from the Gateway (one get), nulls it when the
+// Gateway is gone, and warns of that and of a route its controller refuses.
+func TestReadGateway(t *testing.T) {
+	ctx := context.Background()
+	spec := testSpec()
+	spec.Gateway = &mastodon.Gateway{Name: "public", Namespace: "infra"}
+	gw := obj("Gateway", "public", nil)
+	gw.SetNamespace("infra")
+	_ = unstructured.SetNestedSlice(gw.Object, []any{map[string]any{"type": "Hostname", "value": "lb.example"},
+		map[string]any{"type": "IPAddress", "value": "203.0.113.70"}}, "status", "addresses")
+	route := obj("HTTPRoute", "social", nil)
+	_ = unstructured.SetNestedSlice(route.Object, []any{map[string]any{"parentRef": map[string]any{"name": "public", "namespace": "infra"},
+		"controllerName": "example.net/gw", "conditions": []any{map[string]any{"type": "Accepted", "status": "False", "reason": "NotAllowedByListeners", "message": "no"}}}},
+		"status", "parents")
+	read := func(c *kube.Client) *instanceRead {
+		rd := &instanceRead{c: c, spec: spec, ns: "ns", name: "social", resp: &resource.ReadResponse{},
+			live:  map[string]*unstructured.Unstructured{"HTTPRoute/ns/social": route},
+			state: instanceModel{LoadBalancerIP: types.StringValue("198.51.100.1"), LoadBalancerHostname: types.StringNull()}}
+		rd.readGateway(ctx)
+		return rd
+	}
+	c := fakeClient()
+	k, _ := kube.KindOf("Gateway")
+	if err := c.Dynamic.(*dynamicfake.FakeDynamicClient).Tracker().Create(k.GVR, gw, "infra"); err != nil {
+		t.Fatal(err)
+	}
+	rd := read(c)
+	if rd.state.LoadBalancerIP.ValueString() != "203.0.113.70" || rd.state.LoadBalancerHostname.ValueString() != "lb.example" {
+		t.Errorf("address %s %s", rd.state.LoadBalancerIP, rd.state.LoadBalancerHostname)
+	}
+	if w := rd.resp.Diagnostics.Warnings(); len(w) != 1 || !strings.Contains(w[0].Detail(), "refuses HTTPRoute social: Accepted=False (reason NotAllowedByListeners: no)") {
+		t.Errorf("warnings %v", w)
+	}
+	rd = read(fakeClient())
+	if !rd.state.LoadBalancerIP.IsNull() {
+		t.Errorf("no Gateway: address %s", rd.state.LoadBalancerIP)
+	}
+	if w := rd.resp.Diagnostics.Warnings(); len(w) != 1 || !strings.Contains(w[0].Detail(), "Gateway infra/public (gateway.name, gateway.namespace) does not exist") {
+		t.Errorf("no Gateway: warnings %v", w)
 	}
 }
