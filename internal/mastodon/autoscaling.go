@@ -172,6 +172,9 @@ func (s *Spec) horizontalPodAutoscaler(deployment, component, container string, 
 // or a change of replicas sets without restarting any Pod.
 func (p SidekiqProcess) podInputs() SidekiqProcess {
 	p.Autoscaling = nil
+	// Its Pod settings are in the Pod template itself (and its
+	// Deployment's annotations are not).
+	p.Pod = PodSettings{}
 	if p.Replicas != 0 {
 		p.Replicas = 1
 	}

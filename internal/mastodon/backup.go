@@ -237,7 +237,7 @@ func (s *Spec) renderBackup() []Object {
 	} else {
 		dump.Args = []string{backupDumpScript}
 		upload := append(slices.Clone(env), corev1.EnvVar{Name: "BACKUP_PREFIX", Value: b.Prefix}, corev1.EnvVar{Name: "BACKUP_UPLOAD_SCRIPT", Value: backupUploadScript})
-		job = webPodJobSpec(s.railsPod("web", nil, s.WebResources), "upload", upload,
+		job = webPodJobSpec(s.railsPod("web", nil, s.jobResources()), "upload", upload,
 			"cd /opt/mastodon\nexec bundle exec ruby -e \"$BACKUP_UPLOAD_SCRIPT\"\n", nil, 1)
 		pod := &job.Template.Spec
 		pod.InitContainers = append([]corev1.Container{dump}, pod.InitContainers...)

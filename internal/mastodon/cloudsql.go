@@ -78,26 +78,22 @@ func (cloudSQLFeature) validate(s *Spec, e *fieldErrors) {
 	if c == nil {
 		return
 	}
-	c.validate(e)
+	c.validate(e, s.ServiceAccount != nil && s.ServiceAccount.Name != "")
 	if s.Database.CACertificatePEM != "" {
 		e.add("database.ca_certificate_pem", "conflicts with database.cloud_sql: the proxy encrypts the connection itself")
 		e.related("database.cloud_sql")
 	}
 }
 
-// objects are the ServiceAccount that Workload Identity maps, or the
-// Secret of the service-account key, before any Pod names them.
+// objects are the Secret of the service-account key, before any Pod names
+// it (the ServiceAccount that Workload Identity maps is
+// serviceAccountFeature's).
 func (cloudSQLFeature) objects(s *Spec, at stage) []Object {
 	c := s.cloudSQL()
 	if c == nil || at != beforeConfig {
 		return nil
 	}
 	var out []Object
-	if gsa := s.workloadIdentity(); gsa != "" {
-		meta := s.meta(s.Name, ComponentInstance)
-		meta.Annotations = map[string]string{AnnotationWorkloadIdentity: gsa}
-		out = append(out, NewObject(&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta, AutomountServiceAccountToken: ptr.To(false)}))
-	}
 	if c.CredentialsJSON != "" {
 		out = append(out, NewObject(&corev1.Secret{
 			TypeMeta:   typeMeta("v1", "Secret"),
@@ -116,36 +112,19 @@ func (cloudSQLFeature) inputs(s *Spec) []any {
 	return nil
 }
 
-// workloadIdentity is the Google service account that the instance's Pods
-// act as, or "".
-func (s *Spec) workloadIdentity() string {
-	if c := s.cloudSQL(); c != nil {
-		return c.WorkloadIdentityServiceAccount
-	}
-	return ""
-}
-
-// serviceAccountName is the instance's own ServiceAccount when Workload
-// Identity needs one to carry its annotation; otherwise the namespace's
-// default (no token is mounted either way), which is one object fewer to
-// apply and to read on every refresh.
-func (s *Spec) serviceAccountName() string {
-	if s.workloadIdentity() != "" {
-		return s.Name
-	}
-	return ""
-}
-
 // The key is given clear or write-only: a rule that reads it reads both.
-func (c *CloudSQL) validate(e *fieldErrors) {
+func (c *CloudSQL) validate(e *fieldErrors, existingAccount bool) {
 	const key, keyWO, gsa = "database.cloud_sql.credentials_json", "database.cloud_sql.credentials_json_wo", "database.cloud_sql.workload_identity_service_account"
 	switch {
 	case c.CredentialsJSON != "" && c.WorkloadIdentityServiceAccount != "":
 		e.add(key, "conflicts with database.cloud_sql.workload_identity_service_account: authenticate one way")
 		e.related(keyWO, gsa)
-	case c.CredentialsJSON == "" && c.WorkloadIdentityServiceAccount == "":
-		e.add(gsa, "or database.cloud_sql.credentials_json must be set: the proxy needs a way to authenticate")
-		e.related(key, keyWO)
+	case c.CredentialsJSON == "" && c.WorkloadIdentityServiceAccount == "" && !existingAccount:
+		e.add(gsa, "or database.cloud_sql.credentials_json must be set (or service_account.name, a ServiceAccount that Workload Identity maps already): the proxy needs a way to authenticate")
+		e.related(key, keyWO, "service_account")
+	case c.WorkloadIdentityServiceAccount != "" && existingAccount:
+		e.add(gsa, "needs the instance's own ServiceAccount, to annotate it, and service_account.name names an existing one: annotate that one with %s yourself and remove this attribute", AnnotationWorkloadIdentity)
+		e.related("service_account")
 	}
 	if j := strings.TrimSpace(c.CredentialsJSON); j != "" && !strings.HasPrefix(j, "{") {
 		e.add(key, "is not a service-account key in JSON (google_service_account_key.private_key is base64: use base64decode())")

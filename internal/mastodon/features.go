@@ -15,6 +15,7 @@ import (
 // decides the rendered objects' order and the Pods' volumes: a new
 // feature goes last.
 var features = []feature{
+	serviceAccountFeature{}, // first: its object precedes every other (the Cloud SQL key's was after it)
 	autoscalingFeature{},
 	metricsFeature{},
 	smtpFeature{},

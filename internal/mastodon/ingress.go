@@ -94,7 +94,10 @@ func (ingressFeature) objects(s *Spec, at stage) []Object {
 // service attaches the BackendConfig to the streaming Service.
 func (ingressFeature) service(s *Spec, svc *corev1.Service) {
 	if bc := s.gkeBackendConfig(); bc != nil && svc.Labels[LabelComponent] == ComponentStreaming {
-		svc.Annotations = map[string]string{AnnotationGKEBackendConfig: `{"default":"` + bc.Name + `"}`}
+		if svc.Annotations == nil {
+			svc.Annotations = map[string]string{}
+		}
+		svc.Annotations[AnnotationGKEBackendConfig] = `{"default":"` + bc.Name + `"}`
 	}
 }
 

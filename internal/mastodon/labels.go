@@ -41,6 +41,9 @@ const (
 	// account's Secret) and keeps in state. A refresh that finds another
 	// claim knows that another state created the same objects again.
 	AnnotationClaim = "mastodon.tootform.dev/claim"
+
+	// labelProcess names a Sidekiq process on its Deployment and Pods.
+	labelProcess = "mastodon.tootform.dev/process"
 )
 
 // LiveKinds are the kinds whose objects make an instance live: its

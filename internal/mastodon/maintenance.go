@@ -229,7 +229,7 @@ func (s *Spec) renderMaintenance() []Object {
 			continue
 		}
 		script := "cd /opt/mastodon\nexec " + strings.Join(t.command(set.RetentionDays), " ") + "\n"
-		base := s.railsPod("web", nil, s.WebResources)
+		base := s.railsPod("web", nil, s.jobResources())
 		job := webPodJobSpec(base, "tootctl", nil, script, nil, 1)
 		out = append(out, s.cronJob(s.MaintenanceName(t.Name), ComponentMaintenance, t.Name, set.Schedule, job))
 	}
@@ -255,6 +255,7 @@ func (s *Spec) cronJob(name, component, task, schedule string, job batchv1.JobSp
 	podLabels := s.templateLabels(component)
 	podLabels[LabelTask] = task
 	job.Template.Labels = s.withMediaLabel(podLabels, job.Template.Spec)
+	s.withJobSettings(&job.Template, component)
 	job.TTLSecondsAfterFinished = nil // the history limits keep the last Jobs
 	job.ActiveDeadlineSeconds = ptr.To[int64](cronActiveDeadline)
 	meta := s.meta(name, component)
@@ -283,6 +284,8 @@ func webPodJobSpec(base corev1.PodSpec, container string, env []corev1.EnvVar, s
 	// Web's metrics exporter runs as long as it is let: a Job's Pod with
 	// it would never complete.
 	pod.Containers = slices.DeleteFunc(pod.Containers, func(c corev1.Container) bool { return c.Name == MetricsContainer })
+	// A Job is one Pod: a spread that counts web's Pods is not its own.
+	pod.TopologySpreadConstraints = nil
 	c := &pod.Containers[0]
 	c.Name = container
 	c.Ports, c.ReadinessProbe, c.LivenessProbe, c.StartupProbe = nil, nil, nil, nil

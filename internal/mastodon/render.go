@@ -503,27 +503,37 @@ func (s *Spec) PrepareJob() Object {
 }
 
 func (s *Spec) migrationJob(name, component string, command []string, env []corev1.EnvVar) Object {
-	pod := s.railsPod("migrate", command, s.WebResources)
+	pod := s.railsPod("migrate", command, s.jobResources())
 	pod.RestartPolicy = corev1.RestartPolicyNever
 	pod.Containers[0].Env = env
-	labels := s.withMediaLabel(s.templateLabels(component), pod)
+	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: s.withMediaLabel(s.templateLabels(component), pod)}, Spec: pod}
+	s.withJobSettings(&template, component)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: s.meta(name, component),
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To[int32](2),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       pod,
-			},
-		},
+		Spec:       batchv1.JobSpec{BackoffLimit: ptr.To[int32](2), Template: template},
 	})
+}
+
+// jobResources are the requests and limits of the Jobs' Mastodon
+// containers: jobs.resources, else web's.
+func (s *Spec) jobResources() Resources {
+	if s.JobResources != nil {
+		return *s.JobResources
+	}
+	return s.WebResources
+}
+
+// withJobSettings puts the Jobs' Pod settings into the template of a Job
+// of component.
+func (s *Spec) withJobSettings(t *corev1.PodTemplateSpec, component string) {
+	s.PodSettingsOf(PodJobs, "").applyPod(&t.ObjectMeta, &t.Spec, s.selector(component))
 }
 
 func (s *Spec) deployment(name, component string, replicas int32, checksum string, pod corev1.PodSpec) *appsv1.Deployment {
 	sel := s.selector(component)
 	if component == ComponentSidekiq {
-		sel["mastodon.tootform.dev/process"] = strings.TrimPrefix(name, s.Name+"-sidekiq-")
+		sel[labelProcess] = strings.TrimPrefix(name, s.Name+"-sidekiq-")
 	}
 	labels, podLabels := s.labels(component), s.templateLabels(component)
 	for k, v := range sel {
@@ -532,19 +542,23 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 	meta := s.meta(name, component)
 	meta.Labels = labels
 	podLabels = s.withMediaLabel(podLabels, pod)
+	settings := s.PodSettingsOf(component, sel[labelProcess])
+	meta.Annotations = settings.DeploymentAnnotations
+	template := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{
+			Labels:      podLabels,
+			Annotations: map[string]string{AnnotationChecksum: checksum},
+		},
+		Spec: pod,
+	}
+	settings.applyPod(&template.ObjectMeta, &template.Spec, sel)
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: managedReplicas(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      podLabels,
-					Annotations: map[string]string{AnnotationChecksum: checksum},
-				},
-				Spec: pod,
-			},
+			Template: template,
 		},
 	}
 }
@@ -693,9 +707,13 @@ func (p SidekiqProcess) serves(queue string) bool {
 }
 
 func (s *Spec) service(name, component, port string, number int32) *corev1.Service {
+	meta := s.meta(name, component)
+	if component == ComponentWeb || component == ComponentStreaming {
+		meta.Annotations = maps.Clone(s.PodSettingsOf(component, "").ServiceAnnotations)
+	}
 	return &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
-		ObjectMeta: s.meta(name, component),
+		ObjectMeta: meta,
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: s.selector(component),
@@ -743,6 +761,7 @@ func (s *Spec) statefulService(name, component string, port int32, runAs int64, 
 					ServiceAccountName:           s.serviceAccountName(),
 					AutomountServiceAccountToken: ptr.To(false),
 					SecurityContext:              sec,
+					ImagePullSecrets:             s.pullSecrets(),
 					Containers:                   []corev1.Container{container},
 					Volumes:                      []corev1.Volume{{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 				},
@@ -754,6 +773,7 @@ func (s *Spec) statefulService(name, component string, port int32, runAs int64, 
 			},
 		},
 	}
+	s.PodSettingsOf(component, "").applyPod(&sts.Spec.Template.ObjectMeta, &sts.Spec.Template.Spec, s.selector(component))
 	return []Object{
 		NewObject(sts),
 		NewObject(s.service(name, component, component, port)),

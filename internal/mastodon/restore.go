@@ -222,7 +222,7 @@ func (s *Spec) RestoreJob() Object {
 	download.ImagePullPolicy = corev1.PullPolicy(s.PullPolicy)
 	download.EnvFrom = envFrom
 	pgEnv := append(append(append([]corev1.EnvVar{}, pg...), restore...), marker)
-	return NewObject(&batchv1.Job{
+	job := &batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: s.meta(s.RestoreJobName(), ComponentRestore),
 		Spec: batchv1.JobSpec{
@@ -241,5 +241,7 @@ func (s *Spec) RestoreJob() Object {
 				},
 			},
 		},
-	})
+	}
+	s.withJobSettings(&job.Spec.Template, ComponentRestore)
+	return NewObject(job)
 }

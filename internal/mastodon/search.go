@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	batchv1 "k8s.io/api/batch/v1"
 	"regexp"
 	"slices"
 	"strconv"
@@ -192,14 +193,14 @@ func (s *Spec) SearchSelector() string {
 // The Job is kept once complete (like the migration Jobs, its log says
 // what was indexed), until the next build or search is switched off.
 func (s *Spec) SearchDeployJob(d *SearchDeploy) Object {
-	web := s.railsPod("web", nil, s.WebResources)
+	web := s.railsPod("web", nil, s.jobResources())
 	script := "cd /opt/mastodon\nexec bin/tootctl " + strings.Join(d.Args(), " ") + "\n"
-	o := webPodJob(s.Namespace, s.SearchDeployJobName(d), "search-deploy", web, nil, script, s.labels(ComponentSearchDeploy), 1)
-	spec, _ := o.Body["spec"].(map[string]any)
-	delete(spec, "ttlSecondsAfterFinished")
-	meta, _ := o.Body["metadata"].(map[string]any)
-	meta["annotations"] = map[string]any{AnnotationSearchIndex: d.Want}
-	return o
+	spec := webPodJobSpec(web, "search-deploy", nil, script, s.templateLabels(ComponentSearchDeploy), 1)
+	spec.TTLSecondsAfterFinished = nil
+	s.withJobSettings(&spec.Template, ComponentSearchDeploy)
+	meta := s.meta(s.SearchDeployJobName(d), ComponentSearchDeploy)
+	meta.Annotations = map[string]string{AnnotationSearchIndex: d.Want}
+	return NewObject(&batchv1.Job{TypeMeta: typeMeta("batch/v1", "Job"), ObjectMeta: meta, Spec: spec})
 }
 
 // searchFeature connects Mastodon to a search cluster (Spec.Search).

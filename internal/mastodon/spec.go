@@ -62,6 +62,8 @@ type SidekiqProcess struct {
 	// Autoscaling, when set, scales the process (Replicas is then
 	// ScaledElsewhere).
 	Autoscaling *Autoscaling `json:",omitempty"`
+	// Pod are the process's own Pod settings, over the instance's.
+	Pod PodSettings `json:",omitzero"`
 }
 
 // Database is an external PostgreSQL.
@@ -184,6 +186,19 @@ type Spec struct {
 	OwnSecrets *OwnSecrets
 	// Restore fills a new embedded database from a dump (nil: none).
 	Restore *Restore
+
+	// Pod are the settings of every Pod (PodSettings); ComponentPods
+	// override them per component (keys: ComponentWeb, ComponentStreaming,
+	// ComponentDatabase, ComponentRedis, PodJobs); a Sidekiq process's are
+	// its own (SidekiqProcess.Pod).
+	Pod           PodSettings
+	ComponentPods map[string]PodSettings
+	// JobResources are the requests and limits of the Jobs' and
+	// CronJobs' Mastodon containers (nil: web's).
+	JobResources *Resources
+	// ServiceAccount is the identity of every Pod (nil: the namespace's
+	// default, unless Cloud SQL's Workload Identity needs one).
+	ServiceAccount *ServiceAccount
 	// Gateway routes the domains through a Gateway's HTTPRoutes instead
 	// of an Ingress (nil: none).
 	Gateway *Gateway
@@ -291,6 +306,7 @@ func (s *Spec) Validate() []FieldError {
 	s.validateDatabase(&e)
 	s.validateStorage(&e)
 	s.validateSettings(&e)
+	s.validatePods(&e)
 	for _, f := range features {
 		f.validate(s, &e)
 	}

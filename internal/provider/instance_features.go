@@ -53,6 +53,7 @@ var instanceFeatures = featureTable{
 	{attributes: scalingAttributes, spec: scalingSpec},
 	{attributes: topLevel(ownSecretsAttributes), spec: ownSecretsSpec},
 	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
+	{attributes: podSettingsAttributes, spec: podSettingsSpec},
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
 }
 

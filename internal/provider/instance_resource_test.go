@@ -638,6 +638,21 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{fmt.Sprintf("  ingress = {\n    certificate_pem = %s\n  }", hclString(cert)), `must be given together`},
 		{`  smtp = { server = "smtp.example", from_address = "not an address" }`, `smtp.from_address: "not an address" is not an email address`},
 		{`  redis = { host = "redis.internal", password_wo = "secret" }`, `redis.password_wo needs redis.password_wo_version`},
+		{`  pod = { labels = { "app.kubernetes.io/instance" = "other" } }`, `pod.labels: key "app.kubernetes.io/instance" is the provider's`},
+		{`  web = { service_annotations = { "mastodon.tootform.dev/checksum" = "x" } }`, `web.service_annotations: key "mastodon.tootform.dev/checksum" is the provider's`},
+		{`  pod = { tolerations = [{ key = "k", operator = "Exists", value = "v" }] }`, `pod.tolerations[0].value: must be empty with operator Exists`},
+		{`  pod = { tolerations = [{ key = "k", operator = "Sometimes" }] }`, `value must be one of`},
+		{`  jobs = { pod = { affinity = { node_required = [{ match_expressions = [{ key = "k", operator = "In" }] }] } } }`, `must not be empty with operator In`},
+		{`  pod = { host_aliases = [{ ip = "smtp", hostnames = ["smtp.internal"] }] }`, `pod.host_aliases[0].ip: "smtp" is not an IP address`},
+		{`  pod = { security_context = { run_as_user = 0 } }`, `value must be at least 1`},
+		{`  web = { pod = { node_selector = { pool = "web" } } }
+  sidekiq = [{ name = "all", queues = ["default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"], pod = { node_selector = { pool = "workers" } } }]`, `every Pod that mounts the ReadWriteOnce media volume runs on one node`},
+		{`  web = {
+    replicas = 2
+    pod      = { topology_spread = [{ topology_key = "kubernetes.io/hostname", when_unsatisfiable = "DoNotSchedule" }] }
+  }`, `spreads across nodes with DoNotSchedule`},
+		{`  service_account = { name = "existing", annotations = { "eks.amazonaws.com/role-arn" = "arn" } }`, `names an existing one`},
+		{`  pod = { volumes = [{ name = "cache", mount_path = "/opt/mastodon/public/system/cache", empty_dir = {} }] }`, `where the provider mounts its own volume "media"`},
 		{`  redis = { host = "redis.internal", password = "a", password_wo = "b", password_wo_version = 1 }`, `redis.password_wo conflicts with redis.password`},
 		{`  smtp = { server = "smtp.example", password_wo_version = 1 }`, `smtp.password_wo_version versions smtp.password_wo, which is not set`},
 		{`  settings = { extra_secret_env_wo = { DEEPL_API_KEY = "x" } }`, `settings.extra_secret_env_wo needs settings.extra_secret_env_wo_version`},

@@ -54,6 +54,9 @@ type instanceModel struct {
 	Metrics              *metricsModel          `tfsdk:"metrics"`
 	OwnSecrets           *ownSecretsModel       `tfsdk:"own_secrets"`
 	Restore              *restoreModel          `tfsdk:"restore"`
+	Pod                  *podModel              `tfsdk:"pod"`
+	Jobs                 *jobsModel             `tfsdk:"jobs"`
+	ServiceAccount       *serviceAccountModel   `tfsdk:"service_account"`
 	Gateway              *gatewayModel          `tfsdk:"gateway"`
 }
 
@@ -72,29 +75,37 @@ type resourcesModel struct {
 }
 
 type webModel struct {
-	Replicas        types.Int64       `tfsdk:"replicas"`
-	ExternalScaling types.Bool        `tfsdk:"external_scaling"`
-	Resources       *resourcesModel   `tfsdk:"resources"`
-	Concurrency     types.Int64       `tfsdk:"concurrency"`
-	MaxThreads      types.Int64       `tfsdk:"max_threads"`
-	Autoscaling     *autoscalingModel `tfsdk:"autoscaling"`
+	Replicas              types.Int64       `tfsdk:"replicas"`
+	ExternalScaling       types.Bool        `tfsdk:"external_scaling"`
+	Resources             *resourcesModel   `tfsdk:"resources"`
+	Concurrency           types.Int64       `tfsdk:"concurrency"`
+	MaxThreads            types.Int64       `tfsdk:"max_threads"`
+	Autoscaling           *autoscalingModel `tfsdk:"autoscaling"`
+	Pod                   *podModel         `tfsdk:"pod"`
+	DeploymentAnnotations map[string]string `tfsdk:"deployment_annotations"`
+	ServiceAnnotations    map[string]string `tfsdk:"service_annotations"`
 }
 
 type streamingModel struct {
-	Replicas        types.Int64       `tfsdk:"replicas"`
-	ExternalScaling types.Bool        `tfsdk:"external_scaling"`
-	Resources       *resourcesModel   `tfsdk:"resources"`
-	Autoscaling     *autoscalingModel `tfsdk:"autoscaling"`
+	Replicas              types.Int64       `tfsdk:"replicas"`
+	ExternalScaling       types.Bool        `tfsdk:"external_scaling"`
+	Resources             *resourcesModel   `tfsdk:"resources"`
+	Autoscaling           *autoscalingModel `tfsdk:"autoscaling"`
+	Pod                   *podModel         `tfsdk:"pod"`
+	DeploymentAnnotations map[string]string `tfsdk:"deployment_annotations"`
+	ServiceAnnotations    map[string]string `tfsdk:"service_annotations"`
 }
 
 type sidekiqModel struct {
-	Name            types.String      `tfsdk:"name"`
-	Queues          types.List        `tfsdk:"queues"`
-	Concurrency     types.Int64       `tfsdk:"concurrency"`
-	Replicas        types.Int64       `tfsdk:"replicas"`
-	ExternalScaling types.Bool        `tfsdk:"external_scaling"`
-	Resources       *resourcesModel   `tfsdk:"resources"`
-	Autoscaling     *autoscalingModel `tfsdk:"autoscaling"`
+	Name                  types.String      `tfsdk:"name"`
+	Queues                types.List        `tfsdk:"queues"`
+	Concurrency           types.Int64       `tfsdk:"concurrency"`
+	Replicas              types.Int64       `tfsdk:"replicas"`
+	ExternalScaling       types.Bool        `tfsdk:"external_scaling"`
+	Resources             *resourcesModel   `tfsdk:"resources"`
+	Autoscaling           *autoscalingModel `tfsdk:"autoscaling"`
+	Pod                   *podModel         `tfsdk:"pod"`
+	DeploymentAnnotations map[string]string `tfsdk:"deployment_annotations"`
 }
 
 type embeddedDatabaseModel struct {
@@ -102,12 +113,14 @@ type embeddedDatabaseModel struct {
 	StorageClass          types.String    `tfsdk:"storage_class"`
 	Resources             *resourcesModel `tfsdk:"resources"`
 	DeleteVolumeOnDestroy types.Bool      `tfsdk:"delete_volume_on_destroy"`
+	Pod                   *podModel       `tfsdk:"pod"`
 }
 
 type embeddedRedisModel struct {
 	StorageSize           types.String `tfsdk:"storage_size"`
 	StorageClass          types.String `tfsdk:"storage_class"`
 	DeleteVolumeOnDestroy types.Bool   `tfsdk:"delete_volume_on_destroy"`
+	Pod                   *podModel    `tfsdk:"pod"`
 }
 
 type mediaModel struct {
@@ -223,20 +236,20 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			},
 			"embedded_database": schema.SingleNestedAttribute{Optional: true,
 				Description: "Settings of the embedded PostgreSQL used when `database` is not given.",
-				Attributes: map[string]schema.Attribute{
+				Attributes: in("embedded_database", map[string]schema.Attribute{
 					"storage_size":             checkQuantity("10Gi").on(optString("Volume size, default `10Gi`.")),
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
 					"resources":                resourcesAttribute("the PostgreSQL Pod"),
 					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
-				}},
+				})},
 			"embedded_redis": schema.SingleNestedAttribute{Optional: true,
 				Description: "Settings of the embedded Redis used when `redis` is not given. It keeps Sidekiq's queues, scheduled jobs and retries " +
 					"(federation deliveries, mails) on a volume, in an append-only file and in snapshots, so they survive a restart.",
-				Attributes: map[string]schema.Attribute{
+				Attributes: in("embedded_redis", map[string]schema.Attribute{
 					"storage_size":             checkQuantity("1Gi").on(optString("Volume size, default `1Gi`.")),
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
 					"delete_volume_on_destroy": optBool("Delete the Redis volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
-				}},
+				})},
 			"media": schema.SingleNestedAttribute{Optional: true, Description: "The volume holding uploaded media.",
 				Attributes: map[string]schema.Attribute{
 					"storage_size":             checkQuantity("10Gi").on(optString("Volume size, default `10Gi`.")),
