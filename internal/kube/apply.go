@@ -41,25 +41,29 @@ var Kinds = []Kind{
 	{"HorizontalPodAutoscaler", schema.GroupVersionResource{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"}, true},
 	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
 	{"Ingress", schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, true},
+	{"HTTPRoute", schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}, true},
 	{"BackendConfig", schema.GroupVersionResource{Group: "cloud.google.com", Version: "v1", Resource: "backendconfigs"}, true},
 	{"CronJob", schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, true},
 	{"ServiceMonitor", schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "servicemonitors"}, true},
 	// Pods are never applied, only waited for.
 	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true},
+	// Gateways are someone else's: only read (GatewayStatus).
+	{"Gateway", schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}, true},
 }
 
 // optionalKinds come from a CRD that not every cluster serves (GKE's
-// BackendConfig, the Prometheus Operator's ServiceMonitor): a list that the
-// cluster does not serve, or that the credentials may not read, finds
-// nothing.
-var optionalKinds = map[string]bool{"BackendConfig": true, "ServiceMonitor": true}
+// BackendConfig, the Prometheus Operator's ServiceMonitor, the Gateway
+// API's HTTPRoute and Gateway): a list that the cluster does not serve, or
+// that the credentials may not read, finds nothing.
+var optionalKinds = map[string]bool{"BackendConfig": true, "ServiceMonitor": true, "HTTPRoute": true, "Gateway": true}
 
 // NamespacedKinds are the namespaced kinds the provider applies (all of
-// Kinds but the Namespace and the Pods, which are only waited for).
+// Kinds but the Namespace, the Pods, which are only waited for, and the
+// Gateways, which are only read).
 func NamespacedKinds() []string {
 	var out []string
 	for _, k := range Kinds {
-		if k.Namespaced && k.Name != "Pod" {
+		if k.Namespaced && k.Name != "Pod" && k.Name != "Gateway" {
 			out = append(out, k.Name)
 		}
 	}
@@ -242,7 +246,7 @@ func (c *Client) CreateIfMissing(ctx context.Context, o *unstructured.Unstructur
 func (c *Client) NamespaceContents(ctx context.Context, namespace string) ([]string, error) {
 	var out []string
 	for _, k := range Kinds {
-		if !k.Namespaced {
+		if !k.Namespaced || k.Name == "Gateway" { // Gateways are only read: a Role may not list them
 			continue
 		}
 		list, err := c.Dynamic.Resource(k.GVR).Namespace(namespace).List(ctx, metav1.ListOptions{Limit: 5})

@@ -29,6 +29,7 @@ var features = []feature{
 	ownSecretsFeature{},
 	restoreFeature{},
 	secretRefsFeature{},
+	gatewayFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

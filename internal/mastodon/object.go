@@ -49,7 +49,7 @@ func (o Object) Unstructured() *unstructured.Unstructured {
 // guards them): it must wait until the database is prepared and migrated.
 func (o Object) RunsRails() bool {
 	switch o.Kind {
-	case "Deployment", "PodDisruptionBudget", "Ingress", "CronJob", "HorizontalPodAutoscaler", "ServiceMonitor":
+	case "Deployment", "PodDisruptionBudget", "Ingress", "HTTPRoute", "CronJob", "HorizontalPodAutoscaler", "ServiceMonitor":
 		return true
 	}
 	return false
@@ -112,4 +112,4 @@ func compact(v any) any {
 // deletes once they are no longer rendered (an Ingress switched off, an
 // embedded service replaced by an external one). Jobs are history and
 // volumes are data: neither is ever pruned. The namespace is apart.
-var PrunableKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Service", "StatefulSet", "Deployment", "PodDisruptionBudget", "Ingress", "BackendConfig", "CronJob", "HorizontalPodAutoscaler", "ServiceMonitor"}
+var PrunableKinds = []string{"ServiceAccount", "ConfigMap", "Secret", "NetworkPolicy", "Service", "StatefulSet", "Deployment", "PodDisruptionBudget", "Ingress", "HTTPRoute", "BackendConfig", "CronJob", "HorizontalPodAutoscaler", "ServiceMonitor"}

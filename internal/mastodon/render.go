@@ -586,8 +586,8 @@ func (s *Spec) renderWorkloads(checksum string) []Object {
 	}
 	out = append(out, s.featureObjects(afterDeployments)...)
 
-	webService := s.service(s.WebName(), ComponentWeb, "http", 3000)
-	streamingService := s.service(s.StreamingName(), ComponentStreaming, "streaming", 4000)
+	webService := s.service(s.WebName(), ComponentWeb, "http", WebServicePort)
+	streamingService := s.service(s.StreamingName(), ComponentStreaming, "streaming", StreamingServicePort)
 	for _, f := range features {
 		f.service(s, webService)
 		f.service(s, streamingService)

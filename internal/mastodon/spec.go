@@ -205,6 +205,9 @@ type Spec struct {
 	// ServiceAccount is the identity of every Pod (nil: the namespace's
 	// default, unless Cloud SQL's Workload Identity needs one).
 	ServiceAccount *ServiceAccount
+	// Gateway routes the domains through a Gateway's HTTPRoutes instead
+	// of an Ingress (nil: none).
+	Gateway *Gateway
 }
 
 // Defaults fills what the user left empty: the core's part, then each

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +24,9 @@ type instanceCluster interface {
 	ReplaceStatefulSetsGainingClaims(ctx context.Context, objs []*unstructured.Unstructured, owned func(map[string]string) bool) ([]string, error)
 	WaitReady(ctx context.Context, objs []*unstructured.Unstructured) error
 	WaitIngressAddress(ctx context.Context, namespace, name string) (ip, hostname string, err error)
+	Serves(ctx context.Context, kind string) (bool, error)
+	GatewayStatus(ctx context.Context, g kube.GatewayRoutes) (kube.GatewayState, error)
+	WaitGatewayAddress(ctx context.Context, g kube.GatewayRoutes) (ip, hostname string, err error)
 	RunJobOnce(ctx context.Context, job *unstructured.Unstructured) error
 	StartJobOnce(ctx context.Context, job *unstructured.Unstructured) (bool, error)
 	List(ctx context.Context, namespace, selector string, kinds []string) (map[string]*unstructured.Unstructured, error)
@@ -117,7 +121,11 @@ func (a *instanceApply) prepare(ctx context.Context) bool {
 func (a *instanceApply) steps(ctx context.Context) []applyStep {
 	s := a.spec
 	plan := s.Plan(a.migrated())
-	out := []applyStep{a.volumesStep()}
+	var out []applyStep
+	if st := a.gatewayCheckStep(); st != nil {
+		out = append(out, *st)
+	}
+	out = append(out, a.volumesStep())
 	if a.takeover != nil {
 		// Before any Pod of the instance (a migration Job's included) mounts
 		// the release's media claim.
@@ -217,11 +225,16 @@ func (a *instanceApply) steps(ctx context.Context) []applyStep {
 	}
 	// Last, so that waiting for the address never takes time from the
 	// steps that make the instance; it only warns.
-	if a.ingress() != nil && (a.plan.LoadBalancerIP.IsUnknown() || a.plan.LoadBalancerHostname.IsUnknown()) {
+	learn := a.plan.LoadBalancerIP.IsUnknown() || a.plan.LoadBalancerHostname.IsUnknown()
+	switch {
+	case a.ingress() != nil && learn:
 		out = append(out, applyStep{"the load balancer's address", changed, func(ctx context.Context) error {
 			a.learnLoadBalancer(ctx)
 			return nil
 		}, ""})
+	case s.Gateway != nil && learn:
+		out = append(out, applyStep{"the Gateway's address", changed, a.learnGatewayAddress,
+			"The Gateway's controller refused the instance's HTTPRoute"})
 	}
 	return out
 }
@@ -242,7 +255,10 @@ func (a *instanceApply) ingress() *unstructured.Unstructured {
 // time runs out (the address is then null until a refresh reads it).
 func (a *instanceApply) learnLoadBalancer(ctx context.Context) {
 	ing := a.ingress()
-	wait, timeout := a.plan.Ingress.loadBalancerWait()
+	wait, timeout := false, time.Duration(0)
+	if in := a.plan.Ingress; in != nil {
+		wait, timeout = loadBalancerWait(in.WaitForLB, in.LBTimeout)
+	}
 	if !wait {
 		if cur, err := a.c.Get(ctx, "Ingress", a.spec.Namespace, ing.GetName()); err == nil && cur != nil {
 			a.plan.LoadBalancerIP, a.plan.LoadBalancerHostname = loadBalancer(cur)

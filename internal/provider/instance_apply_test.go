@@ -97,6 +97,11 @@ func TestPruneDeletesOnlyWhatTheInstanceOwns(t *testing.T) {
 type fakeCluster struct {
 	did    []string
 	failOn string // a prefix of what fails
+	// unserved: the cluster serves no HTTPRoutes; noGateway: the Gateway
+	// does not exist.
+	unserved, noGateway bool
+	// gatewayWait is what WaitGatewayAddress returns besides failOn.
+	gatewayWait error
 }
 
 func (f *fakeCluster) do(what string) error {
@@ -121,6 +126,18 @@ func (f *fakeCluster) ReplaceStatefulSetsGainingClaims(context.Context, []*unstr
 func (f *fakeCluster) WaitReady(context.Context, []*unstructured.Unstructured) error { return nil }
 func (f *fakeCluster) WaitIngressAddress(context.Context, string, string) (string, string, error) {
 	return "", "", f.do("wait for the load balancer")
+}
+func (f *fakeCluster) Serves(_ context.Context, kind string) (bool, error) {
+	return !f.unserved, f.do("serves " + kind)
+}
+func (f *fakeCluster) GatewayStatus(context.Context, kube.GatewayRoutes) (kube.GatewayState, error) {
+	return kube.GatewayState{Missing: f.noGateway}, f.do("read the gateway")
+}
+func (f *fakeCluster) WaitGatewayAddress(context.Context, kube.GatewayRoutes) (string, string, error) {
+	if err := f.do("wait for the gateway"); err != nil {
+		return "", "", err
+	}
+	return "", "", f.gatewayWait
 }
 func (f *fakeCluster) RunJobOnce(_ context.Context, job *unstructured.Unstructured) error {
 	return f.do("job " + job.GetLabels()[mastodon.LabelComponent])

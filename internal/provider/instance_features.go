@@ -54,6 +54,7 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(ownSecretsAttributes), spec: ownSecretsSpec},
 	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
 	{attributes: podSettingsAttributes, spec: podSettingsSpec},
+	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
 }
 
 // instanceCredentials are the credentials of every feature, in the

@@ -71,12 +71,13 @@ func ingressSpec(ctx context.Context, m *instanceModel, s *mastodon.Spec, diags 
 const defaultLoadBalancerTimeout = 10 * time.Minute
 
 // loadBalancerWait says whether, and how long, the apply that creates the
-// Ingress waits for its load balancer's address.
-func (in *ingressModel) loadBalancerWait() (bool, time.Duration) {
-	if in == nil || (!in.WaitForLB.IsNull() && !in.WaitForLB.ValueBool()) {
+// Ingress (or the routes of a Gateway) waits for its load balancer's
+// address: wait_for_load_balancer and load_balancer_timeout.
+func loadBalancerWait(waitFor types.Bool, timeout types.String) (bool, time.Duration) {
+	if !waitFor.IsNull() && !waitFor.ValueBool() {
 		return false, 0
 	}
-	if d, err := time.ParseDuration(in.LBTimeout.ValueString()); err == nil && d > 0 {
+	if d, err := time.ParseDuration(timeout.ValueString()); err == nil && d > 0 {
 		return true, d
 	}
 	return true, defaultLoadBalancerTimeout

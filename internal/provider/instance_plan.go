@@ -61,17 +61,17 @@ func getAttrs(ctx context.Context, from attrGetter, targets map[string]any) (dia
 // there is nothing to check (the usual plan of a fleet ends there).
 func planComputed(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) (tfsdk.Plan, bool, diag.Diagnostics) {
 	var was computedValues
-	var wasIngress types.Object
+	var wasIngress, wasGateway types.Object
 	var diags diag.Diagnostics
 	creating := state.Raw.IsNull()
 	if !creating {
 		targets := was.targets()
-		targets["ingress"] = &wasIngress
+		targets["ingress"], targets["gateway"] = &wasIngress, &wasGateway
 		diags.Append(getAttrs(ctx, state, targets)...)
 	}
 	var version types.String
-	var database, redis, ingress types.Object
-	diags.Append(getAttrs(ctx, plan, map[string]any{"version": &version, "database": &database, "redis": &redis, "ingress": &ingress})...)
+	var database, redis, ingress, gateway types.Object
+	diags.Append(getAttrs(ctx, plan, map[string]any{"version": &version, "database": &database, "redis": &redis, "ingress": &ingress, "gateway": &gateway})...)
 	v := computedValues{
 		secrets: planSecrets(was.secrets, database, redis),
 		// After an apply, every migration of the configured version has
@@ -82,7 +82,7 @@ func planComputed(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) (tfsd
 		ready:           types.BoolValue(true),
 		drift:           types.ListValueMust(types.StringType, []attr.Value{}),
 	}
-	v.loadBalancerIP, v.loadBalancerHostname = planLoadBalancer(ingress, wasIngress, was)
+	v.loadBalancerIP, v.loadBalancerHostname = planLoadBalancer(ingress, gateway, wasIngress, wasGateway, creating, was)
 	if creating {
 		diags.Append(v.setIn(ctx, &plan)...)
 		return plan, false, diags
@@ -131,14 +131,18 @@ func planSecrets(was, database, redis types.Object) types.Object {
 }
 
 // planLoadBalancer plans the load balancer's address: none without an
-// Ingress; learnt by the apply that adds one; else what the last refresh
-// read.
-func planLoadBalancer(ingress, wasIngress types.Object, was computedValues) (types.String, types.String) {
+// Ingress or a Gateway; learnt by the apply that adds one, or moves the
+// routes to another Gateway; else what the last refresh read.
+func planLoadBalancer(ingress, gateway, wasIngress, wasGateway types.Object, creating bool, was computedValues) (types.String, types.String) {
+	front, unknown := frontOf(ingress, gateway)
+	wasFront, _ := frontOf(wasIngress, wasGateway)
 	switch {
-	case ingress.IsNull():
+	case unknown:
+		// One that may end up removed, or another (a toggle).
+		return types.StringUnknown(), types.StringUnknown()
+	case front == "":
 		return types.StringNull(), types.StringNull()
-	case wasIngress.IsNull() || ingress.IsUnknown():
-		// A new Ingress, or one that may end up removed (a toggle).
+	case creating || front != wasFront:
 		return types.StringUnknown(), types.StringUnknown()
 	}
 	return was.loadBalancerIP, was.loadBalancerHostname

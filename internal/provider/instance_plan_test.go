@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 )
 
 // lbAddress is what the Ingress controller of the planner's tests
@@ -24,6 +26,12 @@ const lbAddress = "203.0.113.7"
 type addressedCluster struct{ *fakeCluster }
 
 func (addressedCluster) WaitIngressAddress(context.Context, string, string) (string, string, error) {
+	return lbAddress, "", nil
+}
+func (addressedCluster) GatewayStatus(context.Context, kube.GatewayRoutes) (kube.GatewayState, error) {
+	return kube.GatewayState{IP: lbAddress}, nil
+}
+func (addressedCluster) WaitGatewayAddress(context.Context, kube.GatewayRoutes) (string, string, error) {
 	return lbAddress, "", nil
 }
 
@@ -59,6 +67,12 @@ func TestPlanComputedMatchesTheApply(t *testing.T) {
 	ingress := func(wait bool) func(m *instanceModel) {
 		return func(m *instanceModel) {
 			m.Ingress = &ingressModel{ClassName: types.StringValue("nginx"), Annotations: types.MapNull(types.StringType), WaitForLB: types.BoolValue(wait)}
+		}
+	}
+	gateway := func(name string, wait bool) func(m *instanceModel) {
+		return func(m *instanceModel) {
+			m.Gateway = &gatewayModel{Name: types.StringValue(name), Namespace: types.StringNull(), SectionName: types.StringValue("https"),
+				WaitForLB: types.BoolValue(wait), LBTimeout: types.StringNull()}
 		}
 	}
 	search := func(wait bool, prefix string) func(m *instanceModel) {
@@ -124,6 +138,18 @@ func TestPlanComputedMatchesTheApply(t *testing.T) {
 			{name: "embedded -> external database and Redis", config: with(version("v4.7.2"), ingress(true), external)},
 			{name: "the database toggled unknown, embedded again", config: with(version("v4.7.2"), ingress(true), external, embeddedDB),
 				unknown: []string{"database"}},
+		},
+		"gateway and ingress, switched both ways": {
+			{name: "create with a gateway", config: with(version("v4.7.2"), gateway("public", true))},
+			{name: "no-op update", config: with(version("v4.7.2"), gateway("public", true)), unchanged: true},
+			{name: "gateway -> ingress", config: with(version("v4.7.2"), ingress(true))},
+			{name: "ingress -> gateway", config: with(version("v4.7.2"), gateway("public", true))},
+			{name: "another Gateway", config: with(version("v4.7.2"), gateway("internal", true))},
+			{name: "the gateway toggled unknown, stays", config: with(version("v4.7.2"), gateway("internal", true)), unknown: []string{"gateway"}},
+			{name: "the gateway toggled unknown, removed", config: version("v4.7.2"), unknown: []string{"gateway"}},
+			{name: "a gateway without waiting", config: with(version("v4.7.2"), gateway("public", false))},
+			{name: "the gateway and the ingress toggled unknown, ingress", config: with(version("v4.7.2"), ingress(true)), unknown: []string{"gateway", "ingress"}},
+			{name: "remove the ingress", config: version("v4.7.2")},
 		},
 		"external services, the database toggled unknown": {
 			{name: "create, external database and Redis", config: with(version("v4.7.2"), external)},
@@ -382,4 +408,55 @@ func (h *planHarness) apply(prior, plan *instanceModel, failOn string) (*instanc
 	h.check(d)
 	a := newInstanceApply(c, spec, secrets, "", prior, plan, func(string) {})
 	return a.run(ctx)
+}
+
+// The address is the Gateway's: kept while the routes stay on one Gateway
+// (another listener of it has its address), learnt again by the apply that
+// moves them to another Gateway or between an Ingress and a Gateway, null
+// without either.
+func TestPlanLoadBalancerFollowsTheWayIn(t *testing.T) {
+	h := newPlanHarness(t)
+	ctx := context.Background()
+	gw := func(name, ns, section string) func(m *instanceModel) {
+		return func(m *instanceModel) {
+			m.Version = types.StringValue("v4.7.2")
+			m.Gateway = &gatewayModel{Name: types.StringValue(name), Namespace: nullable(ns), SectionName: nullable(section),
+				WaitForLB: types.BoolNull(), LBTimeout: types.StringNull()}
+		}
+	}
+	ing := func(m *instanceModel) {
+		m.Version = types.StringValue("v4.7.2")
+		m.Ingress = &ingressModel{Annotations: types.MapNull(types.StringType)}
+	}
+	none := func(m *instanceModel) { m.Version = types.StringValue("v4.7.2") }
+	const was = "198.51.100.1"
+	for _, tc := range []struct {
+		name     string
+		from, to func(m *instanceModel)
+		want     string // "?" for unknown, "" for null
+	}{
+		{"same Gateway", gw("public", "", ""), gw("public", "", ""), was},
+		{"another listener of it", gw("public", "", "http"), gw("public", "", "https"), was},
+		{"another Gateway", gw("public", "", ""), gw("internal", "", ""), "?"},
+		{"a Gateway of another namespace", gw("public", "", ""), gw("public", "infra", ""), "?"},
+		{"gateway -> ingress", gw("public", "", ""), ing, "?"},
+		{"ingress -> gateway", ing, gw("public", "", ""), "?"},
+		{"ingress stays", ing, ing, was},
+		{"gateway removed", gw("public", "", ""), none, ""},
+	} {
+		prior := h.config(tc.from)
+		prior.LoadBalancerIP = types.StringValue(was)
+		state, p := h.proposed(prior, h.config(tc.to), nil)
+		plan, _, d := planComputed(ctx, state, p)
+		h.check(d)
+		var ip types.String
+		h.check(plan.GetAttribute(ctx, path.Root("load_balancer_ip"), &ip))
+		got := ip.ValueString()
+		if ip.IsUnknown() {
+			got = "?"
+		}
+		if got != tc.want {
+			t.Errorf("%s: load_balancer_ip planned %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

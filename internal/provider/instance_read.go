@@ -199,7 +199,40 @@ func (rd *instanceRead) compare(ctx context.Context) error {
 			rd.missing(ctx, o)
 		}
 	}
+	if rd.spec.Gateway != nil {
+		rd.readGateway(ctx)
+	}
 	return nil
+}
+
+// readGateway reads the address of the Gateway the routes attach to (one
+// get: the routes were listed), and warns of a missing Gateway or a route
+// its controller refused, which no apply repairs.
+func (rd *instanceRead) readGateway(ctx context.Context) {
+	g := gatewayRoutes(rd.spec)
+	warn := func(msg string) {
+		rd.resp.Diagnostics.AddWarning("The instance's Gateway", fmt.Sprintf("mastodon_instance %s/%s: %s", rd.ns, rd.name, msg))
+	}
+	gw, err := rd.c.Get(ctx, "Gateway", g.Namespace, g.Name)
+	switch {
+	case err != nil:
+		warn(fmt.Sprintf("cannot read the Gateway, so load_balancer_ip and load_balancer_hostname keep their last values: %v", err))
+		return
+	case gw == nil:
+		warn(fmt.Sprintf("Gateway %s/%s (gateway.name, gateway.namespace) does not exist: the instance's HTTPRoutes attach to nothing, "+
+			"and the next apply fails until it exists again.", g.Namespace, g.Name))
+		rd.state.LoadBalancerIP, rd.state.LoadBalancerHostname = types.StringNull(), types.StringNull()
+		return
+	}
+	ip, host := kube.GatewayAddress(gw)
+	rd.state.LoadBalancerIP, rd.state.LoadBalancerHostname = nullable(ip), nullable(host)
+	for _, name := range g.Routes {
+		if r := rd.live["HTTPRoute/"+rd.ns+"/"+name]; r != nil {
+			if _, refused := kube.RouteStatus(r, g.Namespace, g.Name, g.Section); refused != "" {
+				warn(fmt.Sprintf("the controller of Gateway %s/%s refuses HTTPRoute %s: %s", g.Namespace, g.Name, name, refused))
+			}
+		}
+	}
 }
 
 // missing is a rendered object the cluster does not hold.

@@ -699,6 +699,11 @@ func TestAccInstance_invalidInput(t *testing.T) {
   }`, `"TOKEN" is also in settings.extra_env, settings.extra_secret_env or settings.extra_secret_env_wo`},
 		{`  smtp = { server = "smtp.example", password_secret_ref = { name = "mail", key = "password" } }`,
 			`smtp.password_secret_ref: Secret acc-invalid/mail does not exist`},
+		{`  ingress = { tls_secret_name = "tls" }
+  gateway = { name = "public" }`, `gateway: conflicts with ingress: route the instance through an Ingress (ingress) or a Gateway's HTTPRoutes (gateway), not both`},
+		{`  gateway = { name = "Public_Gateway" }`, `gateway.name: "Public_Gateway" is not a valid name`},
+		{`  gateway = { name = "public", namespace = "Infra" }`, `gateway.namespace: "Infra" is not a valid namespace name`},
+		{`  gateway = { name = "public", section_name = "https_443" }`, `gateway.section_name: "https_443" is not a valid name`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{

@@ -57,6 +57,7 @@ type instanceModel struct {
 	Pod                  *podModel              `tfsdk:"pod"`
 	Jobs                 *jobsModel             `tfsdk:"jobs"`
 	ServiceAccount       *serviceAccountModel   `tfsdk:"service_account"`
+	Gateway              *gatewayModel          `tfsdk:"gateway"`
 }
 
 type imageModel struct {
@@ -294,8 +295,10 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Description: "The version whose database migrations have all run. It differs from `version` only while an upgrade is unfinished (a step failed); the next apply resumes it."},
 			"drift": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				Description: "What differs between the cluster and this configuration, as read by the last refresh (a deleted Secret, a Deployment scaled by hand, ...). An apply repairs it."},
-			"load_balancer_ip":       schema.StringAttribute{Computed: true, Description: "The Ingress's load balancer IP, for a DNS record."},
-			"load_balancer_hostname": schema.StringAttribute{Computed: true, Description: "The Ingress's load balancer host name, for a DNS record."},
+			"load_balancer_ip": schema.StringAttribute{Computed: true,
+				Description: "The Ingress's load balancer IP (with `gateway`: the Gateway's first `IPAddress` in `status.addresses`), for a DNS record."},
+			"load_balancer_hostname": schema.StringAttribute{Computed: true,
+				Description: "The Ingress's load balancer host name (with `gateway`: the Gateway's first `Hostname` in `status.addresses`), for a DNS record."},
 		}),
 	}
 }

@@ -114,7 +114,7 @@ func TestValidateConfigTogglesUnknown(t *testing.T) {
 		}
 		return errs
 	}
-	pairs := [][2]string{{"database", "embedded_database"}, {"redis", "embedded_redis"}, {"media_bucket", "media"}}
+	pairs := [][2]string{{"database", "embedded_database"}, {"redis", "embedded_redis"}, {"media_bucket", "media"}, {"ingress", "gateway"}}
 	for _, p := range pairs {
 		if errs := validate(map[string]tftypes.Value{p[0]: unknown(p[0]), p[1]: unknown(p[1])}); len(errs) > 0 {
 			t.Errorf("%s and %s both unknown: %v", p[0], p[1], errs)

@@ -176,6 +176,7 @@ var crossRules = []struct {
 		"pod.tolerations[0].value", "must be empty with operator Exists", []string{"pod.tolerations[0].operator", "pod.tolerations[0].value"}},
 	{map[string]any{"service_account.name": "existing", "service_account.annotations": map[string]string{"eks.amazonaws.com/role-arn": "arn"}},
 		"service_account.annotations", "names an existing one", []string{"service_account.name", "service_account.annotations"}},
+	{map[string]any{"ingress": present, "gateway.name": "public"}, "gateway", "conflicts with ingress", []string{"gateway", "ingress"}},
 	// Warnings name what they read too.
 	{map[string]any{"media_bucket.bucket": "b", "media_bucket.endpoint": "https://minio.example"},
 		"media_bucket.access_key_id", "the first upload fails",
