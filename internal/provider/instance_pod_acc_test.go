@@ -87,7 +87,10 @@ func TestAccInstance_podSettings(t *testing.T) {
 		t.Cleanup(func() { patch(nil) })
 	}
 
-	on := fmt.Sprintf(`
+	// settings are the Pod settings of every step; web's Pod block is
+	// what changes between "on" and "changedWeb".
+	settings := func(webPod string) string {
+		return fmt.Sprintf(`
   pod = {
     labels      = { team = "fedi" }
     annotations = { "vault.hashicorp.com/agent-inject" = "false" }
@@ -95,28 +98,16 @@ func TestAccInstance_podSettings(t *testing.T) {
     volumes     = [{ name = "smtp-ca", mount_path = "/etc/ssl/smtp", config_map = "smtp-ca", read_only = true }]
   }
   web = {
-    pod                    = { node_selector = { %q = "yes" }, termination_grace_period_seconds = 45 }
+    pod                    = { node_selector = { %q = "yes" }, %s }
     service_annotations    = { "cloud.google.com/neg" = "{\"ingress\": true}" }
     deployment_annotations = { "reloader.stakater.com/auto" = "true" }
   }
   service_account = { annotations = { "eks.amazonaws.com/role-arn" = "arn:aws:iam::123456789012:role/mastodon" } }
   jobs            = { resources = { cpu_request = "50m" } }
-`, label)
-	changedWeb := fmt.Sprintf(`
-  pod = {
-    labels      = { team = "fedi" }
-    annotations = { "vault.hashicorp.com/agent-inject" = "false" }
-    tolerations = [{ key = "dedicated", operator = "Equal", value = "mastodon", effect = "NoSchedule" }]
-    volumes     = [{ name = "smtp-ca", mount_path = "/etc/ssl/smtp", config_map = "smtp-ca", read_only = true }]
-  }
-  web = {
-    pod                    = { node_selector = { %q = "yes" }, termination_grace_period_seconds = 60, labels = { team = "web" } }
-    service_annotations    = { "cloud.google.com/neg" = "{\"ingress\": true}" }
-    deployment_annotations = { "reloader.stakater.com/auto" = "true" }
-  }
-  service_account = { annotations = { "eks.amazonaws.com/role-arn" = "arn:aws:iam::123456789012:role/mastodon" } }
-  jobs            = { resources = { cpu_request = "50m" } }
-`, label)
+`, label, webPod)
+	}
+	on := settings(`termination_grace_period_seconds = 45`)
+	changedWeb := settings(`termination_grace_period_seconds = 60, labels = { team = "web" }`)
 
 	var secretKeyBase, password string
 	var before map[string]string
