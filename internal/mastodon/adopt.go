@@ -134,6 +134,7 @@ var AdoptedVariables = []AdoptedVariable{
 	{"LIMITED_FEDERATION_MODE", "settings.limited_federation_mode", VarBool},
 	{"DEFAULT_LOCALE", "settings.default_locale", VarString},
 	{"TRUSTED_PROXY_IP", "settings.trusted_proxy_ip", VarString},
+	{"TZ", "settings.time_zone", VarString},
 }
 
 // ProcessVariables are set by how a chart runs its processes (the port

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // the provider checks zone names wherever it runs (Terraform Cloud has no /usr/share/zoneinfo to rely on)
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -130,6 +132,18 @@ func CheckAccessMode(v string) error {
 		return errors.New("ReadWriteOncePod lets one Pod mount the volume, but web, Sidekiq and every Job mount it: use ReadWriteOnce (one node) or ReadWriteMany")
 	}
 	return checkOneOf(v, accessMode)
+}
+
+// CheckTimeZone checks a time zone: an IANA name such as Europe/Berlin,
+// which the images' tzdata and Kubernetes' CronJobs know.
+func CheckTimeZone(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := time.LoadLocation(v); err != nil || v == "Local" || strings.HasPrefix(v, "/") {
+		return fmt.Errorf("%q is not an IANA time zone such as Europe/Berlin or Etc/UTC", v)
+	}
+	return nil
 }
 
 // CheckLocale checks settings.default_locale.

@@ -602,3 +602,47 @@ func TestS3KeylessContract(t *testing.T) {
 		t.Errorf("a restore bucket without keys: errors at %v", got)
 	}
 }
+
+// Dockerfile (ARG TZ="Etc/UTC", ENV TZ, tzdata installed; lines 42-111 at
+// v4.6.5) and streaming/Dockerfile (the same, lines 26-78): TZ is the
+// zone of the images' processes. Mastodon leaves Rails' Time.zone at UTC
+// (config/application.rb keeps config.time_zone commented out), so TZ moves
+// the clocks of the logs and of the Sidekiq scheduler's cron entries
+// (config/sidekiq.yml). The instance's CronJobs read their schedules in the
+// same zone; an unknown zone is refused, and extra_env may not say TZ twice.
+func TestTimeZoneContract(t *testing.T) {
+	s := defaultSpec()
+	s.Settings.TimeZone = "Europe/Berlin"
+	s.Maintenance.Tasks = map[string]MaintenanceTask{"statuses": {Enabled: ptrTo(true), RetentionDays: 30}}
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	plain, _ := s.Environment(fixedSecrets)
+	if plain["TZ"] != "Europe/Berlin" {
+		t.Errorf("TZ = %q", plain["TZ"])
+	}
+	for _, o := range s.Render(fixedSecrets, "") {
+		if o.Kind == "CronJob" {
+			if spec, _ := o.Body["spec"].(map[string]any); spec["timeZone"] != "Europe/Berlin" {
+				t.Errorf("CronJob %s reads its schedule in %v", o.Name, spec["timeZone"])
+			}
+		}
+	}
+	if plain, _ := defaultSpec().Environment(fixedSecrets); plain["TZ"] != "" {
+		t.Error("TZ rendered without a time zone: the images' Etc/UTC is theirs to keep")
+	}
+	for _, bad := range []string{"Mars/Olympus", "Local", "/etc/localtime", "CEST+2"} {
+		if CheckTimeZone(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, good := range []string{"Etc/UTC", "UTC", "America/Sao_Paulo", "Asia/Kolkata"} {
+		if err := CheckTimeZone(good); err != nil {
+			t.Error(err)
+		}
+	}
+	s.Settings.ExtraEnv = map[string]string{"TZ": "Asia/Tokyo"}
+	if p := errorPaths(s.Validate()); !slices.Contains(p, "settings.extra_env") {
+		t.Errorf("TZ in extra_env beside time_zone: %v", p)
+	}
+}

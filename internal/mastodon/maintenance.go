@@ -265,6 +265,7 @@ func (s *Spec) cronJob(name, component, task, schedule string, job batchv1.JobSp
 		ObjectMeta: meta,
 		Spec: batchv1.CronJobSpec{
 			Schedule:                   schedule,
+			TimeZone:                   optional(s.Settings.TimeZone),
 			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
 			StartingDeadlineSeconds:    ptr.To[int64](cronStartingDeadline),
 			SuccessfulJobsHistoryLimit: ptr.To[int32](1),

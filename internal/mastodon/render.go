@@ -265,6 +265,13 @@ func (s *Spec) settingsEnvironment(plain map[string]string) {
 	if st.TrustedProxyIP != "" {
 		plain["TRUSTED_PROXY_IP"] = st.TrustedProxyIP
 	}
+	if st.TimeZone != "" {
+		// Both images install tzdata and set TZ=Etc/UTC (Dockerfile and
+		// streaming/Dockerfile, ARG TZ): the zone of the processes' clocks,
+		// so of the logs and of the Sidekiq scheduler's cron entries
+		// (config/sidekiq.yml); Rails' own Time.zone stays UTC.
+		plain["TZ"] = st.TimeZone
+	}
 }
 
 // NamespaceObject is the namespace the provider creates for the instance

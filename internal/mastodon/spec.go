@@ -141,8 +141,11 @@ type Settings struct {
 	LimitedFederationMode bool
 	DefaultLocale         string
 	TrustedProxyIP        string
-	ExtraEnv              map[string]string
-	ExtraSecretEnv        map[string]string
+	// TimeZone is the processes' TZ (an IANA name; "" for the images'
+	// Etc/UTC), and the CronJobs' schedules' zone.
+	TimeZone       string
+	ExtraEnv       map[string]string
+	ExtraSecretEnv map[string]string
 	// ExtraSecretEnvWriteOnly are secret variables given write-only: their
 	// names are recorded on the Secret (AnnotationWriteOnlyKeys), so a
 	// refresh, which does not have their values, reads them back from it.
@@ -427,6 +430,9 @@ func (s *Spec) validateStorage(e *fieldErrors) {
 // of the wrong form is reported for that only.
 func (s *Spec) validateSettings(e *fieldErrors) {
 	st := s.Settings
+	if st.TimeZone != "" {
+		s.refuseExtra("settings.time_zone", func(k string) bool { return k == "TZ" }, e)
+	}
 	for k := range st.ExtraEnv {
 		if _, ok := st.ExtraSecretEnv[k]; ok {
 			e.add("settings.extra_env", "%q is also in settings.extra_secret_env", k)

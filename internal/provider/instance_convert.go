@@ -52,7 +52,7 @@ func (m *instanceModel) spec(ctx context.Context) (*mastodon.Spec, diag.Diagnost
 		s.Settings = mastodon.Settings{
 			SingleUserMode: st.SingleUserMode.ValueBool(), AuthorizedFetch: st.AuthorizedFetch.ValueBool(),
 			LimitedFederationMode: st.LimitedFederationMode.ValueBool(), DefaultLocale: st.DefaultLocale.ValueString(),
-			TrustedProxyIP: st.TrustedProxyIP.ValueString(),
+			TrustedProxyIP: st.TrustedProxyIP.ValueString(), TimeZone: st.TimeZone.ValueString(),
 		}
 		diags.Append(st.ExtraEnv.ElementsAs(ctx, &s.Settings.ExtraEnv, false)...)
 		diags.Append(st.ExtraSecretEnv.ElementsAs(ctx, &s.Settings.ExtraSecretEnv, false)...)

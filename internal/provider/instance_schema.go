@@ -137,6 +137,7 @@ type settingsModel struct {
 	LimitedFederationMode types.Bool                `tfsdk:"limited_federation_mode"`
 	DefaultLocale         types.String              `tfsdk:"default_locale"`
 	TrustedProxyIP        types.String              `tfsdk:"trusted_proxy_ip"`
+	TimeZone              types.String              `tfsdk:"time_zone"`
 	ExtraEnv              types.Map                 `tfsdk:"extra_env"`
 	ExtraSecretEnv        types.Map                 `tfsdk:"extra_secret_env"`
 	ExtraSecretEnvWO      types.Map                 `tfsdk:"extra_secret_env_wo"`
@@ -268,8 +269,11 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"limited_federation_mode": optBool("`LIMITED_FEDERATION_MODE`."),
 					"default_locale":          checkLocale.on(optString("`DEFAULT_LOCALE`, e.g. `en`.")),
 					"trusted_proxy_ip":        optString("`TRUSTED_PROXY_IP`."),
-					"extra_env":               schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap)."},
-					"extra_secret_env":        schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other secret environment variables (kept in the Secret)."},
+					"time_zone": checkTimeZone.on(optString("`TZ` of every Mastodon process (an IANA name such as `Europe/Berlin`; the images' default is `Etc/UTC`): " +
+						"the zone of their logs and of the Sidekiq scheduler's recurring jobs (Rails keeps its own times in UTC). The CronJobs' schedules " +
+						"(`maintenance`, `backup`) are read in it too (`timeZone`). `settings.extra_env` may not set `TZ` beside it.")),
+					"extra_env":        schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap)."},
+					"extra_secret_env": schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other secret environment variables (kept in the Secret)."},
 					"extra_secret_env_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType, Validators: checkEnvNames,
 						Description: "More secret environment variables, write-only: never stored in Terraform state (Terraform 1.11+). Requires `extra_secret_env_wo_version`; its names must not repeat those of `extra_secret_env` or `extra_env`."},
 					"extra_secret_env_wo_version": woVersionAttribute("extra_secret_env_wo"),

@@ -122,6 +122,7 @@ var (
 	checkClaimName  = stringCheck{described: "a PersistentVolumeClaim name", check: mastodon.CheckClaimName}
 	checkAccessMode = stringCheck{described: "ReadWriteOnce or ReadWriteMany", check: mastodon.CheckAccessMode}
 	checkLocale     = stringCheck{described: "a locale such as en or pt-BR", check: mastodon.CheckLocale}
+	checkTimeZone   = stringCheck{described: "an IANA time zone such as Europe/Berlin", check: mastodon.CheckTimeZone}
 	checkSSLMode    = stringCheck{described: "a libpq sslmode", check: mastodon.CheckSSLMode}
 	checkReplicas   = int64Check{described: "not negative", check: mastodon.CheckReplicas}
 	checkCount      = int64Check{described: "at least 1 (0 for the default)", check: mastodon.CheckCount}
