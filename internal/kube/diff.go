@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -68,8 +69,10 @@ func diffValue(path string, want, got any, hide bool, out *[]string) {
 			diffValue(path+"["+strconv.Itoa(i)+"]", w[i], g[i], hide, out)
 		}
 	default:
-		// An empty string is what the API server leaves out.
-		if scalarEqual(want, got) || (want == "" && got == nil) {
+		// The deprecated serviceAccount of a Pod template is written empty
+		// (to clear it) and left out by the API server; elsewhere an empty
+		// string is a value (a ConfigMap key), and its absence drift.
+		if scalarEqual(want, got) || (want == "" && got == nil && strings.HasSuffix(path, ".serviceAccount")) {
 			return
 		}
 		switch {

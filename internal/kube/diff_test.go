@@ -57,7 +57,9 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-// An empty string wanted is met by its absence, not by another value.
+// An empty deprecated serviceAccount wanted is met by its absence, not by
+// another value; anywhere else an empty string is a value, and its absence
+// drift (a ConfigMap key deleted).
 func TestDiffEmptyString(t *testing.T) {
 	want := map[string]any{"spec": map[string]any{"serviceAccount": ""}}
 	if got := Diff(want, map[string]any{"spec": map[string]any{}}, false); len(got) != 0 {
@@ -65,5 +67,9 @@ func TestDiffEmptyString(t *testing.T) {
 	}
 	if got := Diff(want, map[string]any{"spec": map[string]any{"serviceAccount": "social"}}, false); len(got) != 1 {
 		t.Errorf("another value not reported: %v", got)
+	}
+	cm := map[string]any{"data": map[string]any{"S3_PERMISSION": ""}}
+	if got := Diff(cm, map[string]any{"data": map[string]any{}}, false); !slices.Equal(got, []string{"data.S3_PERMISSION is missing"}) {
+		t.Errorf("a deleted empty ConfigMap key: %v", got)
 	}
 }

@@ -1,12 +1,14 @@
 package mastodon
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/mail"
 	"regexp"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -163,7 +165,7 @@ bin/tootctl accounts delete "$ACCOUNT_USERNAME" || bin/tootctl accounts delete "
 // AccountJob renders the Job that performs an action on an account. base
 // is the Pod spec of the instance's web Deployment (image, configuration,
 // volumes, sidecars); secret is the account's Secret holding its password.
-func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account, action AccountAction, secret string) Object {
+func AccountJob(namespace, instance, name string, base JobBase, a Account, action AccountAction, secret string) Object {
 	env := []corev1.EnvVar{{Name: "ACCOUNT_USERNAME", Value: a.Username}}
 	script := deleteScript
 	if action == Ensure || action == Create {
@@ -200,7 +202,7 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 	}
 	podLabels := maps.Clone(labels)
 	delete(podLabels, LabelOwner)
-	spec := webPodJobSpec(base, "tootctl", env, script, podLabels, 1)
+	spec := base.jobSpec("tootctl", env, script, podLabels, 1)
 	// The account exists: final, not retried.
 	spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
 		Action: batchv1.PodFailurePolicyActionFailJob,
@@ -219,14 +221,46 @@ func AccountJob(namespace, instance, name string, base corev1.PodSpec, a Account
 // Pod (same image, configuration, volumes and sidecars), without its ports
 // and probes. Its Pods carry labels but the owner mark (Pods are never
 // selected by owner).
-func webPodJob(namespace, name, container string, base corev1.PodSpec, env []corev1.EnvVar, script string, labels map[string]string, backoff int32) Object {
+func webPodJob(namespace, name, container string, base JobBase, env []corev1.EnvVar, script string, labels map[string]string, backoff int32) Object {
 	podLabels := maps.Clone(labels)
 	delete(podLabels, LabelOwner)
 	return NewObject(&batchv1.Job{
 		TypeMeta:   typeMeta("batch/v1", "Job"),
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
-		Spec:       webPodJobSpec(base, container, env, script, podLabels, backoff),
+		Spec:       base.jobSpec(container, env, script, podLabels, backoff),
 	})
+}
+
+// JobBase is what a one-off Job of a live instance (an account's, a
+// token's) copies: the Pod spec of its web Deployment, and the labels and
+// annotations the instance's Jobs' Pods carry (jobs.pod: a service mesh's
+// "no sidecar", a Vault injection), which the web Deployment records
+// (AnnotationJobPod).
+type JobBase struct {
+	Spec                corev1.PodSpec
+	Labels, Annotations map[string]string
+}
+
+// JobBaseOf is the JobBase of an instance's web Deployment.
+func JobBaseOf(web *appsv1.Deployment) JobBase {
+	b := JobBase{Spec: web.Spec.Template.Spec}
+	if raw := web.Annotations[AnnotationJobPod]; raw != "" {
+		var m jobPodMeta
+		// A record that does not decode is not ours to trust: the Job
+		// runs without it, as before the record existed.
+		if json.Unmarshal([]byte(raw), &m) == nil {
+			b.Labels, b.Annotations = m.Labels, m.Annotations
+		}
+	}
+	return b
+}
+
+// jobSpec is webPodJobSpec of b's Pod, with the Jobs' labels and
+// annotations beside the Job's own labels (which win).
+func (b JobBase) jobSpec(container string, env []corev1.EnvVar, script string, podLabels map[string]string, backoff int32) batchv1.JobSpec {
+	spec := webPodJobSpec(b.Spec, container, env, script, podLabels, backoff)
+	addMeta(&spec.Template.ObjectMeta, b.Labels, b.Annotations)
+	return spec
 }
 
 // AccountSelector selects the objects of one account (its Secret and Jobs,

@@ -453,7 +453,7 @@ func TestAccountCreateLooksFirstContract(t *testing.T) {
 	if !strings.HasPrefix(createScript, "set -e\n") {
 		t.Error("the create script does not stop at the first failure")
 	}
-	job := AccountJob("ns", "social", "social-account-create-1", corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "img"}}},
+	job := AccountJob("ns", "social", "social-account-create-1", JobBase{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "img"}}}},
 		Account{Username: "alice", Email: "a@example.org", Role: "Owner"}, Create, "social-account-alice")
 	var j batchv1.Job
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(job.Unstructured().Object, &j); err != nil {

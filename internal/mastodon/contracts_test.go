@@ -223,7 +223,7 @@ func TestAccountJobWithoutExporter(t *testing.T) {
 	if len(web.Containers) != 2 {
 		t.Fatalf("web has %d containers", len(web.Containers))
 	}
-	o := AccountJob(s.Namespace, s.Name, "social-account-owner", web, Account{Username: "owner", Email: "owner@social.example", Role: "Owner"}, Ensure, "owner-secret")
+	o := AccountJob(s.Namespace, s.Name, "social-account-owner", JobBase{Spec: web}, Account{Username: "owner", Email: "owner@social.example", Role: "Owner"}, Ensure, "owner-secret")
 	job := find[batchv1.Job](t, []Object{o}, "Job", "social-account-owner")
 	if cs := job.Spec.Template.Spec.Containers; len(cs) != 1 || cs[0].Name == MetricsContainer {
 		t.Errorf("account Job containers: %v", cs)

@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"encoding/json"
 	"maps"
 	"net/netip"
 	"slices"
@@ -120,7 +121,7 @@ type TopologySpread struct {
 	TopologyKey       string
 	MaxSkew           int32
 	WhenUnsatisfiable string
-	// MatchLabels selects the Pods counted; nil counts the component's own.
+	// MatchLabels selects the Pods counted; none counts the component's own.
 	MatchLabels map[string]string `json:",omitempty"`
 }
 
@@ -218,7 +219,8 @@ func (d PodSettings) over(o PodSettings) PodSettings {
 // PodSettingsOf are the settings of a component's Pods (a key of
 // podComponents), or of a Sidekiq process's when process is not "": the
 // instance's, overridden by the component's, with the default spread for
-// web and streaming.
+// web and streaming. The instance's user and group never reach the
+// embedded PostgreSQL and Redis.
 func (s *Spec) PodSettingsOf(component, process string) PodSettings {
 	own := s.ComponentPods[component]
 	if component == ComponentSidekiq {
@@ -229,7 +231,14 @@ func (s *Spec) PodSettingsOf(component, process string) PodSettings {
 			}
 		}
 	}
-	r := s.Pod.over(own)
+	base := s.Pod
+	if component == ComponentDatabase || component == ComponentRedis {
+		// The embedded services run as their images' own users (postgres,
+		// redis): the instance's user is Mastodon's and would not own
+		// their data. Only their own block may change it.
+		base.RunAsUser, base.RunAsGroup, base.FSGroup = 0, 0, 0
+	}
+	r := base.over(own)
 	if r.TopologySpread == nil && (component == ComponentWeb || component == ComponentStreaming) {
 		r.TopologySpread = defaultSpread
 	}
@@ -241,22 +250,7 @@ func (s *Spec) PodSettingsOf(component, process string) PodSettings {
 // by default). The Pod's own labels and its affinity (the media volume's)
 // stay: the settings add to them.
 func (p PodSettings) applyPod(meta *metav1.ObjectMeta, pod *corev1.PodSpec, own map[string]string) {
-	for k, v := range p.Labels {
-		if _, ours := meta.Labels[k]; !ours {
-			if meta.Labels == nil {
-				meta.Labels = map[string]string{}
-			}
-			meta.Labels[k] = v
-		}
-	}
-	for k, v := range p.Annotations {
-		if _, ours := meta.Annotations[k]; !ours {
-			if meta.Annotations == nil {
-				meta.Annotations = map[string]string{}
-			}
-			meta.Annotations[k] = v
-		}
-	}
+	addMeta(meta, p.Labels, p.Annotations)
 	pod.NodeSelector = p.NodeSelector
 	pod.PriorityClassName = p.PriorityClass
 	pod.TerminationGracePeriodSeconds = p.TerminationGracePeriod
@@ -297,7 +291,7 @@ func (p PodSettings) applyPod(meta *metav1.ObjectMeta, pod *corev1.PodSpec, own 
 	}
 	for _, t := range p.TopologySpread {
 		match := t.MatchLabels
-		if match == nil {
+		if len(match) == 0 {
 			match = own
 		}
 		pod.TopologySpreadConstraints = append(pod.TopologySpreadConstraints, corev1.TopologySpreadConstraint{
@@ -313,6 +307,43 @@ func (p PodSettings) applyPod(meta *metav1.ObjectMeta, pod *corev1.PodSpec, own 
 		pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts,
 			corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly})
 	}
+}
+
+// addMeta adds labels and annotations to meta, keeping those it has.
+func addMeta(meta *metav1.ObjectMeta, labels, annotations map[string]string) {
+	add := func(to *map[string]string, from map[string]string) {
+		for k, v := range from {
+			if _, ours := (*to)[k]; !ours {
+				if *to == nil {
+					*to = map[string]string{}
+				}
+				(*to)[k] = v
+			}
+		}
+	}
+	add(&meta.Labels, labels)
+	add(&meta.Annotations, annotations)
+}
+
+// AnnotationJobPod, on the web Deployment, records the labels and
+// annotations of the Jobs' Pods (jobMeta), for the Jobs that copy web's
+// Pod (JobBase).
+const AnnotationJobPod = "mastodon.tootform.dev/job-pod"
+
+type jobPodMeta struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// jobPodMetadata is the record of AnnotationJobPod, "" when the Jobs' Pods
+// have no labels or annotations of the user's.
+func (s *Spec) jobPodMetadata() string {
+	j := s.PodSettingsOf(PodJobs, "")
+	if len(j.Labels)+len(j.Annotations) == 0 {
+		return ""
+	}
+	raw, _ := json.Marshal(jobPodMeta{Labels: j.Labels, Annotations: j.Annotations})
+	return string(raw)
 }
 
 // volume is the Pod's volume of v.
@@ -443,6 +474,8 @@ func (p PodSettings) validate(at string, e *fieldErrors) {
 			e.add(path+".value", "must be empty with operator Exists")
 		case t.Operator != "Exists" && t.Key == "":
 			e.add(path+".key", "may be empty only with operator Exists (which then tolerates every taint)")
+		case t.Key != "" && len(validation.IsQualifiedName(t.Key)) > 0:
+			e.add(path+".key", "%q is not a taint key: %s", t.Key, strings.Join(validation.IsQualifiedName(t.Key), "; "))
 		case t.Seconds != nil && t.Effect != "NoExecute":
 			e.add(path+".toleration_seconds", "applies only to effect NoExecute")
 		default:
@@ -460,6 +493,9 @@ func (p PodSettings) validate(at string, e *fieldErrors) {
 		for attr, ts := range map[string][]PodTerm{"pod_affinity": a.PodAffinity, "pod_anti_affinity": a.PodAntiAffinity} {
 			for i, t := range ts {
 				keys("affinity."+attr+"["+itoa(i)+"].match_labels", t.MatchLabels, true)
+				if len(t.MatchLabels) == 0 {
+					e.add(at+".affinity."+attr+"["+itoa(i)+"].match_labels", "selects no label: name at least one (an empty selector would mean every Pod of the namespace)")
+				}
 				if len(validation.IsQualifiedName(t.TopologyKey)) > 0 {
 					e.add(at+".affinity."+attr+"["+itoa(i)+"].topology_key", "%q is not a node label key", t.TopologyKey)
 				}
@@ -469,6 +505,11 @@ func (p PodSettings) validate(at string, e *fieldErrors) {
 	for i, t := range p.TopologySpread {
 		if len(validation.IsQualifiedName(t.TopologyKey)) > 0 {
 			e.add(at+".topology_spread["+itoa(i)+"].topology_key", "%q is not a node label key", t.TopologyKey)
+		}
+		for j, u := range p.TopologySpread[:i] {
+			if u.TopologyKey == t.TopologyKey && u.WhenUnsatisfiable == t.WhenUnsatisfiable {
+				e.add(at+".topology_spread["+itoa(i)+"]", "spreads by %s with %s as topology_spread[%d] does: Kubernetes takes one constraint per key and action", t.TopologyKey, t.WhenUnsatisfiable, j)
+			}
 		}
 		keys("topology_spread["+itoa(i)+"].match_labels", t.MatchLabels, true)
 	}
@@ -507,13 +548,20 @@ func checkRequirements(at string, rs []Requirement, e *fieldErrors) {
 			e.add(path+".values", "must not be empty with operator %s", r.Operator)
 		case (r.Operator == "Exists" || r.Operator == "DoesNotExist") && n > 0:
 			e.add(path+".values", "must be empty with operator %s", r.Operator)
-		case (r.Operator == "Gt" || r.Operator == "Lt") && n != 1:
+		case (r.Operator == "Gt" || r.Operator == "Lt") && (n != 1 || !isInt(r.Values[0])):
 			e.add(path+".values", "must hold one integer with operator %s", r.Operator)
+		case len(validation.IsQualifiedName(r.Key)) > 0:
+			e.add(path+".key", "%q is not a node label key", r.Key)
 		default:
 			continue
 		}
 		e.related(path)
 	}
+}
+
+func isInt(v string) bool {
+	_, err := strconv.ParseInt(v, 10, 64)
+	return err == nil
 }
 
 // mediaComponents are the components whose Pods mount the media volume,

@@ -180,6 +180,18 @@ func TestPodSettingsMergeOverTheInstance(t *testing.T) {
 		t.Errorf("the prepare Job's Pod %+v", job.Spec.Template)
 	}
 
+	// An account's Job copies web's Pod but carries the Jobs' labels and
+	// annotations (an Istio sidecar would keep it from ever completing),
+	// not web's own.
+	acct := rendered[batchv1.Job](t, []Object{AccountJob("mastodon", "social", "j", JobBaseOf(web), Account{Username: "alice"}, Ensure, "s")}, "Job", "j").Spec.Template
+	if acct.Annotations["sidecar.istio.io/inject"] != "false" || acct.Annotations["vault.hashicorp.com/agent-inject"] != "true" ||
+		acct.Labels["team"] != "fedi" || acct.Labels[LabelComponent] != ComponentAccount {
+		t.Errorf("the account Job's Pod: labels %v, annotations %v", acct.Labels, acct.Annotations)
+	}
+	if _, ok := acct.Annotations[AnnotationChecksum]; ok {
+		t.Error("the account Job's Pod carries web's checksum")
+	}
+
 	sa := rendered[corev1.ServiceAccount](t, objs, "ServiceAccount", "social")
 	if sa.Annotations["eks.amazonaws.com/role-arn"] == "" || sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Errorf("the instance's ServiceAccount %+v", sa)
@@ -267,9 +279,12 @@ func TestPodSettingsDefaultsAndExistingServiceAccount(t *testing.T) {
 	}
 	// An account Job runs in a copy of web's Pod: web's spread counts
 	// web's Pods, not the Job's.
-	job := rendered[batchv1.Job](t, []Object{AccountJob("mastodon", "social", "j", web.Spec.Template.Spec, Account{Username: "alice"}, Ensure, "s")}, "Job", "j")
+	job := rendered[batchv1.Job](t, []Object{AccountJob("mastodon", "social", "j", JobBaseOf(web), Account{Username: "alice"}, Ensure, "s")}, "Job", "j")
 	if job.Spec.Template.Spec.TopologySpreadConstraints != nil {
 		t.Error("an account Job kept web's spread")
+	}
+	if _, ok := web.Annotations[AnnotationJobPod]; ok || job.Spec.Template.Annotations != nil {
+		t.Errorf("without settings nothing is recorded for the Jobs: %v, %v", web.Annotations, job.Spec.Template.Annotations)
 	}
 }
 
@@ -298,6 +313,21 @@ func TestPodSettingsRefusals(t *testing.T) {
 		}},
 		{"Gt with two values", "jobs.pod.affinity.node_preferred[0].match_expressions[0].values", func(s *Spec) {
 			s.ComponentPods = map[string]PodSettings{PodJobs: {Affinity: &Affinity{NodePreferred: []WeightedTerm{{Weight: 1, Match: []Requirement{{Key: "k", Operator: "Gt", Values: []string{"1", "2"}}}}}}}}
+		}},
+		{"Lt with a word", "pod.affinity.node_required[0].match_expressions[0].values", func(s *Spec) {
+			s.Pod.Affinity = &Affinity{NodeRequired: [][]Requirement{{{Key: "cpus", Operator: "Lt", Values: []string{"eight"}}}}}
+		}},
+		{"a node label key that is none", "pod.affinity.node_required[0].match_expressions[0].key", func(s *Spec) {
+			s.Pod.Affinity = &Affinity{NodeRequired: [][]Requirement{{{Key: "a b", Operator: "Exists"}}}}
+		}},
+		{"a taint key that is none", "pod.tolerations[0].key", func(s *Spec) { s.Pod.Tolerations = []Toleration{{Key: "no/way/x", Operator: "Exists"}} }},
+		{"an affinity term that selects no label", "web.pod.affinity.pod_affinity[0].match_labels", func(s *Spec) {
+			s.ComponentPods = map[string]PodSettings{ComponentWeb: {Affinity: &Affinity{PodAffinity: []PodTerm{{TopologyKey: corev1.LabelHostname, MatchLabels: map[string]string{}, Weight: 5}}}}}
+		}},
+		{"two spreads by one key and action", "streaming.pod.topology_spread[1]", func(s *Spec) {
+			s.ComponentPods = map[string]PodSettings{ComponentStreaming: {TopologySpread: []TopologySpread{
+				{TopologyKey: corev1.LabelTopologyZone, MaxSkew: 1, WhenUnsatisfiable: "ScheduleAnyway"},
+				{TopologyKey: corev1.LabelTopologyZone, MaxSkew: 2, WhenUnsatisfiable: "ScheduleAnyway"}}}}
 		}},
 		{"a host alias that is no address", "pod.host_aliases[0].ip", func(s *Spec) { s.Pod.HostAliases = []HostAlias{{IP: "smtp", Hostnames: []string{"x"}}} }},
 		{"four name servers", "pod.dns_config.nameservers", func(s *Spec) {
@@ -397,6 +427,14 @@ func TestPodSettingsRefusals(t *testing.T) {
 			s.WebReplicas = 3
 			s.ComponentPods = map[string]PodSettings{ComponentWeb: {Affinity: &Affinity{PodAntiAffinity: []PodTerm{{TopologyKey: corev1.LabelHostname, MatchLabels: s.selector(ComponentWeb), Weight: 10}}}}}
 		}},
+		{"one key spread with both actions", func(s *Spec) {
+			s.ComponentPods = map[string]PodSettings{ComponentStreaming: {TopologySpread: []TopologySpread{
+				{TopologyKey: corev1.LabelTopologyZone, MaxSkew: 1, WhenUnsatisfiable: "ScheduleAnyway"},
+				{TopologyKey: corev1.LabelTopologyZone, MaxSkew: 3, WhenUnsatisfiable: "DoNotSchedule"}}}}
+		}},
+		{"Gt with an integer", func(s *Spec) {
+			s.Pod.Affinity = &Affinity{NodeRequired: [][]Requirement{{{Key: "cpus", Operator: "Gt", Values: []string{"8"}}}}}
+		}},
 		{"an anti-affinity from another app", func(s *Spec) {
 			s.WebReplicas = 3
 			s.ComponentPods = map[string]PodSettings{ComponentWeb: {Affinity: &Affinity{PodAntiAffinity: []PodTerm{{TopologyKey: corev1.LabelHostname, MatchLabels: map[string]string{"app": "noisy"}}}}}}
@@ -423,5 +461,43 @@ func TestPodSettingsRefusalsNameWhatTheyRead(t *testing.T) {
 			!slices.Contains(e.Related, "web.pod.node_selector") {
 			t.Errorf("%s does not name the selector it conflicts with: %v", e.Path, e.Related)
 		}
+	}
+}
+
+// The instance-wide user and group are Mastodon's: they never reach the
+// embedded PostgreSQL (its image's postgres user, 70) and Redis (999),
+// which would then not own their data and crash-loop; their own block
+// still may change them.
+func TestPodSettingsUserStaysOffTheEmbeddedServices(t *testing.T) {
+	s := defaultSpec()
+	s.Pod = PodSettings{RunAsUser: 1000, RunAsGroup: 1001, FSGroup: 1002}
+	objs := s.Render(fixedSecrets, "")
+	ids := func(sc *corev1.PodSecurityContext) [3]int64 { return [3]int64{*sc.RunAsUser, *sc.RunAsGroup, *sc.FSGroup} }
+	if got := ids(rendered[appsv1.Deployment](t, objs, "Deployment", "social-web").Spec.Template.Spec.SecurityContext); got != [3]int64{1000, 1001, 1002} {
+		t.Errorf("web runs as %v: the instance's user", got)
+	}
+	for name, want := range map[string]int64{"social-postgresql": 70, "social-redis": 999} {
+		if got := ids(rendered[appsv1.StatefulSet](t, objs, "StatefulSet", name).Spec.Template.Spec.SecurityContext); got != [3]int64{want, want, want} {
+			t.Errorf("%s runs as %v, want its image's user %d", name, got, want)
+		}
+	}
+	s.ComponentPods = map[string]PodSettings{ComponentDatabase: {RunAsUser: 26, FSGroup: 26}}
+	db := rendered[appsv1.StatefulSet](t, s.Render(fixedSecrets, ""), "StatefulSet", "social-postgresql")
+	if got := ids(db.Spec.Template.Spec.SecurityContext); got != [3]int64{26, 70, 26} {
+		t.Errorf("the embedded PostgreSQL's own block: runs as %v", got)
+	}
+}
+
+// A spread whose match_labels is empty counts the component's own Pods,
+// as one without: an empty selector would vanish from the object and
+// count nothing.
+func TestPodSettingsEmptySpreadSelectorCountsOwnPods(t *testing.T) {
+	s := defaultSpec()
+	s.ComponentPods = map[string]PodSettings{ComponentStreaming: {TopologySpread: []TopologySpread{
+		{TopologyKey: corev1.LabelTopologyZone, MaxSkew: 1, WhenUnsatisfiable: "ScheduleAnyway", MatchLabels: map[string]string{}}}}}
+	d := rendered[appsv1.Deployment](t, s.Render(fixedSecrets, ""), "Deployment", "social-streaming")
+	c := d.Spec.Template.Spec.TopologySpreadConstraints
+	if len(c) != 1 || c[0].LabelSelector == nil || c[0].LabelSelector.MatchLabels[LabelComponent] != ComponentStreaming {
+		t.Errorf("streaming's spread %+v: counting its own Pods", c)
 	}
 }

@@ -553,7 +553,15 @@ func (s *Spec) deployment(name, component string, replicas int32, checksum strin
 	meta.Labels = labels
 	podLabels = s.withMediaLabel(podLabels, pod)
 	settings := s.PodSettingsOf(component, sel[labelProcess])
-	meta.Annotations = settings.DeploymentAnnotations
+	meta.Annotations = maps.Clone(settings.DeploymentAnnotations)
+	if component == ComponentWeb {
+		if j := s.jobPodMetadata(); j != "" {
+			if meta.Annotations == nil {
+				meta.Annotations = map[string]string{}
+			}
+			meta.Annotations[AnnotationJobPod] = j
+		}
+	}
 	template := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{
 			Labels:      podLabels,
@@ -771,7 +779,6 @@ func (s *Spec) statefulService(name, component string, port int32, runAs int64, 
 					ServiceAccountName:           s.serviceAccountName(),
 					AutomountServiceAccountToken: ptr.To(false),
 					SecurityContext:              sec,
-					ImagePullSecrets:             s.pullSecrets(),
 					Containers:                   []corev1.Container{container},
 					Volumes:                      []corev1.Volume{{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 				},

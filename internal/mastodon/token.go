@@ -28,7 +28,7 @@ puts "access-token: #{token.token}"
 // is the Pod spec of the instance's web Deployment (image, configuration,
 // volumes, sidecars). The token is in the Job's log: use it only on
 // throwaway instances.
-func TokenJob(namespace, instance, name string, base corev1.PodSpec, username, app string) Object {
+func TokenJob(namespace, instance, name string, base JobBase, username, app string) Object {
 	env := []corev1.EnvVar{{Name: "TOKEN_USERNAME", Value: username}, {Name: "TOKEN_APP", Value: app}}
 	return webPodJob(namespace, name, "token", base, env, tokenScript, Labels(instance, ComponentToken, OwnerInstance), 0)
 }

@@ -29,7 +29,7 @@ func TestTokenJob(t *testing.T) {
 	if len(base.Containers) == 0 {
 		t.Fatal("no web Deployment rendered")
 	}
-	o := TokenJob("mastodon", "social", "social-token-1", base, "alice", "smoke")
+	o := TokenJob("mastodon", "social", "social-token-1", JobBase{Spec: base}, "alice", "smoke")
 	var job batchv1.Job
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &job); err != nil {
 		t.Fatal(err)

@@ -26,7 +26,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -405,32 +404,33 @@ func (r *adminUserResource) ensure(ctx context.Context, plan *adminUserModel, pa
 // web Deployment nor its ConfigMap exists.
 var errInstanceGone = errors.New("the instance is gone")
 
-// instancePod is the Pod spec of the instance's web Deployment: the image,
-// configuration, volumes and sidecars every Rails process of it uses.
-func instancePod(ctx context.Context, c *kube.Client, ns, instance string) (corev1.PodSpec, error) {
+// instancePod is what a one-off Job of the instance copies: the Pod spec of
+// its web Deployment (the image, configuration, volumes and sidecars every
+// Rails process of it uses) and the Jobs' Pod labels and annotations.
+func instancePod(ctx context.Context, c *kube.Client, ns, instance string) (mastodon.JobBase, error) {
 	spec := mastodon.Spec{Name: instance, Namespace: ns}
 	u, err := c.Get(ctx, "Deployment", ns, spec.WebName())
 	if err != nil {
-		return corev1.PodSpec{}, err
+		return mastodon.JobBase{}, err
 	}
 	if u == nil {
 		cm, err := c.Get(ctx, "ConfigMap", ns, spec.ConfigMapName())
 		if err != nil {
-			return corev1.PodSpec{}, err
+			return mastodon.JobBase{}, err
 		}
 		if cm == nil {
-			return corev1.PodSpec{}, fmt.Errorf("%w: %s/%s has neither its web Deployment nor its ConfigMap", errInstanceGone, ns, instance)
+			return mastodon.JobBase{}, fmt.Errorf("%w: %s/%s has neither its web Deployment nor its ConfigMap", errInstanceGone, ns, instance)
 		}
-		return corev1.PodSpec{}, fmt.Errorf("the instance %s/%s has no web Deployment %s (apply the instance first; reference mastodon_instance.x.id)", ns, instance, spec.WebName())
+		return mastodon.JobBase{}, fmt.Errorf("the instance %s/%s has no web Deployment %s (apply the instance first; reference mastodon_instance.x.id)", ns, instance, spec.WebName())
 	}
 	var d appsv1.Deployment
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
-		return corev1.PodSpec{}, err
+		return mastodon.JobBase{}, err
 	}
-	return d.Spec.Template.Spec, nil
+	return mastodon.JobBaseOf(&d), nil
 }
 
-func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, base corev1.PodSpec, a mastodon.Account, action mastodon.AccountAction, secret string) (string, error) {
+func runAccountJob(ctx context.Context, c *kube.Client, ns, instance string, base mastodon.JobBase, a mastodon.Account, action mastodon.AccountAction, secret string) (string, error) {
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d", a.Username, action, time.Now().UnixNano())))
 	name := fmt.Sprintf("%s-account-%s-%s", instance, action, hex.EncodeToString(sum[:4]))
 	job := mastodon.AccountJob(ns, instance, name, base, a, action, secret)

@@ -211,7 +211,8 @@ func podAttribute(what, over string) schema.SingleNestedAttribute {
 				"Annotations other controllers add to the Pods are not drift."),
 			"security_context": schema.SingleNestedAttribute{Optional: true,
 				Description: "The user, group and volume group the Pods run as, for images built with another user than Mastodon's (991). " +
-					"The rest stays as Pod Security `restricted` requires (non-root, no privilege escalation, every capability dropped, RuntimeDefault seccomp).",
+					"The rest stays as Pod Security `restricted` requires (non-root, no privilege escalation, every capability dropped, RuntimeDefault seccomp). " +
+					"The instance-wide value does not reach the embedded PostgreSQL and Redis, which run as their images' users (70 and 999): only their own `pod` block changes theirs.",
 				Attributes: map[string]schema.Attribute{
 					"run_as_user":  positive("The user ID (not 0: the Pods run as non-root)."),
 					"run_as_group": positive("The group ID."),
@@ -230,7 +231,7 @@ func podAttribute(what, over string) schema.SingleNestedAttribute {
 				}},
 			"termination_grace_period_seconds": schema.Int64Attribute{Optional: true, Validators: []validator.Int64{int64validator.AtLeast(0)},
 				Description: "How long a stopping Pod gets before it is killed, default Kubernetes' 30 seconds (Sidekiq finishes its running jobs within it)."},
-			"image_pull_secrets": strList("Image pull Secrets of the Pods, in place of `image.pull_secrets`."),
+			"image_pull_secrets": strList("Image pull Secrets of the Pods, in place of `image.pull_secrets` (which the embedded PostgreSQL and Redis do not use)."),
 			"volumes": schema.ListNestedAttribute{Optional: true,
 				Description: "Volumes mounted in the Pods' main container (Mastodon's, or the embedded service's): custom CAs and files Mastodon reads " +
 					"(`SMTP_CA_FILE`, an LDAP or CAS certificate, a `robots.txt` with `sub_path`). A component's are added to the instance's (one of the same name replaces it). " +

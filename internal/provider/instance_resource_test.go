@@ -644,6 +644,12 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  pod = { tolerations = [{ key = "k", operator = "Sometimes" }] }`, `value must be one of`},
 		{`  jobs = { pod = { affinity = { node_required = [{ match_expressions = [{ key = "k", operator = "In" }] }] } } }`, `must not be empty with operator In`},
 		{`  pod = { host_aliases = [{ ip = "smtp", hostnames = ["smtp.internal"] }] }`, `pod.host_aliases[0].ip: "smtp" is not an IP address`},
+		{`  pod = { affinity = { node_required = [{ match_expressions = [{ key = "cpus", operator = "Gt", values = ["eight"] }] }] } }`, `must hold one integer with operator Gt`},
+		{`  web = { pod = { affinity = { pod_affinity = [{ topology_key = "kubernetes.io/hostname", match_labels = {} }] } } }`, `web.pod.affinity.pod_affinity[0].match_labels: selects no label`},
+		{`  streaming = { pod = { topology_spread = [
+    { topology_key = "topology.kubernetes.io/zone", when_unsatisfiable = "ScheduleAnyway" },
+    { topology_key = "topology.kubernetes.io/zone", when_unsatisfiable = "ScheduleAnyway", max_skew = 2 },
+  ] } }`, `streaming.pod.topology_spread[1]: spreads by topology.kubernetes.io/zone with ScheduleAnyway as topology_spread[0] does`},
 		{`  pod = { security_context = { run_as_user = 0 } }`, `value must be at least 1`},
 		{`  web = { pod = { node_selector = { pool = "web" } } }
   sidekiq = [{ name = "all", queues = ["default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"], pod = { node_selector = { pool = "workers" } } }]`, `every Pod that mounts the ReadWriteOnce media volume runs on one node`},

@@ -212,7 +212,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"repository":           optString("The web/Sidekiq image repository, default `" + mastodon.DefaultRepository + "`."),
 					"streaming_repository": optString("The streaming image repository, default `" + mastodon.DefaultStreamingRepository + "`."),
 					"pull_policy":          checkPullPolicy.on(optString("`Always`, `IfNotPresent` (default) or `Never`.")),
-					"pull_secrets":         schema.ListAttribute{Optional: true, ElementType: types.StringType, Description: "Names of image pull Secrets in the namespace."},
+					"pull_secrets":         schema.ListAttribute{Optional: true, ElementType: types.StringType, Description: "Names of image pull Secrets in the namespace, for Mastodon's image (web, streaming, Sidekiq, the Jobs and CronJobs). The embedded PostgreSQL and Redis take theirs from `pod.image_pull_secrets` or their own `pod` block."},
 				}},
 			"web": schema.SingleNestedAttribute{Optional: true, Description: "The web (Puma) processes.",
 				Attributes: in("web", map[string]schema.Attribute{

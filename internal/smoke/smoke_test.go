@@ -161,7 +161,7 @@ func ownerToken(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns s
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := mastodon.TokenJob(ns, "social", "social-smoke-token", dep.Spec.Template.Spec, "owner", "smoke test")
+	o := mastodon.TokenJob(ns, "social", "social-smoke-token", mastodon.JobBaseOf(dep), "owner", "smoke test")
 	var job batchv1.Job
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &job); err != nil {
 		t.Fatal(err)
