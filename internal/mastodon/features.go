@@ -30,6 +30,7 @@ var features = []feature{
 	restoreFeature{},
 	secretRefsFeature{},
 	gatewayFeature{},
+	domainsFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

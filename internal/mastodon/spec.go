@@ -211,6 +211,9 @@ type Spec struct {
 	// Gateway routes the domains through a Gateway's HTTPRoutes instead
 	// of an Ingress (nil: none).
 	Gateway *Gateway
+	// Domains are the alternate, streaming and CDN hosts (none when
+	// empty).
+	Domains Domains
 }
 
 // Defaults fills what the user left empty: the core's part, then each

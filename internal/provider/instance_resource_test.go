@@ -660,6 +660,8 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  service_account = { name = "existing", annotations = { "eks.amazonaws.com/role-arn" = "arn" } }`, `names an existing one`},
 		{`  pod = { volumes = [{ name = "cache", mount_path = "/opt/mastodon/public/system/cache", empty_dir = {} }] }`, `where the provider mounts its own volume "media"`},
 		{`  settings = { time_zone = "Mars/Olympus" }`, `"Mars/Olympus" is not an IANA time zone`},
+		{`  streaming_domain = "social.example"`, `streaming_domain: "social.example" is local_domain`},
+		{`  settings = { extra_env = { ALTERNATE_DOMAINS = "social.example.net" } }`, `settings.extra_env: "ALTERNATE_DOMAINS" is set by alternate_domains`},
 		{`  redis = { host = "redis.internal", password = "a", password_wo = "b", password_wo_version = 1 }`, `redis.password_wo conflicts with redis.password`},
 		{`  smtp = { server = "smtp.example", password_wo_version = 1 }`, `smtp.password_wo_version versions smtp.password_wo, which is not set`},
 		{`  settings = { extra_secret_env_wo = { DEEPL_API_KEY = "x" } }`, `settings.extra_secret_env_wo needs settings.extra_secret_env_wo_version`},

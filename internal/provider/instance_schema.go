@@ -58,6 +58,9 @@ type instanceModel struct {
 	Jobs                 *jobsModel             `tfsdk:"jobs"`
 	ServiceAccount       *serviceAccountModel   `tfsdk:"service_account"`
 	Gateway              *gatewayModel          `tfsdk:"gateway"`
+	AlternateDomains     types.List             `tfsdk:"alternate_domains"`
+	StreamingDomain      types.String           `tfsdk:"streaming_domain"`
+	CDNHost              types.String           `tfsdk:"cdn_host"`
 }
 
 type imageModel struct {
