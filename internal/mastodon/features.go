@@ -30,6 +30,7 @@ var features = []feature{
 	restoreFeature{},
 	secretRefsFeature{},
 	gatewayFeature{},
+	ssoFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

@@ -211,6 +211,8 @@ type Spec struct {
 	// Gateway routes the domains through a Gateway's HTTPRoutes instead
 	// of an Ingress (nil: none).
 	Gateway *Gateway
+	// SSO is single sign-on (nil: none).
+	SSO *SSO `json:",omitempty"`
 }
 
 // Defaults fills what the user left empty: the core's part, then each

@@ -55,6 +55,7 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
 	{attributes: podSettingsAttributes, spec: podSettingsSpec},
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
+	{attributes: topLevel(ssoAttributes), spec: ssoSpec, credentials: []credential{oidcClientSecret, samlPrivateKey, ldapPassword}},
 }
 
 // instanceCredentials are the credentials of every feature, in the

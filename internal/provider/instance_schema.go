@@ -58,6 +58,7 @@ type instanceModel struct {
 	Jobs                 *jobsModel             `tfsdk:"jobs"`
 	ServiceAccount       *serviceAccountModel   `tfsdk:"service_account"`
 	Gateway              *gatewayModel          `tfsdk:"gateway"`
+	SSO                  *ssoModel              `tfsdk:"sso"`
 }
 
 type imageModel struct {
