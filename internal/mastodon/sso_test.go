@@ -85,7 +85,9 @@ func TestSSOSecretRefs(t *testing.T) {
 func TestSSOValidate(t *testing.T) {
 	oidc := func() *OIDC { return &OIDC{Issuer: "https://id.example.org", ClientID: "c"} }
 	ldap := func() *LDAP { return &LDAP{Host: "ldap", Base: "dc=example", BindDN: "cn=m", Password: "p"} }
-	saml := func() *SAML { return &SAML{IdPSSOTargetURL: "https://saml.example.org/sso", IdPCertFingerprint: "AB:CD"} }
+	saml := func() *SAML {
+		return &SAML{IdPSSOTargetURL: "https://saml.example.org/sso", IdPCertFingerprint: "AB:CD"}
+	}
 	cert, key := fixedCertificate(t)
 	off := false
 	for _, tc := range []struct {

@@ -155,7 +155,8 @@ func ssoAttributes(in nested) map[string]schema.Attribute {
 			"The provider redirects back to `https://<web_domain>/auth/auth/<openid_connect|saml|cas>/callback`.",
 		map[string]schema.Attribute{
 			"omniauth_only": optBool("`OMNIAUTH_ONLY`: hide the password form and close sign-ups, so that accounts come from `oidc`, `saml` or `cas` only " +
-				"(one of them is required: LDAP signs in through the hidden form). The `mastodon_admin_user`'s password then only works through the API."),
+				"(one of them is required: LDAP signs in through the hidden form). A `mastodon_admin_user`'s password then has no form to be typed into: " +
+				"its account signs in through the provider once linked to it (see `allow_unsafe_provider_reattach`)."),
 			"one_click_login": optBool("`ONE_CLICK_SSO_LOGIN`: the sign-in button goes straight to the provider. Mastodon honours it only with `omniauth_only` " +
 				"and exactly one of `oidc`, `saml` and `cas`, so anything else is refused."),
 			"account_settings_url": url("`SSO_ACCOUNT_SETTINGS`: where users change their account (shown instead of the password settings with `omniauth_only`)."),
