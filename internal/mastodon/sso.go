@@ -103,7 +103,7 @@ type CAS struct {
 	LogoutURL      string
 	LoginURL       string
 	UIDField       string
-	CAPath         string // a directory in the Pods (mounted with pod.volumes)
+	CAPath         string // a directory in web's Pods (mounted with web.pod.volumes)
 	NoVerify       bool   // CAS_DISABLE_SSL_VERIFICATION
 	AssumeVerified bool
 	// Keys are CAS_<KEY>_KEY by key (uid, name, email, nickname,

@@ -223,7 +223,7 @@ func ssoAttributes(in nested) map[string]schema.Attribute {
 				"login_url":    optString("`CAS_LOGIN_URL` (the library's default `/login`)."),
 				"uid_field":    optString("`CAS_UID_FIELD`."),
 				"ca_path": checkAbsolutePath.on(optString("`CAS_CA_PATH`: a directory, in the Pods, of CA certificates in OpenSSL's hashed layout (`c_rehash`) that " +
-					"the server's certificate is checked against. Mount it with `pod.volumes` (a Secret or ConfigMap volume).")),
+					"the server's certificate is checked against. Mount it in web, which validates the tickets, with `web.pod.volumes` (a Secret or ConfigMap volume).")),
 				"disable_ssl_verification": optBool("`CAS_DISABLE_SSL_VERIFICATION`: do not check the server's certificate."),
 				"assume_email_is_verified": optBool("`CAS_SECURITY_ASSUME_EMAIL_IS_VERIFIED`: take the server's emails as verified."),
 				"keys": keysOf(mastodon.CASKeys, "The attributes that carry each value: `CAS_<KEY>_KEY` for the keys "+strings.Join(mastodon.CASKeys, ", ")+
