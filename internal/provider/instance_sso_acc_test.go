@@ -89,6 +89,21 @@ func TestAccInstance_sso(t *testing.T) {
 		return out
 	}
 	step := w.step
+	// OpenID Connect and omniauth_only from another resource: unknown at
+	// plan, checked and applied when known.
+	fromAnotherResource := step(`    omniauth_only = terraform_data.idp.output.only
+    oidc          = terraform_data.idp.output.oidc
+`, map[string]string{"OMNIAUTH_ONLY": "true", "OIDC_ENABLED": "true", "OIDC_ISSUER": "https://id.example.org/realms/social",
+		"OIDC_CLIENT_ID": "mastodon", "OIDC_DISCOVERY": "true", "OIDC_SCOPE": "openid", "OIDC_REDIRECT_URI": "https://social.example/auth/auth/openid_connect/callback"},
+		map[string]string{"OIDC_CLIENT_SECRET": "from-elsewhere"})
+	fromAnotherResource.Config += `
+resource "terraform_data" "idp" {
+  input = {
+    only = true
+    oidc = { issuer = "https://id.example.org/realms/social", client_id = "mastodon", client_secret = "from-elsewhere", scope = ["openid"] }
+  }
+}
+`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
@@ -100,6 +115,7 @@ func TestAccInstance_sso(t *testing.T) {
 				ImportStateVerifyIgnore: []string{"sso.ldap.password_wo_version"}},
 			step(saml, samlEnv, map[string]string{"SAML_PRIVATE_KEY": key}),
 			step(cas, casEnv, map[string]string{}),
+			fromAnotherResource,
 			step("", nil, nil),
 		},
 	})
