@@ -31,6 +31,7 @@ var features = []feature{
 	secretRefsFeature{},
 	gatewayFeature{},
 	domainsFeature{},
+	ssoFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

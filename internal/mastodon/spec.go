@@ -243,6 +243,8 @@ type Spec struct {
 	// Domains are the alternate, streaming and CDN hosts (none when
 	// empty).
 	Domains Domains
+	// SSO is single sign-on (nil: none).
+	SSO *SSO `json:",omitempty"`
 }
 
 // Defaults fills what the user left empty: the core's part, then each

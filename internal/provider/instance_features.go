@@ -56,6 +56,7 @@ var instanceFeatures = featureTable{
 	{attributes: podSettingsAttributes, spec: podSettingsSpec},
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
 	{attributes: topLevel(domainsAttributes), spec: domainsSpec},
+	{attributes: topLevel(ssoAttributes), spec: ssoSpec, credentials: []credential{oidcClientSecret, samlPrivateKey, ldapPassword}},
 }
 
 // instanceCredentials are the credentials of every feature, in the

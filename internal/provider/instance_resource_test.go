@@ -713,6 +713,19 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  gateway = { name = "Public_Gateway" }`, `gateway.name: "Public_Gateway" is not a valid name`},
 		{`  gateway = { name = "public", namespace = "Infra" }`, `gateway.namespace: "Infra" is not a valid namespace name`},
 		{`  gateway = { name = "public", section_name = "https_443" }`, `gateway.section_name: "https_443" is not a valid name`},
+		{`  sso = {}`, `sso: needs at least one of sso.oidc, sso.saml, sso.cas and sso.ldap`},
+		{`  sso = {
+    omniauth_only = true
+    ldap          = { host = "ldap", base = "dc=example", bind_dn = "cn=m", password = "p" }
+  }`, `sso.omniauth_only: hides the password form`},
+		{`  sso = {
+    one_click_login = true
+    oidc            = { issuer = "https://id.example.org", client_id = "c" }
+  }`, `sso.one_click_login: needs sso.omniauth_only`},
+		{`  sso = { ldap = { host = "ldap", base = "dc=example", bind_dn = "cn=m", password = "p", search_filter = "(uid=%<user>s)" } }`,
+			`sso.ldap.search_filter: refers to "user"`},
+		{`  sso = { oidc = { issuer = "https://id.example.org", client_id = "c", scope = ["openid,email"] } }`, `"openid,email" is not a scope`},
+		{`  sso = { ldap = { host = "ldap", base = "dc=example", bind_dn = "cn=m" } }`, `sso.ldap.password: must be set`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{

@@ -61,6 +61,7 @@ type instanceModel struct {
 	AlternateDomains     types.List             `tfsdk:"alternate_domains"`
 	StreamingDomain      types.String           `tfsdk:"streaming_domain"`
 	CDNHost              types.String           `tfsdk:"cdn_host"`
+	SSO                  *ssoModel              `tfsdk:"sso"`
 }
 
 type imageModel struct {
