@@ -90,6 +90,9 @@ func (s *Spec) SecretRefs() []SecretRefAt {
 	if r := s.Restore; r != nil && r.Bucket != nil {
 		add("restore.bucket.secret_access_key_secret_ref", r.Bucket.SecretAccessKeyRef)
 	}
+	if h := s.HCaptcha; h != nil {
+		add("hcaptcha.secret_key_secret_ref", h.SecretKeyRef)
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Settings.ExtraSecretEnvRefs)) {
 		add(fmt.Sprintf("settings.extra_secret_env_refs[%q]", k), s.Settings.ExtraSecretEnvRefs[k])
 	}
@@ -128,6 +131,9 @@ func (s *Spec) EnvRefs() map[string]*SecretRef {
 		if l := t.LibreTranslate; l != nil {
 			add(EnvLibreTranslateAPIKey, l.APIKeyRef)
 		}
+	}
+	if h := s.HCaptcha; h != nil {
+		add(EnvHCaptchaSecretKey, h.SecretKeyRef)
 	}
 	for k, r := range s.Settings.ExtraSecretEnvRefs {
 		add(k, r)

@@ -55,6 +55,9 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
 	{attributes: podSettingsAttributes, spec: podSettingsSpec},
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
+	{attributes: topLevel(hcaptchaAttributes), spec: hcaptchaSpec, credentials: []credential{hcaptchaSecretKey}},
+	{attributes: observabilityAttributes, spec: observabilitySpec},
+	{attributes: policyAttributes, spec: policySpec},
 }
 
 // instanceCredentials are the credentials of every feature, in the

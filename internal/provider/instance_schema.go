@@ -58,6 +58,8 @@ type instanceModel struct {
 	Jobs                 *jobsModel             `tfsdk:"jobs"`
 	ServiceAccount       *serviceAccountModel   `tfsdk:"service_account"`
 	Gateway              *gatewayModel          `tfsdk:"gateway"`
+	HCaptcha             *hcaptchaModel         `tfsdk:"hcaptcha"`
+	OpenTelemetry        *openTelemetryModel    `tfsdk:"opentelemetry"`
 }
 
 type imageModel struct {
@@ -94,6 +96,7 @@ type streamingModel struct {
 	Pod                   *podModel         `tfsdk:"pod"`
 	DeploymentAnnotations map[string]string `tfsdk:"deployment_annotations"`
 	ServiceAnnotations    map[string]string `tfsdk:"service_annotations"`
+	streamingLogModel
 }
 
 type sidekiqModel struct {
@@ -143,6 +146,8 @@ type settingsModel struct {
 	ExtraSecretEnvWO      types.Map                 `tfsdk:"extra_secret_env_wo"`
 	ExtraSecretEnvWOV     types.Int64               `tfsdk:"extra_secret_env_wo_version"`
 	ExtraSecretEnvRefs    map[string]secretRefModel `tfsdk:"extra_secret_env_refs"`
+	railsLogModel
+	policyModel
 }
 
 func resourcesAttribute(what string) schema.SingleNestedAttribute {
@@ -263,7 +268,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 						"deletes or resizes it. Conflicts with `storage_size` and `storage_class`.")),
 				}},
 			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
-				Attributes: map[string]schema.Attribute{
+				Attributes: in("settings", map[string]schema.Attribute{
 					"single_user_mode":        optBool("`SINGLE_USER_MODE`."),
 					"authorized_fetch":        optBool("`AUTHORIZED_FETCH`."),
 					"limited_federation_mode": optBool("`LIMITED_FEDERATION_MODE`."),
@@ -281,7 +286,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 						Description: "More secret environment variables, each read by the Pods from a key of an existing Secret of the namespace that someone else " +
 							"manages (External Secrets, Vault, sealed-secrets): variable name -> `{ name = <Secret>, key = <key> }`. The values never pass through " +
 							"Terraform; a change of one rolls the Pods at the next apply. Its names must not repeat those of `extra_env`, `extra_secret_env` or `extra_secret_env_wo`."},
-				}},
+				})},
 			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "While true (the default), destroying the instance is refused."},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
