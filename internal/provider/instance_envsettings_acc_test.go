@@ -135,7 +135,7 @@ func TestAccInstance_envSettings(t *testing.T) {
 			}
 			deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social"})
 			if err != nil || len(deps.Items) < 3 {
-				return fmt.Errorf("the instance's Deployments: %d (%v)", len(deps.Items), err)
+				return fmt.Errorf("the instance's Deployments: %d (%w)", len(deps.Items), err)
 			}
 			now := map[string]string{}
 			for _, d := range deps.Items {

@@ -277,7 +277,10 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"time_zone": checkTimeZone.on(optString("`TZ` of every Mastodon process (an IANA name such as `Europe/Berlin`; the images' default is `Etc/UTC`): " +
 						"the zone of their logs and of the Sidekiq scheduler's recurring jobs (Rails keeps its own times in UTC). The CronJobs' schedules " +
 						"(`maintenance`, `backup`) are read in it too (`timeZone`). `settings.extra_env` may not set `TZ` beside it.")),
-					"extra_env":        schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap)."},
+					"extra_env": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap). " +
+						"A variable an attribute renders is refused at plan, naming the attribute; so are Mastodon's OpenStack Swift and Azure Blob media variables " +
+						"(`SWIFT_*`, `AZURE_*` of `config/initializers/paperclip.rb`): the instance deploys media on its volume or in `media_bucket` (S3-compatible: " +
+						"Swift's S3 API, or an S3 gateway in front of Azure Blob), not in those stores. The same holds for the other `extra_secret_env*` maps."},
 					"extra_secret_env": schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other secret environment variables (kept in the Secret)."},
 					"extra_secret_env_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType, Validators: checkEnvNames,
 						Description: "More secret environment variables, write-only: never stored in Terraform state (Terraform 1.11+). Requires `extra_secret_env_wo_version`; its names must not repeat those of `extra_secret_env` or `extra_env`."},
