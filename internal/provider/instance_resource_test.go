@@ -846,12 +846,14 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
     password_wo         = "es-%[1]s"
     password_wo_version = %[2]d
   }
-  translation = { deepl = { api_key_wo = "deepl-%[1]s", api_key_wo_version = %[2]d } }`, password, version, cert, key))
+  translation = { deepl = { api_key_wo = "deepl-%[1]s", api_key_wo_version = %[2]d } }
+  hcaptcha    = { site_key = "site", secret_key_wo = "hcaptcha-%[1]s", secret_key_wo_version = %[2]d }`, password, version, cert, key))
 	}
 	check := func(password string) resource.TestCheckFunc {
 		want := map[string]map[string]string{
 			"social-secrets": {"DB_PASS": password, "REDIS_PASSWORD": "redis-" + password, "SMTP_PASSWORD": "smtp-" + password,
-				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password},
+				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password,
+				"HCAPTCHA_SECRET_KEY": "hcaptcha-" + password},
 			"social-cloudsql": {mastodon.CloudSQLKeyFile: `{"key": "sql-` + password + `"}`},
 			"social-tls":      {"tls.key": key},
 		}
