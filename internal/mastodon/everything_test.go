@@ -27,9 +27,11 @@ func everythingSpec(t *testing.T, cloudSQL bool) *Spec {
 		MediaBucket: &MediaBucket{Bucket: "media", Endpoint: "https://storage.example.org", Region: "eu", AccessKeyID: "a", SecretAccessKey: "bucket-secret"},
 		Ingress: &Ingress{ClassName: "gce", Annotations: map[string]string{"kubernetes.io/ingress.global-static-ip-name": "social"},
 			CertificatePEM: cert, PrivateKeyPEM: key, GKEStreamingTimeout: 3600},
-		Search:      &Search{Host: "opensearch.search", Scheme: "https", User: "mastodon", Password: "search-secret", Prefix: "social", CACertificatePEM: cert},
-		Translation: &Translation{DeepL: &DeepL{APIKey: "deepl-secret", Plan: "pro"}},
-		Maintenance: Maintenance{Tasks: map[string]MaintenanceTask{"profile_media": {Enabled: &enabled, RetentionDays: 60}}},
+		Search:             &Search{Host: "opensearch.search", Scheme: "https", User: "mastodon", Password: "search-secret", Prefix: "social", CACertificatePEM: cert},
+		Translation:        &Translation{DeepL: &DeepL{APIKey: "deepl-secret", Plan: "pro"}},
+		Maintenance:        Maintenance{Tasks: map[string]MaintenanceTask{"profile_media": {Enabled: &enabled, RetentionDays: 60}}},
+		EmbeddedCacheRedis: &EmbeddedCacheRedis{MaxMemory: "1gb"},
+		SidekiqRedis:       &Redis{Host: "sidekiq.redis.internal", Password: "sidekiq-secret", DB: 1, TLS: true},
 	}
 	if !cloudSQL {
 		s.Database, s.Backup = nil, &Backup{Schedule: "30 2 * * *", Keep: 3}

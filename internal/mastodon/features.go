@@ -30,6 +30,7 @@ var features = []feature{
 	restoreFeature{},
 	secretRefsFeature{},
 	gatewayFeature{},
+	redisSplitFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

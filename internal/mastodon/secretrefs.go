@@ -70,6 +70,12 @@ func (s *Spec) SecretRefs() []SecretRefAt {
 	if r := s.Redis; r != nil {
 		add("redis.password_secret_ref", r.PasswordRef)
 	}
+	if r := s.CacheRedis; r != nil {
+		add("cache_redis.password_secret_ref", r.PasswordRef)
+	}
+	if r := s.SidekiqRedis; r != nil {
+		add("sidekiq_redis.password_secret_ref", r.PasswordRef)
+	}
 	if m := s.SMTP; m != nil {
 		add("smtp.password_secret_ref", m.PasswordRef)
 	}
@@ -111,6 +117,12 @@ func (s *Spec) EnvRefs() map[string]*SecretRef {
 	}
 	if r := s.Redis; r != nil {
 		add(EnvRedisPassword, r.PasswordRef)
+	}
+	if r := s.CacheRedis; r != nil {
+		add(EnvCacheRedisPassword, r.PasswordRef)
+	}
+	if r := s.SidekiqRedis; r != nil {
+		add(EnvSidekiqRedisPassword, r.PasswordRef)
 	}
 	if m := s.SMTP; m != nil {
 		add(EnvSMTPPassword, m.PasswordRef)

@@ -113,6 +113,10 @@ type Redis struct {
 	Password string
 	// PasswordRef, when set, gives the password instead (see SecretRef).
 	PasswordRef *SecretRef `json:",omitempty"`
+	// DB is the database number (0: Redis's first).
+	DB int32 `json:",omitempty"`
+	// TLS connects with rediss:// (redissplit.go).
+	TLS bool `json:",omitempty"`
 }
 
 // Media is the volume holding uploads when no bucket is used.
@@ -211,6 +215,15 @@ type Spec struct {
 	// Gateway routes the domains through a Gateway's HTTPRoutes instead
 	// of an Ingress (nil: none).
 	Gateway *Gateway
+	// CacheRedis, EmbeddedCacheRedis and SidekiqRedis give Rails' cache
+	// and Sidekiq their own Redis (nil: the main one; redissplit.go).
+	CacheRedis         *Redis
+	EmbeddedCacheRedis *EmbeddedCacheRedis
+	SidekiqRedis       *Redis
+
+	// keyBase is the SECRET_KEY_BASE of the last Environment, from which
+	// the embedded cache Redis's password is derived (redissplit.go).
+	keyBase string
 }
 
 // Defaults fills what the user left empty: the core's part, then each

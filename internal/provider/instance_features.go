@@ -55,6 +55,7 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
 	{attributes: podSettingsAttributes, spec: podSettingsSpec},
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
+	{attributes: topLevel(redisSplitAttributes), spec: redisSplitSpec, credentials: []credential{cacheRedisPassword, sidekiqRedisPassword}},
 }
 
 // instanceCredentials are the credentials of every feature, in the

@@ -711,6 +711,14 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  gateway = { name = "Public_Gateway" }`, `gateway.name: "Public_Gateway" is not a valid name`},
 		{`  gateway = { name = "public", namespace = "Infra" }`, `gateway.namespace: "Infra" is not a valid namespace name`},
 		{`  gateway = { name = "public", section_name = "https_443" }`, `gateway.section_name: "https_443" is not a valid name`},
+		{`  cache_redis = { host = "cache.redis" }
+  embedded_cache_redis = {}`, `embedded_cache_redis: conflicts with cache_redis`},
+		{`  sidekiq_redis = { host = "jobs.redis", tls = true, password_secret_ref = { name = "jobs", key = "password" } }`,
+			`sidekiq_redis.password_secret_ref: cannot be used with sidekiq_redis.tls`},
+		{`  embedded_cache_redis = { max_memory = "1Gi" }`, `embedded_cache_redis.max_memory: "1Gi" is not a Redis memory size`},
+		{`  cache_redis = { host = "cache.redis", db = -1 }`, `cache_redis.db: must not be negative`},
+		{`  sidekiq_redis = { host = "jobs.redis" }
+  settings = { extra_env = { SIDEKIQ_REDIS_URL = "redis://other" } }`, `"SIDEKIQ_REDIS_URL" is set by sidekiq_redis: set it there`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{

@@ -1,0 +1,62 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// embeddedCacheRedisModel is the in-cluster Redis of the cache.
+type embeddedCacheRedisModel struct {
+	MaxMemory types.String    `tfsdk:"max_memory"`
+	Resources *resourcesModel `tfsdk:"resources"`
+	Pod       *podModel       `tfsdk:"pod"`
+}
+
+var (
+	cacheRedisPassword = credential{block: "cache_redis", name: "password", what: "Password",
+		doc: "Password (`CACHE_REDIS_PASSWORD`, in the instance's Secret only; Mastodon does not fall back to the main Redis's).",
+		key: mastodon.EnvCacheRedisPassword, set: func(s *mastodon.Spec, v string) { s.CacheRedis.Password = v },
+		setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.CacheRedis.PasswordRef = r }}
+	sidekiqRedisPassword = credential{block: "sidekiq_redis", name: "password", what: "Password",
+		doc: "Password (`SIDEKIQ_REDIS_PASSWORD`, in the instance's Secret only; Mastodon does not fall back to the main Redis's).",
+		key: mastodon.EnvSidekiqRedisPassword, set: func(s *mastodon.Spec, v string) { s.SidekiqRedis.Password = v },
+		setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.SidekiqRedis.PasswordRef = r }}
+)
+
+var checkRedisMemory = stringCheck{described: "a Redis memory size such as 256mb", check: mastodon.CheckRedisMemory}
+
+func redisSplitAttributes(in nested) map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"cache_redis": optionalBlock(in, "cache_redis",
+			"An external Redis for Rails' cache alone (`CACHE_REDIS_*`), as Mastodon's scaling guide advises: a Redis that may evict keys (`maxmemory-policy allkeys-lru`) "+
+				"and keep nothing on disk. Without it and `embedded_cache_redis`, the cache shares the main Redis. Conflicts with `embedded_cache_redis`. "+
+				"Changing it rolls every Mastodon Pod; the cache starts empty.",
+			externalRedisAttributes("CACHE_REDIS_")),
+		"embedded_cache_redis": optionalBlock(in, "embedded_cache_redis",
+			"An in-cluster Redis for Rails' cache alone (`CACHE_REDIS_*`): a StatefulSet without a volume, with no snapshots and no append-only file, "+
+				"evicting the least recently used keys at `max_memory`. Its password is derived from `SECRET_KEY_BASE` (a rotation of it changes both). "+
+				"The embedded main Redis keeps Sidekiq's data on its volume as before. Conflicts with `cache_redis`.",
+			map[string]schema.Attribute{
+				"max_memory": checkRedisMemory.on(optString("Redis's `maxmemory`, in Redis's units, default `256mb`. Keep it below `resources.memory_limit`: Redis counts only its data.")),
+				"resources":  resourcesAttribute("the cache Redis Pod"),
+			}),
+		"sidekiq_redis": optionalBlock(in, "sidekiq_redis",
+			"An external Redis for Sidekiq alone (`SIDEKIQ_REDIS_*`: its queues, scheduled jobs and retries, which web enqueues there too). "+
+				"Without it Sidekiq uses the main Redis. It must keep its data (no eviction: `maxmemory-policy noeviction`, persistence on). "+
+				"Moving Sidekiq to another Redis leaves the jobs queued in the old one behind: drain the queues first.",
+			externalRedisAttributes("SIDEKIQ_REDIS_")),
+	}
+}
+
+func redisSplitSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {
+	s.CacheRedis = m.CacheRedis.spec()
+	s.SidekiqRedis = m.SidekiqRedis.spec()
+	if e := m.EmbeddedCacheRedis; e != nil {
+		s.EmbeddedCacheRedis = &mastodon.EmbeddedCacheRedis{MaxMemory: e.MaxMemory.ValueString(), Resources: e.Resources.resources()}
+	}
+}
