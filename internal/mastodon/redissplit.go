@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -30,6 +31,19 @@ import (
 // other of the role's variables, and is the only way to TLS: the URL built
 // from the host is always redis://.
 
+// Sentinel is a role's Redis found through Redis Sentinel
+// (setup_sentinels): Mastodon asks the Sentinels for Master's address.
+type Sentinel struct {
+	Master string
+	Hosts  []string // host or host:port
+	Port   int32    // of the hosts without one (0: 26379)
+	// Username and Password authenticate to the Sentinels (empty: the
+	// role's user and password, as Mastodon falls back to them).
+	Username    string
+	Password    string
+	PasswordRef *SecretRef `json:",omitempty"`
+}
+
 // EmbeddedCacheRedis is an in-cluster Redis for the cache alone: no
 // volume, no snapshots, no append-only file, evicting the least recently
 // used keys at MaxMemory.
@@ -44,6 +58,9 @@ const (
 	ComponentCacheRedis        = "redis-cache"
 	EnvCacheRedisPassword      = "CACHE_REDIS_PASSWORD"
 	EnvSidekiqRedisPassword    = "SIDEKIQ_REDIS_PASSWORD"
+	EnvRedisSentinelPassword   = "REDIS_SENTINEL_PASSWORD"
+	EnvCacheSentinelPassword   = "CACHE_REDIS_SENTINEL_PASSWORD"
+	EnvSidekiqSentinelPassword = "SIDEKIQ_REDIS_SENTINEL_PASSWORD"
 )
 
 // CacheRedisName is the embedded cache Redis's StatefulSet and Service.
@@ -72,6 +89,28 @@ func (r *Redis) environment(prefix string, plain, secret map[string]string) {
 		// Also beside a URL, where Mastodon ignores it: the provider reads
 		// the write-only and imported values back from this key.
 		secret[v("PASSWORD")] = r.Password
+	}
+	if x := r.Sentinel; x != nil {
+		// With Sentinels, Mastodon ignores the host and port; the user,
+		// password and database still apply to the server.
+		plain[v("SENTINEL_MASTER")] = x.Master
+		plain[v("SENTINELS")] = strings.Join(x.Hosts, ",")
+		if x.Port != 0 {
+			plain[v("SENTINEL_PORT")] = strconv.Itoa(int(x.Port))
+		}
+		if x.Username != "" {
+			plain[v("SENTINEL_USERNAME")] = x.Username
+		}
+		if x.Password != "" {
+			secret[v("SENTINEL_PASSWORD")] = x.Password
+		}
+		if r.User != "" {
+			plain[v("USER")] = r.User
+		}
+		if r.DB != 0 {
+			plain[v("DB")] = strconv.Itoa(int(r.DB))
+		}
+		return
 	}
 	if r.TLS {
 		u := url.URL{Scheme: "rediss", Host: net.JoinHostPort(r.Host, strconv.Itoa(int(r.Port))), Path: "/" + strconv.Itoa(int(r.DB))}
@@ -129,8 +168,22 @@ func (redisSplitFeature) validate(s *Spec, e *fieldErrors) {
 		if r == nil {
 			continue
 		}
-		if role.prefix != "" && r.Host == "" {
-			e.add(role.block+".host", "must be set")
+		if role.prefix != "" && r.Host == "" && r.Sentinel == nil {
+			e.add(role.block+".host", "must be set (or %s.sentinel)", role.block)
+			e.related(role.block + ".sentinel")
+		}
+		if x := r.Sentinel; x != nil {
+			if r.Host != "" {
+				e.add(role.block+".sentinel", "conflicts with %s.host: Mastodon asks the Sentinels for the server and ignores the host", role.block)
+				e.related(role.block + ".host")
+			}
+			if r.TLS {
+				e.add(role.block+".sentinel", "conflicts with %s.tls: Mastodon takes TLS only through %sREDIS_URL, which replaces the Sentinels", role.block, role.prefix)
+				e.related(role.block + ".tls")
+			}
+			if len(x.Hosts) == 0 {
+				e.add(role.block+".sentinel.hosts", "must name at least one Sentinel")
+			}
 		}
 		if r.TLS && r.PasswordRef != nil {
 			e.add(role.block+".password_secret_ref", "cannot be used with %s.tls: a TLS connection takes the password inside %sREDIS_URL, which the provider composes in the instance's Secret; give %s.password or %s.password_wo",
@@ -211,6 +264,26 @@ func CheckRedisMemory(v string) error {
 func CheckRedisDB(n int64) error {
 	if n < 0 {
 		return fmt.Errorf("must not be negative (got %d)", n)
+	}
+	return nil
+}
+
+// CheckSentinelHost checks an element of sentinel.hosts: a host name or
+// an IPv4 address, with an optional port. Mastodon splits each element at
+// ':' (parse_sentinels, and streaming/redis.js), so an IPv6 address cannot
+// be given.
+func CheckSentinelHost(v string) error {
+	if strings.Count(v, ":") > 1 {
+		return fmt.Errorf("%q has more than one ':': Mastodon splits each element at ':', so an IPv6 address cannot be given (use a host name)", v)
+	}
+	host, port, hasPort := strings.Cut(v, ":")
+	if host == "" || strings.ContainsAny(host, ":/ ,@") {
+		return fmt.Errorf("%q must be a host name or IPv4 address, with an optional :port (Mastodon splits the list at ',' and each element at ':')", v)
+	}
+	if hasPort {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: %q is not a TCP port", v, port)
+		}
 	}
 	return nil
 }

@@ -234,3 +234,76 @@ func TestRedisSplitValidate(t *testing.T) {
 		t.Error("CheckRedisDB")
 	}
 }
+
+// lib/mastodon/redis_configuration.rb, setup_sentinels (v4.6.5): per
+// prefix, <prefix>REDIS_SENTINEL_MASTER and <prefix>REDIS_SENTINELS (a
+// comma-separated list, each element split at ':' with
+// <prefix>REDIS_SENTINEL_PORT, default 26379, for those without a port)
+// switch the role to Sentinel; the host is then the master's name and the
+// port ignored, while the user, password and database go on to the
+// server. <prefix>REDIS_SENTINEL_USERNAME and _PASSWORD default to the
+// role's user and password. streaming/redis.js reads the same REDIS_*
+// names for the main Redis (sentinelUsername ?? REDIS_USER, ...).
+func TestRedisSentinelContract(t *testing.T) {
+	ref := &SecretRef{Name: "sentinels", Key: "password"}
+	s := redisSplitSpec(func(s *Spec) {
+		s.Redis = &Redis{User: "mastodon", Password: "server-secret", DB: 1,
+			Sentinel: &Sentinel{Master: "main", Hosts: []string{"s-0.sentinel:26380", "s-1.sentinel"}, Port: 26381, Username: "watcher", Password: "sentinel-secret"}}
+		s.SidekiqRedis = &Redis{Password: "jobs-secret", Sentinel: &Sentinel{Master: "jobs", Hosts: []string{"10.0.0.5"}, PasswordRef: ref}}
+	})
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	plain, secret := s.Environment(fixedSecrets)
+	for k, v := range map[string]string{"REDIS_SENTINEL_MASTER": "main", "REDIS_SENTINELS": "s-0.sentinel:26380,s-1.sentinel", "REDIS_SENTINEL_PORT": "26381",
+		"REDIS_SENTINEL_USERNAME": "watcher", "REDIS_USER": "mastodon", "REDIS_DB": "1",
+		"SIDEKIQ_REDIS_SENTINEL_MASTER": "jobs", "SIDEKIQ_REDIS_SENTINELS": "10.0.0.5"} {
+		if plain[k] != v {
+			t.Errorf("%s = %q, want %q", k, plain[k], v)
+		}
+	}
+	for _, k := range []string{"REDIS_HOST", "REDIS_PORT", "SIDEKIQ_REDIS_HOST", "SIDEKIQ_REDIS_SENTINEL_USERNAME", "SIDEKIQ_REDIS_SENTINEL_PORT"} {
+		if _, ok := plain[k]; ok {
+			t.Errorf("%s rendered with Sentinels", k)
+		}
+	}
+	if secret["REDIS_SENTINEL_PASSWORD"] != "sentinel-secret" || secret["REDIS_PASSWORD"] != "server-secret" || secret["SIDEKIQ_REDIS_PASSWORD"] != "jobs-secret" {
+		t.Errorf("passwords %q %q %q", secret["REDIS_SENTINEL_PASSWORD"], secret["REDIS_PASSWORD"], secret["SIDEKIQ_REDIS_PASSWORD"])
+	}
+	// A Sentinel password by reference: read by secretKeyRef, not in the Secret.
+	if _, ok := secret[EnvSidekiqSentinelPassword]; ok || s.EnvRefs()[EnvSidekiqSentinelPassword] != ref {
+		t.Errorf("the Sentinels' password by reference: in the Secret %v, refs %v", ok, s.EnvRefs())
+	}
+	if got := s.SecretRefs(); len(got) != 1 || got[0].Path != "sidekiq_redis.sentinel.password_secret_ref" {
+		t.Errorf("references %+v", got)
+	}
+}
+
+func TestRedisSentinelValidate(t *testing.T) {
+	sentinel := func() *Sentinel { return &Sentinel{Master: "m", Hosts: []string{"s"}} }
+	for _, tc := range []struct {
+		name string
+		r    *Redis
+		want []string
+	}{
+		{"sentinel alone", &Redis{Sentinel: sentinel()}, nil},
+		{"neither", &Redis{}, []string{"cache_redis.host"}},
+		{"both", &Redis{Host: "h", Sentinel: sentinel()}, []string{"cache_redis.sentinel"}},
+		{"with tls", &Redis{TLS: true, Sentinel: sentinel()}, []string{"cache_redis.sentinel"}},
+		{"no sentinels", &Redis{Sentinel: &Sentinel{Master: "m"}}, []string{"cache_redis.sentinel.hosts"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errorPaths(redisSplitSpec(func(s *Spec) { s.CacheRedis = tc.r }).Validate()); !slices.Equal(got, tc.want) {
+				t.Errorf("errors at %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if got := errorPaths(redisSplitSpec(func(s *Spec) { s.Redis = &Redis{} }).Validate()); !slices.Equal(got, []string{"redis.host"}) {
+		t.Errorf("main Redis without host nor sentinel: %v", got)
+	}
+	for v, ok := range map[string]bool{"s-0.sentinel": true, "10.0.0.5:26379": true, "s:0": false, "s:x": false, "::1": false, "": false, "a,b": false, "[::1]:26379": false} {
+		if err := CheckSentinelHost(v); (err == nil) != ok {
+			t.Errorf("CheckSentinelHost(%q) = %v", v, err)
+		}
+	}
+}

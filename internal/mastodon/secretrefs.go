@@ -67,14 +67,13 @@ func (s *Spec) SecretRefs() []SecretRefAt {
 			add("database.cloud_sql.credentials_json_secret_ref", c.CredentialsRef)
 		}
 	}
-	if r := s.Redis; r != nil {
-		add("redis.password_secret_ref", r.PasswordRef)
-	}
-	if r := s.CacheRedis; r != nil {
-		add("cache_redis.password_secret_ref", r.PasswordRef)
-	}
-	if r := s.SidekiqRedis; r != nil {
-		add("sidekiq_redis.password_secret_ref", r.PasswordRef)
+	for _, role := range s.redisRoles() {
+		if r := role.redis; r != nil {
+			add(role.block+".password_secret_ref", r.PasswordRef)
+			if x := r.Sentinel; x != nil {
+				add(role.block+".sentinel.password_secret_ref", x.PasswordRef)
+			}
+		}
 	}
 	if m := s.SMTP; m != nil {
 		add("smtp.password_secret_ref", m.PasswordRef)
@@ -115,14 +114,13 @@ func (s *Spec) EnvRefs() map[string]*SecretRef {
 	if d := s.Database; d != nil {
 		add(EnvDBPassword, d.PasswordRef)
 	}
-	if r := s.Redis; r != nil {
-		add(EnvRedisPassword, r.PasswordRef)
-	}
-	if r := s.CacheRedis; r != nil {
-		add(EnvCacheRedisPassword, r.PasswordRef)
-	}
-	if r := s.SidekiqRedis; r != nil {
-		add(EnvSidekiqRedisPassword, r.PasswordRef)
+	for _, role := range s.redisRoles() {
+		if r := role.redis; r != nil {
+			add(role.prefix+"REDIS_PASSWORD", r.PasswordRef)
+			if x := r.Sentinel; x != nil {
+				add(role.prefix+"REDIS_SENTINEL_PASSWORD", x.PasswordRef)
+			}
+		}
 	}
 	if m := s.SMTP; m != nil {
 		add(EnvSMTPPassword, m.PasswordRef)

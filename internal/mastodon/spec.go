@@ -117,6 +117,9 @@ type Redis struct {
 	DB int32 `json:",omitempty"`
 	// TLS connects with rediss:// (redissplit.go).
 	TLS bool `json:",omitempty"`
+	// Sentinel, when set, finds the server through Redis Sentinel instead
+	// of Host and Port (redissplit.go).
+	Sentinel *Sentinel `json:",omitempty"`
 }
 
 // Media is the volume holding uploads when no bucket is used.
@@ -420,8 +423,9 @@ func (s *Spec) validateDatabase(e *fieldErrors) {
 
 // validateStorage checks the external Redis and the media claim.
 func (s *Spec) validateStorage(e *fieldErrors) {
-	if r := s.Redis; r != nil && r.Host == "" {
-		e.add("redis.host", "must be set")
+	if r := s.Redis; r != nil && r.Host == "" && r.Sentinel == nil {
+		e.add("redis.host", "must be set (or redis.sentinel)")
+		e.related("redis.sentinel")
 	}
 	if s.Media.ExistingClaim == "" {
 		return

@@ -41,7 +41,7 @@ type featureTable []instanceFeature
 var instanceFeatures = featureTable{
 	{attributes: topLevel(databaseAttributes), spec: databaseSpec, credentials: []credential{databasePassword}},
 	{attributes: cloudSQLAttributes, spec: cloudSQLSpec, credentials: []credential{cloudSQLCredentials}},
-	{attributes: topLevel(redisAttributes), spec: redisSpec, credentials: []credential{redisPassword}},
+	{attributes: topLevel(redisAttributes), spec: redisSpec, credentials: []credential{redisPassword, redisSentinelPassword}},
 	{attributes: topLevel(smtpAttributes), spec: smtpSpec, credentials: []credential{smtpPassword}},
 	{attributes: topLevel(bucketAttributes), spec: bucketSpec, credentials: []credential{bucketSecretKey}},
 	{attributes: topLevel(ingressAttributes), spec: ingressSpec, credentials: []credential{ingressPrivateKey}},
@@ -55,7 +55,7 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
 	{attributes: podSettingsAttributes, spec: podSettingsSpec},
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
-	{attributes: topLevel(redisSplitAttributes), spec: redisSplitSpec, credentials: []credential{cacheRedisPassword, sidekiqRedisPassword}},
+	{attributes: topLevel(redisSplitAttributes), spec: redisSplitSpec, credentials: []credential{cacheRedisPassword, sidekiqRedisPassword, cacheSentinelPassword, sidekiqSentinelPassword}},
 }
 
 // instanceCredentials are the credentials of every feature, in the

@@ -26,6 +26,8 @@ var (
 		doc: "Password (`SIDEKIQ_REDIS_PASSWORD`, in the instance's Secret only; Mastodon does not fall back to the main Redis's).",
 		key: mastodon.EnvSidekiqRedisPassword, set: func(s *mastodon.Spec, v string) { s.SidekiqRedis.Password = v },
 		setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.SidekiqRedis.PasswordRef = r }}
+	cacheSentinelPassword   = sentinelPassword("cache_redis", mastodon.EnvCacheSentinelPassword, func(s *mastodon.Spec) *mastodon.Redis { return s.CacheRedis })
+	sidekiqSentinelPassword = sentinelPassword("sidekiq_redis", mastodon.EnvSidekiqSentinelPassword, func(s *mastodon.Spec) *mastodon.Redis { return s.SidekiqRedis })
 )
 
 var checkRedisMemory = stringCheck{described: "a Redis memory size such as 256mb", check: mastodon.CheckRedisMemory}
@@ -36,7 +38,7 @@ func redisSplitAttributes(in nested) map[string]schema.Attribute {
 			"An external Redis for Rails' cache alone (`CACHE_REDIS_*`), as Mastodon's scaling guide advises: a Redis that may evict keys (`maxmemory-policy allkeys-lru`) "+
 				"and keep nothing on disk. Without it and `embedded_cache_redis`, the cache shares the main Redis. Conflicts with `embedded_cache_redis`. "+
 				"Changing it rolls every Mastodon Pod; the cache starts empty.",
-			externalRedisAttributes("CACHE_REDIS_")),
+			externalRedisAttributes(in, "cache_redis", "CACHE_REDIS_")),
 		"embedded_cache_redis": optionalBlock(in, "embedded_cache_redis",
 			"An in-cluster Redis for Rails' cache alone (`CACHE_REDIS_*`): a StatefulSet without a volume, with no snapshots and no append-only file, "+
 				"evicting the least recently used keys at `max_memory`. Its password is derived from `SECRET_KEY_BASE` (a rotation of it changes both). "+
@@ -49,7 +51,7 @@ func redisSplitAttributes(in nested) map[string]schema.Attribute {
 			"An external Redis for Sidekiq alone (`SIDEKIQ_REDIS_*`: its queues, scheduled jobs and retries, which web enqueues there too). "+
 				"Without it Sidekiq uses the main Redis. It must keep its data (no eviction: `maxmemory-policy noeviction`, persistence on). "+
 				"Moving Sidekiq to another Redis leaves the jobs queued in the old one behind: drain the queues first.",
-			externalRedisAttributes("SIDEKIQ_REDIS_")),
+			externalRedisAttributes(in, "sidekiq_redis", "SIDEKIQ_REDIS_")),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -19,7 +20,8 @@ import (
 
 // An embedded cache Redis and an external Sidekiq Redis added to an
 // instance with an account, changed (the cache's size and Pod settings;
-// Sidekiq's database, TLS and write-only password) and removed: each step
+// Sidekiq's database, TLS and write-only password; then Sentinels, their
+// password by reference) and removed: each step
 // rolls the Mastodon Deployments (their environment changed) and nothing
 // else; the main Redis's and PostgreSQL's StatefulSets and volumes, the
 // generated secrets and the account stay as they were; the cache Redis
@@ -50,7 +52,42 @@ func TestAccInstance_redisSplit(t *testing.T) {
     password_wo         = "sec/ond"
     password_wo_version = 2
   }`
+		sentinel = `  embedded_cache_redis = {
+    max_memory = "256mb"
+    resources  = { memory_limit = "384Mi" }
+    pod        = { labels = { tier = "cache" } }
+  }
+  sidekiq_redis = {
+    user = "mastodon"
+    db   = 2
+    sentinel = {
+      master              = "jobs"
+      hosts               = ["sentinel-0.jobs:26380", "sentinel-1.jobs"]
+      password_secret_ref = { name = "jobs-sentinel", key = "password" }
+    }
+    password_wo         = "sec/ond"
+    password_wo_version = 2
+  }`
 	)
+	if _, err := c.cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "jobs-sentinel"},
+		StringData: map[string]string{"password": "watching"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// sentinelRef checks that web reads the Sentinels' password from the
+	// referenced Secret, and that the instance's Secret does not hold it.
+	sentinelRef := func(*terraform.State) error {
+		web, err := c.cs.AppsV1().Deployments(ns).Get(ctx, "social-web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, e := range web.Spec.Template.Spec.Containers[0].Env {
+			if e.Name == mastodon.EnvSidekiqSentinelPassword && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil &&
+				e.ValueFrom.SecretKeyRef.Name == "jobs-sentinel" && e.ValueFrom.SecretKeyRef.Key == "password" {
+				return nil
+			}
+		}
+		return fmt.Errorf("web does not read %s from Secret jobs-sentinel: %v", mastodon.EnvSidekiqSentinelPassword, web.Spec.Template.Spec.Containers[0].Env)
+	}
 
 	// stateful records the StatefulSets and volumes that must not change:
 	// UID and generation (not rolled, not edited), the claims' UIDs.
@@ -210,11 +247,20 @@ func TestAccInstance_redisSplit(t *testing.T) {
 						"SIDEKIQ_REDIS_HOST": "", "SIDEKIQ_REDIS_DB": "", "REDIS_HOST": "social-redis"})),
 			},
 			{
+				Config:           config(sentinel),
+				ConfigPlanChecks: accountKept,
+				Check: resource.ComposeAggregateTestCheckFunc(c.unchangedAccount(ns, &first), untouched, rolled(true), cache("256mb", "cache"), sentinelRef,
+					environment(map[string]string{"SIDEKIQ_REDIS_SENTINEL_MASTER": "jobs", "SIDEKIQ_REDIS_SENTINELS": "sentinel-0.jobs:26380,sentinel-1.jobs",
+						"SIDEKIQ_REDIS_USER": "mastodon", "SIDEKIQ_REDIS_DB": "2", "SIDEKIQ_REDIS_PASSWORD": "sec/ond",
+						"SIDEKIQ_REDIS_SENTINEL_PASSWORD": "", "SIDEKIQ_REDIS_URL": "", "SIDEKIQ_REDIS_HOST": ""})),
+			},
+			{
 				Config:           config(""),
 				ConfigPlanChecks: accountKept,
 				Check: resource.ComposeAggregateTestCheckFunc(c.unchangedAccount(ns, &first), untouched, rolled(true), cache("", ""),
 					environment(map[string]string{"CACHE_REDIS_HOST": "", "CACHE_REDIS_PASSWORD": "", "SIDEKIQ_REDIS_HOST": "",
-						"SIDEKIQ_REDIS_URL": "", "SIDEKIQ_REDIS_PASSWORD": "", "REDIS_HOST": "social-redis"})),
+						"SIDEKIQ_REDIS_URL": "", "SIDEKIQ_REDIS_PASSWORD": "", "SIDEKIQ_REDIS_SENTINELS": "", "SIDEKIQ_REDIS_SENTINEL_MASTER": "",
+						"REDIS_HOST": "social-redis"})),
 			},
 		},
 	})

@@ -719,6 +719,9 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  cache_redis = { host = "cache.redis", db = -1 }`, `cache_redis.db: must not be negative`},
 		{`  sidekiq_redis = { host = "jobs.redis" }
   settings = { extra_env = { SIDEKIQ_REDIS_URL = "redis://other" } }`, `"SIDEKIQ_REDIS_URL" is set by sidekiq_redis: set it there`},
+		{`  redis = { host = "redis", sentinel = { master = "main", hosts = ["sentinel"] } }`, `redis.sentinel: conflicts with redis.host`},
+		{`  cache_redis = { sentinel = { master = "cache", hosts = ["fd00::1"] } }`, `"fd00::1" has more than one ':'`},
+		{`  sidekiq_redis = { sentinel = { master = "jobs", hosts = [] } }`, `sidekiq_redis.sentinel.hosts: must name at least one Sentinel`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{
