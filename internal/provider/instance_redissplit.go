@@ -2,9 +2,12 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
@@ -61,4 +64,57 @@ func redisSplitSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *di
 	if e := m.EmbeddedCacheRedis; e != nil {
 		s.EmbeddedCacheRedis = &mastodon.EmbeddedCacheRedis{MaxMemory: e.MaxMemory.ValueString(), Resources: e.Resources.resources()}
 	}
+}
+
+// warnSidekiqRedisMove says what moving Sidekiq to another Redis does to
+// its jobs: those queued, scheduled or waiting for a retry stay in the Redis
+// Sidekiq leaves, and nothing runs them (federation deliveries, mails).
+// Sidekiq is on sidekiq_redis when it is set, else on the main Redis.
+func warnSidekiqRedisMove(ctx context.Context, plan tfsdk.Plan, state *instanceModel, diags *diag.Diagnostics) {
+	planned := func(name string) (*redisModel, bool) {
+		var o types.Object
+		diags.Append(plan.GetAttribute(ctx, path.Root(name), &o)...)
+		if o.IsUnknown() {
+			return nil, false
+		}
+		var r *redisModel
+		diags.Append(plan.GetAttribute(ctx, path.Root(name), &r)...)
+		return r, true
+	}
+	sidekiq, ok1 := planned("sidekiq_redis")
+	main, ok2 := planned("redis")
+	if !ok1 || !ok2 || diags.HasError() {
+		return
+	}
+	from, to := sidekiqRedisAt(state.SidekiqRedis, state.Redis, state.Name.ValueString()), sidekiqRedisAt(sidekiq, main, state.Name.ValueString())
+	if from == "" || to == "" || from == to {
+		return
+	}
+	diags.AddAttributeWarning(path.Root("sidekiq_redis"), "Sidekiq moves to another Redis: its pending jobs stay behind",
+		fmt.Sprintf("mastodon_instance %s moves Sidekiq from %s to %s (sidekiq_redis, or redis without it). The jobs queued, scheduled or waiting "+
+			"for a retry in %s (federation deliveries, mails, ...) stay there and are not run by the instance any more. To keep them, let the queues "+
+			"drain first (Sidekiq's web interface, /sidekiq, shows them empty), or copy the keys across before the switch.",
+			state.ID.ValueString(), from, to, from))
+}
+
+// sidekiqRedisAt names the Redis Sidekiq uses, "" while part of it is unknown.
+func sidekiqRedisAt(sidekiq, main *redisModel, name string) string {
+	r := sidekiq
+	if r == nil {
+		r = main
+	}
+	if r == nil {
+		return "the embedded Redis " + name + "-redis"
+	}
+	if r.Host.IsUnknown() || r.Port.IsUnknown() || r.DB.IsUnknown() {
+		return ""
+	}
+	db := fmt.Sprintf("database %d", r.DB.ValueInt64())
+	if x := r.Sentinel; x != nil {
+		if x.Master.IsUnknown() || x.Hosts.IsUnknown() {
+			return ""
+		}
+		return fmt.Sprintf("the Redis %q of the Sentinels %v (%s)", x.Master.ValueString(), knownListStrings(x.Hosts), db)
+	}
+	return fmt.Sprintf("the Redis at %s:%d (%s)", r.Host.ValueString(), int32Or(r.Port, 6379), db)
 }
