@@ -52,6 +52,10 @@ type EmbeddedCacheRedis struct {
 	Resources Resources
 }
 
+// DefaultCacheRedisResources are the cache Redis's requests: its default
+// maxmemory and Redis's own overhead.
+var DefaultCacheRedisResources = Resources{CPURequest: "100m", MemoryRequest: "320Mi"}
+
 // Defaults and names of the Redis split.
 const (
 	DefaultCacheRedisMaxMemory = "256mb"
@@ -155,6 +159,7 @@ func (redisSplitFeature) defaults(s *Spec) {
 	}
 	if e := s.EmbeddedCacheRedis; e != nil {
 		setDefault(&e.MaxMemory, DefaultCacheRedisMaxMemory)
+		e.Resources.withDefault(DefaultCacheRedisResources)
 	}
 }
 

@@ -47,8 +47,8 @@ func redisSplitAttributes(in nested) map[string]schema.Attribute {
 				"evicting the least recently used keys at `max_memory`. Its password is derived from `SECRET_KEY_BASE` (a rotation of it changes both). "+
 				"The embedded main Redis keeps Sidekiq's data on its volume as before. Conflicts with `cache_redis`.",
 			map[string]schema.Attribute{
-				"max_memory": checkRedisMemory.on(optString("Redis's `maxmemory`, in Redis's units, default `256mb`. Keep it below `resources.memory_limit`: Redis counts only its data.")),
-				"resources":  resourcesAttribute("the cache Redis Pod"),
+				"max_memory": checkRedisMemory.on(optString("Redis's `maxmemory`, in Redis's units, default `256mb`. Keep it below `resources.memory_limit` (and change the memory request with it): Redis counts only its data.")),
+				"resources":  resourcesAttribute("the cache Redis Pod", mastodon.DefaultCacheRedisResources),
 			}),
 		"sidekiq_redis": optionalBlock(in, "sidekiq_redis",
 			"An external Redis for Sidekiq alone (`SIDEKIQ_REDIS_*`: its queues, scheduled jobs and retries, which web enqueues there too). "+
