@@ -196,8 +196,9 @@ func (redisSplitFeature) validate(s *Spec, e *fieldErrors) {
 			e.related(role.block + ".tls")
 		}
 		// The main Redis's variables were always left to extra_env; they
-		// are refused only where tls or db render what they would replace.
-		if role.prefix != "" || r.TLS || r.DB != 0 {
+		// are refused only where tls, db or sentinel render what they
+		// would replace.
+		if role.prefix != "" || r.TLS || r.DB != 0 || r.Sentinel != nil {
 			s.refuseRedisRole(role.prefix, role.block, e)
 		}
 	}

@@ -213,6 +213,10 @@ func TestRedisSplitValidate(t *testing.T) {
 			s.Redis = &Redis{Host: "r"}
 			s.Settings.ExtraEnv = map[string]string{"REDIS_URL": "rediss://r"}
 		}, nil},
+		{"main extra env with sentinels", func(s *Spec) {
+			s.Redis = &Redis{Sentinel: &Sentinel{Master: "m", Hosts: []string{"s"}}}
+			s.Settings.ExtraSecretEnv = map[string]string{"REDIS_SENTINEL_PASSWORD": "x"}
+		}, []string{"settings.extra_secret_env"}},
 		{"main extra env with tls", func(s *Spec) {
 			s.Redis = &Redis{Host: "r", TLS: true}
 			s.Settings.ExtraEnv = map[string]string{"REDIS_DB": "3"}
