@@ -38,6 +38,8 @@ func everythingSpec(t *testing.T, cloudSQL bool) *Spec {
 		LogLevels:     LogLevels{Rails: "warn", Streaming: "warn"},
 		Policy: Policy{EmailDomainAllowlist: []string{"social.example"}, IPRetentionSeconds: 2592000, UserActiveDays: 14,
 			AllowedPrivateAddresses: []string{"10.0.0.0/8"}, HTTPProxy: "http://proxy.net:3128"},
+		EmbeddedCacheRedis: &EmbeddedCacheRedis{MaxMemory: "1gb"},
+		SidekiqRedis:       &Redis{Host: "sidekiq.redis.internal", Password: "sidekiq-secret", DB: 1, TLS: true},
 	}
 	if !cloudSQL {
 		s.Database, s.Backup = nil, &Backup{Schedule: "30 2 * * *", Keep: 3}

@@ -36,6 +36,7 @@ var features = []feature{
 	observabilityFeature{},
 	policyFeature{},
 	mediaStoresFeature{},
+	redisSplitFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a

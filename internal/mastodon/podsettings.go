@@ -146,7 +146,7 @@ const PodJobs = "jobs"
 // their attribute.
 var podComponents = map[string]string{
 	ComponentWeb: "web.pod", ComponentStreaming: "streaming.pod", ComponentDatabase: "embedded_database.pod",
-	ComponentRedis: "embedded_redis.pod", PodJobs: "jobs.pod",
+	ComponentRedis: "embedded_redis.pod", PodJobs: "jobs.pod", ComponentCacheRedis: "embedded_cache_redis.pod",
 }
 
 // The default spread of web and streaming: across nodes and zones, as far
@@ -232,7 +232,7 @@ func (s *Spec) PodSettingsOf(component, process string) PodSettings {
 		}
 	}
 	base := s.Pod
-	if component == ComponentDatabase || component == ComponentRedis {
+	if component == ComponentDatabase || component == ComponentRedis || component == ComponentCacheRedis {
 		// The embedded services run as their images' own users (postgres,
 		// redis): the instance's user is Mastodon's and would not own
 		// their data. Only their own block may change it.
@@ -814,7 +814,7 @@ func (s *Spec) providerMounts() map[string]ourMounts {
 		pod, _ := tmpl["spec"].(map[string]any)
 		at := "jobs.pod"
 		switch c, _ := labels[LabelComponent].(string); c {
-		case ComponentWeb, ComponentStreaming, ComponentDatabase, ComponentRedis:
+		case ComponentWeb, ComponentStreaming, ComponentDatabase, ComponentRedis, ComponentCacheRedis:
 			at = podComponents[c]
 		case ComponentSidekiq:
 			for i, p := range s.Sidekiq {

@@ -141,7 +141,7 @@ func (s *Spec) templateLabels(component string) map[string]string {
 // a StatefulSet's claim templates cannot change at all).
 func versioned(component string) bool {
 	switch component {
-	case ComponentDatabase, ComponentRedis, ComponentMedia:
+	case ComponentDatabase, ComponentRedis, ComponentCacheRedis, ComponentMedia:
 		return false
 	}
 	return true
@@ -160,6 +160,7 @@ func (s *Spec) meta(name, component string) metav1.ObjectMeta {
 // secret one (the Secret) of the Rails and streaming processes: the
 // core's, each feature's, then the user's free-form variables.
 func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
+	s.keyBase = sec.SecretKeyBase
 	plain = map[string]string{
 		"LOCAL_DOMAIN":           s.LocalDomain,
 		"STREAMING_API_BASE_URL": "wss://" + s.Domain(),
@@ -238,14 +239,7 @@ func (s *Spec) redisEnvironment(sec Secrets, plain, secret map[string]string) {
 		secret[EnvRedisPassword] = sec.RedisPassword
 		return
 	}
-	plain["REDIS_HOST"] = r.Host
-	plain["REDIS_PORT"] = strconv.Itoa(int(r.Port))
-	if r.User != "" {
-		plain["REDIS_USER"] = r.User
-	}
-	if r.Password != "" {
-		secret[EnvRedisPassword] = r.Password
-	}
+	r.environment("", plain, secret)
 }
 
 func (s *Spec) settingsEnvironment(plain map[string]string) {
@@ -760,8 +754,10 @@ func (s *Spec) onlyFromInstance(name, component string, port int32) *networkingv
 }
 
 // statefulService is a single-replica StatefulSet with its Service and
-// NetworkPolicy, as the embedded PostgreSQL and Redis are.
-func (s *Spec) statefulService(name, component string, port int32, runAs int64, container corev1.Container, claims []corev1.PersistentVolumeClaim) []Object {
+// NetworkPolicy, as the embedded PostgreSQL and Redis are; annotations go
+// on its Pod template.
+func (s *Spec) statefulService(name, component string, port int32, runAs int64, container corev1.Container, claims []corev1.PersistentVolumeClaim,
+	annotations map[string]string) []Object {
 	container.SecurityContext = containerSecurity()
 	container.Ports = []corev1.ContainerPort{{Name: component, ContainerPort: port, Protocol: corev1.ProtocolTCP}}
 	sec := s.podSecurity()
@@ -774,7 +770,7 @@ func (s *Spec) statefulService(name, component string, port int32, runAs int64, 
 			ServiceName: name,
 			Selector:    &metav1.LabelSelector{MatchLabels: s.selector(component)},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: s.templateLabels(component)},
+				ObjectMeta: metav1.ObjectMeta{Labels: s.templateLabels(component), Annotations: annotations},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:           s.serviceAccountName(),
 					AutomountServiceAccountToken: ptr.To(false),
@@ -831,7 +827,7 @@ func (s *Spec) renderDatabase() []Object {
 	}
 	claim := s.dataClaim(ComponentDatabase, s.Embedded.StorageClass, s.Embedded.StorageSize)
 	// The postgres image's alpine variant runs as uid 70.
-	return s.statefulService(s.DatabaseName(), ComponentDatabase, 5432, 70, c, []corev1.PersistentVolumeClaim{claim})
+	return s.statefulService(s.DatabaseName(), ComponentDatabase, 5432, 70, c, []corev1.PersistentVolumeClaim{claim}, nil)
 }
 
 // dataClaim is the claim template "data" of an embedded service's
@@ -866,7 +862,7 @@ func (s *Spec) renderRedis() []Object {
 	}
 	claim := s.dataClaim(ComponentRedis, s.EmbeddedRedis.StorageClass, s.EmbeddedRedis.StorageSize)
 	// The redis image's alpine variant runs as uid 999.
-	return s.statefulService(s.RedisName(), ComponentRedis, 6379, 999, c, []corev1.PersistentVolumeClaim{claim})
+	return s.statefulService(s.RedisName(), ComponentRedis, 6379, 999, c, []corev1.PersistentVolumeClaim{claim}, nil)
 }
 
 // databaseCA is the external database's CA certificate, or "".

@@ -67,8 +67,13 @@ func (s *Spec) SecretRefs() []SecretRefAt {
 			add("database.cloud_sql.credentials_json_secret_ref", c.CredentialsRef)
 		}
 	}
-	if r := s.Redis; r != nil {
-		add("redis.password_secret_ref", r.PasswordRef)
+	for _, role := range s.redisRoles() {
+		if r := role.redis; r != nil {
+			add(role.block+".password_secret_ref", r.PasswordRef)
+			if x := r.Sentinel; x != nil {
+				add(role.block+".sentinel.password_secret_ref", x.PasswordRef)
+			}
+		}
 	}
 	if m := s.SMTP; m != nil {
 		add("smtp.password_secret_ref", m.PasswordRef)
@@ -115,8 +120,13 @@ func (s *Spec) EnvRefs() map[string]*SecretRef {
 	if d := s.Database; d != nil {
 		add(EnvDBPassword, d.PasswordRef)
 	}
-	if r := s.Redis; r != nil {
-		add(EnvRedisPassword, r.PasswordRef)
+	for _, role := range s.redisRoles() {
+		if r := role.redis; r != nil {
+			add(role.prefix+"REDIS_PASSWORD", r.PasswordRef)
+			if x := r.Sentinel; x != nil {
+				add(role.prefix+"REDIS_SENTINEL_PASSWORD", x.PasswordRef)
+			}
+		}
 	}
 	if m := s.SMTP; m != nil {
 		add(EnvSMTPPassword, m.PasswordRef)

@@ -142,6 +142,13 @@ type Redis struct {
 	Password string
 	// PasswordRef, when set, gives the password instead (see SecretRef).
 	PasswordRef *SecretRef `json:",omitempty"`
+	// DB is the database number (0: Redis's first).
+	DB int32 `json:",omitempty"`
+	// TLS connects with rediss:// (redissplit.go).
+	TLS bool `json:",omitempty"`
+	// Sentinel, when set, finds the server through Redis Sentinel instead
+	// of Host and Port (redissplit.go).
+	Sentinel *Sentinel `json:",omitempty"`
 }
 
 // Media is the volume holding uploads when no bucket is used.
@@ -254,6 +261,16 @@ type Spec struct {
 	// Policy are the options of registrations, retention, API access and
 	// outbound requests.
 	Policy Policy
+
+	// CacheRedis, EmbeddedCacheRedis and SidekiqRedis give Rails' cache
+	// and Sidekiq their own Redis (nil: the main one; redissplit.go).
+	CacheRedis         *Redis
+	EmbeddedCacheRedis *EmbeddedCacheRedis
+	SidekiqRedis       *Redis
+
+	// keyBase is the SECRET_KEY_BASE of the last Environment, from which
+	// the embedded cache Redis's password is derived (redissplit.go).
+	keyBase string
 }
 
 // Defaults fills what the user left empty: the core's part, then each
@@ -459,8 +476,9 @@ func (s *Spec) validateDatabase(e *fieldErrors) {
 
 // validateStorage checks the external Redis and the media claim.
 func (s *Spec) validateStorage(e *fieldErrors) {
-	if r := s.Redis; r != nil && r.Host == "" {
-		e.add("redis.host", "must be set")
+	if r := s.Redis; r != nil && r.Host == "" && r.Sentinel == nil {
+		e.add("redis.host", "must be set (or redis.sentinel)")
+		e.related("redis.sentinel")
 	}
 	if s.Media.ExistingClaim == "" {
 		return

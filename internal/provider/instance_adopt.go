@@ -378,6 +378,13 @@ func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
 		}
 		setRecordPath(rec, v.Path, val)
 	}
+	// Mastodon reads a role's other variables only with its host
+	// (lib/mastodon/redis_configuration.rb): without it, the main Redis.
+	for prefix, block := range map[string]string{"CACHE_": "cache_redis", "SIDEKIQ_": "sidekiq_redis"} {
+		if env[prefix+"REDIS_HOST"] == "" {
+			delete(rec, block)
+		}
+	}
 	if env["S3_ENABLED"] != "true" {
 		delete(rec, "media_bucket")
 	} else if _, set := env["S3_PERMISSION"]; !set {

@@ -36,8 +36,10 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 				{Name: "pull"}, {Name: "fasp"}}, Concurrency: 20, Replicas: 2},
 			{Name: "scheduler", Queues: []mastodon.Queue{{Name: "scheduler"}}, Concurrency: 5, Replicas: 1},
 		},
-		Database: &mastodon.Database{Host: "db.internal", Port: 6432, Name: "mastodon", User: "mastodon", Password: "db-secret", SSLMode: "require", Pool: 30},
-		Redis:    &mastodon.Redis{Host: "redis.internal", Port: 6380, Password: "redis-secret"},
+		Database:     &mastodon.Database{Host: "db.internal", Port: 6432, Name: "mastodon", User: "mastodon", Password: "db-secret", SSLMode: "require", Pool: 30},
+		Redis:        &mastodon.Redis{Host: "redis.internal", Port: 6380, Password: "redis-secret", DB: 1},
+		CacheRedis:   &mastodon.Redis{Host: "cache.internal", Port: 6381, User: "cache", Password: "cache-secret", DB: 2},
+		SidekiqRedis: &mastodon.Redis{Host: "jobs.internal", Password: "jobs-secret"},
 		SMTP: &mastodon.SMTP{Server: "smtp.example.org", Port: 465, Login: "mastodon", Password: "smtp-secret", FromAddress: "notifications@social.example",
 			AuthMethod: "plain", OpenSSLVerifyMode: "peer", EnableStartTLS: "never", TLS: true},
 		MediaBucket: &mastodon.MediaBucket{Bucket: "media", Endpoint: "https://storage.example.org", Region: "eu", AliasHost: "files.social.example",
@@ -79,6 +81,9 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 	}
 	if errs := got.Validate(); len(errs) > 0 {
 		t.Fatalf("the adopted configuration is refused: %v", errs)
+	}
+	if got.CacheRedis == nil || got.SidekiqRedis == nil || got.CacheRedis.Password != "cache-secret" || got.SidekiqRedis.Password != "jobs-secret" {
+		t.Errorf("the cache's and Sidekiq's Redis are not adopted as cache_redis and sidekiq_redis: %+v %+v", got.CacheRedis, got.SidekiqRedis)
 	}
 	gotSecrets := secretsFromObject(m.Secrets, m.VapidPublicKey.ValueString())
 	if gotSecrets != secrets {

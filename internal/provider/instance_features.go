@@ -41,7 +41,7 @@ type featureTable []instanceFeature
 var instanceFeatures = featureTable{
 	{attributes: topLevel(databaseAttributes), spec: databaseSpec, credentials: []credential{databasePassword}},
 	{attributes: cloudSQLAttributes, spec: cloudSQLSpec, credentials: []credential{cloudSQLCredentials}},
-	{attributes: topLevel(redisAttributes), spec: redisSpec, credentials: []credential{redisPassword}},
+	{attributes: topLevel(redisAttributes), spec: redisSpec, credentials: []credential{redisPassword, redisSentinelPassword}},
 	{attributes: topLevel(smtpAttributes), spec: smtpSpec, credentials: []credential{smtpPassword}},
 	{attributes: topLevel(bucketAttributes), spec: bucketSpec, credentials: []credential{bucketSecretKey}},
 	{attributes: topLevel(ingressAttributes), spec: ingressSpec, credentials: []credential{ingressPrivateKey}},
@@ -60,6 +60,7 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(hcaptchaAttributes), spec: hcaptchaSpec, credentials: []credential{hcaptchaSecretKey}},
 	{attributes: observabilityAttributes, spec: observabilitySpec},
 	{attributes: policyAttributes, spec: policySpec},
+	{attributes: topLevel(redisSplitAttributes), spec: redisSplitSpec, credentials: []credential{cacheRedisPassword, sidekiqRedisPassword, cacheSentinelPassword, sidekiqSentinelPassword}},
 }
 
 // instanceCredentials are the credentials of every feature, in the

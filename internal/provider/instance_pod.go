@@ -297,8 +297,9 @@ func podSettingsAttributes(block string, _ nested) map[string]schema.Attribute {
 			"deployment_annotations": deployment, "service_annotations": service}
 	case "sidekiq":
 		return map[string]schema.Attribute{"pod": podAttribute("the process's Pods", ", over the instance's `pod`"), "deployment_annotations": deployment}
-	case "embedded_database", "embedded_redis":
-		return map[string]schema.Attribute{"pod": podAttribute("the "+map[string]string{"embedded_database": "PostgreSQL", "embedded_redis": "Redis"}[block]+" Pod", ", over the instance's `pod`")}
+	case "embedded_database", "embedded_redis", "embedded_cache_redis":
+		return map[string]schema.Attribute{"pod": podAttribute("the "+map[string]string{"embedded_database": "PostgreSQL", "embedded_redis": "Redis",
+			"embedded_cache_redis": "cache Redis"}[block]+" Pod", ", over the instance's `pod`")}
 	}
 	return nil
 }
@@ -325,6 +326,9 @@ func podSettingsSpec(ctx context.Context, m *instanceModel, s *mastodon.Spec, di
 	}
 	if e := m.EmbeddedRedis; e != nil {
 		set(mastodon.ComponentRedis, e.Pod, null, null)
+	}
+	if e := m.EmbeddedCacheRedis; e != nil {
+		set(mastodon.ComponentCacheRedis, e.Pod, null, null)
 	}
 	if j := m.Jobs; j != nil {
 		set(mastodon.PodJobs, j.Pod, null, null)

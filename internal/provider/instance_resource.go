@@ -176,6 +176,7 @@ func (r *instanceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(r.unlessNeverBound(ctx, &state, immutable)...)
 	r.warnMissingClasses(ctx, req, resp)
 	warnDatabaseMove(ctx, req.Plan, &state, &resp.Diagnostics)
+	warnSidekiqRedisMove(ctx, req.Plan, &state, &resp.Diagnostics)
 	if !replaced(ctx, req) {
 		refuseLateRestore(ctx, req.Plan, req.State, &state, &resp.Diagnostics)
 	}

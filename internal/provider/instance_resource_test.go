@@ -744,6 +744,17 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  settings = { session_retention_seconds = 0 }`, `settings.session_retention_seconds: must be at least 1`},
 		{`  settings = { extra_env = { SWIFT_ENABLED = "true" } }`, `"SWIFT_ENABLED" configures OpenStack Swift or Azure Blob media storage, which the instance does not deploy: use media_bucket`},
 		{`  maintenance = { accounts_cull = { schedule = "weekly" } }`, `maintenance.accounts_cull.schedule: "weekly" is not a cron schedule`},
+		{`  cache_redis = { host = "cache.redis" }
+  embedded_cache_redis = {}`, `embedded_cache_redis: conflicts with cache_redis`},
+		{`  sidekiq_redis = { host = "jobs.redis", tls = true, password_secret_ref = { name = "jobs", key = "password" } }`,
+			`sidekiq_redis.password_secret_ref: cannot be used with sidekiq_redis.tls`},
+		{`  embedded_cache_redis = { max_memory = "1Gi" }`, `embedded_cache_redis.max_memory: "1Gi" is not a Redis memory size`},
+		{`  cache_redis = { host = "cache.redis", db = -1 }`, `cache_redis.db: must not be negative`},
+		{`  sidekiq_redis = { host = "jobs.redis" }
+  settings = { extra_env = { SIDEKIQ_REDIS_URL = "redis://other" } }`, `"SIDEKIQ_REDIS_URL" is set by sidekiq_redis: set it there`},
+		{`  redis = { host = "redis", sentinel = { master = "main", hosts = ["sentinel"] } }`, `redis.sentinel: conflicts with redis.host`},
+		{`  cache_redis = { sentinel = { master = "cache", hosts = ["fd00::1"] } }`, `"fd00::1" has more than one ':'`},
+		{`  sidekiq_redis = { sentinel = { master = "jobs", hosts = [] } }`, `sidekiq_redis.sentinel.hosts: must name at least one Sentinel`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{

@@ -16,7 +16,7 @@ import (
 
 // toggledConfig is the everyday toggle, `x = var.on ? {...} : null` with its
 // alternative `var.on ? null : {...}`, for every pair of attributes that
-// exclude each other: the database, Redis, the media store, the Ingress's
+// exclude each other: the database, Redis, the cache's Redis, the media store, the Ingress's
 // TLS source, web's scaling mode and a write-only twin. The condition
 // comes from terraform_data, so it is unknown while the plan is made (as
 // every variable is to `terraform validate`).
@@ -34,6 +34,8 @@ locals {
   embedded_database = local.on ? null : { delete_volume_on_destroy = true }
   redis             = local.on ? { host = "redis.internal", password = "redis-password" } : null
   embedded_redis    = local.on ? null : { delete_volume_on_destroy = true }
+  cache_redis       = local.on ? { host = "cache.internal", password = "cache-password" } : null
+  embedded_cache_redis = local.on ? null : { max_memory = "64mb" }
   media_bucket      = local.on ? { bucket = "media", endpoint = "http://127.0.0.1:9", access_key_id = "key", secret_access_key = "secret", path_style = true } : null
   media             = local.on ? null : { delete_volume_on_destroy = true }
   ingress = {
@@ -114,7 +116,8 @@ func TestValidateConfigTogglesUnknown(t *testing.T) {
 		}
 		return errs
 	}
-	pairs := [][2]string{{"database", "embedded_database"}, {"redis", "embedded_redis"}, {"media_bucket", "media"}, {"ingress", "gateway"}}
+	pairs := [][2]string{{"database", "embedded_database"}, {"redis", "embedded_redis"}, {"media_bucket", "media"}, {"ingress", "gateway"},
+		{"cache_redis", "embedded_cache_redis"}}
 	for _, p := range pairs {
 		if errs := validate(map[string]tftypes.Value{p[0]: unknown(p[0]), p[1]: unknown(p[1])}); len(errs) > 0 {
 			t.Errorf("%s and %s both unknown: %v", p[0], p[1], errs)
@@ -126,5 +129,12 @@ func TestValidateConfigTogglesUnknown(t *testing.T) {
 	}
 	if errs := validate(map[string]tftypes.Value{"database": db, "embedded_database": block("embedded_database", nil)}); len(errs) == 0 {
 		t.Error("database and embedded_database both known and set: no conflict reported")
+	}
+	cache := block("cache_redis", map[string]tftypes.Value{"host": str("cache.internal")})
+	if errs := validate(map[string]tftypes.Value{"cache_redis": cache, "embedded_cache_redis": unknown("embedded_cache_redis")}); len(errs) > 0 {
+		t.Errorf("cache_redis known, embedded_cache_redis unknown: %v", errs)
+	}
+	if errs := validate(map[string]tftypes.Value{"cache_redis": cache, "embedded_cache_redis": block("embedded_cache_redis", nil)}); len(errs) == 0 {
+		t.Error("cache_redis and embedded_cache_redis both known and set: no conflict reported")
 	}
 }
