@@ -22,6 +22,9 @@ type databaseModel struct {
 	MaxConns types.Int64    `tfsdk:"max_connections"`
 	CloudSQL *cloudSQLModel `tfsdk:"cloud_sql"`
 	CACert   types.String   `tfsdk:"ca_certificate_pem"`
+	Pooler   *poolerModel   `tfsdk:"pooler"`
+	Direct   *directModel   `tfsdk:"direct"`
+	Replica  *directModel   `tfsdk:"replica"`
 	writeOnlyPassword
 }
 
