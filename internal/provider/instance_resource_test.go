@@ -711,6 +711,39 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  gateway = { name = "Public_Gateway" }`, `gateway.name: "Public_Gateway" is not a valid name`},
 		{`  gateway = { name = "public", namespace = "Infra" }`, `gateway.namespace: "Infra" is not a valid namespace name`},
 		{`  gateway = { name = "public", section_name = "https_443" }`, `gateway.section_name: "https_443" is not a valid name`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "transaction" }
+  }`, `database.direct: must be set with database.pooler.mode = "transaction"`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "statement" }
+  }`, `statement mode refuses transactions of more than one statement`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "session" }
+  }
+  settings = { extra_env = { PREPARED_STATEMENTS = "false" } }`, `settings.extra_env: "PREPARED_STATEMENTS" is set by database.pooler`},
+		{`  database = {
+    host    = "db"
+    user    = "mastodon"
+    replica = { host = "db-replica" }
+  }
+  settings = { extra_env = { REPLICA_DB_HOST = "db-2" } }`, `settings.extra_env: "REPLICA_DB_HOST" is set by database.replica`},
+		{`  database = {
+    user      = "mastodon"
+    cloud_sql = { instance_connection_name = "my-project:europe-west1:mastodon", workload_identity_service_account = "m@my-project.iam.gserviceaccount.com" }
+    replica   = { host = "10.0.0.9" }
+  }`, `database.replica: conflicts with database.cloud_sql`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "transaction" }
+    direct = { host = "db", password_wo = "p" }
+  }`, `database.direct.password_wo needs database.direct.password_wo_version`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{

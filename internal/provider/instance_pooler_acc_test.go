@@ -1,0 +1,142 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
+)
+
+// An external database put behind a transaction-mode pooler, with the
+// migrations' direct connection and a read replica, with an account
+// present: switched on, the ConfigMap turns prepared statements off and
+// names the replica, whose password (write-only) and the direct one each
+// land in their Secret, and every Deployment rolls; the database is not
+// prepared again (the server is the same). A new direct user and password
+// roll nothing; an upgrade then runs its migration Jobs against the direct
+// address. Switched off, everything of it goes and the Deployments roll
+// back. Generated secrets and the admin's password never change.
+func TestAccInstance_poolerDirectReplica(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.scalingNamespace(t, "acc-pooler")
+	ctx := context.Background()
+	const plainDB = `  database = {
+    host     = "db.internal"
+    user     = "mastodon"
+    password = "db-password"
+  }`
+	pooled := func(directUser, directPassword string) string {
+		return fmt.Sprintf(`  database = {
+    host     = "pgbouncer.internal"
+    port     = 6432
+    user     = "mastodon"
+    password = "db-password"
+    pooler   = { mode = "transaction", max_client_connections = 500 }
+    direct   = { host = "db.internal", user = %q, password = %q }
+    replica  = { host = "db-replica.internal", password_wo = "replica-password", password_wo_version = 1 }
+  }`, directUser, directPassword)
+	}
+	var account snapshot
+	var templates map[string]string
+	var adminPassword string
+	// check checks the ConfigMap's and the Secrets' database variables,
+	// which Deployments rolled since the last check, that the database
+	// was prepared once, and what must not change.
+	check := func(on bool, directPassword string, rolled bool) resource.TestCheckFunc {
+		return resource.ComposeTestCheckFunc(c.unchangedAccount(ns, &account), func(s *terraform.State) error {
+			cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-env", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			want := map[string]string{"DB_HOST": "db.internal", "DB_PORT": "5432", "PREPARED_STATEMENTS": "true"}
+			if on {
+				want = map[string]string{"DB_HOST": "pgbouncer.internal", "DB_PORT": "6432", "PREPARED_STATEMENTS": "false",
+					"REPLICA_DB_HOST": "db-replica.internal", "REPLICA_DB_PORT": "5432", "REPLICA_DB_NAME": "mastodon_production",
+					"REPLICA_PREPARED_STATEMENTS": "false"}
+			}
+			got := map[string]string{}
+			for k, v := range cm.Data {
+				if _, ok := want[k]; ok || strings.HasPrefix(k, "REPLICA_") {
+					got[k] = v
+				}
+			}
+			if !maps.Equal(got, want) {
+				return fmt.Errorf("the ConfigMap's database variables: %v, want %v", got, want)
+			}
+			sec, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-secrets", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if string(sec.Data["DB_PASS"]) != "db-password" || (string(sec.Data["REPLICA_DB_PASS"]) == "replica-password") != on {
+				return fmt.Errorf("the instance's Secret: DB_PASS %q, REPLICA_DB_PASS %q", sec.Data["DB_PASS"], sec.Data["REPLICA_DB_PASS"])
+			}
+			direct, err := c.cs.CoreV1().Secrets(ns).Get(ctx, "social-database-direct", metav1.GetOptions{})
+			switch {
+			case on && err != nil:
+				return err
+			case on && string(direct.Data["DB_PASS"]) != directPassword:
+				return fmt.Errorf("the direct Secret holds %q, want %q", direct.Data["DB_PASS"], directPassword)
+			case !on && err == nil:
+				return fmt.Errorf("the direct Secret outlived the direct connection")
+			}
+			prepares, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentPrepare})
+			if err != nil || len(prepares.Items) != 1 {
+				return fmt.Errorf("%d db-prepare Jobs, want 1: a pooler in front of the same server prepares nothing (%v)", len(prepares.Items), err)
+			}
+			now, err := c.templates(ns)
+			if err != nil {
+				return err
+			}
+			if templates != nil {
+				for name, sum := range now {
+					if (sum != templates[name]) != rolled {
+						return fmt.Errorf("%s rolled: %v, want %v", name, sum != templates[name], rolled)
+					}
+				}
+			}
+			templates = now
+			admin := s.RootModule().Resources["mastodon_admin_user.owner"].Primary.Attributes["password"]
+			if adminPassword != "" && admin != adminPassword {
+				return fmt.Errorf("the admin's password changed")
+			}
+			adminPassword = admin
+			return nil
+		})
+	}
+	// migratedDirect checks that both migration Jobs of version reached
+	// the direct address, as the direct user, with its password.
+	migratedDirect := func(version, user string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			for _, phase := range []string{mastodon.ComponentMigratePre, mastodon.ComponentMigratePost} {
+				j, err := c.job(ns, "social-"+phase+"-"+strings.ReplaceAll(strings.TrimPrefix(version, "v"), ".", "-"))
+				if err != nil {
+					return err
+				}
+				e := env(*j)
+				if e["DB_HOST"] != "db.internal" || e["DB_PORT"] != "5432" || e["DB_USER"] != user || e["DB_PASS"] != "secret:social-database-direct/DB_PASS" {
+					return fmt.Errorf("%s: %v", j.Name, e)
+				}
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: lifecycleConfig(ns, "v4.6.5", plainDB), Check: check(false, "", false)},
+			{Config: lifecycleConfig(ns, "v4.6.5", pooled("owner", "direct-1")), Check: check(true, "direct-1", true)},
+			{ResourceName: "mastodon_instance.test", ImportState: true, ImportStateId: ns + "/social", ImportStateVerify: true},
+			{Config: lifecycleConfig(ns, "v4.6.5", pooled("owner-2", "direct-2")), Check: check(true, "direct-2", false)},
+			{Config: lifecycleConfig(ns, "v4.7.3", pooled("owner-2", "direct-2")),
+				Check: resource.ComposeTestCheckFunc(check(true, "direct-2", true), migratedDirect("v4.7.3", "owner-2"))},
+			{Config: lifecycleConfig(ns, "v4.7.3", plainDB), Check: check(false, "", true)},
+		},
+	})
+}
