@@ -77,11 +77,12 @@ func TestPreparedStatementsContract(t *testing.T) {
 	}
 }
 
-// lib/tasks/db.rake and Rails' migrator: db:prepare and db:migrate take a
-// session advisory lock (pg_try_advisory_lock) and release it at the end,
-// which a transaction-mode pooler cannot keep on one server session;
-// Mastodon's documentation (admin/scaling.md) says migrations cannot run
-// through PgBouncer. So the migration Jobs alone reach the database at
+// Rails' migrator (activerecord 8.1.3 in v4.6.5's Gemfile.lock,
+// ActiveRecord::Migrator#with_advisory_lock): db:prepare and db:migrate
+// take a session advisory lock (pg_try_advisory_lock) and release it at
+// the end, which a transaction-mode pooler cannot keep on one server
+// session; Mastodon's documentation (admin/scaling.md, MASTODON.md) says
+// migrations cannot run through PgBouncer. So the migration Jobs alone reach the database at
 // database.direct: their DB_HOST, DB_PORT, DB_USER and DB_PASS (env, over
 // the ConfigMap's and the Secret's envFrom); web, Sidekiq, streaming and
 // the tootctl Jobs go through the pooler. A direct password lives in a

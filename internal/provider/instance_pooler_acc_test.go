@@ -87,8 +87,11 @@ func TestAccInstance_poolerDirectReplica(t *testing.T) {
 				return fmt.Errorf("the direct Secret outlived the direct connection")
 			}
 			prepares, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=" + mastodon.ComponentPrepare})
-			if err != nil || len(prepares.Items) != 1 {
-				return fmt.Errorf("%d db-prepare Jobs, want 1: a pooler in front of the same server prepares nothing (%v)", len(prepares.Items), err)
+			if err != nil {
+				return err
+			}
+			if len(prepares.Items) != 1 {
+				return fmt.Errorf("%d db-prepare Jobs, want 1: a pooler in front of the same server prepares nothing", len(prepares.Items))
 			}
 			now, err := c.templates(ns)
 			if err != nil {
