@@ -99,9 +99,13 @@ func (poolerFeature) validate(s *Spec, e *fieldErrors) {
 	if p == nil && d == nil {
 		return
 	}
-	// DATABASE_URL would take the place of DB_HOST in every process and
-	// Job, the migration Jobs' direct address included.
-	s.refuseExtra("database.pooler", func(k string) bool { return k == "PREPARED_STATEMENTS" || k == "DATABASE_URL" }, e)
+	if p != nil {
+		s.refuseExtra("database.pooler", func(k string) bool { return k == "PREPARED_STATEMENTS" }, e)
+	}
+	if d != nil {
+		// DATABASE_URL would take the place of the migration Jobs' DB_HOST.
+		s.refuseExtra("database.direct", func(k string) bool { return k == "DATABASE_URL" }, e)
+	}
 	if s.Database.CloudSQL != nil {
 		for attr, set := range map[string]bool{"database.pooler": p != nil, "database.direct": d != nil} {
 			if set {

@@ -221,7 +221,19 @@ func TestPoolerValidation(t *testing.T) {
 			[]string{"settings.extra_secret_env"}},
 		"negative client limit": {func(s *Spec) { s.Database.Pooler.MaxClientConnections = -1 }, []string{"database.pooler.max_client_connections"}},
 		"Cloud SQL": {func(s *Spec) { s.Database.CloudSQL = cloudSQL },
-			[]string{"database.direct", "database.pooler", "database.replica"}},
+			[]string{"database.direct", "database.pooler", "database.replica.host"}},
+		"a Cloud SQL replica": {func(s *Spec) {
+			s.Database.CloudSQL, s.Database.Pooler, s.Database.Direct = cloudSQL, nil, nil
+			s.Database.Replica = &Replica{CloudSQLInstance: "my-project:europe-west1:replica"}
+		}, nil},
+		"a Cloud SQL replica without cloud_sql": {func(s *Spec) {
+			s.Database.Replica = &Replica{CloudSQLInstance: "my-project:europe-west1:replica"}
+		}, []string{"database.replica.cloud_sql_instance"}},
+		"a Cloud SQL replica with a host": {func(s *Spec) {
+			s.Database.CloudSQL, s.Database.Pooler, s.Database.Direct = cloudSQL, nil, nil
+			s.Database.Replica = &Replica{CloudSQLInstance: "my-project:europe-west1:replica", Host: "10.0.0.9"}
+		}, []string{"database.replica.cloud_sql_instance"}},
+		"a replica without host": {func(s *Spec) { s.Database.Replica = &Replica{} }, []string{"database.replica.host"}},
 	} {
 		s := poolerSpec()
 		tc.change(s)
@@ -266,5 +278,28 @@ func TestPoolerConnectionsContract(t *testing.T) {
 	}
 	if c := s.Connections(); c.Direct != migrationConnections || c.Total() != 10*2*10+5+10+22 {
 		t.Errorf("direct without a pooler: %+v", c)
+	}
+}
+
+// The Cloud SQL Auth Proxy v2 serves every instance named on its command
+// line, each on the port of its "?port=" option (MASTODON.md, Cloud SQL):
+// the replica's instance on 127.0.0.1:5433 beside the primary's on 5432,
+// with the same flags (private IP, IAM authentication, key). The proxy
+// encrypts, so the replica's sslmode (the primary's DB_SSLMODE, per
+// config/database.yml) is disable, as the primary's.
+func TestCloudSQLReplicaContract(t *testing.T) {
+	s := cloudSQLSpec(CloudSQL{InstanceConnectionName: "my-project:europe-west1:mastodon", WorkloadIdentityServiceAccount: "sa@my-project.iam.gserviceaccount.com"})
+	s.Database.Replica = &Replica{CloudSQLInstance: "my-project:europe-west1:replica"}
+	s.Defaults()
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	plain, _ := s.Environment(fixedSecrets)
+	if plain["REPLICA_DB_HOST"] != "127.0.0.1" || plain["REPLICA_DB_PORT"] != "5433" || plain["DB_SSLMODE"] != "disable" {
+		t.Errorf("replica through the proxy: %v", plain)
+	}
+	args := s.cloudSQLSidecar().Args
+	if n := len(args); n < 2 || args[n-2] != "my-project:europe-west1:mastodon" || args[n-1] != "my-project:europe-west1:replica?port=5433" {
+		t.Errorf("proxy args %v", args)
 	}
 }

@@ -14,13 +14,29 @@ import (
 // holds, and web, Sidekiq and tootctl then send some reads there (home
 // feeds, notifications, directories); streaming never reads it.
 type Replica struct {
-	Host     string
-	Port     int32
+	Host     string // "" with CloudSQLInstance
+	Port     int32  // 0 with CloudSQLInstance
 	Name     string // "": the database's
 	User     string // "": the database's
 	Password string // "": the database's
 	// PasswordRef, when set, gives the password instead (see SecretRef).
 	PasswordRef *SecretRef `json:",omitempty"`
+	// CloudSQLInstance, with the database's CloudSQL, is the replica's
+	// instance connection name: the Pods' proxy serves it too, on
+	// 127.0.0.1:cloudSQLReplicaPort, encrypted as the primary is (sslmode
+	// disable).
+	CloudSQLInstance string `json:",omitempty"`
+}
+
+// cloudSQLReplicaPort is where the proxy serves the replica's instance.
+const cloudSQLReplicaPort = 5433
+
+// address is where the processes reach the replica.
+func (r *Replica) address() (host string, port int32) {
+	if r.CloudSQLInstance != "" {
+		return "127.0.0.1", cloudSQLReplicaPort
+	}
+	return r.Host, r.Port
 }
 
 // EnvReplicaPassword is the replica's password in the instance's Secret.
@@ -37,7 +53,7 @@ func (s *Spec) replica() *Replica {
 }
 
 func (replicaFeature) defaults(s *Spec) {
-	if r := s.replica(); r != nil && r.Port == 0 {
+	if r := s.replica(); r != nil && r.Port == 0 && r.CloudSQLInstance == "" {
 		r.Port = 5432
 	}
 }
@@ -55,8 +71,9 @@ func (replicaFeature) env(s *Spec, plain, secret map[string]string) {
 	if name == "" {
 		name = s.Database.Name
 	}
-	plain["REPLICA_DB_HOST"] = r.Host
-	plain["REPLICA_DB_PORT"] = strconv.Itoa(int(r.Port))
+	host, port := r.address()
+	plain["REPLICA_DB_HOST"] = host
+	plain["REPLICA_DB_PORT"] = strconv.Itoa(int(port))
 	plain["REPLICA_DB_NAME"] = name
 	if r.User != "" {
 		plain["REPLICA_DB_USER"] = r.User
@@ -73,9 +90,21 @@ func (replicaFeature) validate(s *Spec, e *fieldErrors) {
 		return
 	}
 	s.refuseExtra("database.replica", func(k string) bool { return strings.HasPrefix(k, "REPLICA_") }, e)
-	if s.Database.CloudSQL != nil {
-		e.add("database.replica", "conflicts with database.cloud_sql: the Pods' proxy reaches the primary only, and the replica would get the "+
-			"primary's sslmode (disable behind the proxy). A replica of a Cloud SQL instance is not supported")
+	const host, port, instance = "database.replica.host", "database.replica.port", "database.replica.cloud_sql_instance"
+	cloudSQL := s.Database.CloudSQL != nil
+	switch {
+	case r.CloudSQLInstance != "" && !cloudSQL:
+		e.add(instance, "needs database.cloud_sql: the replica's instance is reached through the proxy that database.cloud_sql runs")
 		e.related("database.cloud_sql")
+	case r.CloudSQLInstance != "" && (r.Host != "" || r.Port != 0):
+		e.add(instance, "conflicts with database.replica.host and port: the proxy serves the replica on 127.0.0.1:%d", cloudSQLReplicaPort)
+		e.related(host, port)
+	case r.CloudSQLInstance == "" && cloudSQL && r.Host != "":
+		e.add(host, "conflicts with database.cloud_sql: the replica would get the primary's sslmode (disable behind the proxy). "+
+			"Give the replica's instance connection name as database.replica.cloud_sql_instance instead")
+		e.related("database.cloud_sql", instance)
+	case r.CloudSQLInstance == "" && r.Host == "":
+		e.add(host, "must be set (or database.replica.cloud_sql_instance, with database.cloud_sql)")
+		e.related(instance)
 	}
 }

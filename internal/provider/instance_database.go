@@ -24,7 +24,7 @@ type databaseModel struct {
 	CACert   types.String   `tfsdk:"ca_certificate_pem"`
 	Pooler   *poolerModel   `tfsdk:"pooler"`
 	Direct   *directModel   `tfsdk:"direct"`
-	Replica  *directModel   `tfsdk:"replica"`
+	Replica  *replicaModel  `tfsdk:"replica"`
 	writeOnlyPassword
 }
 

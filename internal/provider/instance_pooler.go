@@ -16,8 +16,8 @@ type poolerModel struct {
 	MaxClientConnections types.Int64  `tfsdk:"max_client_connections"`
 }
 
-// directModel is database.direct, and database.replica (the same
-// attributes: another address of the database).
+// directModel is database.direct (and part of database.replica): another
+// address of the database.
 type directModel struct {
 	Host     types.String `tfsdk:"host"`
 	Port     types.Int64  `tfsdk:"port"`

@@ -143,3 +143,82 @@ func TestAccInstance_poolerDirectReplica(t *testing.T) {
 		},
 	})
 }
+
+// A Cloud SQL replica, with an account present: switched on, every Pod's
+// proxy serves the replica's instance on 127.0.0.1:5433 beside the
+// primary's, the ConfigMap names it, and the Deployments roll; another
+// replica instance rolls them again; switched off, the proxy serves the
+// primary alone. The embedded Redis keeps its Pod, the generated secrets
+// and the admin's password stay.
+func TestAccInstance_cloudSQLReplica(t *testing.T) {
+	c := newTestCluster(t)
+	ns := c.scalingNamespace(t, "acc-sqlreplica")
+	ctx := context.Background()
+	config := func(replica string) string {
+		return lifecycleConfig(ns, "v4.7.3", fmt.Sprintf(`  database = {
+    user      = "mastodon"
+    password  = "db-password"
+    cloud_sql = {
+      instance_connection_name          = "my-project:europe-west1:mastodon"
+      workload_identity_service_account = "mastodon@my-project.iam.gserviceaccount.com"
+    }
+%s
+  }`, replica))
+	}
+	replica := func(name string) string {
+		return fmt.Sprintf(`    replica = { cloud_sql_instance = "my-project:europe-west1:%s" }`, name)
+	}
+	var account snapshot
+	var before map[string]string
+	check := func(instance string) resource.TestCheckFunc {
+		return resource.ComposeTestCheckFunc(c.unchangedAccount(ns, &account), func(*terraform.State) error {
+			cm, err := c.cs.CoreV1().ConfigMaps(ns).Get(ctx, "social-env", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if on := instance != ""; (cm.Data["REPLICA_DB_HOST"] == "127.0.0.1" && cm.Data["REPLICA_DB_PORT"] == "5433") != on {
+				return fmt.Errorf("the ConfigMap's replica: %q:%q, want it %v", cm.Data["REPLICA_DB_HOST"], cm.Data["REPLICA_DB_PORT"], on)
+			}
+			want := "my-project:europe-west1:mastodon"
+			if instance != "" {
+				want += " my-project:europe-west1:" + instance + "?port=5433"
+			}
+			deps, err := c.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=social"})
+			if err != nil {
+				return err
+			}
+			for _, d := range deps.Items {
+				if d.Labels[mastodon.LabelComponent] == mastodon.ComponentRedis {
+					continue
+				}
+				args := ""
+				for _, ic := range d.Spec.Template.Spec.InitContainers {
+					if ic.Name == "cloud-sql-proxy" {
+						args = strings.Join(ic.Args, " ")
+					}
+				}
+				if !strings.HasSuffix(args, "--http-port=9801 "+want) {
+					return fmt.Errorf("%s's proxy: %q, want it to serve %q", d.Name, args, want)
+				}
+			}
+			now := c.podTemplates(t, ns)
+			for name, tpl := range now {
+				rolled := before != nil && tpl != before[name]
+				if before != nil && rolled == (name == "social-redis") {
+					return fmt.Errorf("%s rolled: %v", name, rolled)
+				}
+			}
+			before = now
+			return nil
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config(""), Check: check("")},
+			{Config: config(replica("replica-1")), Check: check("replica-1")},
+			{Config: config(replica("replica-2")), Check: check("replica-2")},
+			{Config: config(""), Check: check("")},
+		},
+	})
+}

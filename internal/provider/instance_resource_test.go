@@ -737,7 +737,12 @@ func TestAccInstance_invalidInput(t *testing.T) {
     user      = "mastodon"
     cloud_sql = { instance_connection_name = "my-project:europe-west1:mastodon", workload_identity_service_account = "m@my-project.iam.gserviceaccount.com" }
     replica   = { host = "10.0.0.9" }
-  }`, `database.replica: conflicts with database.cloud_sql`},
+  }`, `database.replica.host: conflicts with database.cloud_sql`},
+		{`  database = {
+    host    = "db"
+    user    = "mastodon"
+    replica = { cloud_sql_instance = "my-project:europe-west1:replica" }
+  }`, `database.replica.cloud_sql_instance: needs database.cloud_sql`},
 		{`  database = {
     host   = "pgbouncer"
     user   = "mastodon"
