@@ -35,8 +35,9 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 				{Name: "pull"}, {Name: "fasp"}}, Concurrency: 20, Replicas: 2},
 			{Name: "scheduler", Queues: []mastodon.Queue{{Name: "scheduler"}}, Concurrency: 5, Replicas: 1},
 		},
-		Database: &mastodon.Database{Host: "db.internal", Port: 6432, Name: "mastodon", User: "mastodon", Password: "db-secret", SSLMode: "require", Pool: 30},
-		Redis:    &mastodon.Redis{Host: "redis.internal", Port: 6380, Password: "redis-secret"},
+		Database: &mastodon.Database{Host: "db.internal", Port: 6432, Name: "mastodon", User: "mastodon", Password: "db-secret", SSLMode: "require", Pool: 30,
+			Replica: &mastodon.Replica{Host: "db-replica.internal", Port: 5433, User: "reader", Password: "replica-secret"}},
+		Redis: &mastodon.Redis{Host: "redis.internal", Port: 6380, Password: "redis-secret"},
 		SMTP: &mastodon.SMTP{Server: "smtp.example.org", Port: 465, Login: "mastodon", Password: "smtp-secret", FromAddress: "notifications@social.example",
 			AuthMethod: "plain", OpenSSLVerifyMode: "peer", EnableStartTLS: "never", TLS: true},
 		MediaBucket: &mastodon.MediaBucket{Bucket: "media", Endpoint: "https://storage.example.org", Region: "eu", AliasHost: "files.social.example",
@@ -95,6 +96,11 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 			return a.Name == b.Name && a.Concurrency == b.Concurrency && a.Replicas == b.Replicas && slices.Equal(a.Queues, b.Queues)
 		}) {
 		t.Errorf("processes differ: version %s web %d streaming %d %+v sidekiq %+v", got.Version, got.WebReplicas, got.StreamReplicas, got.WebResources, got.Sidekiq)
+	}
+	want := *s.Database.Replica
+	want.Name = "mastodon" // REPLICA_DB_NAME is always rendered: the adopted name is given
+	if r := got.Database.Replica; r == nil || *r != want {
+		t.Errorf("the replica is not adopted as database.replica: %+v", r)
 	}
 	// A difference is reported, a secret's value never: here the chart
 	// gives DB_PASS literally (not from a Secret), which the instance
