@@ -192,6 +192,14 @@ func TestReplicaContract(t *testing.T) {
 	if _, held := secret["REPLICA_DB_PASS"]; held || s.EnvRefs()["REPLICA_DB_PASS"] == nil {
 		t.Error("by reference: REPLICA_DB_PASS is read from the referenced Secret only")
 	}
+	// Another database of the pooler: REPLICA_DB_HOST and _PORT fall
+	// back to DB_HOST and DB_PORT.
+	s.Database.Replica = &Replica{Name: "mastodon_replica"}
+	s.Defaults()
+	plain, _ = s.Environment(fixedSecrets)
+	if _, set := plain["REPLICA_DB_HOST"]; set || plain["REPLICA_DB_NAME"] != "mastodon_replica" {
+		t.Errorf("a replica by name: %v", plain)
+	}
 	// No replica: no REPLICA_ variable.
 	s.Database.Replica = nil
 	plain, _ = s.Environment(fixedSecrets)
@@ -233,7 +241,9 @@ func TestPoolerValidation(t *testing.T) {
 			s.Database.CloudSQL, s.Database.Pooler, s.Database.Direct = cloudSQL, nil, nil
 			s.Database.Replica = &Replica{CloudSQLInstance: "my-project:europe-west1:replica", Host: "10.0.0.9"}
 		}, []string{"database.replica.cloud_sql_instance"}},
-		"a replica without host": {func(s *Spec) { s.Database.Replica = &Replica{} }, []string{"database.replica.host"}},
+		"a replica without host":                  {func(s *Spec) { s.Database.Replica = &Replica{} }, []string{"database.replica.host"}},
+		"a replica of another name on the pooler": {func(s *Spec) { s.Database.Replica = &Replica{Name: "mastodon_replica"} }, nil},
+		"a replica's port without host":           {func(s *Spec) { s.Database.Replica = &Replica{Name: "r", Port: 5433} }, []string{"database.replica.port"}},
 	} {
 		s := poolerSpec()
 		tc.change(s)

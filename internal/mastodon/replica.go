@@ -14,8 +14,10 @@ import (
 // holds, and web, Sidekiq and tootctl then send some reads there (home
 // feeds, notifications, directories); streaming never reads it.
 type Replica struct {
-	Host     string // "" with CloudSQLInstance
-	Port     int32  // 0 with CloudSQLInstance
+	// Host and Port: "" and 0 are the database's (another database of the
+	// same server or pooler, Name), and with CloudSQLInstance.
+	Host     string
+	Port     int32
 	Name     string // "": the database's
 	User     string // "": the database's
 	Password string // "": the database's
@@ -53,7 +55,7 @@ func (s *Spec) replica() *Replica {
 }
 
 func (replicaFeature) defaults(s *Spec) {
-	if r := s.replica(); r != nil && r.Port == 0 && r.CloudSQLInstance == "" {
+	if r := s.replica(); r != nil && r.Port == 0 && r.Host != "" {
 		r.Port = 5432
 	}
 }
@@ -71,9 +73,10 @@ func (replicaFeature) env(s *Spec, plain, secret map[string]string) {
 	if name == "" {
 		name = s.Database.Name
 	}
-	host, port := r.address()
-	plain["REPLICA_DB_HOST"] = host
-	plain["REPLICA_DB_PORT"] = strconv.Itoa(int(port))
+	if host, port := r.address(); host != "" {
+		plain["REPLICA_DB_HOST"] = host
+		plain["REPLICA_DB_PORT"] = strconv.Itoa(int(port))
+	}
 	plain["REPLICA_DB_NAME"] = name
 	if r.User != "" {
 		plain["REPLICA_DB_USER"] = r.User
@@ -103,8 +106,12 @@ func (replicaFeature) validate(s *Spec, e *fieldErrors) {
 		e.add(host, "conflicts with database.cloud_sql: the replica would get the primary's sslmode (disable behind the proxy). "+
 			"Give the replica's instance connection name as database.replica.cloud_sql_instance instead")
 		e.related("database.cloud_sql", instance)
-	case r.CloudSQLInstance == "" && r.Host == "":
-		e.add(host, "must be set (or database.replica.cloud_sql_instance, with database.cloud_sql)")
-		e.related(instance)
+	case r.CloudSQLInstance == "" && r.Host == "" && r.Name == "":
+		e.add(host, "must be set, or database.replica.name (another database of the same server or pooler), or "+
+			"database.replica.cloud_sql_instance with database.cloud_sql: else the replica is the database itself")
+		e.related(instance, "database.replica.name")
+	case r.CloudSQLInstance == "" && r.Host == "" && r.Port != 0:
+		e.add(port, "needs database.replica.host: without it the replica is on the database's host and port")
+		e.related(host)
 	}
 }

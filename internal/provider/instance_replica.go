@@ -34,8 +34,9 @@ func replicaAttributes(block string, in nested) map[string]schema.Attribute {
 			"The database's user and password serve when the replica's are not given. With `cloud_sql`, give `cloud_sql_instance` instead "+
 			"of `host`.",
 		map[string]schema.Attribute{
-			"host": optString("Host name or address (`REPLICA_DB_HOST`). Not with `cloud_sql`."),
-			"port": checkPort.on(optInt("Port (`REPLICA_DB_PORT`), default 5432. Not with `cloud_sql_instance`.")),
+			"host": optString("Host name or address (`REPLICA_DB_HOST`). Without it the replica is another database (`name`) at the " +
+				"database's host and port, such as a pool of the same PgBouncer. Not with `cloud_sql`."),
+			"port": checkPort.on(optInt("Port (`REPLICA_DB_PORT`), default 5432 with `host`.")),
 			"cloud_sql_instance": checkConnectionName.on(optString("With `database.cloud_sql`: the replica's instance connection name " +
 				"(`project:region:instance`, such as `google_sql_database_instance.replica.connection_name`). The Pods' proxy serves it too, " +
 				"on 127.0.0.1:5433 (`REPLICA_DB_HOST`, `REPLICA_DB_PORT`), with the primary's `private_ip`, `auto_iam_authn` and credentials.")),
