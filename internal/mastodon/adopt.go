@@ -77,7 +77,22 @@ const (
 	// VarNotTrue is a boolean attribute that is true unless the variable
 	// is "true", whether the variable is set or not.
 	VarNotTrue
+	// VarList is a list attribute of a comma-separated variable, split as
+	// Mastodon splits ALTERNATE_DOMAINS (config/initializers/1_hosts.rb).
+	VarList
 )
+
+// SplitList splits a comma-separated variable as Mastodon does
+// (`split(/\s*,\s*/)`), without empty entries.
+func SplitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // AdoptedVariable is a variable of Mastodon's environment and the
 // attribute that renders it.
@@ -139,6 +154,8 @@ var AdoptedVariables = []AdoptedVariable{
 	{"DEFAULT_LOCALE", "settings.default_locale", VarString},
 	{"TRUSTED_PROXY_IP", "settings.trusted_proxy_ip", VarString},
 	{"TZ", "settings.time_zone", VarString},
+	{"ALTERNATE_DOMAINS", "alternate_domains", VarList},
+	{"CDN_HOST", "cdn_host", VarString},
 }
 
 // ProcessVariables are set by how a chart runs its processes (the port

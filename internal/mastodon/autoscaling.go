@@ -28,10 +28,10 @@ type autoscalingFeature struct{ noFeature }
 func (autoscalingFeature) defaults(s *Spec) { s.autoscaled() }
 
 func (autoscalingFeature) validate(s *Spec, e *fieldErrors) {
-	s.WebAutoscaling.validate("web", s.WebResources, e)
-	s.StreamAutoscaling.validate("streaming", s.StreamResources, e)
+	s.WebAutoscaling.validate("web", e)
+	s.StreamAutoscaling.validate("streaming", e)
 	for i, p := range s.Sidekiq {
-		p.Autoscaling.validate(fmt.Sprintf("sidekiq[%d]", i), p.Resources, e)
+		p.Autoscaling.validate(fmt.Sprintf("sidekiq[%d]", i), e)
 	}
 }
 
@@ -73,10 +73,8 @@ func (autoscalingFeature) objects(s *Spec, at stage) []Object {
 	return s.renderAutoscalers()
 }
 
-// validate checks an autoscaler against the resources of the container it
-// measures: a utilization target is a percentage of the container's
-// request, so the autoscaler cannot compute it without one.
-func (a *Autoscaling) validate(block string, res Resources, e *fieldErrors) {
+// validate checks an autoscaler's bounds and targets.
+func (a *Autoscaling) validate(block string, e *fieldErrors) {
 	if a == nil {
 		return
 	}
@@ -92,19 +90,15 @@ func (a *Autoscaling) validate(block string, res Resources, e *fieldErrors) {
 		add(path, "needs target_cpu_utilization or target_memory_utilization (or both): the autoscaler has nothing to measure")
 		e.related(path+".target_cpu_utilization", path+".target_memory_utilization")
 	}
+	// Every container has a request of each kind (Resources.withDefault,
+	// or Kubernetes' own from a limit), so a utilization target always
+	// has a base.
 	for _, t := range []struct {
-		name, request, value string
-		target               int32
-	}{
-		{"target_cpu_utilization", "cpu_request", res.CPURequest, a.TargetCPU},
-		{"target_memory_utilization", "memory_request", res.MemoryRequest, a.TargetMemory},
-	} {
-		switch {
-		case t.target < 0:
+		name   string
+		target int32
+	}{{"target_cpu_utilization", a.TargetCPU}, {"target_memory_utilization", a.TargetMemory}} {
+		if t.target < 0 {
 			add(path+"."+t.name, "must be a positive percentage (got %d)", t.target)
-		case t.target > 0 && t.value == "":
-			add(path+"."+t.name, "needs %s.resources.%s: the autoscaler measures utilization as a percentage of the container's request, and cannot without one", block, t.request)
-			e.related(block + ".resources." + t.request)
 		}
 	}
 }

@@ -205,6 +205,7 @@ func (s *Spec) renderBackup() []Object {
 			secretEnv("PGPASSWORD", s.SecretName(), EnvDBPassword),
 		}, env...),
 		Command:         []string{"/bin/sh", "-c"},
+		Resources:       s.jobResources().requirements(),
 		SecurityContext: containerSecurity(),
 		VolumeMounts:    []corev1.VolumeMount{{Name: "backup", MountPath: backupDir}},
 	}

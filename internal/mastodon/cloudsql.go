@@ -73,6 +73,7 @@ func (cloudSQLFeature) defaults(s *Spec) {
 		return
 	}
 	setDefault(&c.ProxyImage, DefaultCloudSQLProxyImage)
+	c.ProxyResources.withDefault(DefaultProxyResources)
 	// The proxy encrypts the connection itself.
 	s.Database.SSLMode = "disable"
 	s.Database.Host = "127.0.0.1"

@@ -646,3 +646,103 @@ func TestTimeZoneContract(t *testing.T) {
 		t.Errorf("TZ in extra_env beside time_zone: %v", p)
 	}
 }
+
+// config/omniauth.yml: each OmniAuth provider is on only when its
+// variable is exactly "true" (CAS_ENABLED, OIDC_ENABLED, SAML_ENABLED);
+// config/initializers/devise.rb: LDAP when LDAP_ENABLED is "true".
+// config/routes.rb (devise_for :users, path: 'auth') puts OmniAuth's
+// callbacks at /auth/auth/<provider>/callback, on the web domain: the
+// redirect URI (OIDC_REDIRECT_URI, which 3_omniauth.rb passes as is) and
+// SAML's assertion consumer service URL (SAML_ACS_URL) say so.
+// 3_omniauth.rb splits OIDC_SCOPE on commas with no default (nil.split
+// stops the boot), so the scope is always rendered.
+func TestSSOEnvironmentContract(t *testing.T) {
+	s := ssoSpec(everySSO(t))
+	plain, secret := s.Environment(fixedSecrets)
+	for _, v := range []string{"OIDC_ENABLED", "SAML_ENABLED", "CAS_ENABLED", "LDAP_ENABLED"} {
+		if plain[v] != "true" {
+			t.Errorf("%s = %q", v, plain[v])
+		}
+	}
+	if got := plain["OIDC_REDIRECT_URI"]; got != "https://www.social.example/auth/auth/openid_connect/callback" {
+		t.Errorf("OIDC_REDIRECT_URI = %q", got)
+	}
+	if got := plain["SAML_ACS_URL"]; got != "https://www.social.example/auth/auth/saml/callback" {
+		t.Errorf("SAML_ACS_URL = %q", got)
+	}
+	if got := ssoSpec(&SSO{OIDC: &OIDC{Issuer: "https://id.example.org", ClientID: "c"}}); got.SSO.OIDC.Scope == nil {
+		t.Error("no default scope")
+	} else if plain, _ := got.Environment(fixedSecrets); plain["OIDC_SCOPE"] != "openid,profile,email" || plain["OIDC_DISCOVERY"] != "true" {
+		t.Errorf("OIDC_SCOPE = %q, OIDC_DISCOVERY = %q", plain["OIDC_SCOPE"], plain["OIDC_DISCOVERY"])
+	}
+	// The credentials are in the Secret only; SAML_CERT and
+	// SAML_PRIVATE_KEY are PEM values (3_omniauth.rb passes them to
+	// ruby-saml as certificate and private_key), not paths.
+	for _, k := range []string{EnvOIDCClientSecret, EnvSAMLPrivateKey, EnvLDAPPassword} {
+		if _, inPlain := plain[k]; inPlain || secret[k] == "" {
+			t.Errorf("%s: in the ConfigMap %v, in the Secret %v", k, inPlain, secret[k] != "")
+		}
+	}
+	if !strings.HasPrefix(plain["SAML_CERT"], "-----BEGIN CERTIFICATE-----") || !strings.HasPrefix(secret[EnvSAMLPrivateKey], "-----BEGIN") {
+		t.Error("SAML_CERT or SAML_PRIVATE_KEY is not PEM")
+	}
+	// Without sso, none of it.
+	plain, _ = ssoSpec(nil).Environment(fixedSecrets)
+	for k := range plain {
+		if ssoEnv(k) {
+			t.Errorf("%s rendered without sso", k)
+		}
+	}
+}
+
+// config/initializers/devise.rb: LDAP_BASE, LDAP_BIND_DN and LDAP_PASSWORD
+// are read with ENV.fetch and no default (a missing one stops the boot);
+// LDAP_PORT defaults to 389 and LDAP_METHOD to simple_tls, which is TLS
+// from the first byte (port 636); user/ldap_authenticable.rb encrypts
+// only with simple_tls or start_tls and formats LDAP_SEARCH_FILTER with
+// uid, mail and email.
+func TestLDAPContract(t *testing.T) {
+	for method, port := range map[string]string{"": "636", "simple_tls": "636", "start_tls": "389", "plain": "389"} {
+		s := ssoSpec(&SSO{LDAP: &LDAP{Host: "ldap", Method: method, Base: "dc=example", BindDN: "cn=m", Password: "p"}})
+		plain, secret := s.Environment(fixedSecrets)
+		if plain["LDAP_PORT"] != port || plain["LDAP_BASE"] == "" || plain["LDAP_BIND_DN"] == "" || secret[EnvLDAPPassword] == "" {
+			t.Errorf("method %q: port %s, base %q, bind DN %q", method, plain["LDAP_PORT"], plain["LDAP_BASE"], plain["LDAP_BIND_DN"])
+		}
+	}
+	if p := errorPaths(ssoSpec(&SSO{LDAP: &LDAP{Host: "ldap", Base: "dc=example", BindDN: "cn=m"}}).Validate()); !slices.Contains(p, "sso.ldap.password") {
+		t.Errorf("no LDAP password: %v", p)
+	}
+	if CheckLDAPSearchFilter("(|(%<uid>s=%<email>s)(%<mail>s=%<email>s))") != nil || CheckLDAPSearchFilter("(cn=%<name>s)") == nil {
+		t.Error("the search filter's references")
+	}
+}
+
+// app/controllers/concerns/web_app_controller_concern.rb,
+// app/serializers/initial_state_serializer.rb and
+// app/lib/content_security_policy.rb act on ONE_CLICK_SSO_LOGIN only with
+// OMNIAUTH_ONLY and exactly one OmniAuth provider (LDAP is not one);
+// app/views/auth/sessions/new.html.haml hides the password form under
+// OMNIAUTH_ONLY and shows a button per OmniAuth provider, so OMNIAUTH_ONLY
+// with LDAP alone leaves no way in. What Mastodon would silently ignore or
+// lock out is refused.
+func TestSSOCombinationsContract(t *testing.T) {
+	oidc := &OIDC{Issuer: "https://id.example.org", ClientID: "c"}
+	cas := &CAS{Host: "cas.example.org"}
+	ldap := &LDAP{Host: "ldap", Base: "dc=example", BindDN: "cn=m", Password: "p"}
+	for _, tc := range []struct {
+		sso  SSO
+		want string
+	}{
+		{SSO{OIDC: oidc, OmniAuthOnly: true, OneClickLogin: true}, ""},
+		{SSO{CAS: cas, LDAP: ldap, OmniAuthOnly: true, OneClickLogin: true}, ""},
+		{SSO{OIDC: oidc, OneClickLogin: true}, "sso.one_click_login"},
+		{SSO{OIDC: oidc, CAS: cas, OmniAuthOnly: true, OneClickLogin: true}, "sso.one_click_login"},
+		{SSO{LDAP: ldap, OmniAuthOnly: true}, "sso.omniauth_only"},
+	} {
+		sso := tc.sso
+		p := errorPaths(ssoSpec(&sso).Validate())
+		if tc.want == "" && len(p) > 0 || tc.want != "" && !slices.Contains(p, tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.sso, p, tc.want)
+		}
+	}
+}

@@ -30,6 +30,8 @@ func everythingSpec(t *testing.T, cloudSQL bool) *Spec {
 		Search:      &Search{Host: "opensearch.search", Scheme: "https", User: "mastodon", Password: "search-secret", Prefix: "social", CACertificatePEM: cert},
 		Translation: &Translation{DeepL: &DeepL{APIKey: "deepl-secret", Plan: "pro"}},
 		Maintenance: Maintenance{Tasks: map[string]MaintenanceTask{"profile_media": {Enabled: &enabled, RetentionDays: 60}}},
+		SSO: &SSO{OIDC: &OIDC{Issuer: "https://id.example.org", ClientID: "mastodon", ClientSecret: "oidc-secret"},
+			LDAP: &LDAP{Host: "ldap.example.org", Base: "dc=example,dc=org", BindDN: "cn=mastodon,dc=example,dc=org", Password: "ldap-secret"}},
 	}
 	if !cloudSQL {
 		s.Database, s.Backup = nil, &Backup{Schedule: "30 2 * * *", Keep: 3}

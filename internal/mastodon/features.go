@@ -30,6 +30,8 @@ var features = []feature{
 	restoreFeature{},
 	secretRefsFeature{},
 	gatewayFeature{},
+	domainsFeature{},
+	ssoFeature{},
 	poolerFeature{},
 	replicaFeature{},
 }

@@ -31,20 +31,28 @@ const (
 // rendered in and the Gateway is read in.
 const GatewayAPIVersion = "gateway.networking.k8s.io/v1"
 
-// LocalDomainRouteName is the HTTPRoute of the local domain's well-known
-// paths on split domains (WEB_DOMAIN != LOCAL_DOMAIN).
+// LocalDomainRouteName is the HTTPRoute of the well-known paths of the
+// local domain on split domains (WEB_DOMAIN != LOCAL_DOMAIN) and of the
+// alternate domains (handleHosts).
 func (s *Spec) LocalDomainRouteName() string { return s.Name + "-local-domain" }
 
+// StreamingRouteName is the HTTPRoute of the streaming domain.
+func (s *Spec) StreamingRouteName() string { return s.Name + "-streaming" }
+
 // RouteNames are the HTTPRoutes the instance renders with a gateway: the
-// web domain's, then the local domain's on split domains.
+// web domain's, then the handle domains', then the streaming domain's.
 func (s *Spec) RouteNames() []string {
 	if s.Gateway == nil {
 		return nil
 	}
-	if s.splitDomains() {
-		return []string{s.Name, s.LocalDomainRouteName()}
+	names := []string{s.Name}
+	if len(s.handleHosts()) > 0 {
+		names = append(names, s.LocalDomainRouteName())
 	}
-	return []string{s.Name}
+	if s.Domains.Streaming != "" {
+		names = append(names, s.StreamingRouteName())
+	}
+	return names
 }
 
 // gatewayFeature renders the HTTPRoutes (Spec.Gateway).
@@ -117,7 +125,9 @@ type backendRef struct {
 // matching prefix wins, as in an Ingress); on split domains, a second route
 // for the local domain's well-known paths, to web. A route's hostnames hold
 // for all its rules, so the local domain's paths need a route of their
-// own. No request body limit is set: HTTPRoute has no field for it.
+// own, and so do the alternate domains' (the same paths, in the same
+// route) and the streaming domain's (everything to streaming). No request
+// body limit is set: HTTPRoute has no field for it.
 func (s *Spec) renderRoutes() []*httpRoute {
 	g := s.Gateway
 	rule := func(path, service string, port int32) httpRouteRule {
@@ -125,24 +135,27 @@ func (s *Spec) renderRoutes() []*httpRoute {
 		m.Path.Type, m.Path.Value = "PathPrefix", path
 		return httpRouteRule{Matches: []httpRouteMatch{m}, BackendRefs: []backendRef{{Name: service, Port: port}}}
 	}
-	route := func(name, host string, rules []httpRouteRule) *httpRoute {
+	route := func(name string, hosts []string, rules []httpRouteRule) *httpRoute {
 		r := &httpRoute{TypeMeta: typeMeta(GatewayAPIVersion, "HTTPRoute"), ObjectMeta: s.meta(name, ComponentIngress)}
 		r.Spec.ParentRefs = []parentReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway",
 			Namespace: g.Namespace, Name: g.Name, SectionName: g.SectionName}}
-		r.Spec.Hostnames = []string{host}
+		r.Spec.Hostnames = hosts
 		r.Spec.Rules = rules
 		return r
 	}
-	out := []*httpRoute{route(s.Name, s.Domain(), []httpRouteRule{
+	out := []*httpRoute{route(s.Name, []string{s.Domain()}, []httpRouteRule{
 		rule("/api/v1/streaming", s.StreamingName(), StreamingServicePort),
 		rule("/", s.WebName(), WebServicePort),
 	})}
-	if s.splitDomains() {
+	if hosts := s.handleHosts(); len(hosts) > 0 {
 		var rules []httpRouteRule
 		for _, p := range wellKnownPaths {
 			rules = append(rules, rule(p, s.WebName(), WebServicePort))
 		}
-		out = append(out, route(s.LocalDomainRouteName(), s.LocalDomain, rules))
+		out = append(out, route(s.LocalDomainRouteName(), hosts, rules))
+	}
+	if h := s.Domains.Streaming; h != "" {
+		out = append(out, route(s.StreamingRouteName(), []string{h}, []httpRouteRule{rule("/", s.StreamingName(), StreamingServicePort)}))
 	}
 	return out
 }

@@ -174,20 +174,29 @@ func (in *Ingress) ingressTLS() string {
 // splitDomains says whether the handle domain differs from the web domain.
 func (s *Spec) splitDomains() bool { return s.WebDomain != "" && s.WebDomain != s.LocalDomain }
 
+// otherHosts are the hosts the Ingress routes besides the web domain: the
+// handle domains' (handleHosts), then the streaming domain.
+func (s *Spec) otherHosts() []string {
+	hosts := s.handleHosts()
+	if s.Domains.Streaming != "" {
+		hosts = append(hosts, s.Domains.Streaming)
+	}
+	return hosts
+}
+
 // tlsHosts are the hosts the Ingress's TLS section covers: the web domain,
-// and the local domain when the certificate covers it too (ours, checked;
+// and each other host the certificate covers too (ours, checked;
 // cert-manager's, which is issued for every host listed).
 func (s *Spec) tlsHosts() []string {
 	hosts := []string{s.Domain()}
-	if !s.splitDomains() {
-		return hosts
-	}
-	switch s.Ingress.ingressTLS() {
-	case "cert-manager":
-		hosts = append(hosts, s.LocalDomain)
-	case "ours":
-		if certificateCovers(s.Ingress.CertificatePEM, s.LocalDomain) {
-			hosts = append(hosts, s.LocalDomain)
+	for _, h := range s.otherHosts() {
+		switch s.Ingress.ingressTLS() {
+		case "cert-manager":
+			hosts = append(hosts, h)
+		case "ours":
+			if certificateCovers(s.Ingress.CertificatePEM, h) {
+				hosts = append(hosts, h)
+			}
 		}
 	}
 	return hosts
@@ -216,15 +225,19 @@ func (s *Spec) renderIngress() *networkingv1.Ingress {
 			{Path: "/", PathType: &prefix, Backend: backend(s.WebName(), "http")},
 		}}},
 	}}
-	if s.splitDomains() {
-		// Remote servers resolve user@LOCAL_DOMAIN at the local domain;
-		// Mastodon accepts it as a host.
+	// Remote servers resolve user@LOCAL_DOMAIN (and user@ an alternate
+	// domain) at that domain; Mastodon accepts it as a host.
+	for _, host := range s.handleHosts() {
 		var paths []networkingv1.HTTPIngressPath
 		for _, p := range wellKnownPaths {
 			paths = append(paths, networkingv1.HTTPIngressPath{Path: p, PathType: &prefix, Backend: backend(s.WebName(), "http")})
 		}
-		rules = append(rules, networkingv1.IngressRule{Host: s.LocalDomain,
+		rules = append(rules, networkingv1.IngressRule{Host: host,
 			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: paths}}})
+	}
+	if h := s.Domains.Streaming; h != "" {
+		rules = append(rules, networkingv1.IngressRule{Host: h, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+			Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix, Backend: backend(s.StreamingName(), "streaming")}}}}})
 	}
 	ing := &networkingv1.Ingress{
 		TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
@@ -257,11 +270,24 @@ func (ingressFeature) warnings(s *Spec) []FieldError {
 		out = append(out, FieldError{Path: "ingress", Message: "no certificate: give certificate_pem and private_key_pem, tls_secret_name, or a cert-manager issuer annotation " +
 			"(cert-manager.io/cluster-issuer). Without one the Ingress has no TLS section and the controller serves its own placeholder certificate, which browsers and other servers refuse."})
 	}
-	if s.splitDomains() && (tls == "secret" || tls == "gke" || (tls == "ours" && !certificateCovers(in.CertificatePEM, s.LocalDomain))) {
-		out = append(out, FieldError{Path: "ingress", Message: "the certificate is not known to cover local_domain " + s.LocalDomain +
-			": its /.well-known/ paths (webfinger, host-meta, nodeinfo) are routed to Mastodon, but remote servers reach them over HTTPS, " +
-			"so the certificate must cover " + s.LocalDomain + " too (or serve those paths from " + s.LocalDomain + " elsewhere).",
-			Related: []string{"local_domain", "web_domain"}})
+	uncovered := func(host string) bool {
+		return tls == "secret" || tls == "gke" || (tls == "ours" && !certificateCovers(in.CertificatePEM, host))
+	}
+	for _, h := range s.handleHosts() {
+		if uncovered(h) {
+			attr, related := "local_domain", []string{"local_domain", "web_domain"}
+			if h != s.LocalDomain {
+				attr, related = "alternate domain", []string{"alternate_domains"}
+			}
+			out = append(out, FieldError{Path: "ingress", Message: "the certificate is not known to cover " + attr + " " + h +
+				": its /.well-known/ paths (webfinger, host-meta, nodeinfo) are routed to Mastodon, but remote servers reach them over HTTPS, " +
+				"so the certificate must cover " + h + " too (or serve those paths from " + h + " elsewhere).",
+				Related: related})
+		}
+	}
+	if h := s.Domains.Streaming; h != "" && uncovered(h) {
+		out = append(out, FieldError{Path: "ingress", Message: "the certificate is not known to cover streaming_domain " + h +
+			": browsers open their streams at wss://" + h + " and refuse a certificate that does not name it.", Related: []string{"streaming_domain"}})
 	}
 	return out
 }

@@ -472,7 +472,9 @@ func TestPodSettingsUserStaysOffTheEmbeddedServices(t *testing.T) {
 	s := defaultSpec()
 	s.Pod = PodSettings{RunAsUser: 1000, RunAsGroup: 1001, FSGroup: 1002}
 	objs := s.Render(fixedSecrets, "")
-	ids := func(sc *corev1.PodSecurityContext) [3]int64 { return [3]int64{*sc.RunAsUser, *sc.RunAsGroup, *sc.FSGroup} }
+	ids := func(sc *corev1.PodSecurityContext) [3]int64 {
+		return [3]int64{*sc.RunAsUser, *sc.RunAsGroup, *sc.FSGroup}
+	}
 	if got := ids(rendered[appsv1.Deployment](t, objs, "Deployment", "social-web").Spec.Template.Spec.SecurityContext); got != [3]int64{1000, 1001, 1002} {
 		t.Errorf("web runs as %v: the instance's user", got)
 	}

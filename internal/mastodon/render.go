@@ -867,7 +867,8 @@ func (s *Spec) renderRedis() []Object {
 		// them on the volume, in the append-only file and in snapshots.
 		Command: []string{"redis-server", "--requirepass", "$(REDIS_PASSWORD)", "--dir", "/data",
 			"--appendonly", "yes", "--save", "3600", "1", "300", "100", "60", "10000"},
-		Env: []corev1.EnvVar{secretEnv("REDIS_PASSWORD", s.SecretName(), EnvRedisPassword)},
+		Env:       []corev1.EnvVar{secretEnv("REDIS_PASSWORD", s.SecretName(), EnvRedisPassword)},
+		Resources: s.EmbeddedRedis.Resources.requirements(),
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(6379)}},
 			PeriodSeconds: 5,

@@ -209,7 +209,7 @@ func (s *Spec) RestoreJob() Object {
 	marker := corev1.EnvVar{Name: "RESTORE_MARKER", Value: s.restoreMarker()}
 	mount := []corev1.VolumeMount{{Name: "restore", MountPath: restoreDir}}
 	container := func(name, image string, env []corev1.EnvVar, script string) corev1.Container {
-		return corev1.Container{Name: name, Image: image, Env: env, Command: []string{"/bin/sh", "-c", script},
+		return corev1.Container{Name: name, Image: image, Env: env, Command: []string{"/bin/sh", "-c", script}, Resources: s.jobResources().requirements(),
 			VolumeMounts: mount, SecurityContext: containerSecurity(), TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError}
 	}
 	envFrom := s.envFrom()

@@ -10,7 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // scalingSpec autoscales web, streaming and one Sidekiq process, and
@@ -150,8 +152,6 @@ func TestAutoscalingValidation(t *testing.T) {
 		{"min 0", func(s *Spec) { s.WebAutoscaling.MinReplicas = 0 }, "web.autoscaling.min_replicas"},
 		{"min over max", func(s *Spec) { s.WebAutoscaling.MinReplicas = 7 }, "web.autoscaling.max_replicas"},
 		{"no target", func(s *Spec) { s.StreamAutoscaling.TargetCPU = 0 }, "streaming.autoscaling"},
-		{"cpu without request", func(s *Spec) { s.Sidekiq[1].Resources.CPURequest = "" }, "sidekiq[1].autoscaling.target_cpu_utilization"},
-		{"memory without request", func(s *Spec) { s.WebResources.MemoryRequest = "" }, "web.autoscaling.target_memory_utilization"},
 		{"negative target", func(s *Spec) { s.WebAutoscaling.TargetCPU = -5 }, "web.autoscaling.target_cpu_utilization"},
 		{"scheduler autoscaled", func(s *Spec) {
 			s.Sidekiq[0].Autoscaling = &Autoscaling{MinReplicas: 1, MaxReplicas: 2, TargetCPU: 50}
@@ -371,4 +371,75 @@ func TestSchedulerCannotAutoscaleContract(t *testing.T) {
 	if errs := s.Validate(); len(errs) != 0 {
 		t.Errorf("a process without the scheduler queue: %v", errs)
 	}
+}
+
+// Every container the instance runs (Deployments, StatefulSets, Jobs,
+// CronJobs, init and sidecar containers) requests CPU and memory: the
+// default where the user gives neither a request nor a limit of the kind,
+// so no Pod is BestEffort and every utilization target has a base. A
+// user's request wins; a limit alone is left to Kubernetes, which then
+// requests as much.
+func TestEveryContainerRequestsResources(t *testing.T) {
+	for name, s := range map[string]*Spec{"default": defaultSpec(), "scaling": scalingSpec(),
+		"everything with Cloud SQL": everythingSpec(t, true), "everything with a backup": everythingSpec(t, false), "restore": restoreSpec(false), "search": searchSpec(), "full": fullSpec(t)} {
+		s.Defaults()
+		objs := append(s.Render(fixedSecrets, ""), s.PrepareJob())
+		if s.Restore != nil {
+			objs = append(objs, s.RestoreJob())
+		}
+		n := 0
+		for _, o := range objs {
+			pod := podSpecOf(t, o)
+			if pod == nil {
+				continue
+			}
+			for _, c := range append(pod.InitContainers, pod.Containers...) {
+				n++
+				for _, kind := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+					_, req := c.Resources.Requests[kind]
+					_, lim := c.Resources.Limits[kind]
+					if !req && !lim {
+						t.Errorf("%s: %s %s, container %s: no %s request", name, o.Kind, o.Name, c.Name, kind)
+					}
+				}
+			}
+		}
+		if n < 5 {
+			t.Errorf("%s: only %d containers seen", name, n)
+		}
+	}
+	s := defaultSpec()
+	s.WebResources = Resources{CPULimit: "2", MemoryRequest: "2Gi"}
+	s.JobResources = &Resources{CPURequest: "50m"}
+	s.Defaults()
+	if *s.JobResources != (Resources{CPURequest: "50m", MemoryRequest: "2Gi"}) {
+		t.Errorf("the Jobs' resources %+v: theirs, web's for the rest", *s.JobResources)
+	}
+	if s.WebResources != (Resources{CPULimit: "2", MemoryRequest: "2Gi"}) {
+		t.Errorf("web's resources %+v: the user's request kept, no CPU request beside a CPU limit", s.WebResources)
+	}
+	if s.StreamResources != DefaultStreamResources || s.Sidekiq[0].Resources != DefaultSidekiqResources ||
+		s.Embedded.Resources != DefaultDatabaseResources || s.EmbeddedRedis.Resources != DefaultRedisResources {
+		t.Errorf("defaults: streaming %+v, Sidekiq %+v, PostgreSQL %+v, Redis %+v", s.StreamResources, s.Sidekiq[0].Resources, s.Embedded.Resources, s.EmbeddedRedis.Resources)
+	}
+}
+
+// podSpecOf is the Pod spec of a rendered workload, nil for other kinds.
+func podSpecOf(t *testing.T, o Object) *corev1.PodSpec {
+	t.Helper()
+	var tmpl corev1.PodTemplateSpec
+	var path []string
+	switch o.Kind {
+	case "Deployment", "StatefulSet", "Job":
+		path = []string{"spec", "template"}
+	case "CronJob":
+		path = []string{"spec", "jobTemplate", "spec", "template"}
+	default:
+		return nil
+	}
+	m, _, _ := unstructured.NestedMap(o.Body, path...)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return &tmpl.Spec
 }

@@ -96,6 +96,9 @@ func (s *Spec) SecretRefs() []SecretRefAt {
 	if r := s.Restore; r != nil && r.Bucket != nil {
 		add("restore.bucket.secret_access_key_secret_ref", r.Bucket.SecretAccessKeyRef)
 	}
+	for _, r := range s.ssoRefs() {
+		add(r.path, r.ref)
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Settings.ExtraSecretEnvRefs)) {
 		add(fmt.Sprintf("settings.extra_secret_env_refs[%q]", k), s.Settings.ExtraSecretEnvRefs[k])
 	}
@@ -137,6 +140,9 @@ func (s *Spec) EnvRefs() map[string]*SecretRef {
 		if l := t.LibreTranslate; l != nil {
 			add(EnvLibreTranslateAPIKey, l.APIKeyRef)
 		}
+	}
+	for _, r := range s.ssoRefs() {
+		add(r.env, r.ref)
 	}
 	for k, r := range s.Settings.ExtraSecretEnvRefs {
 		add(k, r)

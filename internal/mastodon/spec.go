@@ -33,6 +33,34 @@ type Resources struct {
 	CPURequest, MemoryRequest, CPULimit, MemoryLimit string
 }
 
+// The requests of the containers the instance runs where neither a
+// request nor a limit of that kind is given (with a limit alone,
+// Kubernetes requests as much). Without requests a Pod is BestEffort, the
+// first evicted when a node runs short of memory, and the scheduler packs
+// it anywhere. Web's and streaming's are what Mastodon's own chart
+// suggests (mastodon/chart values.yaml: web 250m and 768Mi, streaming 250m
+// and 128Mi); no limit is set by default (a CPU limit throttles Puma's
+// and Sidekiq's bursts, a memory limit kills them mid-request).
+var (
+	DefaultWebResources      = Resources{CPURequest: "250m", MemoryRequest: "768Mi"}
+	DefaultStreamResources   = Resources{CPURequest: "250m", MemoryRequest: "128Mi"}
+	DefaultSidekiqResources  = Resources{CPURequest: "250m", MemoryRequest: "512Mi"}
+	DefaultDatabaseResources = Resources{CPURequest: "250m", MemoryRequest: "256Mi"}
+	DefaultRedisResources    = Resources{CPURequest: "100m", MemoryRequest: "128Mi"}
+	DefaultProxyResources    = Resources{CPURequest: "50m", MemoryRequest: "64Mi"}
+)
+
+// withDefault fills r's requests from d where r gives neither the request
+// nor the limit of that kind.
+func (r *Resources) withDefault(d Resources) {
+	if r.CPURequest == "" && r.CPULimit == "" {
+		r.CPURequest = d.CPURequest
+	}
+	if r.MemoryRequest == "" && r.MemoryLimit == "" {
+		r.MemoryRequest = d.MemoryRequest
+	}
+}
+
 // Default sizes of the volumes.
 const (
 	DefaultMediaSize    = "10Gi"
@@ -109,6 +137,7 @@ type EmbeddedDatabase struct {
 type EmbeddedRedis struct {
 	StorageSize  string
 	StorageClass string
+	Resources    Resources
 }
 
 // Redis is an external Redis.
@@ -217,6 +246,11 @@ type Spec struct {
 	// Gateway routes the domains through a Gateway's HTTPRoutes instead
 	// of an Ingress (nil: none).
 	Gateway *Gateway
+	// Domains are the alternate, streaming and CDN hosts (none when
+	// empty).
+	Domains Domains
+	// SSO is single sign-on (nil: none).
+	SSO *SSO `json:",omitempty"`
 }
 
 // Defaults fills what the user left empty: the core's part, then each
@@ -245,7 +279,16 @@ func (s *Spec) Defaults() {
 		if s.Sidekiq[i].Concurrency == 0 {
 			s.Sidekiq[i].Concurrency = 5
 		}
+		s.Sidekiq[i].Resources.withDefault(DefaultSidekiqResources)
 	}
+	s.WebResources.withDefault(DefaultWebResources)
+	if s.JobResources != nil {
+		// jobs.resources gives some: web's fill the rest.
+		s.JobResources.withDefault(s.WebResources)
+	}
+	s.StreamResources.withDefault(DefaultStreamResources)
+	s.Embedded.Resources.withDefault(DefaultDatabaseResources)
+	s.EmbeddedRedis.Resources.withDefault(DefaultRedisResources)
 	if s.Database != nil {
 		if s.Database.Port == 0 {
 			s.Database.Port = 5432

@@ -363,6 +363,12 @@ func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
 			val = n
 		case mastodon.VarBool:
 			val = s == "true"
+		case mastodon.VarList:
+			var l []any
+			for _, e := range mastodon.SplitList(s) {
+				l = append(l, e)
+			}
+			val = l
 		}
 		setRecordPath(rec, v.Path, val)
 	}

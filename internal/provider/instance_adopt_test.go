@@ -45,6 +45,7 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 		Settings: mastodon.Settings{AuthorizedFetch: true, DefaultLocale: "de", TrustedProxyIP: "10.0.0.0/8",
 			ExtraEnv: map[string]string{"RAILS_LOG_LEVEL": "warn"}, ExtraSecretEnv: map[string]string{"HCAPTCHA_SECRET_KEY": "hc-secret"}},
 		Translation: &mastodon.Translation{DeepL: &mastodon.DeepL{APIKey: "deepl-secret", Plan: "pro"}},
+		Domains:     mastodon.Domains{Alternate: []string{"social.example.net", "mastodon.example.org"}, CDNHost: "https://assets.social.example"},
 	}
 	s.Defaults()
 	if errs := s.Validate(); len(errs) > 0 {

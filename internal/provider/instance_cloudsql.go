@@ -46,7 +46,7 @@ func cloudSQLAttributes(block string, in nested) map[string]schema.Attribute {
 			"private_ip":      optBool("Connect over the instance's private IP (`--private-ip`)."),
 			"auto_iam_authn":  optBool("IAM database authentication (`--auto-iam-authn`); `user` is then the IAM user."),
 			"proxy_image":     optString("The proxy image, default `" + mastodon.DefaultCloudSQLProxyImage + "`."),
-			"proxy_resources": resourcesAttribute("the proxy sidecar"),
+			"proxy_resources": resourcesAttribute("the proxy sidecar", mastodon.DefaultProxyResources),
 			"workload_identity_service_account": checkServiceAccount.on(optString("The Google service account (email) that the instance's Kubernetes ServiceAccount " +
 				"acts as through Workload Identity: the ServiceAccount gets the `iam.gke.io/gcp-service-account` annotation. No key to leak or rotate.")),
 		})}

@@ -55,6 +55,8 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(restoreAttributes), spec: restoreSpec, credentials: []credential{restoreSecretKey}},
 	{attributes: podSettingsAttributes, spec: podSettingsSpec},
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
+	{attributes: topLevel(domainsAttributes), spec: domainsSpec},
+	{attributes: topLevel(ssoAttributes), spec: ssoSpec, credentials: []credential{oidcClientSecret, samlPrivateKey, ldapPassword}},
 	{attributes: poolerAttributes, spec: poolerSpec, credentials: []credential{directPassword}},
 	{attributes: replicaAttributes, spec: replicaSpec, credentials: []credential{replicaPassword}},
 }

@@ -76,8 +76,8 @@ func TestCredentialsOfTheTable(t *testing.T) {
 	ctx := context.Background()
 	var resp resource.SchemaResponse
 	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &resp)
-	if len(instanceCredentials) != 12 {
-		t.Errorf("%d credentials, want 12", len(instanceCredentials))
+	if len(instanceCredentials) != 15 {
+		t.Errorf("%d credentials, want 15", len(instanceCredentials))
 	}
 	value := func(form string, c credential) string { return form + " value of " + c.path().String() }
 	m := credentialsModel(t, func(c credential, v *credentialValues) { *v.clear = types.StringValue(value("clear", c)) })

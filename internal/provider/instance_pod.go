@@ -276,7 +276,7 @@ func podSettingsAttributes(block string, _ nested) map[string]schema.Attribute {
 				"each component's `pod` block overrides it"),
 			"jobs": schema.SingleNestedAttribute{Optional: true, Description: "The Jobs and CronJobs: database preparation and migrations, search index builds, maintenance tasks, the backup and the restore.",
 				Attributes: map[string]schema.Attribute{
-					"resources": resourcesAttribute("each Job's Mastodon container (default: web's)"),
+					"resources": resourcesAttribute("each container of the Jobs and CronJobs (default: web's, with its defaults)", mastodon.DefaultWebResources),
 					"pod":       podAttribute("the Jobs' and CronJobs' Pods", ", over the instance's `pod`"),
 				}},
 			"service_account": schema.SingleNestedAttribute{Optional: true,

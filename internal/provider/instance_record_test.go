@@ -105,6 +105,9 @@ func nullModel(m *instanceModel) {
 	m.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "read": types.StringType, "update": types.StringType, "delete": types.StringType})}
 	m.Secrets = types.ObjectNull(secretsAttrTypes())
 	m.Drift = types.ListNull(types.StringType)
+	if m.AlternateDomains.ElementType(context.Background()) == nil {
+		m.AlternateDomains = types.ListNull(types.StringType)
+	}
 	if s := m.Settings; s != nil {
 		for _, mp := range []*types.Map{&s.ExtraEnv, &s.ExtraSecretEnv, &s.ExtraSecretEnvWO} {
 			if mp.ElementType(context.Background()) == nil {

@@ -660,6 +660,8 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  service_account = { name = "existing", annotations = { "eks.amazonaws.com/role-arn" = "arn" } }`, `names an existing one`},
 		{`  pod = { volumes = [{ name = "cache", mount_path = "/opt/mastodon/public/system/cache", empty_dir = {} }] }`, `where the provider mounts its own volume "media"`},
 		{`  settings = { time_zone = "Mars/Olympus" }`, `"Mars/Olympus" is not an IANA time zone`},
+		{`  streaming_domain = "social.example"`, `streaming_domain: "social.example" is local_domain`},
+		{`  settings = { extra_env = { ALTERNATE_DOMAINS = "social.example.net" } }`, `settings.extra_env: "ALTERNATE_DOMAINS" is set by alternate_domains`},
 		{`  redis = { host = "redis.internal", password = "a", password_wo = "b", password_wo_version = 1 }`, `redis.password_wo conflicts with redis.password`},
 		{`  smtp = { server = "smtp.example", password_wo_version = 1 }`, `smtp.password_wo_version versions smtp.password_wo, which is not set`},
 		{`  settings = { extra_secret_env_wo = { DEEPL_API_KEY = "x" } }`, `settings.extra_secret_env_wo needs settings.extra_secret_env_wo_version`},
@@ -711,6 +713,19 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  gateway = { name = "Public_Gateway" }`, `gateway.name: "Public_Gateway" is not a valid name`},
 		{`  gateway = { name = "public", namespace = "Infra" }`, `gateway.namespace: "Infra" is not a valid namespace name`},
 		{`  gateway = { name = "public", section_name = "https_443" }`, `gateway.section_name: "https_443" is not a valid name`},
+		{`  sso = {}`, `sso: needs at least one of sso.oidc, sso.saml, sso.cas and sso.ldap`},
+		{`  sso = {
+    omniauth_only = true
+    ldap          = { host = "ldap", base = "dc=example", bind_dn = "cn=m", password = "p" }
+  }`, `sso.omniauth_only: hides the password form`},
+		{`  sso = {
+    one_click_login = true
+    oidc            = { issuer = "https://id.example.org", client_id = "c" }
+  }`, `sso.one_click_login: needs sso.omniauth_only`},
+		{`  sso = { ldap = { host = "ldap", base = "dc=example", bind_dn = "cn=m", password = "p", search_filter = "(uid=%<user>s)" } }`,
+			`sso.ldap.search_filter: refers to "user"`},
+		{`  sso = { oidc = { issuer = "https://id.example.org", client_id = "c", scope = ["openid,email"] } }`, `"openid,email" is not a scope`},
+		{`  sso = { ldap = { host = "ldap", base = "dc=example", bind_dn = "cn=m" } }`, `sso.ldap.password: must be set`},
 		{`  database = {
     host   = "pgbouncer"
     user   = "mastodon"

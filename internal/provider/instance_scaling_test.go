@@ -314,11 +314,6 @@ func TestAccInstance_scalingRefusedAtPlan(t *testing.T) {
     resources   = { cpu_request = "250m" }
   }`, `web.autoscaling.min_replicas`},
 		{`  web = { autoscaling = { max_replicas = 2 } }`, `web.autoscaling: needs target_cpu_utilization or target_memory_utilization`},
-		{`  web = { autoscaling = { max_replicas = 2, target_cpu_utilization = 70 } }`, `web.autoscaling.target_cpu_utilization: needs web.resources.cpu_request`},
-		{`  streaming = {
-    autoscaling = { max_replicas = 2, target_memory_utilization = 70 }
-    resources   = { cpu_request = "100m" }
-  }`, `streaming.autoscaling.target_memory_utilization: needs streaming.resources.memory_request`},
 		{`  sidekiq = [{ name = "all", queues = ["default", "scheduler"], resources = { cpu_request = "1" },
     autoscaling = { max_replicas = 3, target_cpu_utilization = 70 } }]`, `sidekiq[0].autoscaling: process "all" serves the scheduler queue`},
 		{`  metrics = { enabled = true, service_monitor_labels = { "app.kubernetes.io/instance" = "x" } }`, `metrics.service_monitor_labels: "app.kubernetes.io/instance" is one of the provider's own labels`},

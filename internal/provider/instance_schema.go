@@ -58,6 +58,10 @@ type instanceModel struct {
 	Jobs                 *jobsModel             `tfsdk:"jobs"`
 	ServiceAccount       *serviceAccountModel   `tfsdk:"service_account"`
 	Gateway              *gatewayModel          `tfsdk:"gateway"`
+	AlternateDomains     types.List             `tfsdk:"alternate_domains"`
+	StreamingDomain      types.String           `tfsdk:"streaming_domain"`
+	CDNHost              types.String           `tfsdk:"cdn_host"`
+	SSO                  *ssoModel              `tfsdk:"sso"`
 }
 
 type imageModel struct {
@@ -117,10 +121,11 @@ type embeddedDatabaseModel struct {
 }
 
 type embeddedRedisModel struct {
-	StorageSize           types.String `tfsdk:"storage_size"`
-	StorageClass          types.String `tfsdk:"storage_class"`
-	DeleteVolumeOnDestroy types.Bool   `tfsdk:"delete_volume_on_destroy"`
-	Pod                   *podModel    `tfsdk:"pod"`
+	StorageSize           types.String    `tfsdk:"storage_size"`
+	StorageClass          types.String    `tfsdk:"storage_class"`
+	Resources             *resourcesModel `tfsdk:"resources"`
+	DeleteVolumeOnDestroy types.Bool      `tfsdk:"delete_volume_on_destroy"`
+	Pod                   *podModel       `tfsdk:"pod"`
 }
 
 type mediaModel struct {
@@ -145,13 +150,14 @@ type settingsModel struct {
 	ExtraSecretEnvRefs    map[string]secretRefModel `tfsdk:"extra_secret_env_refs"`
 }
 
-func resourcesAttribute(what string) schema.SingleNestedAttribute {
+func resourcesAttribute(what string, d mastodon.Resources) schema.SingleNestedAttribute {
 	q := func(d string) schema.StringAttribute {
 		return checkQuantity("500m or 1Gi").on(schema.StringAttribute{Optional: true, Description: d + " (a Kubernetes quantity)."})
 	}
 	return schema.SingleNestedAttribute{
-		Optional:    true,
-		Description: "Requests and limits of " + what + ".",
+		Optional: true,
+		Description: "Requests and limits of " + what + ". Where neither the request nor the limit of a kind is given, the request is `" + d.CPURequest +
+			"` CPU and `" + d.MemoryRequest + "` memory (no limit): no Pod is BestEffort, and autoscaling always has a base; a limit alone makes Kubernetes request as much.",
 		Attributes: map[string]schema.Attribute{
 			"cpu_request":    q("CPU request, e.g. `500m`"),
 			"memory_request": q("Memory request, e.g. `1Gi`"),
@@ -216,13 +222,13 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				}},
 			"web": schema.SingleNestedAttribute{Optional: true, Description: "The web (Puma) processes.",
 				Attributes: in("web", map[string]schema.Attribute{
-					"resources":   resourcesAttribute("each web Pod"),
+					"resources":   resourcesAttribute("each web Pod", mastodon.DefaultWebResources),
 					"concurrency": checkCount.on(optInt("`WEB_CONCURRENCY`: Puma workers per Pod, default 2.")),
 					"max_threads": checkCount.on(optInt("`MAX_THREADS`: threads per worker, default 5.")),
 				})},
 			"streaming": schema.SingleNestedAttribute{Optional: true, Description: "The streaming (Node) processes.",
 				Attributes: in("streaming", map[string]schema.Attribute{
-					"resources": resourcesAttribute("each streaming Pod"),
+					"resources": resourcesAttribute("each streaming Pod", mastodon.DefaultStreamResources),
 				})},
 			"sidekiq": schema.ListNestedAttribute{Optional: true,
 				Description: "Sidekiq processes, each a Deployment. Default: one process `all` serving every queue. Every queue of the version " +
@@ -233,7 +239,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"queues": schema.ListAttribute{Required: true, ElementType: types.StringType, Validators: checkQueues,
 						Description: "Queues, optionally weighted as Sidekiq writes it: `default,8`. Known queues: default, push, ingress, mailers, pull, scheduler, fasp."},
 					"concurrency": checkCount.on(optInt("Threads (`-c`), default 5; also its `DB_POOL`.")),
-					"resources":   resourcesAttribute("each Pod"),
+					"resources":   resourcesAttribute("each Pod", mastodon.DefaultSidekiqResources),
 				})},
 			},
 			"embedded_database": schema.SingleNestedAttribute{Optional: true,
@@ -241,7 +247,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Attributes: in("embedded_database", map[string]schema.Attribute{
 					"storage_size":             checkQuantity("10Gi").on(optString("Volume size, default `10Gi`.")),
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
-					"resources":                resourcesAttribute("the PostgreSQL Pod"),
+					"resources":                resourcesAttribute("the PostgreSQL Pod", mastodon.DefaultDatabaseResources),
 					"delete_volume_on_destroy": optBool("Delete the data volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
 				})},
 			"embedded_redis": schema.SingleNestedAttribute{Optional: true,
@@ -250,6 +256,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Attributes: in("embedded_redis", map[string]schema.Attribute{
 					"storage_size":             checkQuantity("1Gi").on(optString("Volume size, default `1Gi`.")),
 					"storage_class":            optString("Storage class of the volume (the cluster's default when unset)." + classDoc),
+					"resources":                resourcesAttribute("the Redis Pod", mastodon.DefaultRedisResources),
 					"delete_volume_on_destroy": optBool("Delete the Redis volume when the instance is destroyed. Default false: the volume (and so the namespace) is kept." + neverBoundDoc),
 				})},
 			"media": schema.SingleNestedAttribute{Optional: true, Description: "The volume holding uploaded media.",

@@ -89,8 +89,6 @@ var crossRules = []struct {
 		[]string{"web.autoscaling", "web.autoscaling.target_cpu_utilization", "web.autoscaling.target_memory_utilization"}},
 	{map[string]any{"web.autoscaling.max_replicas": 2, "web.autoscaling.target_cpu_utilization": -1, "web.autoscaling.target_memory_utilization": 70, "web.resources.memory_request": "1Gi"},
 		"web.autoscaling.target_cpu_utilization", "must be a positive percentage", []string{"web.autoscaling.target_cpu_utilization"}},
-	{map[string]any{"web.autoscaling.max_replicas": 2, "web.autoscaling.target_cpu_utilization": 70}, "web.autoscaling.target_cpu_utilization", "needs web.resources.cpu_request",
-		[]string{"web.autoscaling.target_cpu_utilization", "web.resources", "web.resources.cpu_request"}},
 	{map[string]any{"opensearch.host": "os", "settings.extra_env": map[string]string{"ES_HOST": "x"}}, "settings.extra_env", "is set by opensearch",
 		[]string{"settings.extra_env", "opensearch"}},
 	{map[string]any{"opensearch.port": 9200}, "opensearch.host", "must be set", []string{"opensearch.host"}},
