@@ -40,7 +40,7 @@ resource "mastodon_instance" "social" {
 
   # On a real cluster Mastodon refuses an owner address whose domain has no
   # MX or A record; a demo domain is allowed explicitly.
-  settings = { extra_env = { EMAIL_DOMAIN_ALLOWLIST = var.domain } }
+  settings = { email_domain_allowlist = [var.domain] }
 }
 
 # The instance's owner. Log in at the URL with this email and the password

@@ -80,15 +80,31 @@ const (
 	// VarList is a list attribute of a comma-separated variable, split as
 	// Mastodon splits ALTERNATE_DOMAINS (config/initializers/1_hosts.rb).
 	VarList
+	// VarFloat is a number with a fraction.
+	VarFloat
+	// VarPipeList is a list written with "|" between its items (the email
+	// domain lists).
+	VarPipeList
+	// VarAddressList is a list written with commas or spaces between its
+	// items (ALLOWED_PRIVATE_ADDRESSES).
+	VarAddressList
 )
 
-// SplitList splits a comma-separated variable as Mastodon does
-// (`split(/\s*,\s*/)`), without empty entries.
-func SplitList(v string) []string {
+// AdoptedList splits the value of a list variable (VarList, VarPipeList,
+// VarAddressList) into its items as Mastodon reads them, without empty
+// ones.
+func AdoptedList(kind int, v string) []string {
+	sep := func(r rune) bool { return r == '|' }
+	switch kind {
+	case VarList:
+		sep = func(r rune) bool { return r == ',' }
+	case VarAddressList:
+		sep = func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }
+	}
 	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+	for _, item := range strings.FieldsFunc(v, sep) {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
 		}
 	}
 	return out
@@ -156,6 +172,25 @@ var AdoptedVariables = []AdoptedVariable{
 	{"TZ", "settings.time_zone", VarString},
 	{"ALTERNATE_DOMAINS", "alternate_domains", VarList},
 	{"CDN_HOST", "cdn_host", VarString},
+	{EnvHCaptchaSiteKey, "hcaptcha.site_key", VarString},
+	{EnvOTelEndpoint, "opentelemetry.endpoint", VarString},
+	{EnvOTelPrefix, "opentelemetry.service_name_prefix", VarString},
+	{EnvOTelSeparator, "opentelemetry.service_name_separator", VarString},
+	{EnvOTelSampler, "opentelemetry.traces_sampler", VarString},
+	{EnvOTelSamplerArg, "opentelemetry.traces_sampler_ratio", VarFloat},
+	{EnvRailsLogLevel, "settings.rails_log_level", VarString},
+	{EnvStreamingLogLevel, "streaming.log_level", VarString},
+	{"EMAIL_DOMAIN_ALLOWLIST", "settings.email_domain_allowlist", VarPipeList},
+	{"EMAIL_DOMAIN_DENYLIST", "settings.email_domain_denylist", VarPipeList},
+	{"IP_RETENTION_PERIOD", "settings.ip_retention_seconds", VarInt},
+	{"SESSION_RETENTION_PERIOD", "settings.session_retention_seconds", VarInt},
+	{"USER_ACTIVE_DAYS", "settings.user_active_days", VarInt},
+	{"DISALLOW_UNAUTHENTICATED_API_ACCESS", "settings.disallow_unauthenticated_api_access", VarBool},
+	{"FORCE_DEFAULT_LOCALE", "settings.force_default_locale", VarBool},
+	{"ALLOWED_PRIVATE_ADDRESSES", "settings.allowed_private_addresses", VarAddressList},
+	{"http_proxy", "settings.http_proxy", VarString},
+	{"http_hidden_proxy", "settings.http_hidden_proxy", VarString},
+	{"ALLOW_ACCESS_TO_HIDDEN_SERVICE", "settings.allow_access_to_hidden_service", VarBool},
 }
 
 // ProcessVariables are set by how a chart runs its processes (the port
@@ -191,7 +226,8 @@ func LooksSecret(name string) bool {
 
 // UnsetWhenFalse are switches a chart writes as "false" that Mastodon
 // reads as off when unset (it compares with "true").
-var UnsetWhenFalse = map[string]bool{"S3_ENABLED": true, "ES_ENABLED": true}
+var UnsetWhenFalse = map[string]bool{"S3_ENABLED": true, "ES_ENABLED": true,
+	"DISALLOW_UNAUTHENTICATED_API_ACCESS": true, "FORCE_DEFAULT_LOCALE": true, "ALLOW_ACCESS_TO_HIDDEN_SERVICE": true}
 
 // SidekiqCommand reads a Sidekiq process's command as the charts write it
 // (bundle exec sidekiq -c N -q queue[,weight] ...): its queues, as the

@@ -29,9 +29,15 @@ func everythingSpec(t *testing.T, cloudSQL bool) *Spec {
 			CertificatePEM: cert, PrivateKeyPEM: key, GKEStreamingTimeout: 3600},
 		Search:      &Search{Host: "opensearch.search", Scheme: "https", User: "mastodon", Password: "search-secret", Prefix: "social", CACertificatePEM: cert},
 		Translation: &Translation{DeepL: &DeepL{APIKey: "deepl-secret", Plan: "pro"}},
-		Maintenance: Maintenance{Tasks: map[string]MaintenanceTask{"profile_media": {Enabled: &enabled, RetentionDays: 60}}},
 		SSO: &SSO{OIDC: &OIDC{Issuer: "https://id.example.org", ClientID: "mastodon", ClientSecret: "oidc-secret"},
 			LDAP: &LDAP{Host: "ldap.example.org", Base: "dc=example,dc=org", BindDN: "cn=mastodon,dc=example,dc=org", Password: "ldap-secret"}},
+		Maintenance: Maintenance{Tasks: map[string]MaintenanceTask{"profile_media": {Enabled: &enabled, RetentionDays: 60},
+			"accounts_cull": {Enabled: &enabled}, "accounts_refresh": {Enabled: &enabled}}},
+		HCaptcha:      &HCaptcha{SiteKey: "hcaptcha-site", SecretKey: "hcaptcha-secret"},
+		OpenTelemetry: &OpenTelemetry{Endpoint: "http://otel.monitoring:4318", TracesSampler: "parentbased_traceidratio", TracesSamplerRatio: ptrTo(0.1)},
+		LogLevels:     LogLevels{Rails: "warn", Streaming: "warn"},
+		Policy: Policy{EmailDomainAllowlist: []string{"social.example"}, IPRetentionSeconds: 2592000, UserActiveDays: 14,
+			AllowedPrivateAddresses: []string{"10.0.0.0/8"}, HTTPProxy: "http://proxy.net:3128"},
 	}
 	if !cloudSQL {
 		s.Database, s.Backup = nil, &Backup{Schedule: "30 2 * * *", Keep: 3}

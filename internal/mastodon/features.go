@@ -32,6 +32,10 @@ var features = []feature{
 	gatewayFeature{},
 	domainsFeature{},
 	ssoFeature{},
+	hcaptchaFeature{},
+	observabilityFeature{},
+	policyFeature{},
+	mediaStoresFeature{},
 	poolerFeature{},
 	replicaFeature{},
 }
@@ -151,14 +155,36 @@ func setNonEmpty(env, vars map[string]string) {
 // refuseExtra refuses free-form variables that a block renders: they
 // would silently replace its values.
 func (s *Spec) refuseExtra(block string, rendered func(string) bool, e *fieldErrors) {
-	for attr, env := range map[string]map[string]string{"settings.extra_env": s.Settings.ExtraEnv,
-		"settings.extra_secret_env": s.Settings.ExtraSecretEnv, "settings.extra_secret_env_wo": s.Settings.ExtraSecretEnvWriteOnly,
-		"settings.extra_secret_env_refs": refNames(s.Settings.ExtraSecretEnvRefs)} {
-		for _, k := range slices.Sorted(maps.Keys(env)) {
-			if rendered(k) {
-				e.add(attr, "%q is set by %s: set it there", k, block)
-				e.related(block)
-			}
+	s.eachExtra(func(attr, k string) {
+		if rendered(k) {
+			e.add(attr, "%q is set by %s: set it there", k, block)
+			e.related(block)
+		}
+	})
+}
+
+// eachExtra calls f with every name of the free-form variables and the
+// attribute that gives it, in a stable order.
+func (s *Spec) eachExtra(f func(attr, name string)) {
+	st := s.Settings
+	for _, m := range []struct {
+		attr string
+		env  map[string]string
+	}{{"settings.extra_env", st.ExtraEnv}, {"settings.extra_secret_env", st.ExtraSecretEnv},
+		{"settings.extra_secret_env_wo", st.ExtraSecretEnvWriteOnly}, {"settings.extra_secret_env_refs", refNames(st.ExtraSecretEnvRefs)}} {
+		for _, k := range slices.Sorted(maps.Keys(m.env)) {
+			f(m.attr, k)
 		}
 	}
+}
+
+// refuseExtraNames refuses the free-form variables of names (variable ->
+// the attribute that renders it), whether that attribute is set or not:
+// the attribute owns the variable.
+func (s *Spec) refuseExtraNames(names map[string]string, e *fieldErrors) {
+	s.eachExtra(func(attr, k string) {
+		if owner, ok := names[k]; ok {
+			e.add(attr, "%q is set by %s: set it there", k, owner)
+		}
+	})
 }

@@ -95,6 +95,16 @@ var MaintenanceTasks = []maintenanceTask{
 		command: func(int32) []string { return []string{"bin/tootctl", "accounts", "prune"} },
 		Description: "`tootctl accounts prune`: deletes remote accounts that never interacted with local users (no follows, mentions, " +
 			"favourites, blocks or mutes; bots, groups, suspended and silenced accounts are kept). It deletes data."},
+	{Name: "accounts_cull", suffix: "mt-cull", Enabled: false, Schedule: "17 6 * * 0",
+		command: func(int32) []string { return []string{"bin/tootctl", "accounts", "cull"} },
+		Description: "`tootctl accounts cull`: asks the origin server of every remote account (one HEAD request each) whether it still exists, " +
+			"and deletes the accounts whose server answers 404 or 410 Gone; accounts active or looked up in the last week are skipped, and so are " +
+			"the servers that do not answer (listed in the Job's log). Slow on a large database and it deletes data."},
+	{Name: "accounts_refresh", suffix: "mt-refresh", Enabled: false, Schedule: "17 7 1 * *",
+		command: func(int32) []string { return []string{"bin/tootctl", "accounts", "refresh", "--all"} },
+		Description: "`tootctl accounts refresh --all`: downloads the avatar and header of every remote account again (after lost media files, " +
+			"or a move of the media store). Heavy: one or two downloads per remote account, stored again. Runs monthly by default; " +
+			"usually run once, by switching it on for one run."},
 }
 
 // maintenanceTaskOf finds a task by name.

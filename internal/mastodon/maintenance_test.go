@@ -25,7 +25,10 @@ func cronJobs(objs []Object) map[string]*batchv1.CronJob {
 // Mastodon's CLI defines them (lib/mastodon/cli/media.rb: `remove` with
 // --days (default 7) and --prune-profiles, `remove-orphans`;
 // preview_cards.rb: `remove` with --days (default 180); statuses.rb:
-// `remove` with --days (default 90); accounts.rb: `prune`), and which are
+// `remove` with --days (default 90); accounts.rb: `prune`, `cull` (a HEAD
+// request per remote account, deleting those answered 404 or 410, at
+// --concurrency 5) and `refresh` (--all: every remote account's avatar
+// and header fetched again; read at v4.6.5)), and which are
 // on by default: the ones that remove only cached copies or unreferenced
 // files; the ones deleting posts or accounts are off. Source: glitch-soc's
 // copy of Mastodon, main at 4.7.0-alpha and stable-4.6; the documentation's
@@ -48,6 +51,8 @@ func TestMaintenanceCommandsContract(t *testing.T) {
 		"social-mt-orphans":  {"exec bin/tootctl media remove-orphans", true},
 		"social-mt-statuses": {"exec bin/tootctl statuses remove --days 90", false},
 		"social-mt-accounts": {"exec bin/tootctl accounts prune", false},
+		"social-mt-cull":     {"exec bin/tootctl accounts cull", false},
+		"social-mt-refresh":  {"exec bin/tootctl accounts refresh --all", false},
 	}
 	defaults := cronJobs(defaultSpec().Render(fixedSecrets, ""))
 	for name, w := range want {

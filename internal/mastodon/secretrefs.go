@@ -99,6 +99,9 @@ func (s *Spec) SecretRefs() []SecretRefAt {
 	for _, r := range s.ssoRefs() {
 		add(r.path, r.ref)
 	}
+	if h := s.HCaptcha; h != nil {
+		add("hcaptcha.secret_key_secret_ref", h.SecretKeyRef)
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Settings.ExtraSecretEnvRefs)) {
 		add(fmt.Sprintf("settings.extra_secret_env_refs[%q]", k), s.Settings.ExtraSecretEnvRefs[k])
 	}
@@ -143,6 +146,9 @@ func (s *Spec) EnvRefs() map[string]*SecretRef {
 	}
 	for _, r := range s.ssoRefs() {
 		add(r.env, r.ref)
+	}
+	if h := s.HCaptcha; h != nil {
+		add(EnvHCaptchaSecretKey, h.SecretKeyRef)
 	}
 	for k, r := range s.Settings.ExtraSecretEnvRefs {
 		add(k, r)

@@ -251,6 +251,15 @@ type Spec struct {
 	Domains Domains
 	// SSO is single sign-on (nil: none).
 	SSO *SSO `json:",omitempty"`
+	// HCaptcha gives the sign-up form its CAPTCHA's keys (nil: none).
+	HCaptcha *HCaptcha
+	// OpenTelemetry sends the Rails processes' traces (nil: none).
+	OpenTelemetry *OpenTelemetry
+	// LogLevels are the processes' log levels.
+	LogLevels LogLevels
+	// Policy are the options of registrations, retention, API access and
+	// outbound requests.
+	Policy Policy
 }
 
 // Defaults fills what the user left empty: the core's part, then each

@@ -18,7 +18,7 @@ import (
 func adminConfig(ns, extra string) string {
 	// On real nodes Mastodon refuses an email domain that does not resolve
 	// (EmailMxValidator) unless the domain is allowed explicitly.
-	return instanceConfig(ns, `  settings = { extra_env = { EMAIL_DOMAIN_ALLOWLIST = "social.example" } }`) + fmt.Sprintf(`
+	return instanceConfig(ns, `  settings = { email_domain_allowlist = ["social.example"] }`) + fmt.Sprintf(`
 resource "mastodon_admin_user" "owner" {
   instance = mastodon_instance.test.id
   username = "alice"

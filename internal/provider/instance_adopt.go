@@ -363,12 +363,18 @@ func (cr *chartRelease) record(env map[string]string) (map[string]any, error) {
 			val = n
 		case mastodon.VarBool:
 			val = s == "true"
-		case mastodon.VarList:
-			var l []any
-			for _, e := range mastodon.SplitList(s) {
-				l = append(l, e)
+		case mastodon.VarFloat:
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s=%q is not a number", v.Env, s)
 			}
-			val = l
+			val = f
+		case mastodon.VarList, mastodon.VarPipeList, mastodon.VarAddressList:
+			var items []any
+			for _, item := range mastodon.AdoptedList(v.Kind, s) {
+				items = append(items, item)
+			}
+			val = items
 		}
 		setRecordPath(rec, v.Path, val)
 	}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
 	"github.com/tootform/terraform-provider-mastodon/internal/mastodon"
@@ -43,9 +44,17 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 		MediaBucket: &mastodon.MediaBucket{Bucket: "media", Endpoint: "https://storage.example.org", Region: "eu", AliasHost: "files.social.example",
 			AccessKeyID: "AKIA", SecretAccessKey: "bucket-secret", PathStyle: true},
 		Settings: mastodon.Settings{AuthorizedFetch: true, DefaultLocale: "de", TrustedProxyIP: "10.0.0.0/8",
-			ExtraEnv: map[string]string{"RAILS_LOG_LEVEL": "warn"}, ExtraSecretEnv: map[string]string{"HCAPTCHA_SECRET_KEY": "hc-secret"}},
+			ExtraEnv: map[string]string{"CACHE_BUSTER_ENABLED": "true"}, ExtraSecretEnv: map[string]string{"CACHE_BUSTER_SECRET": "cb-secret"}},
 		Translation: &mastodon.Translation{DeepL: &mastodon.DeepL{APIKey: "deepl-secret", Plan: "pro"}},
 		Domains:     mastodon.Domains{Alternate: []string{"social.example.net", "mastodon.example.org"}, CDNHost: "https://assets.social.example"},
+		HCaptcha:    &mastodon.HCaptcha{SiteKey: "site", SecretKey: "hc-secret"},
+		OpenTelemetry: &mastodon.OpenTelemetry{Endpoint: "http://otel.monitoring:4318", ServiceNamePrefix: "social", ServiceNameSeparator: "-",
+			TracesSampler: "parentbased_traceidratio", TracesSamplerRatio: ptr.To(0.25)},
+		LogLevels: mastodon.LogLevels{Rails: "warn", Streaming: "debug"},
+		Policy: mastodon.Policy{EmailDomainAllowlist: []string{"example.org", "example.net"}, EmailDomainDenylist: []string{"spam.example"},
+			IPRetentionSeconds: 86400 * 30, SessionRetentionSeconds: 86400 * 90, UserActiveDays: 14, DisallowUnauthenticatedAPIAccess: true,
+			ForceDefaultLocale: true, AllowedPrivateAddresses: []string{"10.0.0.0/8", "fd00::/8"}, HTTPProxy: "http://proxy.net:3128",
+			HTTPHiddenProxy: "http://privoxy.tor:8118", AllowAccessToHiddenService: true},
 	}
 	s.Defaults()
 	if errs := s.Validate(); len(errs) > 0 {

@@ -57,6 +57,9 @@ var instanceFeatures = featureTable{
 	{attributes: topLevel(gatewayAttributes), spec: gatewaySpec},
 	{attributes: topLevel(domainsAttributes), spec: domainsSpec},
 	{attributes: topLevel(ssoAttributes), spec: ssoSpec, credentials: []credential{oidcClientSecret, samlPrivateKey, ldapPassword}},
+	{attributes: topLevel(hcaptchaAttributes), spec: hcaptchaSpec, credentials: []credential{hcaptchaSecretKey}},
+	{attributes: observabilityAttributes, spec: observabilitySpec},
+	{attributes: policyAttributes, spec: policySpec},
 	{attributes: poolerAttributes, spec: poolerSpec, credentials: []credential{directPassword}},
 	{attributes: replicaAttributes, spec: replicaSpec, credentials: []credential{replicaPassword}},
 }

@@ -32,6 +32,10 @@ func withEveryBlock(v reflect.Value) {
 		case reflect.TypeOf(&secretRefModel{}):
 			continue // a reference, not a block
 		}
+		if v.Type().Field(i).Anonymous && f.Kind() == reflect.Struct {
+			withEveryBlock(f) // a feature's part of a block (policyModel in settingsModel)
+			continue
+		}
 		if f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Struct && f.CanSet() {
 			f.Set(reflect.New(f.Type().Elem()))
 			withEveryBlock(f.Elem())
@@ -76,8 +80,8 @@ func TestCredentialsOfTheTable(t *testing.T) {
 	ctx := context.Background()
 	var resp resource.SchemaResponse
 	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &resp)
-	if len(instanceCredentials) != 15 {
-		t.Errorf("%d credentials, want 15", len(instanceCredentials))
+	if len(instanceCredentials) != 16 {
+		t.Errorf("%d credentials, want 16", len(instanceCredentials))
 	}
 	value := func(form string, c credential) string { return form + " value of " + c.path().String() }
 	m := credentialsModel(t, func(c credential, v *credentialValues) { *v.clear = types.StringValue(value("clear", c)) })

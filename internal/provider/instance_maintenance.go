@@ -17,13 +17,15 @@ import (
 // maintenanceModel is the instance's maintenance block: one field per
 // task of mastodon.MaintenanceTasks, whose names the schema takes.
 type maintenanceModel struct {
-	Enabled        types.Bool            `tfsdk:"enabled"`
-	RemoteMedia    *maintenanceTaskModel `tfsdk:"remote_media"`
-	PreviewCards   *maintenanceTaskModel `tfsdk:"preview_cards"`
-	ProfileMedia   *maintenanceTaskModel `tfsdk:"profile_media"`
-	OrphanedMedia  *maintenanceRunModel  `tfsdk:"orphaned_media"`
-	Statuses       *maintenanceTaskModel `tfsdk:"statuses"`
-	RemoteAccounts *maintenanceRunModel  `tfsdk:"remote_accounts"`
+	Enabled         types.Bool            `tfsdk:"enabled"`
+	RemoteMedia     *maintenanceTaskModel `tfsdk:"remote_media"`
+	PreviewCards    *maintenanceTaskModel `tfsdk:"preview_cards"`
+	ProfileMedia    *maintenanceTaskModel `tfsdk:"profile_media"`
+	OrphanedMedia   *maintenanceRunModel  `tfsdk:"orphaned_media"`
+	Statuses        *maintenanceTaskModel `tfsdk:"statuses"`
+	RemoteAccounts  *maintenanceRunModel  `tfsdk:"remote_accounts"`
+	AccountsCull    *maintenanceRunModel  `tfsdk:"accounts_cull"`
+	AccountsRefresh *maintenanceRunModel  `tfsdk:"accounts_refresh"`
 }
 
 // maintenanceRunModel is a task without a retention.
@@ -48,7 +50,8 @@ func (m *maintenanceModel) tasks() map[string]maintenanceTaskModel {
 			out[name] = *t
 		}
 	}
-	for name, t := range map[string]*maintenanceRunModel{"orphaned_media": m.OrphanedMedia, "remote_accounts": m.RemoteAccounts} {
+	for name, t := range map[string]*maintenanceRunModel{"orphaned_media": m.OrphanedMedia, "remote_accounts": m.RemoteAccounts,
+		"accounts_cull": m.AccountsCull, "accounts_refresh": m.AccountsRefresh} {
 		if t != nil {
 			out[name] = maintenanceTaskModel{Enabled: t.Enabled, Schedule: t.Schedule, RetentionDays: types.Int64Null()}
 		}

@@ -114,6 +114,11 @@ func nullModel(m *instanceModel) {
 				*mp = types.MapNull(types.StringType)
 			}
 		}
+		for _, l := range []*types.List{&s.EmailDomainAllowlist, &s.EmailDomainDenylist, &s.AllowedPrivateAddresses} {
+			if l.ElementType(context.Background()) == nil {
+				*l = types.ListNull(types.StringType)
+			}
+		}
 	}
 }
 

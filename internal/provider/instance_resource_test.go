@@ -726,6 +726,24 @@ func TestAccInstance_invalidInput(t *testing.T) {
 			`sso.ldap.search_filter: refers to "user"`},
 		{`  sso = { oidc = { issuer = "https://id.example.org", client_id = "c", scope = ["openid,email"] } }`, `"openid,email" is not a scope`},
 		{`  sso = { ldap = { host = "ldap", base = "dc=example", bind_dn = "cn=m" } }`, `sso.ldap.password: must be set`},
+		{`  hcaptcha = { site_key = "site" }`, `hcaptcha.secret_key: must be set (or hcaptcha.secret_key_wo, or hcaptcha.secret_key_secret_ref)`},
+		{`  settings = { extra_env = { HCAPTCHA_SITE_KEY = "site" } }`, `"HCAPTCHA_SITE_KEY" is set by hcaptcha.site_key: set it there`},
+		{`  opentelemetry = { endpoint = "otel:4318" }`, `opentelemetry.endpoint: "otel:4318" must be an http or https URL`},
+		{`  opentelemetry = { endpoint = "http://otel:4318", traces_sampler = "ratio" }`, `opentelemetry.traces_sampler: must be one of always_on, always_off`},
+		{`  opentelemetry = { endpoint = "http://otel:4318", traces_sampler_ratio = 0.5 }`,
+			`opentelemetry.traces_sampler_ratio: is read only by the traceidratio and parentbased_traceidratio samplers, not by parentbased_always_on (the default)`},
+		{`  opentelemetry = { endpoint = "http://otel:4318", traces_sampler = "traceidratio", traces_sampler_ratio = 1.5 }`,
+			`opentelemetry.traces_sampler_ratio: must be between 0 and 1`},
+		{`  settings = { rails_log_level = "verbose" }`, `settings.rails_log_level: must be one of debug, info, warn, error, fatal, unknown, not "verbose"`},
+		{`  streaming = { log_level = "warning" }`, `streaming.log_level: must be one of trace, debug, info, warn, error, fatal, not "warning"`},
+		{`  settings = { extra_env = { RAILS_LOG_LEVEL = "debug" } }`, `"RAILS_LOG_LEVEL" is set by settings.rails_log_level: set it there`},
+		{`  settings = { extra_secret_env = { USER_ACTIVE_DAYS = "3" } }`, `"USER_ACTIVE_DAYS" is set by settings.user_active_days: set it there`},
+		{`  settings = { email_domain_allowlist = ["example.org", "*.example.net"] }`, `settings.email_domain_allowlist: item 1: "*.example.net" is not a domain`},
+		{`  settings = { allowed_private_addresses = ["10.0.0.0/33"] }`, `"10.0.0.0/33" is not an IP address or a network`},
+		{`  settings = { http_proxy = "socks5://tor:9050" }`, `settings.http_proxy: "socks5://tor:9050" must be an http or https URL with a host`},
+		{`  settings = { session_retention_seconds = 0 }`, `settings.session_retention_seconds: must be at least 1`},
+		{`  settings = { extra_env = { SWIFT_ENABLED = "true" } }`, `"SWIFT_ENABLED" configures OpenStack Swift or Azure Blob media storage, which the instance does not deploy: use media_bucket`},
+		{`  maintenance = { accounts_cull = { schedule = "weekly" } }`, `maintenance.accounts_cull.schedule: "weekly" is not a cron schedule`},
 		{`  database = {
     host   = "pgbouncer"
     user   = "mastodon"
@@ -881,12 +899,14 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
     password_wo         = "es-%[1]s"
     password_wo_version = %[2]d
   }
-  translation = { deepl = { api_key_wo = "deepl-%[1]s", api_key_wo_version = %[2]d } }`, password, version, cert, key))
+  translation = { deepl = { api_key_wo = "deepl-%[1]s", api_key_wo_version = %[2]d } }
+  hcaptcha    = { site_key = "site", secret_key_wo = "hcaptcha-%[1]s", secret_key_wo_version = %[2]d }`, password, version, cert, key))
 	}
 	check := func(password string) resource.TestCheckFunc {
 		want := map[string]map[string]string{
 			"social-secrets": {"DB_PASS": password, "REDIS_PASSWORD": "redis-" + password, "SMTP_PASSWORD": "smtp-" + password,
-				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password},
+				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password,
+				"HCAPTCHA_SECRET_KEY": "hcaptcha-" + password},
 			"social-cloudsql": {mastodon.CloudSQLKeyFile: `{"key": "sql-` + password + `"}`},
 			"social-tls":      {"tls.key": key},
 		}

@@ -62,6 +62,8 @@ type instanceModel struct {
 	StreamingDomain      types.String           `tfsdk:"streaming_domain"`
 	CDNHost              types.String           `tfsdk:"cdn_host"`
 	SSO                  *ssoModel              `tfsdk:"sso"`
+	HCaptcha             *hcaptchaModel         `tfsdk:"hcaptcha"`
+	OpenTelemetry        *openTelemetryModel    `tfsdk:"opentelemetry"`
 }
 
 type imageModel struct {
@@ -98,6 +100,7 @@ type streamingModel struct {
 	Pod                   *podModel         `tfsdk:"pod"`
 	DeploymentAnnotations map[string]string `tfsdk:"deployment_annotations"`
 	ServiceAnnotations    map[string]string `tfsdk:"service_annotations"`
+	streamingLogModel
 }
 
 type sidekiqModel struct {
@@ -148,6 +151,8 @@ type settingsModel struct {
 	ExtraSecretEnvWO      types.Map                 `tfsdk:"extra_secret_env_wo"`
 	ExtraSecretEnvWOV     types.Int64               `tfsdk:"extra_secret_env_wo_version"`
 	ExtraSecretEnvRefs    map[string]secretRefModel `tfsdk:"extra_secret_env_refs"`
+	railsLogModel
+	policyModel
 }
 
 func resourcesAttribute(what string, d mastodon.Resources) schema.SingleNestedAttribute {
@@ -270,7 +275,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 						"deletes or resizes it. Conflicts with `storage_size` and `storage_class`.")),
 				}},
 			"settings": schema.SingleNestedAttribute{Optional: true, Description: "Mastodon's common options.",
-				Attributes: map[string]schema.Attribute{
+				Attributes: in("settings", map[string]schema.Attribute{
 					"single_user_mode":        optBool("`SINGLE_USER_MODE`."),
 					"authorized_fetch":        optBool("`AUTHORIZED_FETCH`."),
 					"limited_federation_mode": optBool("`LIMITED_FEDERATION_MODE`."),
@@ -279,7 +284,10 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"time_zone": checkTimeZone.on(optString("`TZ` of every Mastodon process (an IANA name such as `Europe/Berlin`; the images' default is `Etc/UTC`): " +
 						"the zone of their logs and of the Sidekiq scheduler's recurring jobs (Rails keeps its own times in UTC). The CronJobs' schedules " +
 						"(`maintenance`, `backup`) are read in it too (`timeZone`). `settings.extra_env` may not set `TZ` beside it.")),
-					"extra_env":        schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap)."},
+					"extra_env": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap). " +
+						"A variable an attribute renders is refused at plan, naming the attribute; so are Mastodon's OpenStack Swift and Azure Blob media variables " +
+						"(`SWIFT_*`, `AZURE_*` of `config/initializers/paperclip.rb`): the instance deploys media on its volume or in `media_bucket` (S3-compatible: " +
+						"Swift's S3 API, or an S3 gateway in front of Azure Blob), not in those stores. The same holds for the other `extra_secret_env*` maps."},
 					"extra_secret_env": schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other secret environment variables (kept in the Secret)."},
 					"extra_secret_env_wo": schema.MapAttribute{Optional: true, Sensitive: true, WriteOnly: true, ElementType: types.StringType, Validators: checkEnvNames,
 						Description: "More secret environment variables, write-only: never stored in Terraform state (Terraform 1.11+). Requires `extra_secret_env_wo_version`; its names must not repeat those of `extra_secret_env` or `extra_env`."},
@@ -288,7 +296,7 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 						Description: "More secret environment variables, each read by the Pods from a key of an existing Secret of the namespace that someone else " +
 							"manages (External Secrets, Vault, sealed-secrets): variable name -> `{ name = <Secret>, key = <key> }`. The values never pass through " +
 							"Terraform; a change of one rolls the Pods at the next apply. Its names must not repeat those of `extra_env`, `extra_secret_env` or `extra_secret_env_wo`."},
-				}},
+				})},
 			"deletion_protection": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "While true (the default), destroying the instance is refused."},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),

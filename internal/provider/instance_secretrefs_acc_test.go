@@ -33,7 +33,7 @@ func TestAccInstance_secretRefs(t *testing.T) {
 %s
   }
   settings = {
-    extra_env             = { EMAIL_DOMAIN_ALLOWLIST = "social.example" }
+    email_domain_allowlist = ["social.example"]
     extra_secret_env_refs = { EXTRA_TOKEN = { name = "mail", key = "token" } }
   }`, smtpPassword)) + `
 resource "mastodon_admin_user" "owner" {

@@ -489,7 +489,7 @@ func TestAccOwner_accountExistsInMastodon(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
-			{Config: instanceConfig(ns, `  settings = { extra_env = { EMAIL_DOMAIN_ALLOWLIST = "social.example" } }`)},
+			{Config: instanceConfig(ns, `  settings = { email_domain_allowlist = ["social.example"] }`)},
 			{
 				PreConfig: func() {
 					heal = c.stagePods(t, "exists-"+ns, ns, mastodon.ComponentAccount, podStatus("Failed", fmt.Sprintf(`    terminated:
@@ -529,7 +529,7 @@ func TestAccOwner_importAccountMadeByHand(t *testing.T) {
 	c := newTestCluster(t)
 	ns := "acc-byhand-" + randomSuffix()
 	t.Cleanup(func() { _ = c.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	instance := instanceConfig(ns, `  settings = { extra_env = { EMAIL_DOMAIN_ALLOWLIST = "social.example" } }`)
+	instance := instanceConfig(ns, `  settings = { email_domain_allowlist = ["social.example"] }`)
 	account := func(extra string) string {
 		return instance + fmt.Sprintf(`
 import {

@@ -31,7 +31,7 @@ resource "terraform_data" "in" {
     media            = { delete_volume_on_destroy = true }
     ingress          = { class_name = "nginx", wait_for_load_balancer = false }
     opensearch       = { host = "opensearch.search.svc", user = "mastodon", password = "es-password", wait_for_index = true }
-    settings         = { extra_env = { EMAIL_DOMAIN_ALLOWLIST = "social.example" } }
+    settings         = { email_domain_allowlist = ["social.example"] }
     maintenance      = { enabled = true }
     protection       = false
     username         = "alice"

@@ -81,8 +81,19 @@ resource "mastodon_instance" "big" {
     annotations     = { "cert-manager.io/cluster-issuer" = "letsencrypt" }
   }
   settings = {
-    authorized_fetch = true
-    default_locale   = "en"
+    authorized_fetch      = true
+    default_locale        = "en"
+    rails_log_level       = "warn"
+    email_domain_denylist = ["mailinator.com"]
+    # Federate with a server inside the cluster's network.
+    allowed_private_addresses = ["10.20.0.0/16"]
+  }
+  hcaptcha = { site_key = var.hcaptcha_site_key, secret_key_wo = var.hcaptcha_secret_key, secret_key_wo_version = 1 }
+  # Traces of web, Sidekiq and the Jobs, one in ten.
+  opentelemetry = {
+    endpoint             = "http://otel-collector.monitoring:4318"
+    traces_sampler       = "parentbased_traceidratio"
+    traces_sampler_ratio = 0.1
   }
 
   # Full-text search in an OpenSearch cluster you run; the indexes are built
@@ -124,6 +135,16 @@ variable "opensearch_password" {
 }
 
 variable "deepl_api_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+variable "hcaptcha_site_key" {
+  type = string
+}
+
+variable "hcaptcha_secret_key" {
   type      = string
   sensitive = true
   ephemeral = true
