@@ -22,7 +22,8 @@ import (
 // prepared again (the server is the same). A new direct user and password
 // roll nothing; an upgrade then runs its migration Jobs against the direct
 // address. Switched off, everything of it goes and the Deployments roll
-// back. Generated secrets and the admin's password never change.
+// back; on again with the direct connection and the replica unknown at
+// plan. Generated secrets and the admin's password never change.
 func TestAccInstance_poolerDirectReplica(t *testing.T) {
 	c := newTestCluster(t)
 	ns := c.scalingNamespace(t, "acc-pooler")
@@ -140,9 +141,32 @@ func TestAccInstance_poolerDirectReplica(t *testing.T) {
 			{Config: lifecycleConfig(ns, "v4.7.3", pooled("owner-2", "direct-2")),
 				Check: resource.ComposeTestCheckFunc(check(true, "direct-2", true), migratedDirect("v4.7.3", "owner-2"))},
 			{Config: lifecycleConfig(ns, "v4.7.3", plainDB), Check: check(false, "", true)},
+			// On again, the direct connection and the replica known only
+			// at apply (another provider's values): the plan refuses
+			// nothing it cannot judge, the apply gives what was planned.
+			{Config: lifecycleConfig(ns, "v4.7.3", unknownAtPlan) + `
+resource "terraform_data" "db" {
+  input = {
+    direct  = { host = "db.internal", user = "owner-3", password = "direct-3" }
+    replica = { host = "db-replica.internal", password = "replica-password" }
+  }
+}
+`, Check: check(true, "direct-3", true)},
 		},
 	})
 }
+
+// unknownAtPlan is the pooled database with its direct connection and
+// replica from terraform_data.db.
+const unknownAtPlan = `  database = {
+    host     = "pgbouncer.internal"
+    port     = 6432
+    user     = "mastodon"
+    password = "db-password"
+    pooler   = { mode = "transaction" }
+    direct   = terraform_data.db.output.direct
+    replica  = terraform_data.db.output.replica
+  }`
 
 // A Cloud SQL replica, with an account present: switched on, every Pod's
 // proxy serves the replica's instance on 127.0.0.1:5433 beside the
