@@ -29,7 +29,7 @@ type directModel struct {
 
 var directPassword = credential{block: "database.direct", name: "password", what: "Password",
 	doc:    "Password, if not the database's. Only the migration Jobs read it, from a Secret of its own. Conflicts with `password_wo`.",
-	secret: (*mastodon.Spec).DirectSecretName, key: mastodon.EnvDBPassword,
+	secret: (*mastodon.Spec).DirectSecretName, key: mastodon.EnvDBPassword, jobsOnly: true,
 	set:    func(s *mastodon.Spec, v string) { s.Database.Direct.Password = v },
 	setRef: func(s *mastodon.Spec, r *mastodon.SecretRef) { s.Database.Direct.PasswordRef = r }}
 
