@@ -107,18 +107,18 @@ func (poolerFeature) validate(s *Spec, e *fieldErrors) {
 		s.refuseExtra("database.direct", func(k string) bool { return k == "DATABASE_URL" }, e)
 	}
 	if s.Database.CloudSQL != nil {
-		for attr, set := range map[string]bool{"database.pooler": p != nil, "database.direct": d != nil} {
-			if set {
-				e.add(attr, "conflicts with database.cloud_sql: the proxy on 127.0.0.1 is the only way to the instance. To pool, run the pooler "+
-					"with the proxy and give its address as database.host (without cloud_sql)")
+		for _, attr := range []string{"database.pooler", "database.direct"} {
+			if (attr == "database.pooler" && p != nil) || (attr == "database.direct" && d != nil) {
+				e.add(attr, "conflicts with database.cloud_sql: the Pods' proxy on 127.0.0.1 is their only way to the instance. To pool, run a "+
+					"pooler that reaches the instance through a proxy of its own, and give the pooler's address as database.host without cloud_sql")
 				e.related("database.cloud_sql")
 			}
 		}
 	}
 	if p != nil && p.Mode == PoolTransaction && d == nil {
-		e.add("database.direct", "must be set with database.pooler.mode = \"transaction\": db:prepare and db:migrate hold a session advisory lock "+
-			"(and Mastodon's documentation says migrations cannot run through PgBouncer), which a transaction-mode pooler hands to another "+
-			"client between statements. Give the database's own address, past the pooler")
+		e.add("database.direct", "must be set with database.pooler.mode = \"transaction\": db:prepare and db:migrate hold a session advisory lock, "+
+			"and a transaction-mode pooler gives the server session that holds it to other clients between transactions (Mastodon's "+
+			"documentation: migrations cannot run through PgBouncer). Give the database's own address, past the pooler")
 		e.related("database.pooler", "database.pooler.mode")
 	}
 	if p != nil && p.MaxClientConnections < 0 {
