@@ -863,6 +863,11 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
       credentials_json_wo         = "{\"key\": \"sql-%[1]s\"}"
       credentials_json_wo_version = %[2]d
     }
+    replica = {
+      cloud_sql_instance  = "my-project:europe-west1:replica"
+      password_wo         = "replica-%[1]s"
+      password_wo_version = %[2]d
+    }
   }
   redis = {
     host                = "redis.internal"
@@ -906,7 +911,7 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
 		want := map[string]map[string]string{
 			"social-secrets": {"DB_PASS": password, "REDIS_PASSWORD": "redis-" + password, "SMTP_PASSWORD": "smtp-" + password,
 				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password,
-				"HCAPTCHA_SECRET_KEY": "hcaptcha-" + password},
+				"HCAPTCHA_SECRET_KEY": "hcaptcha-" + password, "REPLICA_DB_PASS": "replica-" + password},
 			"social-cloudsql": {mastodon.CloudSQLKeyFile: `{"key": "sql-` + password + `"}`},
 			"social-tls":      {"tls.key": key},
 		}
