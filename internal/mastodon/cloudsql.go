@@ -179,6 +179,10 @@ func (s *Spec) cloudSQLSidecar() corev1.Container {
 		container.VolumeMounts = []corev1.VolumeMount{{Name: "cloudsql-key", MountPath: cloudSQLKeyDir, ReadOnly: true}}
 	}
 	args = append(args, c.InstanceConnectionName)
+	if r := s.Database.Replica; r != nil && r.CloudSQLInstance != "" {
+		// The proxy's per-instance option: the replica on its own port.
+		args = append(args, r.CloudSQLInstance+"?port="+strconv.Itoa(cloudSQLReplicaPort))
+	}
 	container.Args = args
 	return container
 }

@@ -54,16 +54,25 @@ const (
 )
 
 // Connections is the database connections an instance may hold at once,
-// at full scale, by part.
+// at full scale, by part. Behind a pooler, Direct are the migration Jobs'
+// connections to the database itself (Database.Direct), and the other
+// parts go through the pooler.
 type Connections struct {
-	Web, Sidekiq, Streaming, Jobs int32
+	Web, Sidekiq, Streaming, Jobs, Direct int32
 }
 
 // Total is the sum of the parts.
-func (c Connections) Total() int32 { return c.Web + c.Sidekiq + c.Streaming + c.Jobs }
+func (c Connections) Total() int32 { return c.Web + c.Sidekiq + c.Streaming + c.Jobs + c.Direct }
+
+// Pooled is what goes through the pooler, when there is one.
+func (c Connections) Pooled() int32 { return c.Total() - c.Direct }
 
 func (c Connections) String() string {
-	return fmt.Sprintf("%d (web %d, Sidekiq %d, streaming %d, Jobs %d)", c.Total(), c.Web, c.Sidekiq, c.Streaming, c.Jobs)
+	direct := ""
+	if c.Direct > 0 {
+		direct = fmt.Sprintf(", direct %d", c.Direct)
+	}
+	return fmt.Sprintf("%d (web %d, Sidekiq %d, streaming %d, Jobs %d%s)", c.Total(), c.Web, c.Sidekiq, c.Streaming, c.Jobs, direct)
 }
 
 // fullScale is the most Pods a component runs: its replicas, its
@@ -99,6 +108,10 @@ func (s *Spec) Connections() Connections {
 	}
 	c.Streaming = fullScale(s.StreamReplicas, s.StreamAutoscaling) * pool
 	c.Jobs = 2 * migrationConnections // a migration, an account's tootctl
+	if s.direct() != nil {
+		// The migration reaches the database itself (poolerFeature).
+		c.Jobs, c.Direct = migrationConnections, migrationConnections
+	}
 	for _, f := range features {
 		c.Jobs += f.connections(s)
 	}
@@ -175,12 +188,22 @@ func (s *Spec) validateQueuesServed(add func(path, format string, args ...any), 
 // contractWarnings are what Mastodon allows but will likely not work as meant.
 func (s *Spec) contractWarnings() []FieldError {
 	var out fieldErrors
+	if p := s.pooler(); p != nil && p.MaxClientConnections > 0 {
+		if c := s.Connections(); c.Pooled() > p.MaxClientConnections {
+			out.add("database.pooler.max_client_connections", "at full scale the instance may open %d connections to the pooler (%s), more "+
+				"than its %d: past it the pooler refuses clients and requests fail. Raise the pooler's limit, or lower replicas, web.max_threads, "+
+				"concurrency or database.pool", c.Pooled(), c, p.MaxClientConnections)
+			out.related("web", "streaming", "sidekiq", "backup", "maintenance", "opensearch", "database.direct")
+		}
+	}
 	if d := s.Database; d != nil {
 		limit := d.MaxConnections
 		if limit == 0 {
 			limit = DefaultMaxConnections
 		}
-		if c := s.Connections(); c.Total() > limit-reservedConnections {
+		// Behind a pooler the server sees the pooler's own connections
+		// (its pool size, not ours to know) and the direct ones.
+		if c := s.Connections(); d.Pooler == nil && c.Total() > limit-reservedConnections {
 			out.add("database", "at full scale the instance may hold %s database connections, more than the %d that max_connections = %d leaves "+
 				"(%d are reserved for superusers): past it PostgreSQL refuses connections and requests fail. Raise the server's max_connections "+
 				"(and give it as database.max_connections), put a pooler in front, or lower replicas, web.max_threads, concurrency or database.pool",

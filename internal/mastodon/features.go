@@ -37,6 +37,8 @@ var features = []feature{
 	policyFeature{},
 	mediaStoresFeature{},
 	redisSplitFeature{},
+	poolerFeature{},
+	replicaFeature{},
 }
 
 // feature is what the core asks of an optional feature. Every method has a
@@ -55,6 +57,9 @@ type feature interface {
 	// pod changes a Rails Pod (web, Sidekiq, streaming and every Job run
 	// from them).
 	pod(s *Spec, pod *corev1.PodSpec)
+	// migration changes the Pod of a Job that migrates the database
+	// (db:prepare, db:migrate), after pod.
+	migration(s *Spec, pod *corev1.PodSpec)
 	// inputs are what the Rails Pods read besides the environment (files
 	// of a ConfigMap, a sidecar's settings): a change rolls them.
 	inputs(s *Spec) []any
@@ -79,6 +84,7 @@ func (noFeature) validate(*Spec, *fieldErrors)                    {}
 func (noFeature) warnings(*Spec) []FieldError                     { return nil }
 func (noFeature) env(*Spec, map[string]string, map[string]string) {}
 func (noFeature) pod(*Spec, *corev1.PodSpec)                      {}
+func (noFeature) migration(*Spec, *corev1.PodSpec)                {}
 func (noFeature) inputs(*Spec) []any                              { return nil }
 func (noFeature) workload(*Spec, workload)                        {}
 func (noFeature) service(*Spec, *corev1.Service)                  {}

@@ -91,6 +91,14 @@ func (s *Spec) DatabaseTarget() string {
 		return "embedded"
 	case d.CloudSQL != nil:
 		return "cloudsql:" + d.CloudSQL.InstanceConnectionName + "/" + d.Name
+	case d.Direct != nil:
+		// The server itself, not the pooler in front of it: a pooler
+		// switched on or off leaves the database the same.
+		name := d.Name
+		if d.Direct.Name != "" {
+			name = d.Direct.Name
+		}
+		return fmt.Sprintf("postgresql://%s:%d/%s", d.Direct.Host, d.Direct.Port, name)
 	}
 	return fmt.Sprintf("postgresql://%s:%d/%s", d.Host, d.Port, d.Name)
 }
@@ -508,6 +516,9 @@ func (s *Spec) PrepareJob() Object {
 
 func (s *Spec) migrationJob(name, component string, command []string, env []corev1.EnvVar) Object {
 	pod := s.railsPod("migrate", command, s.jobResources())
+	for _, f := range features {
+		f.migration(s, &pod)
+	}
 	pod.RestartPolicy = corev1.RestartPolicyNever
 	pod.Containers[0].Env = append(pod.Containers[0].Env, env...)
 	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: s.withMediaLabel(s.templateLabels(component), pod)}, Spec: pod}

@@ -63,6 +63,12 @@ func (s *Spec) SecretRefs() []SecretRefAt {
 	}
 	if d := s.Database; d != nil {
 		add("database.password_secret_ref", d.PasswordRef)
+		if x := d.Direct; x != nil {
+			add("database.direct.password_secret_ref", x.PasswordRef)
+		}
+		if r := d.Replica; r != nil {
+			add("database.replica.password_secret_ref", r.PasswordRef)
+		}
 		if c := d.CloudSQL; c != nil {
 			add("database.cloud_sql.credentials_json_secret_ref", c.CredentialsRef)
 		}
@@ -119,6 +125,9 @@ func (s *Spec) EnvRefs() map[string]*SecretRef {
 	}
 	if d := s.Database; d != nil {
 		add(EnvDBPassword, d.PasswordRef)
+		if r := d.Replica; r != nil {
+			add(EnvReplicaPassword, r.PasswordRef)
+		}
 	}
 	for _, role := range s.redisRoles() {
 		if r := role.redis; r != nil {

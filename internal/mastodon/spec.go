@@ -114,6 +114,12 @@ type Database struct {
 	// CloudSQL, when set, reaches the database through the Cloud SQL Auth
 	// Proxy on 127.0.0.1 (Host is then not used).
 	CloudSQL *CloudSQL
+	// Pooler, when set, is the pooler at Host and Port (see Pooler).
+	Pooler *Pooler `json:",omitempty"`
+	// Direct, when set, is where the migration Jobs reach the database.
+	Direct *DirectDatabase `json:",omitempty"`
+	// Replica, when set, is a read replica (see Replica).
+	Replica *Replica `json:",omitempty"`
 }
 
 // EmbeddedDatabase configures the in-cluster PostgreSQL used when no

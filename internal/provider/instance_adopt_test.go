@@ -36,7 +36,8 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 				{Name: "pull"}, {Name: "fasp"}}, Concurrency: 20, Replicas: 2},
 			{Name: "scheduler", Queues: []mastodon.Queue{{Name: "scheduler"}}, Concurrency: 5, Replicas: 1},
 		},
-		Database:     &mastodon.Database{Host: "db.internal", Port: 6432, Name: "mastodon", User: "mastodon", Password: "db-secret", SSLMode: "require", Pool: 30},
+		Database: &mastodon.Database{Host: "db.internal", Port: 6432, Name: "mastodon", User: "mastodon", Password: "db-secret", SSLMode: "require", Pool: 30,
+			Replica: &mastodon.Replica{Host: "db-replica.internal", Port: 5433, User: "reader", Password: "replica-secret"}},
 		Redis:        &mastodon.Redis{Host: "redis.internal", Port: 6380, Password: "redis-secret", DB: 1},
 		CacheRedis:   &mastodon.Redis{Host: "cache.internal", Port: 6381, User: "cache", Password: "cache-secret", DB: 2},
 		SidekiqRedis: &mastodon.Redis{Host: "jobs.internal", Password: "jobs-secret"},
@@ -110,6 +111,11 @@ func TestAdoptionIsTheInverseOfTheEnvironment(t *testing.T) {
 			return a.Name == b.Name && a.Concurrency == b.Concurrency && a.Replicas == b.Replicas && slices.Equal(a.Queues, b.Queues)
 		}) {
 		t.Errorf("processes differ: version %s web %d streaming %d %+v sidekiq %+v", got.Version, got.WebReplicas, got.StreamReplicas, got.WebResources, got.Sidekiq)
+	}
+	want := *s.Database.Replica
+	want.Name = "mastodon" // REPLICA_DB_NAME is always rendered: the adopted name is given
+	if r := got.Database.Replica; r == nil || *r != want {
+		t.Errorf("the replica is not adopted as database.replica: %+v", r)
 	}
 	// A difference is reported, a secret's value never: here the chart
 	// gives DB_PASS literally (not from a Secret), which the instance

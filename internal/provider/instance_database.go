@@ -22,6 +22,9 @@ type databaseModel struct {
 	MaxConns types.Int64    `tfsdk:"max_connections"`
 	CloudSQL *cloudSQLModel `tfsdk:"cloud_sql"`
 	CACert   types.String   `tfsdk:"ca_certificate_pem"`
+	Pooler   *poolerModel   `tfsdk:"pooler"`
+	Direct   *directModel   `tfsdk:"direct"`
+	Replica  *replicaModel  `tfsdk:"replica"`
 	writeOnlyPassword
 }
 
@@ -56,7 +59,9 @@ func databaseAttributes(in nested) map[string]schema.Attribute {
 				"the instance may hold more connections at full scale than it leaves (3 are reserved for superusers). The sum: web Pods (the " +
 				"autoscaler's maximum) x `web.concurrency` x `web.max_threads`, each Sidekiq process's Pods x its `concurrency`, streaming Pods x " +
 				"its pool, and the Jobs that may run beside them (6 per scheduled tootctl task and for the search index build, 2 for a " +
-				"migration and 2 for an account's tootctl, 1 for the backup). A process scaled by `external_scaling` counts as one Pod."),
+				"migration and 2 for an account's tootctl, 1 for the backup). A process scaled by `external_scaling` counts as one Pod. Behind " +
+				"`pooler` it is not checked (the server sees the pooler's own pool and the migration's direct connection): " +
+				"`pooler.max_client_connections` is, against the same sum without the migration's."),
 		})}
 }
 

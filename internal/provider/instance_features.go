@@ -61,6 +61,8 @@ var instanceFeatures = featureTable{
 	{attributes: observabilityAttributes, spec: observabilitySpec},
 	{attributes: policyAttributes, spec: policySpec},
 	{attributes: topLevel(redisSplitAttributes), spec: redisSplitSpec, credentials: []credential{cacheRedisPassword, sidekiqRedisPassword, cacheSentinelPassword, sidekiqSentinelPassword}},
+	{attributes: poolerAttributes, spec: poolerSpec, credentials: []credential{directPassword}},
+	{attributes: replicaAttributes, spec: replicaSpec, credentials: []credential{replicaPassword}},
 }
 
 // instanceCredentials are the credentials of every feature, in the

@@ -80,8 +80,8 @@ func TestCredentialsOfTheTable(t *testing.T) {
 	ctx := context.Background()
 	var resp resource.SchemaResponse
 	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &resp)
-	if len(instanceCredentials) != 19 {
-		t.Errorf("%d credentials, want 19", len(instanceCredentials))
+	if len(instanceCredentials) != 21 {
+		t.Errorf("%d credentials, want 21", len(instanceCredentials))
 	}
 	value := func(form string, c credential) string { return form + " value of " + c.path().String() }
 	m := credentialsModel(t, func(c credential, v *credentialValues) { *v.clear = types.StringValue(value("clear", c)) })

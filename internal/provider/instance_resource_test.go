@@ -755,6 +755,44 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  redis = { host = "redis", sentinel = { master = "main", hosts = ["sentinel"] } }`, `redis.sentinel: conflicts with redis.host`},
 		{`  cache_redis = { sentinel = { master = "cache", hosts = ["fd00::1"] } }`, `"fd00::1" has more than one ':'`},
 		{`  sidekiq_redis = { sentinel = { master = "jobs", hosts = [] } }`, `sidekiq_redis.sentinel.hosts: must name at least one Sentinel`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "transaction" }
+  }`, `database.direct: must be set with database.pooler.mode = "transaction"`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "statement" }
+  }`, `statement mode refuses transactions of more than one statement`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "session" }
+  }
+  settings = { extra_env = { PREPARED_STATEMENTS = "false" } }`, `settings.extra_env: "PREPARED_STATEMENTS" is set by database.pooler`},
+		{`  database = {
+    host    = "db"
+    user    = "mastodon"
+    replica = { host = "db-replica" }
+  }
+  settings = { extra_env = { REPLICA_DB_HOST = "db-2" } }`, `settings.extra_env: "REPLICA_DB_HOST" is set by database.replica`},
+		{`  database = {
+    user      = "mastodon"
+    cloud_sql = { instance_connection_name = "my-project:europe-west1:mastodon", workload_identity_service_account = "m@my-project.iam.gserviceaccount.com" }
+    replica   = { host = "10.0.0.9" }
+  }`, `database.replica.host: conflicts with database.cloud_sql`},
+		{`  database = {
+    host    = "db"
+    user    = "mastodon"
+    replica = { cloud_sql_instance = "my-project:europe-west1:replica" }
+  }`, `database.replica.cloud_sql_instance: needs database.cloud_sql`},
+		{`  database = {
+    host   = "pgbouncer"
+    user   = "mastodon"
+    pooler = { mode = "transaction" }
+    direct = { host = "db", password_wo = "p" }
+  }`, `database.direct.password_wo needs database.direct.password_wo_version`},
 	}
 	steps := refusedSteps("acc-invalid", cases)
 	steps = append(steps, resource.TestStep{
@@ -836,6 +874,11 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
       credentials_json_wo         = "{\"key\": \"sql-%[1]s\"}"
       credentials_json_wo_version = %[2]d
     }
+    replica = {
+      cloud_sql_instance  = "my-project:europe-west1:replica"
+      password_wo         = "replica-%[1]s"
+      password_wo_version = %[2]d
+    }
   }
   redis = {
     host                = "redis.internal"
@@ -879,7 +922,7 @@ func TestAccInstance_writeOnlyEverywhere(t *testing.T) {
 		want := map[string]map[string]string{
 			"social-secrets": {"DB_PASS": password, "REDIS_PASSWORD": "redis-" + password, "SMTP_PASSWORD": "smtp-" + password,
 				"AWS_SECRET_ACCESS_KEY": "s3-" + password, "EXTRA_KEY": "extra-" + password, "ES_PASS": "es-" + password, "DEEPL_API_KEY": "deepl-" + password,
-				"HCAPTCHA_SECRET_KEY": "hcaptcha-" + password},
+				"HCAPTCHA_SECRET_KEY": "hcaptcha-" + password, "REPLICA_DB_PASS": "replica-" + password},
 			"social-cloudsql": {mastodon.CloudSQLKeyFile: `{"key": "sql-` + password + `"}`},
 			"social-tls":      {"tls.key": key},
 		}

@@ -42,6 +42,8 @@ type credential struct {
 	// noRef, for a credential without a reference form, names the
 	// attribute that does what a reference would (its doc says so).
 	noRef string
+	// jobsOnly: only Jobs read the value (no Pod rolls when it changes).
+	jobsOnly bool
 }
 
 // attributes are the credential's attributes: its three forms, and the
@@ -55,11 +57,15 @@ func (c credential) attributes() map[string]schema.Attribute {
 		wo + "_version": woVersionAttribute(wo),
 	}
 	if c.noRef == "" {
+		change := "keeps only a hash of the value, so that a change of it rolls the Pods at the next apply"
+		if c.jobsOnly {
+			change = "keeps nothing of the value: the Jobs that read it take it when they start"
+		}
 		out[ref] = schema.SingleNestedAttribute{Optional: true, Attributes: secretRefAttributes(),
 			Description: c.what + ", read by the Pods from a key of an existing Secret of the instance's namespace that someone else manages " +
 				"(External Secrets, Vault, sealed-secrets): the value never passes through Terraform. The provider reads the Secret at plan and apply " +
 				"(it needs `get` on Secrets), refuses a missing Secret or key before anything changes (so the Secret must exist when the plan is made: " +
-				"create it in an earlier apply), and keeps only a hash of the value, so that a change of it rolls the Pods at the next apply. Give one of `" + c.name + "`, `" + wo + "` and `" + ref + "`."}
+				"create it in an earlier apply), and " + change + ". Give one of `" + c.name + "`, `" + wo + "` and `" + ref + "`."}
 	}
 	return out
 }
