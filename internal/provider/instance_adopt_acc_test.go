@@ -78,10 +78,13 @@ func testAdoptChart(t *testing.T, fixture, name string) {
 	// The sensitive values are the user's to give (Terraform writes them as
 	// null): the chart's own, as a user copies them from its Secrets.
 	filled := fillSensitive(t, string(generated), c, ns, "social")
-	if !strings.Contains(filled, "deletion_protection = true") {
+	// terraform writes the attributes aligned: the spaces before "=" vary
+	// with the names beside it.
+	protected := regexp.MustCompile(`deletion_protection(\s*)= true`)
+	if !protected.MatchString(filled) {
 		t.Error("an adopted instance is not protected from deletion, as a new one is")
 	}
-	filled = strings.Replace(filled, "deletion_protection = true", "deletion_protection = false", 1)
+	filled = protected.ReplaceAllString(filled, "deletion_protection$1= false")
 	// The local cluster has no load balancer to wait for.
 	filled = regexp.MustCompile(`wait_for_load_balancer\s*= null`).ReplaceAllString(filled, "wait_for_load_balancer = false")
 	// Until the takeover, the release's media (its data) cannot change.
