@@ -37,18 +37,5 @@ func domainsAttributes(nested) map[string]schema.Attribute {
 }
 
 func domainsSpec(_ context.Context, m *instanceModel, s *mastodon.Spec, _ *diag.Diagnostics) {
-	s.Domains = mastodon.Domains{Alternate: knownElements(m.AlternateDomains), Streaming: m.StreamingDomain.ValueString(), CDNHost: m.CDNHost.ValueString()}
-}
-
-// knownElements are the known strings of a list, nil while the list is
-// unknown: an element another provider has not made yet is left out of
-// the spec, as an unknown attribute is.
-func knownElements(l types.List) []string {
-	var out []string
-	for _, e := range l.Elements() {
-		if v, ok := e.(types.String); ok && !v.IsUnknown() && !v.IsNull() {
-			out = append(out, v.ValueString())
-		}
-	}
-	return out
+	s.Domains = mastodon.Domains{Alternate: knownListStrings(m.AlternateDomains), Streaming: m.StreamingDomain.ValueString(), CDNHost: m.CDNHost.ValueString()}
 }

@@ -100,7 +100,9 @@ func (r *redisModel) spec() *mastodon.Redis {
 	return out
 }
 
-// knownListStrings are the known elements of a list of strings.
+// knownListStrings are the known elements of a list of strings: an element
+// another provider has not made yet is left out of the spec, as an unknown
+// attribute is.
 func knownListStrings(l types.List) []string {
 	var out []string
 	for _, e := range l.Elements() {
