@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/tootform/terraform-provider-mastodon/internal/kube"
@@ -367,15 +366,12 @@ func (h *planHarness) modifyPlan(state tfsdk.State, p tfsdk.Plan, cfg *instanceM
 }
 
 func unknownOf(t attr.Type) attr.Value {
-	switch t := t.(type) {
-	case types.ObjectType:
-		return types.ObjectUnknown(t.AttrTypes)
-	case types.ListType:
-		return types.ListUnknown(t.ElemType)
-	case basetypes.BoolType:
-		return types.BoolUnknown()
+	ctx := context.Background()
+	v, err := t.ValueFromTerraform(ctx, tftypes.NewValue(t.TerraformType(ctx), tftypes.UnknownValue))
+	if err != nil {
+		panic(err)
 	}
-	return types.StringUnknown()
+	return v
 }
 
 func (h *planHarness) check(d interface{ HasError() bool }) {

@@ -197,8 +197,9 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 		Description: "A whole Mastodon instance on Kubernetes: configuration and secrets, the embedded PostgreSQL and Redis " +
 			"when no external ones are given, the database prepared by a Job before anything that runs Rails starts, then web, " +
 			"streaming and Sidekiq with their Services and an Ingress, all waited for until ready.",
-		// The features add their attributes (instanceFeatures).
-		Attributes: in("", map[string]schema.Attribute{
+		// The features add their attributes (instanceFeatures); every nested
+		// type is built once (cacheNestedTypes).
+		Attributes: cacheNestedTypes(in("", map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "`namespace/name`.", PlanModifiers: keep},
 			"name": checkName.on(schema.StringAttribute{Required: true, PlanModifiers: replace,
 				Description: "The instance's name: a DNS label of at most 40 characters. Its objects are named after it. Changing it creates a new instance."}),
@@ -321,6 +322,6 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Description: "The Ingress's load balancer IP (with `gateway`: the Gateway's first `IPAddress` in `status.addresses`), for a DNS record."},
 			"load_balancer_hostname": schema.StringAttribute{Computed: true,
 				Description: "The Ingress's load balancer host name (with `gateway`: the Gateway's first `Hostname` in `status.addresses`), for a DNS record."},
-		}),
+		})),
 	}
 }
