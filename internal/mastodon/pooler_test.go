@@ -253,11 +253,19 @@ func TestPoolerValidation(t *testing.T) {
 			t.Errorf("%s: errors %v, want %v", name, got, tc.want)
 		}
 	}
-	// Without pooler, direct and replica the variables are the user's.
+	// Without pooler, direct and replica: PREPARED_STATEMENTS is the
+	// core's and REPLICA_DB_HOST database.replica.host's (an adoption maps
+	// it), so neither is free-form; a replica variable no adoption maps is
+	// accepted with a warning naming the block.
 	s := defaultSpec()
-	s.Settings.ExtraEnv = map[string]string{"PREPARED_STATEMENTS": "false", "REPLICA_DB_HOST": "r"}
-	if errs := s.Validate(); len(errs) > 0 {
+	s.Settings.ExtraEnv = map[string]string{"PREPARED_STATEMENTS": "false", "REPLICA_DB_HOST": "r", "REPLICA_DATABASE_URL": "postgres://r/db"}
+	errs := s.Validate()
+	if len(errs) != 2 || !strings.Contains(errs[0].Message, `"PREPARED_STATEMENTS" is set by database.pooler`) ||
+		!strings.Contains(errs[1].Message, `"REPLICA_DB_HOST" is set by database.replica.host`) {
 		t.Errorf("features off: %v", errs)
+	}
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0].Message, `"REPLICA_DATABASE_URL" belongs to database.replica`) {
+		t.Errorf("features off, warnings: %v", w)
 	}
 }
 

@@ -203,8 +203,9 @@ func TestRedisSplitValidate(t *testing.T) {
 		{"reference without tls", func(s *Spec) { s.SidekiqRedis = &Redis{Host: "c", PasswordRef: ref} }, nil},
 		{"extra env of the cache", func(s *Spec) {
 			s.EmbeddedCacheRedis = &EmbeddedCacheRedis{}
+			// SIDEKIQ_REDIS_HOST is sidekiq_redis.host's even while it is unset.
 			s.Settings.ExtraEnv = map[string]string{"CACHE_REDIS_URL": "redis://x", "SIDEKIQ_REDIS_HOST": "free"}
-		}, []string{"settings.extra_env"}},
+		}, []string{"settings.extra_env", "settings.extra_env"}},
 		{"extra env of sidekiq", func(s *Spec) {
 			s.SidekiqRedis = &Redis{Host: "s"}
 			s.Settings.ExtraSecretEnv = map[string]string{"SIDEKIQ_REDIS_SENTINELS": "a:26379"}

@@ -166,8 +166,28 @@ func (s *Spec) meta(name, component string) metav1.ObjectMeta {
 
 // Environment returns the non-secret environment (the ConfigMap) and the
 // secret one (the Secret) of the Rails and streaming processes: the
-// core's, each feature's, then the user's free-form variables.
+// core's, each feature's, then the user's free-form variables, which
+// replace none of the others (refuseOwnedExtra).
 func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
+	plain, secret = s.ownEnvironment(sec)
+	st := s.Settings
+	for k, v := range st.ExtraEnv {
+		plain[k] = v
+	}
+	for k, v := range st.ExtraSecretEnv {
+		secret[k] = v
+	}
+	for k, v := range st.ExtraSecretEnvWriteOnly {
+		secret[k] = v
+	}
+	for k := range s.EnvRefs() {
+		delete(secret, k) // read by reference (secretRefsFeature)
+	}
+	return plain, secret
+}
+
+// ownEnvironment is the environment without the free-form variables.
+func (s *Spec) ownEnvironment(sec Secrets) (plain, secret map[string]string) {
 	s.keyBase = sec.SecretKeyBase
 	plain = map[string]string{
 		"LOCAL_DOMAIN":           s.LocalDomain,
@@ -195,19 +215,6 @@ func (s *Spec) Environment(sec Secrets) (plain, secret map[string]string) {
 	s.settingsEnvironment(plain)
 	for _, f := range features {
 		f.env(s, plain, secret)
-	}
-	st := s.Settings
-	for k, v := range st.ExtraEnv {
-		plain[k] = v
-	}
-	for k, v := range st.ExtraSecretEnv {
-		secret[k] = v
-	}
-	for k, v := range st.ExtraSecretEnvWriteOnly {
-		secret[k] = v
-	}
-	for k := range s.EnvRefs() {
-		delete(secret, k) // read by reference (secretRefsFeature)
 	}
 	return plain, secret
 }

@@ -239,8 +239,13 @@ func TestSearchAndTranslationOwnTheirVariables(t *testing.T) {
 	s := defaultSpec()
 	s.Settings.ExtraEnv = map[string]string{"ES_ENABLED": "false", "DEEPL_PLAN": "pro"}
 	s.Settings.ExtraSecretEnv = map[string]string{"DEEPL_API_KEY": "x"}
-	if errs := s.Validate(); len(errs) != 0 {
-		t.Fatalf("without the blocks, extra variables are the user's: %v", errs)
+	// Without the blocks, what an adoption maps (DEEPL_PLAN) is refused,
+	// what it carries over is accepted, with a warning naming the block.
+	if got := errorPaths(s.Validate()); !slices.Equal(got, []string{"settings.extra_env"}) {
+		t.Fatalf("without the blocks: errors at %v (%v)", got, s.Validate())
+	}
+	if w := s.Warnings(); len(w) != 2 || !strings.Contains(w[0].Message, "belongs to opensearch") || !strings.Contains(w[1].Message, "belongs to translation") {
+		t.Fatalf("without the blocks, warnings: %v", w)
 	}
 	s.Search = &Search{Host: "es.internal"}
 	s.Translation = &Translation{LibreTranslate: &LibreTranslate{Endpoint: "http://libretranslate:5000"}}

@@ -394,6 +394,7 @@ func (s *Spec) Validate() []FieldError {
 	for _, f := range features {
 		f.validate(s, &e)
 	}
+	s.refuseOwnedExtra(&e)
 	s.validateContracts(&e)
 	return e
 }
@@ -405,7 +406,7 @@ func (s *Spec) Warnings() []FieldError {
 	for _, f := range features {
 		out = append(out, f.warnings(s)...)
 	}
-	return out
+	return append(out, s.extraFamilyWarnings()...)
 }
 
 // validateVersion checks the version against the repository: the
