@@ -662,6 +662,8 @@ func TestAccInstance_invalidInput(t *testing.T) {
 		{`  settings = { time_zone = "Mars/Olympus" }`, `"Mars/Olympus" is not an IANA time zone`},
 		{`  streaming_domain = "social.example"`, `streaming_domain: "social.example" is local_domain`},
 		{`  settings = { extra_env = { ALTERNATE_DOMAINS = "social.example.net" } }`, `settings.extra_env: "ALTERNATE_DOMAINS" is set by alternate_domains`},
+		{`  settings = { extra_env = { DB_HOST = "db.internal" } }`, `settings.extra_env: "DB_HOST" is set by database.host: set it there`},
+		{`  settings = { extra_secret_env = { SECRET_KEY_BASE = "mine" } }`, `settings.extra_secret_env: "SECRET_KEY_BASE" is set by own_secrets: set it there`},
 		{`  redis = { host = "redis.internal", password = "a", password_wo = "b", password_wo_version = 1 }`, `redis.password_wo conflicts with redis.password`},
 		{`  smtp = { server = "smtp.example", password_wo_version = 1 }`, `smtp.password_wo_version versions smtp.password_wo, which is not set`},
 		{`  settings = { extra_secret_env_wo = { DEEPL_API_KEY = "x" } }`, `settings.extra_secret_env_wo needs settings.extra_secret_env_wo_version`},

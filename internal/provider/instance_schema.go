@@ -289,7 +289,10 @@ func (r *instanceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 						"the zone of their logs and of the Sidekiq scheduler's recurring jobs (Rails keeps its own times in UTC). The CronJobs' schedules " +
 						"(`maintenance`, `backup`) are read in it too (`timeZone`). `settings.extra_env` may not set `TZ` beside it.")),
 					"extra_env": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other environment variables (kept in the ConfigMap). " +
-						"A variable an attribute renders is refused at plan, naming the attribute; so are Mastodon's OpenStack Swift and Azure Blob media variables " +
+						"A variable the instance renders for this configuration (the core's, a credential's, a generated secret's, an enabled block's) or that an attribute " +
+						"owns (`DB_HOST`, `SMTP_SERVER`, ...: what an adoption maps) is refused at plan, naming the attribute: it would replace the typed value. " +
+						"A variable of a block's family that the instance does not render while the block is unset (`OIDC_*` without `sso`, `ES_*` without " +
+						"`opensearch`) is passed on as it is, as an adopted release carries it, with a plan warning naming the block. Mastodon's OpenStack Swift and Azure Blob media variables are refused too " +
 						"(`SWIFT_*`, `AZURE_*` of `config/initializers/paperclip.rb`): the instance deploys media on its volume or in `media_bucket` (S3-compatible: " +
 						"Swift's S3 API, or an S3 gateway in front of Azure Blob), not in those stores. The same holds for the other `extra_secret_env*` maps."},
 					"extra_secret_env": schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType, Validators: checkEnvNames, Description: "Any other secret environment variables (kept in the Secret)."},
