@@ -69,7 +69,8 @@ func TestExtraEnvOwners(t *testing.T) {
 	}
 	var warned []string
 	for _, w := range s.Warnings() {
-		warned = append(warned, w.Path+": "+w.Message[:strings.Index(w.Message, ",")])
+		head, _, _ := strings.Cut(w.Message, ",")
+		warned = append(warned, w.Path+": "+head)
 	}
 	if want := []string{`settings.extra_env: "ES_HOST" belongs to opensearch`, `settings.extra_env: "OIDC_ENABLED" belongs to sso`}; !slices.Equal(warned, want) {
 		t.Errorf("warnings %v, want %v", warned, want)
