@@ -53,34 +53,42 @@ func (t cachedObjectType) Equal(o attr.Type) bool {
 // cacheNestedTypes sets a cachedObjectType on every nested attribute (and
 // nested object) of attrs that has no CustomType, innermost first.
 func cacheNestedTypes(attrs map[string]schema.Attribute) map[string]schema.Attribute {
+	return rewriteObjectTypes(attrs, func(t basetypes.ObjectTypable, children map[string]schema.Attribute) basetypes.ObjectTypable {
+		if t != nil {
+			return t
+		}
+		return newCachedObjectType(attrTypesOf(children))
+	})
+}
+
+// rewriteObjectTypes replaces, in place and innermost first, the
+// CustomType of every nested attribute and nested object of attrs with
+// what f returns for it and its attributes.
+func rewriteObjectTypes(attrs map[string]schema.Attribute,
+	f func(basetypes.ObjectTypable, map[string]schema.Attribute) basetypes.ObjectTypable) map[string]schema.Attribute {
+	object := func(o schema.NestedAttributeObject) schema.NestedAttributeObject {
+		o.Attributes = rewriteObjectTypes(o.Attributes, f)
+		o.CustomType = f(o.CustomType, o.Attributes)
+		return o
+	}
 	for name, a := range attrs {
 		switch a := a.(type) {
 		case schema.SingleNestedAttribute:
-			a.Attributes = cacheNestedTypes(a.Attributes)
-			if a.CustomType == nil {
-				a.CustomType = newCachedObjectType(attrTypesOf(a.Attributes))
-			}
+			a.Attributes = rewriteObjectTypes(a.Attributes, f)
+			a.CustomType = f(a.CustomType, a.Attributes)
 			attrs[name] = a
 		case schema.ListNestedAttribute:
-			a.NestedObject = cacheNestedObject(a.NestedObject)
+			a.NestedObject = object(a.NestedObject)
 			attrs[name] = a
 		case schema.MapNestedAttribute:
-			a.NestedObject = cacheNestedObject(a.NestedObject)
+			a.NestedObject = object(a.NestedObject)
 			attrs[name] = a
 		case schema.SetNestedAttribute:
-			a.NestedObject = cacheNestedObject(a.NestedObject)
+			a.NestedObject = object(a.NestedObject)
 			attrs[name] = a
 		}
 	}
 	return attrs
-}
-
-func cacheNestedObject(o schema.NestedAttributeObject) schema.NestedAttributeObject {
-	o.Attributes = cacheNestedTypes(o.Attributes)
-	if o.CustomType == nil {
-		o.CustomType = newCachedObjectType(attrTypesOf(o.Attributes))
-	}
-	return o
 }
 
 func attrTypesOf(attrs map[string]schema.Attribute) map[string]attr.Type {

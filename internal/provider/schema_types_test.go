@@ -12,46 +12,18 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// uncached is attrs with the cached types taken out again: what the schema
-// would be without cacheNestedTypes.
-func uncached(attrs map[string]schema.Attribute) (map[string]schema.Attribute, int) {
-	out := make(map[string]schema.Attribute, len(attrs))
+// uncached takes the cached types out of attrs again (in place): what the
+// schema would be without cacheNestedTypes. It returns how many it took.
+func uncached(attrs map[string]schema.Attribute) int {
 	n := 0
-	strip := func(o schema.NestedAttributeObject) schema.NestedAttributeObject {
-		var k int
-		o.Attributes, k = uncached(o.Attributes)
-		n += k
-		if _, ok := o.CustomType.(cachedObjectType); ok {
-			o.CustomType = nil
+	rewriteObjectTypes(attrs, func(t basetypes.ObjectTypable, _ map[string]schema.Attribute) basetypes.ObjectTypable {
+		if isCachedType(t) {
 			n++
+			return nil
 		}
-		return o
-	}
-	for name, a := range attrs {
-		switch a := a.(type) {
-		case schema.SingleNestedAttribute:
-			var k int
-			a.Attributes, k = uncached(a.Attributes)
-			n += k
-			if _, ok := a.CustomType.(cachedObjectType); ok {
-				a.CustomType = nil
-				n++
-			}
-			out[name] = a
-		case schema.ListNestedAttribute:
-			a.NestedObject = strip(a.NestedObject)
-			out[name] = a
-		case schema.MapNestedAttribute:
-			a.NestedObject = strip(a.NestedObject)
-			out[name] = a
-		case schema.SetNestedAttribute:
-			a.NestedObject = strip(a.NestedObject)
-			out[name] = a
-		default:
-			out[name] = a
-		}
-	}
-	return out, n
+		return t
+	})
+	return n
 }
 
 // filled is a value of typ with every object, list and map holding
@@ -89,11 +61,22 @@ func TestCachedTypesChangeNothing(t *testing.T) {
 	var resp resource.SchemaResponse
 	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &resp)
 	cached := resp.Schema
-	plain := cached
-	var n int
-	plain.Attributes, n = uncached(cached.Attributes)
+	var again resource.SchemaResponse // a second schema, built anew
+	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &again)
+	plain := again.Schema
+	n := uncached(plain.Attributes)
 	if n < 100 {
 		t.Fatalf("only %d cached types: cacheNestedTypes no longer reaches the nested attributes", n)
+	}
+	still := 0 // the first schema shares nothing with the second
+	rewriteObjectTypes(cached.Attributes, func(t basetypes.ObjectTypable, _ map[string]schema.Attribute) basetypes.ObjectTypable {
+		if isCachedType(t) {
+			still++
+		}
+		return t
+	})
+	if still != n {
+		t.Fatalf("%d cached types left in the first schema, want %d: the two schemas share attributes", still, n)
 	}
 	for name, a := range cached.Attributes {
 		ct, pt := a.GetType(), plain.Attributes[name].GetType()
