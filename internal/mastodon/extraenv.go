@@ -31,10 +31,8 @@ var ownedFamilies = []struct{ prefix, block string }{
 // ownerOf names the attribute (or block) that renders variable k, "" for
 // none.
 func ownerOf(k string) string {
-	for _, v := range AdoptedVariables {
-		if v.Env == k {
-			return v.Path
-		}
+	if v, ok := AdoptedVariableOf(k); ok {
+		return v.Path
 	}
 	switch {
 	case ssoEnv(k):
@@ -60,12 +58,18 @@ func ownerOf(k string) string {
 }
 
 func adopted(k string) bool {
+	_, ok := AdoptedVariableOf(k)
+	return ok
+}
+
+// AdoptedVariableOf is the entry of AdoptedVariables for variable k.
+func AdoptedVariableOf(k string) (AdoptedVariable, bool) {
 	for _, v := range AdoptedVariables {
 		if v.Env == k {
-			return true
+			return v, true
 		}
 	}
-	return false
+	return AdoptedVariable{}, false
 }
 
 // renderedNames are the names of the variables the instance renders for

@@ -282,6 +282,13 @@ func adoptedState(ctx context.Context, c instanceCluster, cr *chartRelease, ns, 
 				notes = append(notes, fmt.Sprintf("%s: the chart's %q is not carried over, the instance's processes set %q", k, v, ours))
 			}
 		case mastodon.UnsetWhenFalse[k] && v == "false" && !rendered:
+		case adoptedKind(k) == mastodon.VarBool && v == "false" && !rendered:
+			// Mastodon compares these switches with "true": "false" is unset.
+		case adoptedKind(k) >= 0 && !rendered:
+			// Mapped to its attribute, which renders nothing for this value:
+			// extra_env may not hold it (it belongs to the attribute).
+			a, _ := mastodon.AdoptedVariableOf(k)
+			notes = append(notes, fmt.Sprintf("%s: the chart's %q is not carried over: %s renders nothing for it", k, v, a.Path))
 		case rendered && ours != v && shown:
 			notes = append(notes, fmt.Sprintf("%s: the chart sets %q, the instance renders %q", k, v, ours))
 		case rendered && ours != v:
@@ -605,4 +612,13 @@ func (rd *instanceRead) adopt(ctx context.Context) error {
 	rd.adoption.Chart, rd.adoption.Revision = cr.chart, cr.rel.Revision
 	rd.resp.Diagnostics.Append(holdAdoption(ctx, rd.resp.Private, rd.adoption)...)
 	return stopOn(rd.resp.Diagnostics)
+}
+
+// adoptedKind is the kind of an adopted variable (mastodon.AdoptedVariables),
+// -1 for a variable no attribute adopts.
+func adoptedKind(k string) int {
+	if v, ok := mastodon.AdoptedVariableOf(k); ok {
+		return v.Kind
+	}
+	return -1
 }

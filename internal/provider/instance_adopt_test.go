@@ -286,3 +286,42 @@ func TestAdoptionRules(t *testing.T) {
 		}
 	}
 }
+
+// An adoption leaves in extra_env only what the instance neither renders
+// nor maps to an attribute, so the adopted configuration passes the
+// extra_env refusals: switches a chart writes as "false" (Mastodon compares
+// them with "true") are dropped, a block's family that is not adopted
+// (OIDC_*) and foreign variables are carried as they are.
+func TestAdoptionLeavesNoOwnedVariableFree(t *testing.T) {
+	ctx := context.Background()
+	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", Version: "v4.5.1", WebReplicas: 1, StreamReplicas: 1}
+	s.Settings.ExtraEnv = map[string]string{"AUTHORIZED_FETCH": "false", "SINGLE_USER_MODE": "false", "LIMITED_FEDERATION_MODE": "false",
+		"OIDC_ENABLED": "true", "OIDC_ISSUER": "https://id.example", "GITHUB_REPOSITORY": "me/mastodon"}
+	s.Defaults()
+	secrets := mastodon.Secrets{}
+	if err := secrets.Fill(true, true); err != nil {
+		t.Fatal(err)
+	}
+	var schemaResp resource.SchemaResponse
+	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+	m, notes, err := adoptedState(ctx, fakeClient(), releaseOf(t, s, secrets), "ns", "social", tfsdk.State{Schema: schemaResp.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) > 0 {
+		t.Errorf("notes: %v", notes)
+	}
+	got, d := m.spec(ctx)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	if errs := got.Validate(); len(errs) > 0 {
+		t.Fatalf("the adopted configuration is refused: %v", errs)
+	}
+	if want := []string{"GITHUB_REPOSITORY", "OIDC_ENABLED", "OIDC_ISSUER"}; !slices.Equal(slices.Sorted(maps.Keys(got.Settings.ExtraEnv)), want) {
+		t.Errorf("extra_env %v, want the keys %v", got.Settings.ExtraEnv, want)
+	}
+	if w := got.Warnings(); len(w) != 2 {
+		t.Errorf("warnings %v, want OIDC_ENABLED's and OIDC_ISSUER's (they belong to sso)", w)
+	}
+}
