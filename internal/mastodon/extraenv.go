@@ -28,6 +28,12 @@ var ownedFamilies = []struct{ prefix, block string }{
 	{"OTEL_", "opentelemetry"}, {"HCAPTCHA_", "hcaptcha"},
 }
 
+// wholeFamilies are the blocks that own every variable of their family
+// (they refuse the whole family while set): a free-form variable of one is
+// the block's to render.
+var wholeFamilies = map[string]bool{"database.replica": true, "opensearch": true, "translation": true, "sso": true,
+	"cache_redis": true, "sidekiq_redis": true}
+
 // ownerOf names the attribute (or block) that renders variable k, "" for
 // none.
 func ownerOf(k string) string {
@@ -122,8 +128,8 @@ func (e *fieldErrors) refused(attr, k string) bool {
 	return false
 }
 
-// extraFamilyWarnings: a free-form variable of a block's family, accepted
-// while the block is unset, is not validated or wired: the plan names the
+// extraFamilyWarnings: a free-form variable of a family that a block owns
+// whole (wholeFamilies), accepted while the block is unset, is not validated or wired: the plan names the
 // block that would.
 func (s *Spec) extraFamilyWarnings() []FieldError {
 	var out []FieldError
@@ -133,8 +139,8 @@ func (s *Spec) extraFamilyWarnings() []FieldError {
 			return // refused (refuseOwnedExtra)
 		}
 		owner := ownerOf(k)
-		if owner == "" || owner == "own_secrets" {
-			return
+		if !wholeFamilies[owner] {
+			return // SMTP_RETURN_PATH: no attribute of smtp renders it
 		}
 		out = append(out, FieldError{Path: attr, Message: "\"" + k + "\" belongs to " + owner + ", which validates and wires it: set it there. " +
 			"Free-form it is passed on unchecked"})

@@ -44,12 +44,14 @@ func TestExtraEnvNeverReplacesTheInstance(t *testing.T) {
 
 // What the instance renders or an adoption maps is refused by name; a
 // variable of a block's family that neither does is accepted while the
-// block is unset, with a warning naming the block; free variables are
-// free.
+// block is unset, with a warning naming the block that owns the family;
+// free variables (and a family's variables no attribute renders, as
+// SMTP_RETURN_PATH) are free.
 func TestExtraEnvOwners(t *testing.T) {
 	s := defaultSpec()
 	s.Settings.ExtraEnv = map[string]string{"DB_HOST": "db", "LOCAL_DOMAIN": "other.example", "SMTP_SERVER": "smtp",
-		"OIDC_ENABLED": "true", "ES_HOST": "es", "GITHUB_REPOSITORY": "me/mastodon", "STREAMING_API_BASE_URL": "wss://x"}
+		"OIDC_ENABLED": "true", "ES_HOST": "es", "GITHUB_REPOSITORY": "me/mastodon", "STREAMING_API_BASE_URL": "wss://x",
+		"SMTP_RETURN_PATH": "bounces@social.example"}
 	s.Settings.ExtraSecretEnv = map[string]string{"SECRET_KEY_BASE": "x", "VAPID_PUBLIC_KEY": "y"}
 	var got []string
 	for _, e := range s.Validate() {
