@@ -194,15 +194,15 @@ func releaseOf(t *testing.T, s *mastodon.Spec, secrets mastodon.Secrets) *chartR
 	return cr
 }
 
-// A release whose bucket has no keys (its Pods' identity reaches it)
-// adopts as a keyless media_bucket, which renders the same environment.
-func TestAdoptionKeylessBucket(t *testing.T) {
+// adoptSpec adopts the release that s renders (its embedded services with
+// passwords when embedded): the model, the import's notes and the
+// release's secrets.
+func adoptSpec(t *testing.T, s *mastodon.Spec, embedded bool) (*instanceModel, []string, mastodon.Secrets) {
+	t.Helper()
 	ctx := context.Background()
-	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", Version: "v4.5.1", WebReplicas: 1, StreamReplicas: 1,
-		MediaBucket: &mastodon.MediaBucket{Bucket: "media", Endpoint: "https://s3.eu-west-1.amazonaws.com", Region: "eu-west-1"}}
 	s.Defaults()
 	secrets := mastodon.Secrets{}
-	if err := secrets.Fill(false, false); err != nil {
+	if err := secrets.Fill(embedded, embedded); err != nil {
 		t.Fatal(err)
 	}
 	var schemaResp resource.SchemaResponse
@@ -211,6 +211,16 @@ func TestAdoptionKeylessBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, notes, secrets
+}
+
+// A release whose bucket has no keys (its Pods' identity reaches it)
+// adopts as a keyless media_bucket, which renders the same environment.
+func TestAdoptionKeylessBucket(t *testing.T) {
+	ctx := context.Background()
+	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", Version: "v4.5.1", WebReplicas: 1, StreamReplicas: 1,
+		MediaBucket: &mastodon.MediaBucket{Bucket: "media", Endpoint: "https://s3.eu-west-1.amazonaws.com", Region: "eu-west-1"}}
+	m, notes, secrets := adoptSpec(t, s, false)
 	if len(notes) > 0 {
 		t.Errorf("adopting a keyless bucket found differences: %v", notes)
 	}
@@ -297,17 +307,7 @@ func TestAdoptionLeavesNoOwnedVariableFree(t *testing.T) {
 	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", Version: "v4.5.1", WebReplicas: 1, StreamReplicas: 1}
 	s.Settings.ExtraEnv = map[string]string{"AUTHORIZED_FETCH": "false", "SINGLE_USER_MODE": "false", "LIMITED_FEDERATION_MODE": "false",
 		"OIDC_ENABLED": "true", "OIDC_ISSUER": "https://id.example", "GITHUB_REPOSITORY": "me/mastodon"}
-	s.Defaults()
-	secrets := mastodon.Secrets{}
-	if err := secrets.Fill(true, true); err != nil {
-		t.Fatal(err)
-	}
-	var schemaResp resource.SchemaResponse
-	(&instanceResource{}).Schema(ctx, resource.SchemaRequest{}, &schemaResp)
-	m, notes, err := adoptedState(ctx, fakeClient(), releaseOf(t, s, secrets), "ns", "social", tfsdk.State{Schema: schemaResp.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, notes, _ := adoptSpec(t, s, true)
 	if len(notes) > 0 {
 		t.Errorf("notes: %v", notes)
 	}
