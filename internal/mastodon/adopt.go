@@ -234,9 +234,13 @@ func LooksSecret(name string) bool {
 }
 
 // UnsetWhenFalse are switches a chart writes as "false" that Mastodon
-// reads as off when unset (it compares with "true").
+// reads as off when unset (it compares with "true"; TestUnsetWhenFalse
+// names where). Not AUTHORIZED_FETCH: set to anything, it overrides the
+// admin's setting (app/helpers/authorized_fetch_helper.rb), so "false" is
+// not unset.
 var UnsetWhenFalse = map[string]bool{"S3_ENABLED": true, "ES_ENABLED": true,
-	"DISALLOW_UNAUTHENTICATED_API_ACCESS": true, "FORCE_DEFAULT_LOCALE": true, "ALLOW_ACCESS_TO_HIDDEN_SERVICE": true}
+	"DISALLOW_UNAUTHENTICATED_API_ACCESS": true, "FORCE_DEFAULT_LOCALE": true, "ALLOW_ACCESS_TO_HIDDEN_SERVICE": true,
+	"SMTP_TLS": true, "SMTP_SSL": true, "SINGLE_USER_MODE": true, "LIMITED_FEDERATION_MODE": true}
 
 // SidekiqCommand reads a Sidekiq process's command as the charts write it
 // (bundle exec sidekiq -c N -q queue[,weight] ...): its queues, as the

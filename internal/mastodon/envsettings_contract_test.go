@@ -274,3 +274,36 @@ func TestOtherMediaStoresContract(t *testing.T) {
 		t.Errorf("Azure's key in extra_secret_env: errors at %v", p)
 	}
 }
+
+// The switches an adoption drops when a chart writes them as "false":
+// Mastodon compares each with "true", so "false" is the same as unset
+// (read at v4.6.5). AUTHORIZED_FETCH is not one of them: set to anything
+// it overrides the admin's setting (app/helpers/authorized_fetch_helper.rb,
+// ENV.fetch('AUTHORIZED_FETCH') { Setting.authorized_fetch && 'true' }), so
+// "false" locks secure mode off.
+func TestUnsetWhenFalse(t *testing.T) {
+	read := map[string]string{
+		"S3_ENABLED":                          "config/initializers/paperclip.rb: ENV['S3_ENABLED'] == 'true'",
+		"ES_ENABLED":                          "config/initializers/chewy.rb: ENV['ES_ENABLED'] == 'true'",
+		"DISALLOW_UNAUTHENTICATED_API_ACCESS": "app/controllers/api/base_controller.rb: ENV['DISALLOW_UNAUTHENTICATED_API_ACCESS'] == 'true'",
+		"FORCE_DEFAULT_LOCALE":                "app/controllers/concerns/localized.rb: unless ENV['FORCE_DEFAULT_LOCALE'] == 'true'",
+		"ALLOW_ACCESS_TO_HIDDEN_SERVICE":      "config/initializers/http_client_proxy.rb: ENV['ALLOW_ACCESS_TO_HIDDEN_SERVICE'] == 'true'",
+		"SMTP_TLS":                            "config/email.yml: ENV.fetch('SMTP_TLS', false) == 'true' ? true : nil",
+		"SMTP_SSL":                            "config/email.yml: ENV.fetch('SMTP_SSL', false) == 'true' ? true : nil",
+		"SINGLE_USER_MODE":                    "config/initializers/single_user_mode.rb: ENV['SINGLE_USER_MODE'] == 'true'",
+		"LIMITED_FEDERATION_MODE":             "config/mastodon.yml: (ENV.fetch('LIMITED_FEDERATION_MODE', nil) || ...) == 'true'",
+	}
+	if got, want := slices.Sorted(maps.Keys(UnsetWhenFalse)), slices.Sorted(maps.Keys(read)); !slices.Equal(got, want) {
+		t.Errorf("UnsetWhenFalse %v, want the switches read as unset when false %v", got, want)
+	}
+	if UnsetWhenFalse["AUTHORIZED_FETCH"] {
+		t.Error("AUTHORIZED_FETCH=false overrides the admin's setting: it is not unset")
+	}
+	// Off, the instance renders none of them: "false" and unset agree.
+	plain, _ := defaultSpec().Environment(fixedSecrets)
+	for k := range UnsetWhenFalse {
+		if v, ok := plain[k]; ok && v == "false" {
+			t.Errorf("%s rendered as false", k)
+		}
+	}
+}

@@ -282,13 +282,10 @@ func adoptedState(ctx context.Context, c instanceCluster, cr *chartRelease, ns, 
 				notes = append(notes, fmt.Sprintf("%s: the chart's %q is not carried over, the instance's processes set %q", k, v, ours))
 			}
 		case mastodon.UnsetWhenFalse[k] && v == "false" && !rendered:
-		case adoptedKind(k) == mastodon.VarBool && v == "false" && !rendered:
-			// Mastodon compares these switches with "true": "false" is unset.
-		case adoptedKind(k) >= 0 && !rendered:
+		case adoptedPath(k) != "" && !rendered:
 			// Mapped to its attribute, which renders nothing for this value:
 			// extra_env may not hold it (it belongs to the attribute).
-			a, _ := mastodon.AdoptedVariableOf(k)
-			notes = append(notes, fmt.Sprintf("%s: the chart's %q is not carried over: %s renders nothing for it", k, v, a.Path))
+			notes = append(notes, fmt.Sprintf("%s: the chart's %q is not carried over: %s renders nothing for it, so Mastodon uses its default", k, v, adoptedPath(k)))
 		case rendered && ours != v && shown:
 			notes = append(notes, fmt.Sprintf("%s: the chart sets %q, the instance renders %q", k, v, ours))
 		case rendered && ours != v:
@@ -614,11 +611,9 @@ func (rd *instanceRead) adopt(ctx context.Context) error {
 	return stopOn(rd.resp.Diagnostics)
 }
 
-// adoptedKind is the kind of an adopted variable (mastodon.AdoptedVariables),
-// -1 for a variable no attribute adopts.
-func adoptedKind(k string) int {
-	if v, ok := mastodon.AdoptedVariableOf(k); ok {
-		return v.Kind
-	}
-	return -1
+// adoptedPath is the attribute an adoption maps variable k to
+// (mastodon.AdoptedVariables), "" for none.
+func adoptedPath(k string) string {
+	v, _ := mastodon.AdoptedVariableOf(k)
+	return v.Path
 }

@@ -299,17 +299,19 @@ func TestAdoptionRules(t *testing.T) {
 
 // An adoption leaves in extra_env only what the instance neither renders
 // nor maps to an attribute, so the adopted configuration passes the
-// extra_env refusals: switches a chart writes as "false" (Mastodon compares
-// them with "true") are dropped, a block's family that is not adopted
-// (OIDC_*) and foreign variables are carried as they are.
+// extra_env refusals: switches a chart writes as "false" that Mastodon
+// reads as unset (mastodon.UnsetWhenFalse) are dropped; AUTHORIZED_FETCH
+// "false", which overrides the admin's setting, has no attribute value and
+// is named in the notes; a block's family that is not adopted (OIDC_*) and
+// foreign variables are carried as they are.
 func TestAdoptionLeavesNoOwnedVariableFree(t *testing.T) {
 	ctx := context.Background()
 	s := &mastodon.Spec{Name: "social", Namespace: "ns", LocalDomain: "social.example", Version: "v4.5.1", WebReplicas: 1, StreamReplicas: 1}
 	s.Settings.ExtraEnv = map[string]string{"AUTHORIZED_FETCH": "false", "SINGLE_USER_MODE": "false", "LIMITED_FEDERATION_MODE": "false",
 		"OIDC_ENABLED": "true", "OIDC_ISSUER": "https://id.example", "GITHUB_REPOSITORY": "me/mastodon"}
 	m, notes, _ := adoptSpec(t, s, true)
-	if len(notes) > 0 {
-		t.Errorf("notes: %v", notes)
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], `AUTHORIZED_FETCH: the chart's "false" is not carried over`) {
+		t.Errorf("notes: %v, want AUTHORIZED_FETCH's only", notes)
 	}
 	got, d := m.spec(ctx)
 	if d.HasError() {

@@ -88,6 +88,9 @@ var crossRules = []struct {
 		[]string{"cache_redis.sentinel.hosts"}},
 	{map[string]any{"sidekiq_redis.host": "s", "settings.extra_env": map[string]string{"SIDEKIQ_REDIS_SENTINELS": "s:26379"}}, "settings.extra_env", "is set by sidekiq_redis",
 		[]string{"settings.extra_env", "sidekiq_redis"}},
+	// What the instance renders because of a block waits for the block.
+	{map[string]any{"database.host": "db", "settings.extra_secret_env": map[string]string{"DB_PASS": "x"}}, "settings.extra_secret_env", "is set by database",
+		[]string{"settings.extra_secret_env", "database"}},
 	// What an adoption maps is refused whatever else is set.
 	{map[string]any{"settings.extra_env": map[string]string{"SIDEKIQ_REDIS_DB": "3"}}, "settings.extra_env", "is set by sidekiq_redis.db",
 		[]string{"settings.extra_env"}},
